@@ -1,0 +1,41 @@
+# nrmlab front end. `make run` and `make test` each install what is missing (Debian
+# packages, via scripts/install-deps.sh) and build out of tree under build/.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+RELEASE := $(BUILD)/release
+ASAN := $(BUILD)/asan
+
+.PHONY: all deps build run test bench format check clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DNRMLAB_TESTS=OFF >/dev/null
+	@cmake --build $(RELEASE) -j$(JOBS)
+
+# The main job. Until the study runner exists: C256 once, faithful model (both defects on),
+# overheads of the `clean` preset, live metrics, no databases; prints the synergy table.
+run: build
+	$(RELEASE)/nrmlab run --experiment c256 --preset clean --persistence off --source live --out runs/demo
+
+# Static checks, then the whole suite built and run under AddressSanitizer + UBSan.
+test: deps check
+	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNRMLAB_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN) -j$(JOBS)
+	cd $(ASAN) && ctest --output-on-failure -j$(JOBS)
+
+check:
+	@scripts/check-layering.sh
+	@scripts/check-format.sh
+
+bench: build
+	$(RELEASE)/bench/nrmlab_bench
+
+format:
+	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf $(BUILD)

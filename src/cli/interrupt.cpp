@@ -1,0 +1,24 @@
+#include "cli/interrupt.hpp"
+
+#include <csignal>
+
+namespace nrmlab::cli {
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the flag is set from a signal handler");
+
+extern "C" void on_interrupt(int signal_number) {
+  g_stop_requested.store(true);
+  std::signal(signal_number, SIG_DFL);  // a second signal ends the process
+}
+
+}  // namespace
+
+const std::atomic<bool>& install_interrupt_handlers() {
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  return g_stop_requested;
+}
+
+}  // namespace nrmlab::cli

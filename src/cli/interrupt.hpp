@@ -1,0 +1,13 @@
+// Ctrl-C / SIGTERM: the first one asks the run to stop after the current step (so its
+// result is written, marked incomplete); a second one terminates at once.
+#pragma once
+
+#include <atomic>
+
+namespace nrmlab::cli {
+
+// Installs the handlers and returns the flag they set. The flag is the one piece of
+// process-wide mutable state in nrmlab: a signal handler can reach nothing else.
+const std::atomic<bool>& install_interrupt_handlers();
+
+}  // namespace nrmlab::cli

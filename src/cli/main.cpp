@@ -1,0 +1,30 @@
+// nrmlab: run a long simulation, measure every step, and say why it slows down.
+#include <fmt/format.h>
+
+#include <csignal>
+
+#include "cli/commands.hpp"
+#include "cli/run_command.hpp"
+#include "util/error.hpp"
+
+int main(int argc, char** argv) {
+  // A file-size limit (ulimit -f) should surface as a write error with a message, not kill us.
+  std::signal(SIGXFSZ, SIG_IGN);
+  CLI::App app{"nrmlab: a laboratory for long-running simulations that get slower"};
+  app.require_subcommand(1);
+  nrmlab::cli::RunOptions run_options;
+  CLI::App* run = nrmlab::cli::add_run_command(app, run_options);
+  if (argc > 1 && argv[1][0] != '-' && !nrmlab::cli::is_command(app, argv[1])) {
+    fmt::print(stderr, "nrmlab: unknown command '{}' (commands: {}; see nrmlab --help)\n", argv[1],
+               nrmlab::cli::command_names(app));
+    return 2;
+  }
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (run->parsed()) return nrmlab::cli::execute_run(run_options);
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "nrmlab: error: {}\n", error.what());
+    return 1;
+  }
+  return 0;
+}

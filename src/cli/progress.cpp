@@ -1,0 +1,50 @@
+#include "cli/progress.hpp"
+
+#include <fmt/format.h>
+
+#include "model/experiment.hpp"
+
+namespace nrmlab::cli {
+
+std::string format_duration(double seconds) {
+  if (seconds < 60.0) return fmt::format("{:.0f}s", seconds);
+  const auto total = static_cast<std::int64_t>(seconds);
+  if (total < 3600) return fmt::format("{}m{:02}s", total / 60, total % 60);
+  if (total < 86400) return fmt::format("{}h{:02}m", total / 3600, total % 3600 / 60);
+  return fmt::format("{}d{:02}h", total / 86400, total % 86400 / 3600);
+}
+
+ProgressLine::ProgressLine(std::FILE* out, std::string label, std::int64_t steps_per_condition,
+                           std::int64_t conditions)
+    : m_out(out),
+      m_label(std::move(label)),
+      m_steps_per_condition(steps_per_condition),
+      m_total_steps(steps_per_condition * conditions) {}
+
+ProgressLine::~ProgressLine() {
+  finish();
+}
+
+void ProgressLine::on_step(const model::StepRecord& record) {
+  ++m_done;
+  const auto now = std::chrono::steady_clock::now();
+  if (m_printed && now - m_last_print < std::chrono::milliseconds(200)) return;
+  m_last_print = now;
+  m_printed = true;
+  const double elapsed = std::chrono::duration<double>(now - m_started).count();
+  const double rate = elapsed > 0.0 ? static_cast<double>(m_done) / elapsed : 0.0;
+  const double eta = rate > 0.0 ? static_cast<double>(m_total_steps - m_done) / rate : 0.0;
+  fmt::print(m_out, "\r\033[K{} {} step {}/{}  {:.1f} steps/s  elapsed {}  ETA {}", m_label,
+             model::condition_name(model::condition_at(record.condition)), record.step + 1,
+             m_steps_per_condition, rate, format_duration(elapsed), format_duration(eta));
+  std::fflush(m_out);
+}
+
+void ProgressLine::finish() {
+  if (!m_printed) return;
+  fmt::print(m_out, "\r\033[K");
+  std::fflush(m_out);
+  m_printed = false;
+}
+
+}  // namespace nrmlab::cli

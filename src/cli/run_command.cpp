@@ -1,0 +1,286 @@
+#include "cli/run_command.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "cli/interrupt.hpp"
+#include "cli/progress.hpp"
+#include "model/experiment_runner.hpp"
+#include "util/error.hpp"
+
+namespace nrmlab::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string> k_experiments = {"c256", "c257", "c258", "c259", "c260"};
+const std::vector<std::string> k_presets = {"as-run", "optimized-as-run", "optimized-as-intended",
+                                            "clean"};
+const std::vector<std::string> k_persistence = {"connection-per-write", "commit-per-write",
+                                                "transaction-per-step", "off"};
+const std::vector<std::string> k_switch = {"on", "off"};
+
+// Creates the directory and proves it writable now, rather than after hours of running.
+void prepare_output_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    throw Error(fmt::format("cannot create output directory {}: {}", dir.string(), ec.message()));
+  const fs::path probe = dir / ".nrmlab-write-probe";
+  std::FILE* file = std::fopen(probe.c_str(), "w");
+  if (file == nullptr)
+    throw Error(
+        fmt::format("output directory {} is not writable: {}", dir.string(), std::strerror(errno)));
+  std::fclose(file);
+  fs::remove(probe, ec);
+}
+
+// Writes result.json through a temporary file and a rename, so a reader (or a crash) never
+// sees half a document.
+void write_result(const fs::path& dir, const model::ExperimentResult& result) {
+  const fs::path final_path = dir / "result.json";
+  const fs::path temporary = dir / "result.json.tmp";
+  {
+    std::ofstream out(temporary);
+    out << to_json(result).dump(1) << '\n';
+    out.flush();
+    if (!out) throw Error(fmt::format("cannot write {}", temporary.string()));
+  }
+  std::error_code ec;
+  fs::rename(temporary, final_path, ec);
+  if (ec) throw Error(fmt::format("cannot write {}: {}", final_path.string(), ec.message()));
+}
+
+model::RunConfig build_config(const RunOptions& options) {
+  model::RunConfig config;
+  config.experiment = *model::parse_experiment(options.experiment);
+  config.variant = *model::parse_variant(options.variant);
+  config.preset = *model::parse_preset(options.preset);
+  config.overheads = model::overheads_for(config.preset);
+  if (!options.sampling.empty()) {
+    const auto policy = model::parse_sampling_policy(options.sampling);
+    if (!policy)
+      throw Error(
+          fmt::format("--sampling '{}': expected per-call, spawn-shared, per-step or "
+                      "every:K with K >= 1",
+                      options.sampling));
+    config.overheads.sampling = *policy;
+  }
+  if (options.window_ms >= 0) config.overheads.window_ms = options.window_ms;
+  if (!options.persistence.empty())
+    config.overheads.persistence = *model::parse_persistence(options.persistence);
+
+  config.params = options.params;
+  config.params.recursive_evolve = options.recursive_evolve == "on";
+  config.params.accumulating_clusters = options.accumulating_clusters == "on";
+  config.seed = options.seed;
+  config.source = model::parse_source_spec(
+      options.source, *model::parse_granularity(options.granularity), options.seed);
+  if (!options.conditions.empty()) {
+    config.conditions.clear();
+    for (const auto& name : options.conditions) {
+      const auto condition = model::parse_condition(name);
+      if (!condition)
+        throw Error(
+            fmt::format("--condition '{}': expected OFF-OFF, ON-OFF, OFF-ON or ON-ON", name));
+      for (const int seen : config.conditions)
+        if (seen == condition->index)
+          throw Error(fmt::format("--condition '{}' is given twice", name));
+      config.conditions.push_back(condition->index);
+    }
+  }
+  config.out_dir = options.out_dir;
+  config.db_dir = options.db_dir.empty() ? config.out_dir : fs::path(options.db_dir);
+  if (!options.record_trace.empty()) config.record_trace = options.record_trace;
+  return config;
+}
+
+void print_summary(std::FILE* out, const model::ExperimentResult& result) {
+  const model::ExperimentDesign& design = result.design;
+  fmt::print(out, "{} ({}): A = {}, B = {}\n", model::experiment_name(design.id),
+             model::variant_name(design.variant), model::mechanism_label(design.factor_a),
+             model::mechanism_label(design.factor_b));
+  fmt::print(out, "{} steps per condition, preset {}, source {}\n\n", result.config.params.steps,
+             model::preset_name(result.config.preset), result.config.source.text);
+  fmt::print(out, "{:<9} {:>6} {:>10} {:>6} {:>5} {:>12} {:>12}\n", "condition", "steps",
+             "mean pop", "final", "max", "evolve/step", "runtime (s)");
+  for (const auto& c : result.conditions) {
+    const double evolve_per_step =
+        c.steps_completed > 0
+            ? static_cast<double>(c.totals.evolve_calls) / static_cast<double>(c.steps_completed)
+            : 0.0;
+    fmt::print(out, "{:<9} {:>6} {:>10.3f} {:>6} {:>5} {:>12.1f} {:>12.3f}\n", c.name,
+               c.steps_completed, c.mean_population, c.final_population, c.max_population,
+               evolve_per_step, c.runtime_seconds);
+  }
+  if (result.synergy) {
+    const model::Synergy& s = *result.synergy;
+    fmt::print(out, "\neffect A {:+.3f}  effect B {:+.3f}  additive {:.3f}  synergy {:+.3f}  ",
+               s.effect_a, s.effect_b, s.additive, s.synergy);
+    fmt::print(out, "fold change {}  -> {}\n",
+               s.fold_change ? fmt::format("{:.3f}", *s.fold_change) : std::string("n/a"),
+               s.classification);
+  } else {
+    fmt::print(out, "\nno synergy analysis: it needs all four conditions, completed\n");
+  }
+}
+
+}  // namespace
+
+CLI::App* add_run_command(CLI::App& app, RunOptions& o) {
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "Run one NRM experiment (four conditions back to back) and write OUT/result.json plus the "
+      "faithful databases metrics.db and bridge.db.\n\n"
+      "Example: nrmlab run --experiment c256 --preset clean --source synthetic:7 --out runs/a\n"
+      "Presets: as-run (the original: a fresh sample on every call, 100 ms blocking window, a "
+      "database connection per row -- days at full size), optimized-as-run, "
+      "optimized-as-intended, clean (one sample per step, no window, one transaction per "
+      "step). --sampling, --window-ms and --persistence override the preset.");
+  run->add_option("--out", o.out_dir, "Output directory (created if missing)")->required();
+  run->add_option("--experiment", o.experiment, "Experiment")
+      ->check(CLI::IsMember(k_experiments))
+      ->capture_default_str();
+  run->add_option("--variant", o.variant,
+                  "as-run: what the original scripts executed (C259's H2 ran pooling; with "
+                  "preset optimized-as-run every experiment ran C256's mechanisms); "
+                  "as-intended: the named mechanisms")
+      ->check(CLI::IsMember({"as-run", "as-intended"}))
+      ->capture_default_str();
+  run->add_option("--preset", o.preset, "Overhead preset")
+      ->check(CLI::IsMember(k_presets))
+      ->capture_default_str();
+  run->add_option("--sampling", o.sampling, "per-call | spawn-shared | per-step | every:K");
+  run->add_option("--window-ms", o.window_ms, "Blocking sample window in ms (0..60000)")
+      ->check(CLI::Range(0, 60000));
+  run->add_option("--persistence", o.persistence, "How metrics.db and bridge.db are written")
+      ->check(CLI::IsMember(k_persistence));
+  run->add_option("--db-dir", o.db_dir,
+                  "Directory of metrics.db and bridge.db (default: --out); existing databases "
+                  "are appended to, as the original did");
+  run->add_option("--source", o.source,
+                  "Metric source: live[:DISK_PATH] | replay:FILE | "
+                  "synthetic[:SEED|const][:cpu=C,memory=M,disk=D,jitter=J]")
+      ->capture_default_str();
+  run->add_option("--replay-granularity", o.granularity,
+                  "step: every call in step t gets step t's first recorded sample; call: the "
+                  "k-th call gets the k-th sample")
+      ->check(CLI::IsMember({"step", "call"}))
+      ->capture_default_str();
+  run->add_option("--record-trace", o.record_trace, "Record every sample taken to this trace file");
+  run->add_option("--seed", o.seed, "Seed (synthetic sources without their own)")
+      ->capture_default_str();
+  run->add_option("--condition", o.conditions,
+                  "Run only these conditions (repeatable or comma-separated): OFF-OFF, ON-OFF, "
+                  "OFF-ON, ON-ON")
+      ->delimiter(',');
+  run->add_flag("--quiet,-q", o.quiet, "No progress line");
+
+  auto& p = o.params;
+  const char* model = "Model parameters (defaults are the original's)";
+  run->add_option("--steps,--cycles", p.steps, "Steps per condition")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000'000}))
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--max-agents", p.max_agents, "Population cap")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}))
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--max-depth", p.max_depth, "Deepest generation that exists")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{64}))
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--spawn-threshold", p.spawn_threshold, "Energy needed to spawn")
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--spawn-cost", p.spawn_cost, "Energy a spawn costs the parent")
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--death-threshold", p.death_threshold, "Agents below this energy die")
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--energy-cap", p.energy_cap, "Maximum energy")
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--cooldown", p.throttle_cooldown, "H4: steps between an agent's spawns")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000}))
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--pooling-share", p.pooling_share, "H1: share of the members' mean energy")
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--h2-bonus", p.h2_bonus_rate, "H2: energy += rate * avail")
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--h5-bonus", p.h5_bonus_rate, "H5: energy += rate * avail * factor")
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--h5-factor", p.h5_bonus_factor, "H5: the factor")
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--root-energy", p.root_energy, "Energy of the root agent")
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--decay", p.decay, "Energy lost per evolve call")
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--recharge-rate", p.recharge_rate, "Energy gained per evolve call, times avail")
+      ->capture_default_str()
+      ->group(model);
+  run->add_option("--resonance-threshold", p.resonance_threshold,
+                  "Similarity that counts as resonant")
+      ->capture_default_str()
+      ->group(model);
+  const char* defects = "The original's defects (on by default; off changes results)";
+  run->add_option("--recursive-evolve", o.recursive_evolve,
+                  "Evolve recurses into every child, dead ones included")
+      ->check(CLI::IsMember(k_switch))
+      ->capture_default_str()
+      ->group(defects);
+  run->add_option("--accumulating-clusters", o.accumulating_clusters,
+                  "The cluster table is appended to and never cleared")
+      ->check(CLI::IsMember(k_switch))
+      ->capture_default_str()
+      ->group(defects);
+  return run;
+}
+
+int execute_run(const RunOptions& options) {
+  const model::RunConfig config = build_config(options);
+  prepare_output_dir(config.out_dir);
+  const std::atomic<bool>& stop = install_interrupt_handlers();
+
+  std::optional<ProgressLine> progress;
+  if (!options.quiet && isatty(STDERR_FILENO) == 1)
+    progress.emplace(stderr, std::string(model::experiment_name(config.experiment)),
+                     config.params.steps, static_cast<std::int64_t>(config.conditions.size()));
+
+  model::RunHooks hooks;
+  hooks.observer = progress ? &*progress : nullptr;
+  hooks.stop_requested = &stop;
+  hooks.checkpoint = [&](const model::ExperimentResult& result) {
+    try {
+      write_result(config.out_dir, result);
+    } catch (const Error& error) {
+      if (!result.stopped_because) throw;  // on the error path, keep the original error
+      fmt::print(stderr, "nrmlab: warning: {}\n", error.what());
+    }
+  };
+  const model::ExperimentResult result = model::run_experiment(config, hooks);
+  if (progress) progress->finish();
+  print_summary(stdout, result);
+  fmt::print("\nresult: {}\n", (config.out_dir / "result.json").string());
+  if (!result.complete) {
+    fmt::print(stderr, "nrmlab: run interrupted; result.json is marked incomplete\n");
+    return 130;
+  }
+  return 0;
+}
+
+}  // namespace nrmlab::cli

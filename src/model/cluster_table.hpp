@@ -1,0 +1,75 @@
+// The cluster table (model.md section 4): the components found by each step's cluster
+// detection, appended in order. Faithfully it is never cleared, so it remembers every
+// composition event -- its size is the model's `pattern_count`. Energy pooling walks it.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace nrmlab::model {
+
+struct PoolingOutcome {
+  std::size_t entries_applied = 0;
+  std::size_t entries_skipped = 0;  // entries none of whose agents is alive any more
+};
+
+class ClusterTable {
+ public:
+  void clear() {
+    m_members.clear();
+    m_offsets.clear();
+  }
+  // Appends one entry; `serials` must be ascending (list order).
+  void append(std::span<const std::uint32_t> serials) {
+    m_offsets.push_back(m_members.size());
+    m_members.insert(m_members.end(), serials.begin(), serials.end());
+  }
+  std::size_t size() const { return m_offsets.size(); }
+  std::span<const std::uint32_t> entry(std::size_t k) const {
+    const std::size_t begin = m_offsets[k];
+    const std::size_t end = k + 1 < m_offsets.size() ? m_offsets[k + 1] : m_members.size();
+    return {m_members.data() + begin, end - begin};
+  }
+
+  // H1 energy pooling over every entry with >= 2 ids: the living members (list position
+  // >= 0) each receive share * (sum of their energies) / (their number), capped. Energy is
+  // created, not moved. An entry with no living member is skipped (the original divided by
+  // zero there). `energy_of(serial)` returns a reference to that agent's energy.
+  template <typename EnergyOf>
+  PoolingOutcome pool(EnergyOf&& energy_of, std::span<const std::int32_t> list_position,
+                      double share_rate, double cap) const {
+    PoolingOutcome outcome;
+    for (std::size_t k = 0; k < size(); ++k) {
+      const auto members = entry(k);
+      if (members.size() < 2) continue;
+      double total = 0.0;
+      std::size_t alive = 0;
+      for (const std::uint32_t serial : members) {
+        if (list_position[serial] < 0) continue;
+        total += energy_of(serial);
+        ++alive;
+      }
+      if (alive == 0) {
+        ++outcome.entries_skipped;
+        continue;
+      }
+      const double share = share_rate * total / static_cast<double>(alive);
+      for (const std::uint32_t serial : members) {
+        if (list_position[serial] < 0) continue;
+        double& energy = energy_of(serial);
+        energy = std::min(energy + share, cap);
+      }
+      ++outcome.entries_applied;
+    }
+    return outcome;
+  }
+
+ private:
+  std::vector<std::uint32_t> m_members;
+  std::vector<std::size_t> m_offsets;
+};
+
+}  // namespace nrmlab::model

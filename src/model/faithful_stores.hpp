@@ -1,0 +1,46 @@
+// The original's two databases (model.md section 5) with its schemas, written in one of the
+// persistence modes. Connection-per-write reproduces the original's pattern: a connection
+// opened, one row inserted and committed, the connection closed -- for every row.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string_view>
+
+#include "model/metric_sample.hpp"
+#include "model/overheads.hpp"
+#include "model/phase_space.hpp"
+
+namespace nrmlab::model {
+
+class TableStore;
+
+class FaithfulStores {
+ public:
+  // Creates `dir` and both files (appending to existing ones, as the original did). Throws
+  // nrmlab::Error naming the file when the directory or a database cannot be written.
+  FaithfulStores(const std::filesystem::path& dir, Persistence mode);
+  ~FaithfulStores();
+  FaithfulStores(const FaithfulStores&) = delete;
+  FaithfulStores& operator=(const FaithfulStores&) = delete;
+
+  void write_metric(const MetricSample& sample);
+  void write_phase(const PhaseState& phase, const MetricSample& sample);
+  void write_resonance(std::string_view first_id, std::string_view second_id,
+                       const Resonance& resonance, bool resonant);
+  // Commits the step's transaction (transaction-per-step); no-op in the other modes.
+  void end_step();
+
+  std::uint64_t transactions() const;
+  std::uint64_t rows() const;
+
+  static std::filesystem::path metrics_path(const std::filesystem::path& dir);
+  static std::filesystem::path bridge_path(const std::filesystem::path& dir);
+
+ private:
+  std::unique_ptr<TableStore> m_metrics;
+  std::unique_ptr<TableStore> m_bridge;
+};
+
+}  // namespace nrmlab::model

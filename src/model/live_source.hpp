@@ -1,0 +1,34 @@
+// The machine itself, read from /proc and statvfs the way the original's psutil calls did.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+
+#include "model/metric_source.hpp"
+
+namespace nrmlab::model {
+
+class LiveSource final : public MetricSource {
+ public:
+  // `disk_path` is the file system whose usage is disk_percent. Throws nrmlab::Error when
+  // the machine does not expose what the source needs.
+  explicit LiveSource(std::filesystem::path disk_path = "/");
+
+  void begin_condition(int) override;
+  // With a window, CPU% is measured over it (the process sleeps); without one, it is the
+  // delta since the previous sample (or since the condition began).
+  MetricSample sample(const SampleKey& key, std::chrono::milliseconds window) override;
+
+ private:
+  struct CpuTimes {
+    std::uint64_t busy = 0;
+    std::uint64_t total = 0;
+  };
+  static CpuTimes read_cpu_times();
+  static double cpu_percent_between(const CpuTimes& from, const CpuTimes& to);
+
+  std::filesystem::path m_disk_path;
+  CpuTimes m_previous;
+};
+
+}  // namespace nrmlab::model

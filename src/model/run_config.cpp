@@ -1,0 +1,53 @@
+#include "model/run_config.hpp"
+
+namespace nrmlab::model {
+
+nlohmann::ordered_json to_json(const RunConfig& config) {
+  const ModelParams& p = config.params;
+  nlohmann::ordered_json params = {
+      {"steps", p.steps},
+      {"max_agents", p.max_agents},
+      {"max_depth", p.max_depth},
+      {"spawn_threshold", p.spawn_threshold},
+      {"spawn_cost", p.spawn_cost},
+      {"death_threshold", p.death_threshold},
+      {"energy_cap", p.energy_cap},
+      {"throttle_cooldown", p.throttle_cooldown},
+      {"pooling_share", p.pooling_share},
+      {"h2_bonus_rate", p.h2_bonus_rate},
+      {"h5_bonus_rate", p.h5_bonus_rate},
+      {"h5_bonus_factor", p.h5_bonus_factor},
+      {"root_energy", p.root_energy},
+      {"decay", p.decay},
+      {"recharge_rate", p.recharge_rate},
+      {"resonance_threshold", p.resonance_threshold},
+      {"recursive_evolve", p.recursive_evolve},
+      {"accumulating_clusters", p.accumulating_clusters},
+  };
+  nlohmann::ordered_json conditions = nlohmann::ordered_json::array();
+  for (const int index : config.conditions)
+    conditions.push_back(condition_name(condition_at(index)));
+  nlohmann::ordered_json source = {{"spec", config.source.text}};
+  if (config.source.kind == SourceSpec::Kind::replay)
+    source["granularity"] = granularity_name(config.source.granularity);
+  return {
+      {"experiment", experiment_name(config.experiment)},
+      {"variant", variant_name(config.variant)},
+      {"preset", preset_name(config.preset)},
+      {"model", params},
+      {"overheads",
+       {{"sampling", sampling_policy_name(config.overheads.sampling)},
+        {"window_ms", config.overheads.window_ms},
+        {"persistence", persistence_name(config.overheads.persistence)},
+        {"runs_as_c256", config.overheads.runs_as_c256}}},
+      {"source", source},
+      {"conditions", conditions},
+      {"seed", config.seed},
+      {"out_dir", config.out_dir.string()},
+      {"db_dir", config.db_dir.string()},
+      {"record_trace", config.record_trace ? nlohmann::ordered_json(config.record_trace->string())
+                                           : nlohmann::ordered_json(nullptr)},
+  };
+}
+
+}  // namespace nrmlab::model

@@ -1,0 +1,67 @@
+#include "model/sampler.hpp"
+
+#include "model/faithful_stores.hpp"
+#include "model/metric_trace.hpp"
+
+namespace nrmlab::model {
+
+Sampler::Sampler(MetricSource& source, SamplingPolicy policy, std::chrono::milliseconds window,
+                 FaithfulStores* stores, TraceWriter* trace)
+    : m_source(source), m_policy(policy), m_window(window), m_stores(stores), m_trace(trace) {}
+
+void Sampler::begin_condition(int condition) {
+  m_condition = condition;
+  m_step = -1;
+  m_has_shared = false;
+  m_source.begin_condition(condition);
+}
+
+void Sampler::begin_step(std::int64_t step) {
+  if (step == m_step) return;
+  m_step = step;
+  m_call = 0;
+  using Kind = SamplingPolicy::Kind;
+  switch (m_policy.kind) {
+    case Kind::per_call:
+      break;
+    case Kind::spawn_shared:
+    case Kind::per_step:
+      m_shared = take_fresh();
+      break;
+    case Kind::every_k:
+      if (step % m_policy.k == 0 || !m_has_shared) {
+        m_shared = take_fresh();
+      } else if (m_source.replays_recording()) {
+        // Replay fixes the inputs of every step: holding a sample across steps would make
+        // the policy change results. The refresh is not a sample event (no row, no window).
+        m_shared = m_source.sample({m_condition, step, 0}, std::chrono::milliseconds(0));
+      }
+      break;
+  }
+  m_has_shared = true;
+}
+
+const MetricSample& Sampler::sample(SampleSite site) {
+  using Kind = SamplingPolicy::Kind;
+  switch (m_policy.kind) {
+    case Kind::per_call:
+      return take_fresh();
+    case Kind::spawn_shared:
+      return site == SampleSite::spawn ? m_shared : take_fresh();
+    case Kind::per_step:
+    case Kind::every_k:
+      return m_shared;
+  }
+  return m_shared;
+}
+
+const MetricSample& Sampler::take_fresh() {
+  const SampleKey key{m_condition, m_step, m_call++};
+  m_fresh = m_source.sample(key, m_window);
+  ++m_events;
+  if (m_stores != nullptr) m_stores->write_metric(m_fresh);
+  if (m_trace != nullptr) m_trace->write(key, m_fresh);
+  return m_fresh;
+}
+
+}  // namespace nrmlab::model

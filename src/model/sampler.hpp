@@ -1,0 +1,49 @@
+// Applies the sampling policy between the model and its metric source. Every "sample
+// event" (a fresh sample) pays the blocking window, becomes one metrics.db row and, when
+// recording, one trace line; the model's other requests reuse the sample held.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "model/metric_source.hpp"
+#include "model/overheads.hpp"
+
+namespace nrmlab::model {
+
+class FaithfulStores;
+class TraceWriter;
+
+// Where in the step a sample is needed; only spawn-shared sampling tells sites apart.
+enum class SampleSite { setup, reality_sources, evolve, energy_recovery, spawn };
+
+class Sampler {
+ public:
+  Sampler(MetricSource& source, SamplingPolicy policy, std::chrono::milliseconds window,
+          FaithfulStores* stores, TraceWriter* trace);
+
+  void begin_condition(int condition);
+  // Idempotent within a step; setup (root creation) happens inside step 0.
+  void begin_step(std::int64_t step);
+  const MetricSample& sample(SampleSite site);
+
+  std::uint64_t events() const { return m_events; }
+
+ private:
+  const MetricSample& take_fresh();
+
+  MetricSource& m_source;
+  SamplingPolicy m_policy;
+  std::chrono::milliseconds m_window;
+  FaithfulStores* m_stores;
+  TraceWriter* m_trace;
+  int m_condition = 0;
+  std::int64_t m_step = -1;
+  std::int64_t m_call = 0;
+  std::uint64_t m_events = 0;
+  MetricSample m_fresh;   // the latest fresh sample (per-call requests)
+  MetricSample m_shared;  // the sample held for shared requests
+  bool m_has_shared = false;
+};
+
+}  // namespace nrmlab::model

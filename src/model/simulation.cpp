@@ -1,0 +1,277 @@
+#include "model/simulation.hpp"
+
+#include <algorithm>
+
+#include "model/faithful_stores.hpp"
+#include "util/hash.hpp"
+
+namespace nrmlab::model {
+
+Simulation::Simulation(const ModelParams& params, MechanismSet mechanisms, Sampler& sampler,
+                       FaithfulStores* stores)
+    : m_params(params), m_mechanisms(mechanisms), m_sampler(sampler), m_stores(stores) {
+  m_samples_before = m_sampler.events();
+  if (m_stores != nullptr) {
+    m_transactions_before = m_stores->transactions();
+    m_rows_before = m_stores->rows();
+  }
+  // Setup belongs to step 0: the root's sample is step 0's first.
+  m_sampler.begin_step(0);
+  const MetricSample& sample = m_sampler.sample(SampleSite::setup);
+  const std::uint32_t root = create_agent("root", 0, m_params.root_energy, sample);
+  m_list.push_back(root);
+  m_list_position[root] = 0;
+}
+
+std::uint32_t Simulation::create_agent(std::string id, std::uint32_t depth, double energy,
+                                       const MetricSample& sample) {
+  const auto serial = static_cast<std::uint32_t>(m_agents.size());
+  Agent& agent = m_agents.emplace_back();
+  agent.id = std::move(id);
+  agent.depth = depth;
+  agent.energy = energy;
+  agent.phase = m_bridge.to_phase(sample);
+  if (m_stores != nullptr) m_stores->write_phase(agent.phase, sample);
+  m_list_position.push_back(-1);
+  return serial;
+}
+
+const StepCounters& Simulation::step() {
+  m_counters = StepCounters{};
+  m_sampler.begin_step(m_step);
+  if (m_mechanisms.reality_sources) apply_reality_sources();
+  if (m_mechanisms.energy_pooling) {
+    detect_clusters();
+    pool_energy();
+  }
+  for (const std::uint32_t agent : m_list)
+    evolve(agent);
+  if (m_mechanisms.energy_recovery) apply_energy_recovery();
+  spawn();
+  remove_dead();
+  if (m_stores != nullptr) m_stores->end_step();
+  finish_step_counters();
+  ++m_step;
+  return m_counters;
+}
+
+void Simulation::apply_reality_sources() {
+  for (const std::uint32_t serial : m_list) {
+    const double avail = m_sampler.sample(SampleSite::reality_sources).avail();
+    Agent& agent = m_agents[serial];
+    agent.energy = std::min(agent.energy + m_params.h2_bonus_rate * avail, m_params.energy_cap);
+  }
+}
+
+namespace {
+
+// Similarity of agent i to every later agent, written to `out[j]` for j > i. Branch-free so
+// the compiler can vectorize it; the operation order matches resonance() exactly.
+void similarity_row(std::size_t i, std::size_t n, const double* p, const double* q, const double* r,
+                    const double* magnitude, double* alignment_out, double* ratio_out,
+                    double* similarity_out) {
+  const double pi = p[i], qi = q[i], ri = r[i], mi = magnitude[i];
+  for (std::size_t j = i + 1; j < n; ++j) {
+    const double mj = magnitude[j];
+    const double dot = pi * p[j] + qi * q[j] + ri * r[j];
+    const double alignment = dot / (mi * mj);
+    const double smaller = mi < mj ? mi : mj;
+    const double larger = mi < mj ? mj : mi;
+    const double ratio = smaller / larger;
+    const bool degenerate = mi == 0.0 || mj == 0.0;
+    alignment_out[j] = degenerate ? 0.0 : alignment;
+    ratio_out[j] = degenerate ? 0.0 : ratio;
+    similarity_out[j] = degenerate ? 0.0 : 0.7 * alignment + 0.3 * ratio;
+  }
+}
+
+}  // namespace
+
+void Simulation::detect_clusters() {
+  const std::size_t n = m_list.size();
+  m_p.resize(n);
+  m_q.resize(n);
+  m_r.resize(n);
+  m_magnitude.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const PhaseState& phase = m_agents[m_list[i]].phase;
+    m_p[i] = phase.p;
+    m_q[i] = phase.q;
+    m_r[i] = phase.r;
+    m_magnitude[i] = phase.magnitude;
+  }
+  // Row buffers: alignment, ratio, similarity for one i against all j > i.
+  std::vector<double>& alignment = m_row_alignment;
+  std::vector<double>& ratio = m_row_ratio;
+  std::vector<double>& similarity = m_row_similarity;
+  alignment.resize(n);
+  ratio.resize(n);
+  similarity.resize(n);
+
+  m_group_of.assign(n, -1);
+  m_groups_used = 0;
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    similarity_row(i, n, m_p.data(), m_q.data(), m_r.data(), m_magnitude.data(), alignment.data(),
+                   ratio.data(), similarity.data());
+    for (std::size_t j = i + 1; j < n; ++j) {
+      const bool resonant = similarity[j] >= m_params.resonance_threshold;
+      if (m_stores != nullptr)
+        m_stores->write_resonance(m_agents[m_list[i]].id, m_agents[m_list[j]].id,
+                                  {alignment[j], ratio[j], similarity[j]}, resonant);
+      if (resonant) {
+        fold_pair(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j));
+        ++m_counters.resonant_pairs;
+      }
+    }
+  }
+  m_counters.resonance_pairs += n * (n - (n > 0 ? 1 : 0)) / 2;
+
+  if (!m_params.accumulating_clusters) m_clusters.clear();
+  for (std::size_t g = 0; g < m_groups_used; ++g) {
+    std::vector<std::uint32_t>& group = m_groups[g];
+    if (group.empty()) continue;  // merged into an earlier group
+    // List positions ascend with list order; store the members' serials in that order.
+    std::sort(group.begin(), group.end());
+    m_entry.clear();
+    for (const std::uint32_t position : group)
+      m_entry.push_back(m_list[position]);
+    m_clusters.append(m_entry);
+    ++m_counters.clusters_found;
+  }
+}
+
+// Folds one resonant pair into the groups: neither grouped -> new group; one grouped -> the
+// other joins; both in different groups -> the second group merges into the first.
+void Simulation::fold_pair(std::uint32_t i, std::uint32_t j) {
+  const std::int32_t gi = m_group_of[i];
+  const std::int32_t gj = m_group_of[j];
+  if (gi < 0 && gj < 0) {
+    if (m_groups_used == m_groups.size()) m_groups.emplace_back();
+    std::vector<std::uint32_t>& group = m_groups[m_groups_used];
+    group.clear();
+    group.push_back(i);
+    group.push_back(j);
+    m_group_of[i] = m_group_of[j] = static_cast<std::int32_t>(m_groups_used++);
+  } else if (gi < 0) {
+    m_groups[static_cast<std::size_t>(gj)].push_back(i);
+    m_group_of[i] = gj;
+  } else if (gj < 0) {
+    m_groups[static_cast<std::size_t>(gi)].push_back(j);
+    m_group_of[j] = gi;
+  } else if (gi != gj) {
+    std::vector<std::uint32_t>& first = m_groups[static_cast<std::size_t>(gi)];
+    std::vector<std::uint32_t>& second = m_groups[static_cast<std::size_t>(gj)];
+    for (const std::uint32_t member : second) {
+      m_group_of[member] = gi;
+      first.push_back(member);
+    }
+    second.clear();
+  }
+}
+
+void Simulation::pool_energy() {
+  const double cap = m_params.energy_cap;
+  // Exact shortcut: when every list agent sits exactly at the cap, min(cap + share, cap)
+  // leaves every member unchanged, so walking the (ever-growing) table changes nothing.
+  const bool all_capped = std::all_of(m_list.begin(), m_list.end(), [&](std::uint32_t serial) {
+    return m_agents[serial].energy == cap;
+  });
+  if (all_capped) return;
+
+  m_clusters.pool([this](std::uint32_t serial) -> double& { return m_agents[serial].energy; },
+                  m_list_position, m_params.pooling_share, cap);
+}
+
+void Simulation::evolve(std::uint32_t serial) {
+  ++m_counters.evolve_calls;
+  Agent& agent = m_agents[serial];
+  agent.phase = m_bridge.oscillate();
+  const double recharge = m_params.recharge_rate * m_sampler.sample(SampleSite::evolve).avail();
+  agent.energy = std::clamp(agent.energy - m_params.decay + recharge, 0.0, m_params.energy_cap);
+  if (!m_params.recursive_evolve) return;
+  // Indexing (not a range-for over agent.children) keeps this safe and explicit: evolve
+  // never adds agents, so the vector is stable during the recursion.
+  for (std::size_t c = 0; c < m_agents[serial].children.size(); ++c)
+    evolve(m_agents[serial].children[c]);
+}
+
+void Simulation::apply_energy_recovery() {
+  for (const std::uint32_t serial : m_list) {
+    const double avail = m_sampler.sample(SampleSite::energy_recovery).avail();
+    Agent& agent = m_agents[serial];
+    agent.energy =
+        std::min(agent.energy + m_params.h5_bonus_rate * avail * m_params.h5_bonus_factor,
+                 m_params.energy_cap);
+  }
+}
+
+void Simulation::spawn() {
+  const std::size_t snapshot = m_list.size();
+  const auto max_agents = static_cast<std::size_t>(m_params.max_agents);
+  for (std::size_t index = 0; index < snapshot; ++index) {
+    const std::uint32_t parent = m_list[index];
+    {
+      const Agent& agent = m_agents[parent];
+      if (agent.energy < m_params.spawn_threshold) continue;
+      if (agent.depth >= static_cast<std::uint32_t>(m_params.max_depth)) continue;
+      if (m_list.size() >= max_agents) continue;
+      if (m_mechanisms.spawn_throttling && agent.last_spawn >= 0 &&
+          m_step - agent.last_spawn < m_params.throttle_cooldown)
+        continue;
+    }
+    const MetricSample& sample = m_sampler.sample(SampleSite::spawn);
+    std::string id = m_agents[parent].id + "_child_" + std::to_string(m_step);
+    const std::uint32_t child =
+        create_agent(std::move(id), m_agents[parent].depth + 1, sample.avail(), sample);
+    Agent& agent = m_agents[parent];  // create_agent may have moved the agents
+    agent.children.push_back(child);
+    agent.energy -= m_params.spawn_cost;
+    agent.last_spawn = m_step;
+    m_list_position[child] = static_cast<std::int32_t>(m_list.size());
+    m_list.push_back(child);
+    ++m_counters.spawns;
+  }
+}
+
+void Simulation::remove_dead() {
+  std::size_t kept = 0;
+  for (const std::uint32_t serial : m_list) {
+    if (m_agents[serial].energy >= m_params.death_threshold) {
+      m_list_position[serial] = static_cast<std::int32_t>(kept);
+      m_list[kept++] = serial;
+    } else {
+      m_list_position[serial] = -1;
+      ++m_counters.deaths;
+    }
+  }
+  m_list.resize(kept);
+}
+
+void Simulation::finish_step_counters() {
+  m_counters.agents_alive = m_list.size();
+  m_counters.pattern_count = m_clusters.size();
+  m_counters.metric_samples = m_sampler.events() - m_samples_before;
+  m_samples_before = m_sampler.events();
+  if (m_stores != nullptr) {
+    m_counters.db_transactions = m_stores->transactions() - m_transactions_before;
+    m_counters.db_rows = m_stores->rows() - m_rows_before;
+    m_transactions_before = m_stores->transactions();
+    m_rows_before = m_stores->rows();
+  }
+}
+
+std::uint64_t Simulation::state_digest() const {
+  Fnv1a hash;
+  for (const Agent& agent : m_agents) {
+    hash.add(agent.energy);
+    hash.add(agent.phase.p);
+    hash.add(agent.phase.q);
+    hash.add(agent.phase.r);
+  }
+  for (const std::uint32_t serial : m_list)
+    hash.add(std::uint64_t{serial});
+  hash.add(std::uint64_t{m_clusters.size()});
+  return hash.value();
+}
+
+}  // namespace nrmlab::model

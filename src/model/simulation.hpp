@@ -1,0 +1,90 @@
+// One condition of an experiment: the agents, the bridge, the cluster table and the
+// driver loop of model.md section 6. Construction sets the condition up (root agent);
+// each step() runs one iteration of the original's main loop.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/cluster_table.hpp"
+#include "model/experiment.hpp"
+#include "model/params.hpp"
+#include "model/phase_space.hpp"
+#include "model/sampler.hpp"
+#include "model/step_counters.hpp"
+
+namespace nrmlab::model {
+
+class FaithfulStores;
+
+class Simulation {
+ public:
+  // `stores` may be null (persistence off). The sampler must have begun the condition.
+  Simulation(const ModelParams& params, MechanismSet mechanisms, Sampler& sampler,
+             FaithfulStores* stores);
+
+  // Runs step step_index() and returns its counters.
+  const StepCounters& step();
+
+  std::int64_t step_index() const { return m_step; }
+  std::size_t population() const { return m_list.size(); }
+  std::size_t pattern_count() const { return m_clusters.size(); }
+  std::size_t agents_created() const { return m_agents.size(); }
+  // A digest of every agent's energy and phase bits and of the list: equal digests mean
+  // bit-identical states.
+  std::uint64_t state_digest() const;
+
+ private:
+  struct Agent {
+    std::string id;
+    std::uint32_t depth = 0;
+    double energy = 0.0;
+    PhaseState phase;
+    std::vector<std::uint32_t> children;  // every agent it spawned, dead ones included
+    std::int64_t last_spawn = -1;         // -1: never spawned
+  };
+
+  std::uint32_t create_agent(std::string id, std::uint32_t depth, double energy,
+                             const MetricSample& sample);
+  void apply_reality_sources();
+  void detect_clusters();
+  void fold_pair(std::uint32_t i, std::uint32_t j);
+  void pool_energy();
+  void evolve(std::uint32_t agent);
+  void apply_energy_recovery();
+  void spawn();
+  void remove_dead();
+  void finish_step_counters();
+
+  ModelParams m_params;
+  MechanismSet m_mechanisms;
+  Sampler& m_sampler;
+  FaithfulStores* m_stores;
+  PhaseSpace m_bridge;
+
+  // Agents are stored by serial (creation order) and never removed: dead children stay
+  // reachable from their parents. The list holds serials in list order, which is always
+  // ascending serial order (appends at the end, removals keep order).
+  std::vector<Agent> m_agents;
+  std::vector<std::uint32_t> m_list;
+  std::vector<std::int32_t> m_list_position;  // by serial; -1 when not in the list
+
+  ClusterTable m_clusters;
+
+  // Scratch space for cluster detection, kept to avoid allocating in the step loop.
+  std::vector<double> m_p, m_q, m_r, m_magnitude;
+  std::vector<double> m_row_alignment, m_row_ratio, m_row_similarity;
+  std::vector<std::int32_t> m_group_of;              // by list position; -1 when ungrouped
+  std::vector<std::vector<std::uint32_t>> m_groups;  // list positions; empty once merged
+  std::vector<std::uint32_t> m_entry;                // one component's serials
+  std::size_t m_groups_used = 0;
+
+  std::int64_t m_step = 0;
+  StepCounters m_counters;
+  std::uint64_t m_samples_before = 0;
+  std::uint64_t m_transactions_before = 0;
+  std::uint64_t m_rows_before = 0;
+};
+
+}  // namespace nrmlab::model

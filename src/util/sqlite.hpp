@@ -1,0 +1,73 @@
+// A thin RAII layer over the SQLite C API: a connection, a prepared statement, and errors
+// that say which database and which statement failed (a full disk must read as such).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace nrmlab::sqlite {
+
+class Statement;
+
+class Connection {
+ public:
+  // Opens (creating if needed) the database file at `path`.
+  explicit Connection(const std::filesystem::path& path);
+  ~Connection();
+  Connection(Connection&& other) noexcept;
+  Connection& operator=(Connection&& other) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one or more statements that return no rows of interest (DDL, PRAGMA, BEGIN...).
+  void execute(std::string_view sql);
+  Statement prepare(std::string_view sql);
+
+  sqlite3* handle() const { return m_db; }
+  const std::filesystem::path& path() const { return m_path; }
+
+  // Throws nrmlab::Error naming the file, the action and SQLite's own message.
+  [[noreturn]] void fail(int code, std::string_view action) const;
+
+ private:
+  std::filesystem::path m_path;
+  sqlite3* m_db = nullptr;
+};
+
+class Statement {
+ public:
+  Statement(Connection& connection, std::string_view sql);
+  ~Statement();
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&&) = delete;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Parameters are 1-based, as in SQLite.
+  Statement& bind(int index, double value);
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, std::string_view value);
+
+  // Steps once; returns true while a row is available.
+  bool step();
+  // Steps a statement that produces no rows, then resets it for reuse.
+  void run();
+  void reset();
+
+  std::int64_t column_int(int index) const;
+  double column_double(int index) const;
+  std::string column_text(int index) const;
+
+ private:
+  Connection* m_connection;
+  sqlite3_stmt* m_stmt = nullptr;
+};
+
+// Convenience: the single integer a query such as "SELECT count(*) ..." returns.
+std::int64_t query_int(Connection& connection, std::string_view sql);
+
+}  // namespace nrmlab::sqlite
