@@ -1,5 +1,6 @@
 // The `nrmlab run` command end to end, as a user meets it: outputs, bad input, a full
 // disk, an unwritable directory, Ctrl-C.
+#include <pty.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -199,6 +200,40 @@ TEST(Cli, RecordedTraceReplaysToTheSameResult) {
     EXPECT_EQ(a["conditions"][condition]["state_digest"],
               b["conditions"][condition]["state_digest"]);
   }
+}
+
+}  // namespace
+}  // namespace nrmlab
+
+namespace nrmlab {
+namespace {
+
+// With stderr on a terminal, a live progress line (condition, step, rate, ETA) appears.
+TEST(Cli, ShowsAProgressLineWhenStderrIsATerminal) {
+  ScratchDir scratch;
+  const auto out = scratch / "out";
+  int master = -1;
+  const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl(NRMLAB_BINARY, NRMLAB_BINARY, "run", "--preset", "clean", "--window-ms", "1", "--steps",
+          "400", "--condition", "OFF-OFF", "--persistence", "off", "--source", "synthetic:const",
+          "--out", out.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string screen;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t got = read(master, buffer, sizeof buffer);
+    if (got <= 0) break;  // EIO once the child has exited
+    screen.append(buffer, static_cast<std::size_t>(got));
+  }
+  close(master);
+  EXPECT_EQ(testing::wait_process(pid), 0) << screen;
+  EXPECT_THAT(screen, HasSubstr("c256 OFF-OFF step "));
+  EXPECT_THAT(screen, HasSubstr("/400"));
+  EXPECT_THAT(screen, HasSubstr("steps/s"));
+  EXPECT_THAT(screen, HasSubstr("ETA"));
 }
 
 }  // namespace

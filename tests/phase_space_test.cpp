@@ -2,10 +2,12 @@
 
 #include <cmath>
 #include <numbers>
+#include <random>
 
 #include <gtest/gtest.h>
 
 #include "model/cluster_table.hpp"
+#include "model/pair_scores.hpp"
 #include "model/synergy.hpp"
 
 namespace nrmlab::model {
@@ -102,6 +104,38 @@ TEST(Synergy, ClassifiesAndGuardsTheFoldChange) {
   EXPECT_EQ(compute_synergy(10, 10, 10, 10.05).classification, "ADDITIVE");
   EXPECT_FALSE(compute_synergy(0, 1, 1, 1).fold_change.has_value());
   EXPECT_DOUBLE_EQ(*compute_synergy(10, 1, 1, 5).fold_change, 0.5);
+}
+
+}  // namespace
+}  // namespace nrmlab::model
+
+namespace nrmlab::model {
+namespace {
+
+TEST(PairScores, MatchResonanceBitForBitIncludingZeroVectors) {
+  std::mt19937_64 random(7);
+  std::uniform_real_distribution<double> angle(0.0, k_two_pi);
+  std::vector<PhaseState> phases;
+  for (int k = 0; k < 37; ++k)
+    phases.push_back(make_phase(angle(random), angle(random), angle(random)));
+  phases[0] = make_phase(0.0, 0.0, 0.0);   // a zero vector first (a whole row of zeros)
+  phases[20] = make_phase(0.0, 0.0, 0.0);  // and one in the middle (a column of zeros)
+  phases[21] = phases[22];                 // identical vectors: similarity exactly 1
+  PairScores scores;
+  scores.load(phases);
+  for (std::size_t i = 0; i + 1 < phases.size(); ++i) {
+    scores.score_row(i);
+    for (std::size_t j = i + 1; j < phases.size(); ++j) {
+      const Resonance expected = resonance(phases[i], phases[j]);
+      ASSERT_EQ(scores.alignment(j), expected.alignment) << i << "," << j;
+      ASSERT_EQ(scores.ratio(j), expected.ratio) << i << "," << j;
+      ASSERT_EQ(scores.similarity(j), expected.similarity) << i << "," << j;
+    }
+  }
+  scores.score_row(21);
+  EXPECT_DOUBLE_EQ(scores.similarity(22), 1.0);
+  scores.score_row(3);
+  EXPECT_EQ(scores.similarity(20), 0.0);
 }
 
 }  // namespace

@@ -63,65 +63,32 @@ void Simulation::apply_reality_sources() {
   }
 }
 
-namespace {
-
-// Similarity of agent i to every later agent, written to `out[j]` for j > i. Branch-free so
-// the compiler can vectorize it; the operation order matches resonance() exactly.
-void similarity_row(std::size_t i, std::size_t n, const double* p, const double* q, const double* r,
-                    const double* magnitude, double* alignment_out, double* ratio_out,
-                    double* similarity_out) {
-  const double pi = p[i], qi = q[i], ri = r[i], mi = magnitude[i];
-  for (std::size_t j = i + 1; j < n; ++j) {
-    const double mj = magnitude[j];
-    const double dot = pi * p[j] + qi * q[j] + ri * r[j];
-    const double alignment = dot / (mi * mj);
-    const double smaller = mi < mj ? mi : mj;
-    const double larger = mi < mj ? mj : mi;
-    const double ratio = smaller / larger;
-    const bool degenerate = mi == 0.0 || mj == 0.0;
-    alignment_out[j] = degenerate ? 0.0 : alignment;
-    ratio_out[j] = degenerate ? 0.0 : ratio;
-    similarity_out[j] = degenerate ? 0.0 : 0.7 * alignment + 0.3 * ratio;
-  }
-}
-
-}  // namespace
-
 void Simulation::detect_clusters() {
   const std::size_t n = m_list.size();
-  m_p.resize(n);
-  m_q.resize(n);
-  m_r.resize(n);
-  m_magnitude.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const PhaseState& phase = m_agents[m_list[i]].phase;
-    m_p[i] = phase.p;
-    m_q[i] = phase.q;
-    m_r[i] = phase.r;
-    m_magnitude[i] = phase.magnitude;
-  }
-  // Row buffers: alignment, ratio, similarity for one i against all j > i.
-  std::vector<double>& alignment = m_row_alignment;
-  std::vector<double>& ratio = m_row_ratio;
-  std::vector<double>& similarity = m_row_similarity;
-  alignment.resize(n);
-  ratio.resize(n);
-  similarity.resize(n);
+  m_phases.resize(n);
+  for (std::size_t i = 0; i < n; ++i)
+    m_phases[i] = m_agents[m_list[i]].phase;
+  m_scores.load(m_phases);
 
   m_group_of.assign(n, -1);
   m_groups_used = 0;
+  const double threshold = m_params.resonance_threshold;
   for (std::size_t i = 0; i + 1 < n; ++i) {
-    similarity_row(i, n, m_p.data(), m_q.data(), m_r.data(), m_magnitude.data(), alignment.data(),
-                   ratio.data(), similarity.data());
+    m_scores.score_row(i);
+    // Agent i's group changes only when i itself joins one, so pairs whose j is already in
+    // i's group (the common case once a component forms) skip the fold.
+    std::int32_t group_i = m_group_of[i];
     for (std::size_t j = i + 1; j < n; ++j) {
-      const bool resonant = similarity[j] >= m_params.resonance_threshold;
+      const bool resonant = m_scores.similarity(j) >= threshold;
       if (m_stores != nullptr)
-        m_stores->write_resonance(m_agents[m_list[i]].id, m_agents[m_list[j]].id,
-                                  {alignment[j], ratio[j], similarity[j]}, resonant);
-      if (resonant) {
-        fold_pair(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j));
-        ++m_counters.resonant_pairs;
-      }
+        m_stores->write_resonance(
+            m_agents[m_list[i]].id, m_agents[m_list[j]].id,
+            {m_scores.alignment(j), m_scores.ratio(j), m_scores.similarity(j)}, resonant);
+      if (!resonant) continue;
+      ++m_counters.resonant_pairs;
+      if (group_i >= 0 && m_group_of[j] == group_i) continue;
+      fold_pair(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j));
+      group_i = m_group_of[i];
     }
   }
   m_counters.resonance_pairs += n * (n - (n > 0 ? 1 : 0)) / 2;

@@ -9,6 +9,7 @@
 
 #include "model/cluster_table.hpp"
 #include "model/experiment.hpp"
+#include "model/pair_scores.hpp"
 #include "model/params.hpp"
 #include "model/phase_space.hpp"
 #include "model/sampler.hpp"
@@ -73,8 +74,8 @@ class Simulation {
   ClusterTable m_clusters;
 
   // Scratch space for cluster detection, kept to avoid allocating in the step loop.
-  std::vector<double> m_p, m_q, m_r, m_magnitude;
-  std::vector<double> m_row_alignment, m_row_ratio, m_row_similarity;
+  std::vector<PhaseState> m_phases;  // the list's phases, in list order
+  PairScores m_scores;
   std::vector<std::int32_t> m_group_of;              // by list position; -1 when ungrouped
   std::vector<std::vector<std::uint32_t>> m_groups;  // list positions; empty once merged
   std::vector<std::uint32_t> m_entry;                // one component's serials
