@@ -172,6 +172,25 @@ TEST(Cli, CtrlCStopsCleanlyAndLeavesAResultMarkedIncomplete) {
   EXPECT_TRUE(json["synergy"].is_null());
 }
 
+TEST(Cli, CtrlCDoesNotWaitForALongStepToFinish) {
+  // Under the original's overheads one step takes minutes. Here every sample blocks 1 s and
+  // step 0 needs three (root, evolve, spawn); SIGINT arrives during the first, so the run
+  // must abandon step 0 instead of finishing it.
+  ScratchDir scratch;
+  const auto out = scratch / "out";
+  const pid_t pid = testing::start_process(
+      {NRMLAB_BINARY, "run", "--preset", "as-run", "--window-ms", "1000", "--steps", "10",
+       "--source", "synthetic:const", "--out", out.string()},
+      scratch / "long.out", scratch / "long.err");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  kill(pid, SIGINT);
+  EXPECT_EQ(testing::wait_process(pid), 130) << read_text(scratch / "long.err");
+  const nlohmann::json json = load_json(out / "result.json");
+  EXPECT_EQ(json["stopped_because"], "interrupted");
+  EXPECT_EQ(json["conditions"]["OFF-OFF"]["steps_completed"], 0);
+  EXPECT_EQ(json["conditions"]["OFF-OFF"]["state_digest"], "");
+}
+
 TEST(Cli, RecordedTraceReplaysToTheSameResult) {
   ScratchDir scratch;
   const auto trace = (scratch / "run.trace").string();

@@ -185,7 +185,7 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& o) {
   auto& p = o.params;
   const char* model = "Model parameters (defaults are the original's)";
   run->add_option("--steps,--cycles", p.steps, "Steps per condition")
-      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000'000}))
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{100'000'000}))
       ->capture_default_str()
       ->group(model);
   run->add_option("--max-agents", p.max_agents, "Population cap")

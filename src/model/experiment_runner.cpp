@@ -63,24 +63,33 @@ bool run_condition(const RunConfig& config, const ExperimentDesign& design, int 
   out.name = std::string(condition_name(condition));
   out.flags = design.mechanisms_for(condition);
   const auto steps = static_cast<std::size_t>(config.params.steps);
-  out.population_history.reserve(steps);
-  out.pattern_count_history.reserve(steps);
+  // Reserve for ordinary runs only: an interrupted giant run should not pay for its end.
+  const std::size_t reserve = std::min<std::size_t>(steps, 1u << 20);
+  out.population_history.reserve(reserve);
+  out.pattern_count_history.reserve(reserve);
 
   const auto started = std::chrono::steady_clock::now();
   sampler.begin_condition(index);
-  Simulation simulation(config.params, out.flags, sampler, stores);
   bool finished = true;
-  for (std::size_t t = 0; t < steps; ++t) {
-    if (hooks.stop_requested != nullptr && hooks.stop_requested->load(std::memory_order_relaxed)) {
-      finished = false;
-      break;
+  std::uint64_t digest = 0;
+  try {
+    Simulation simulation(config.params, out.flags, sampler, stores);
+    for (std::size_t t = 0; t < steps; ++t) {
+      if (hooks.stop_requested != nullptr &&
+          hooks.stop_requested->load(std::memory_order_relaxed)) {
+        finished = false;
+        break;
+      }
+      const StepCounters& counters = simulation.step();
+      out.population_history.push_back(static_cast<std::int64_t>(counters.agents_alive));
+      out.pattern_count_history.push_back(static_cast<std::int64_t>(counters.pattern_count));
+      add_counters(out.totals, counters);
+      if (hooks.observer != nullptr)
+        hooks.observer->on_step({index, static_cast<std::int64_t>(t), counters});
     }
-    const StepCounters& counters = simulation.step();
-    out.population_history.push_back(static_cast<std::int64_t>(counters.agents_alive));
-    out.pattern_count_history.push_back(static_cast<std::int64_t>(counters.pattern_count));
-    add_counters(out.totals, counters);
-    if (hooks.observer != nullptr)
-      hooks.observer->on_step({index, static_cast<std::int64_t>(t), counters});
+    digest = simulation.state_digest();
+  } catch (const StepInterrupted&) {
+    finished = false;  // the partial step is not recorded; its state is not digested
   }
   out.runtime_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -93,7 +102,7 @@ bool run_condition(const RunConfig& config, const ExperimentDesign& design, int 
     out.final_population = history.back();
     out.max_population = *std::max_element(history.begin(), history.end());
   }
-  out.state_digest = fmt::format("{:016x}", simulation.state_digest());
+  out.state_digest = finished ? fmt::format("{:016x}", digest) : std::string();
   return finished;
 }
 
@@ -119,7 +128,7 @@ ExperimentResult run_experiment(const RunConfig& config, const RunHooks& hooks) 
       trace = std::make_unique<TraceWriter>(*config.record_trace, config.params.steps);
     Sampler sampler(*source, config.overheads.sampling,
                     std::chrono::milliseconds(config.overheads.window_ms), stores.get(),
-                    trace.get());
+                    trace.get(), hooks.stop_requested);
 
     for (const int index : config.conditions) {
       const bool finished = run_condition(config, result.design, index, sampler, stores.get(),

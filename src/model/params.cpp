@@ -9,7 +9,7 @@ namespace {
 
 // Upper bounds that no real study reaches but that keep a typo (an extra zero or three)
 // from allocating the machine away: agents are O(N^2) per step.
-constexpr std::int64_t k_max_steps = 1'000'000'000;
+constexpr std::int64_t k_max_steps = 100'000'000;  // per-step histories live in memory
 constexpr std::int64_t k_max_agents = 1'000'000;
 constexpr std::int64_t k_max_depth = 64;
 

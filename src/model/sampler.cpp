@@ -6,8 +6,14 @@
 namespace nrmlab::model {
 
 Sampler::Sampler(MetricSource& source, SamplingPolicy policy, std::chrono::milliseconds window,
-                 FaithfulStores* stores, TraceWriter* trace)
-    : m_source(source), m_policy(policy), m_window(window), m_stores(stores), m_trace(trace) {}
+                 FaithfulStores* stores, TraceWriter* trace,
+                 const std::atomic<bool>* stop_requested)
+    : m_source(source),
+      m_policy(policy),
+      m_window(window),
+      m_stores(stores),
+      m_trace(trace),
+      m_stop_requested(stop_requested) {}
 
 void Sampler::begin_condition(int condition) {
   m_condition = condition;
@@ -56,6 +62,8 @@ const MetricSample& Sampler::sample(SampleSite site) {
 }
 
 const MetricSample& Sampler::take_fresh() {
+  if (m_stop_requested != nullptr && m_stop_requested->load(std::memory_order_relaxed))
+    throw StepInterrupted{};
   const SampleKey key{m_condition, m_step, m_call++};
   m_fresh = m_source.sample(key, m_window);
   ++m_events;

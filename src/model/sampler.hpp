@@ -3,6 +3,7 @@
 // recording, one trace line; the model's other requests reuse the sample held.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -14,13 +15,20 @@ namespace nrmlab::model {
 class FaithfulStores;
 class TraceWriter;
 
+// Thrown by the sampler when a stop was requested mid-step: a step under the original's
+// overheads takes minutes (hundreds of 100 ms windows), too long to make Ctrl-C wait. The
+// runner discards the partial step.
+struct StepInterrupted {};
+
 // Where in the step a sample is needed; only spawn-shared sampling tells sites apart.
 enum class SampleSite { setup, reality_sources, evolve, energy_recovery, spawn };
 
 class Sampler {
  public:
+  // `stop_requested` (may be null) is checked before every sample event.
   Sampler(MetricSource& source, SamplingPolicy policy, std::chrono::milliseconds window,
-          FaithfulStores* stores, TraceWriter* trace);
+          FaithfulStores* stores, TraceWriter* trace,
+          const std::atomic<bool>* stop_requested = nullptr);
 
   void begin_condition(int condition);
   // Idempotent within a step; setup (root creation) happens inside step 0.
@@ -37,6 +45,7 @@ class Sampler {
   std::chrono::milliseconds m_window;
   FaithfulStores* m_stores;
   TraceWriter* m_trace;
+  const std::atomic<bool>* m_stop_requested;
   int m_condition = 0;
   std::int64_t m_step = -1;
   std::int64_t m_call = 0;
