@@ -13,7 +13,7 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DNRMLAB_TESTS=OFF >/dev/null
+	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(RELEASE) -j$(JOBS)
 
 # The main job. Until the study runner exists: C256 once, faithful model (both defects on),
@@ -21,11 +21,16 @@ build: deps
 run: build
 	$(RELEASE)/nrmlab run --experiment c256 --preset clean --persistence off --source live --out runs/demo
 
-# Static checks, then the whole suite built and run under AddressSanitizer + UBSan.
+# Static checks; the whole suite built and run under AddressSanitizer + UBSan; then the
+# allocator suite in the release build (ASan serves malloc itself, so glibc, jemalloc and
+# mimalloc can only be tested without it).
 test: deps check
 	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNRMLAB_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN) -j$(JOBS)
 	cd $(ASAN) && ctest --output-on-failure -j$(JOBS)
+	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DNRMLAB_TESTS=ON >/dev/null
+	@cmake --build $(RELEASE) -j$(JOBS)
+	cd $(RELEASE) && ctest --output-on-failure -L allocator
 
 check:
 	@scripts/check-layering.sh

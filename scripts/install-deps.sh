@@ -8,6 +8,7 @@ packages=(
   build-essential cmake make pkg-config clang-format
   libsqlite3-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libjemalloc-dev libmimalloc-dev
 )
 
 missing=()

@@ -146,6 +146,11 @@ TEST(Cli, AFullDiskEndsTheRunWithAClearErrorAndAPartialResult) {
   const nlohmann::json json = load_json(out / "result.json");
   EXPECT_EQ(json["complete"], false);
   EXPECT_THAT(json["stopped_because"].get<std::string>(), HasSubstr("full"));
+  // The condition that hit the error still has a summary consistent with its history.
+  const auto& off_off = json["conditions"]["OFF-OFF"];
+  EXPECT_EQ(off_off["steps_completed"].get<std::size_t>(), off_off["population_history"].size());
+  EXPECT_GT(off_off["steps_completed"].get<int>(), 0);
+  EXPECT_GT(off_off["mean_population"].get<double>(), 0.0);
 }
 
 TEST(Cli, CtrlCStopsCleanlyAndLeavesAResultMarkedIncomplete) {

@@ -4,6 +4,7 @@
 
 #include "model/experiment_runner.hpp"
 #include "test_support.hpp"
+#include "util/error.hpp"
 
 namespace nrmlab {
 namespace {
@@ -141,6 +142,34 @@ TEST(ReplayEquivalence, CallGranularityReproducesARecordedAsRunRunExactly) {
   const Outcome by_step = outcome_of(
       model::run_experiment(as_run(scratch / "step", replay, model::ReplayGranularity::step)));
   EXPECT_NE(recorded.digests, by_step.digests);
+}
+
+}  // namespace
+}  // namespace nrmlab
+
+namespace nrmlab {
+namespace {
+
+TEST(ReplayEquivalence, CallGranularityReproducesAnEveryKRecordingWithItsHolds) {
+  // Call granularity replays the recording's own sampling pattern: with every:K the held
+  // samples are part of it, and no step without a recorded sample is asked for.
+  ScratchDir scratch;
+  const auto trace = scratch / "every.trace";
+  model::RunConfig recording = scarce_config(scratch / "recorded", k_scarce);
+  recording.overheads.sampling = {model::SamplingPolicy::Kind::every_k, 4};
+  recording.record_trace = trace;
+  const Outcome recorded = outcome_of(model::run_experiment(recording));
+  model::RunConfig replay = scarce_config(scratch / "replayed", "replay:" + trace.string(),
+                                          model::ReplayGranularity::call);
+  replay.overheads.sampling = {model::SamplingPolicy::Kind::every_k, 4};
+  expect_same(recorded, outcome_of(model::run_experiment(replay)), "every:4 by call");
+}
+
+TEST(RunExperiment, RejectsAConditionListedTwice) {
+  ScratchDir scratch;
+  model::RunConfig config = testing::quick_config(scratch.path(), 5);
+  config.conditions = {0, 0, 1, 2};
+  EXPECT_THROW(model::run_experiment(config), Error);
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ class KeyEcho final : public MetricSource {
     s.memory_percent = static_cast<double>(key.call);
     return s;
   }
-  bool replays_recording() const override { return m_replays; }
+  bool fixes_inputs_per_step() const override { return m_replays; }
   int calls = 0;
 
  private:

@@ -4,6 +4,7 @@
 #include <csignal>
 
 #include "cli/commands.hpp"
+#include "cli/export_command.hpp"
 #include "cli/run_command.hpp"
 #include "util/error.hpp"
 
@@ -14,6 +15,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   nrmlab::cli::RunOptions run_options;
   CLI::App* run = nrmlab::cli::add_run_command(app, run_options);
+  nrmlab::cli::ExportOptions export_options;
+  CLI::App* export_ = nrmlab::cli::add_export_command(app, export_options);
   if (argc > 1 && argv[1][0] != '-' && !nrmlab::cli::is_command(app, argv[1])) {
     fmt::print(stderr, "nrmlab: unknown command '{}' (commands: {}; see nrmlab --help)\n", argv[1],
                nrmlab::cli::command_names(app));
@@ -22,6 +25,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (run->parsed()) return nrmlab::cli::execute_run(run_options);
+    if (export_->parsed()) return nrmlab::cli::execute_export(export_options);
   } catch (const std::exception& error) {
     fmt::print(stderr, "nrmlab: error: {}\n", error.what());
     return 1;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "cli/progress.hpp"
 #include "model/experiment_runner.hpp"
 #include "util/error.hpp"
+#include "util/hash.hpp"
 
 namespace nrmlab::cli {
 namespace {
@@ -39,6 +41,54 @@ void prepare_output_dir(const fs::path& dir) {
         fmt::format("output directory {} is not writable: {}", dir.string(), std::strerror(errno)));
   std::fclose(file);
   fs::remove(probe, ec);
+}
+
+// Passes every step to several observers, in order.
+class StepFan final : public model::StepObserver {
+ public:
+  void add(model::StepObserver* observer) {
+    if (observer != nullptr) m_observers.push_back(observer);
+  }
+  bool empty() const { return m_observers.empty(); }
+  void on_condition_begin(int condition) override {
+    for (auto* observer : m_observers)
+      observer->on_condition_begin(condition);
+  }
+  void on_step(const model::StepRecord& record) override {
+    for (auto* observer : m_observers)
+      observer->on_step(record);
+  }
+
+ private:
+  std::vector<model::StepObserver*> m_observers;
+};
+
+std::unique_ptr<telemetry::Recorder> make_recorder(const RunOptions& options,
+                                                   const model::RunConfig& config) {
+  if (options.telemetry != "on") return nullptr;
+  telemetry::RecorderOptions recorder_options = options.recorder;
+  recorder_options.db_path = config.out_dir / "telemetry.db";
+  recorder_options.warn = [](const std::string& message) {
+    fmt::print(stderr, "nrmlab: warning: telemetry: {}\n", message);
+  };
+  const std::string configuration = model::to_json(config).dump();
+  Fnv1a hash;
+  hash.add(configuration);
+  telemetry::MetaEntries meta = {
+      {"configuration", configuration},
+      {"configuration_hash", fmt::format("{:016x}", hash.value())},
+      {"seed", std::to_string(config.seed)},
+      {"experiment", std::string(model::experiment_name(config.experiment))},
+      {"source", config.source.text},
+  };
+  auto recorder = std::make_unique<telemetry::Recorder>(recorder_options, meta);
+  for (const char* name : {"metrics.db", "bridge.db"}) {
+    recorder->track_file(name, config.db_dir / name);
+    recorder->track_file(std::string(name) + "-wal", config.db_dir / (std::string(name) + "-wal"));
+  }
+  recorder->track_file("telemetry.db", recorder_options.db_path);
+  recorder->track_file("telemetry.db-wal", config.out_dir / "telemetry.db-wal");
+  return recorder;
 }
 
 // Writes result.json through a temporary file and a rename, so a reader (or a crash) never
@@ -94,6 +144,8 @@ model::RunConfig build_config(const RunOptions& options) {
           throw Error(fmt::format("--condition '{}' is given twice", name));
       config.conditions.push_back(condition->index);
     }
+    // The original ran its conditions in one order, and they share the databases.
+    std::sort(config.conditions.begin(), config.conditions.end());
   }
   config.out_dir = options.out_dir;
   config.db_dir = options.db_dir.empty() ? config.out_dir : fs::path(options.db_dir);
@@ -182,6 +234,31 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& o) {
       ->delimiter(',');
   run->add_flag("--quiet,-q", o.quiet, "No progress line");
 
+  const char* telemetry = "Telemetry (OUT/telemetry.db; see ARCHITECTURE.md for the schema)";
+  run->add_option("--telemetry", o.telemetry, "Record per-step telemetry")
+      ->check(CLI::IsMember(k_switch))
+      ->capture_default_str()
+      ->group(telemetry);
+  auto& r = o.recorder;
+  run->add_option("--memory-every", r.memory_every,
+                  "Steps between RSS and allocator readings (0: off)")
+      ->capture_default_str()
+      ->group(telemetry);
+  run->add_option("--pss-period-ms", r.pss_period_ms, "Period of PSS readings (0: off)")
+      ->capture_default_str()
+      ->group(telemetry);
+  run->add_option("--alloc-probe-every", r.alloc_probe_every,
+                  "Steps between allocation-latency probes (0: off)")
+      ->capture_default_str()
+      ->group(telemetry);
+  run->add_option("--side-period-ms", r.side_period_ms,
+                  "Period of the machine-wide side streams (0: off)")
+      ->capture_default_str()
+      ->group(telemetry);
+  run->add_option("--batch-steps", r.batch_steps, "Steps per telemetry write")
+      ->capture_default_str()
+      ->group(telemetry);
+
   auto& p = o.params;
   const char* model = "Model parameters (defaults are the original's)";
   run->add_option("--steps,--cycles", p.steps, "Steps per condition")
@@ -209,7 +286,7 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& o) {
       ->capture_default_str()
       ->group(model);
   run->add_option("--cooldown", p.throttle_cooldown, "H4: steps between an agent's spawns")
-      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000}))
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{100'000'000}))
       ->capture_default_str()
       ->group(model);
   run->add_option("--pooling-share", p.pooling_share, "H1: share of the members' mean energy")
@@ -253,6 +330,8 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& o) {
 
 int execute_run(const RunOptions& options) {
   const model::RunConfig config = build_config(options);
+  if (const auto problems = telemetry::validate(options.recorder); !problems.empty())
+    throw Error(problems.front());
   prepare_output_dir(config.out_dir);
   const std::atomic<bool>& stop = install_interrupt_handlers();
 
@@ -260,9 +339,15 @@ int execute_run(const RunOptions& options) {
   if (!options.quiet && isatty(STDERR_FILENO) == 1)
     progress.emplace(stderr, std::string(model::experiment_name(config.experiment)),
                      config.params.steps, static_cast<std::int64_t>(config.conditions.size()));
+  const std::unique_ptr<telemetry::Recorder> recorder = make_recorder(options, config);
 
+  StepFan observers;
+  observers.add(recorder.get());
+  observers.add(progress ? &*progress : nullptr);
   model::RunHooks hooks;
-  hooks.observer = progress ? &*progress : nullptr;
+  hooks.observer = observers.empty() ? nullptr : &observers;
+  hooks.sample_observer = recorder.get();
+  hooks.time_sections = recorder != nullptr;
   hooks.stop_requested = &stop;
   hooks.checkpoint = [&](const model::ExperimentResult& result) {
     try {
@@ -272,10 +357,26 @@ int execute_run(const RunOptions& options) {
       fmt::print(stderr, "nrmlab: warning: {}\n", error.what());
     }
   };
-  const model::ExperimentResult result = model::run_experiment(config, hooks);
+  const model::ExperimentResult result = [&] {
+    try {
+      return model::run_experiment(config, hooks);
+    } catch (...) {
+      if (recorder) recorder->finish();  // keep every recorded step of a failed run
+      throw;
+    }
+  }();
   if (progress) progress->finish();
+  std::string telemetry_line;
+  if (recorder) {
+    const telemetry::RecorderSummary summary = recorder->finish();
+    telemetry_line = fmt::format(
+        "telemetry: {} ({} steps; the recorder took {:.3f}% of wall time; allocator {})",
+        (config.out_dir / "telemetry.db").string(), summary.steps, 100.0 * summary.recorder_share(),
+        recorder->allocator_name());
+  }
   print_summary(stdout, result);
   fmt::print("\nresult: {}\n", (config.out_dir / "result.json").string());
+  if (!telemetry_line.empty()) fmt::print("{}\n", telemetry_line);
   if (!result.complete) {
     fmt::print(stderr, "nrmlab: run interrupted; result.json is marked incomplete\n");
     return 130;

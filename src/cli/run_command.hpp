@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/params.hpp"
+#include "telemetry/recorder.hpp"
 
 namespace nrmlab::cli {
 
@@ -28,6 +29,8 @@ struct RunOptions {
   std::string record_trace;
   bool quiet = false;
   model::ModelParams params;
+  std::string telemetry = "on";
+  telemetry::RecorderOptions recorder;
 };
 
 CLI::App* add_run_command(CLI::App& app, RunOptions& options);

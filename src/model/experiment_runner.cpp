@@ -51,8 +51,14 @@ void check_config(const RunConfig& config) {
     throw Error(
         fmt::format("sample window must be in [0, 60000] ms, got {}", config.overheads.window_ms));
   if (config.conditions.empty()) throw Error("no condition to run");
-  for (const int index : config.conditions)
+  for (std::size_t i = 0; i < config.conditions.size(); ++i) {
+    const int index = config.conditions[i];
     if (index < 0 || index > 3) throw Error(fmt::format("condition index {} out of range", index));
+    for (std::size_t j = 0; j < i; ++j)
+      if (config.conditions[j] == index)
+        throw Error(
+            fmt::format("condition {} is listed twice", condition_name(condition_at(index))));
+  }
 }
 
 // Runs one condition, recording its history into `out`. Returns false when stopped early.
@@ -68,10 +74,26 @@ bool run_condition(const RunConfig& config, const ExperimentDesign& design, int 
   out.population_history.reserve(reserve);
   out.pattern_count_history.reserve(reserve);
 
+  if (hooks.observer != nullptr) hooks.observer->on_condition_begin(index);
   const auto started = std::chrono::steady_clock::now();
   sampler.begin_condition(index);
   bool finished = true;
   std::uint64_t digest = 0;
+  // The summary is filled however the condition ends, so a checkpoint written on the error
+  // path agrees with the history it carries.
+  const auto summarize = [&] {
+    out.runtime_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const auto& history = out.population_history;
+    out.steps_completed = static_cast<std::int64_t>(history.size());
+    if (!history.empty()) {
+      const double sum = std::accumulate(history.begin(), history.end(), 0.0);
+      out.mean_population = sum / static_cast<double>(history.size());
+      out.final_population = history.back();
+      out.max_population = *std::max_element(history.begin(), history.end());
+    }
+    out.state_digest = finished ? fmt::format("{:016x}", digest) : std::string();
+  };
   try {
     Simulation simulation(config.params, out.flags, sampler, stores);
     for (std::size_t t = 0; t < steps; ++t) {
@@ -85,24 +107,18 @@ bool run_condition(const RunConfig& config, const ExperimentDesign& design, int 
       out.pattern_count_history.push_back(static_cast<std::int64_t>(counters.pattern_count));
       add_counters(out.totals, counters);
       if (hooks.observer != nullptr)
-        hooks.observer->on_step({index, static_cast<std::int64_t>(t), counters});
+        hooks.observer->on_step(
+            {index, static_cast<std::int64_t>(t), counters, simulation.last_sections()});
     }
     digest = simulation.state_digest();
   } catch (const StepInterrupted&) {
     finished = false;  // the partial step is not recorded; its state is not digested
+  } catch (...) {
+    finished = false;
+    summarize();
+    throw;
   }
-  out.runtime_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-
-  const auto& history = out.population_history;
-  out.steps_completed = static_cast<std::int64_t>(history.size());
-  if (!history.empty()) {
-    const double sum = std::accumulate(history.begin(), history.end(), 0.0);
-    out.mean_population = sum / static_cast<double>(history.size());
-    out.final_population = history.back();
-    out.max_population = *std::max_element(history.begin(), history.end());
-  }
-  out.state_digest = finished ? fmt::format("{:016x}", digest) : std::string();
+  summarize();
   return finished;
 }
 
@@ -129,6 +145,9 @@ ExperimentResult run_experiment(const RunConfig& config, const RunHooks& hooks) 
     Sampler sampler(*source, config.overheads.sampling,
                     std::chrono::milliseconds(config.overheads.window_ms), stores.get(),
                     trace.get(), hooks.stop_requested);
+    sampler.set_observer(hooks.sample_observer);
+    sampler.enable_timing(hooks.time_sections);
+    if (stores) stores->enable_timing(hooks.time_sections);
 
     for (const int index : config.conditions) {
       const bool finished = run_condition(config, result.design, index, sampler, stores.get(),

@@ -17,6 +17,8 @@ struct RunHooks {
   // Called with the result so far after each condition and when the run ends (also when it
   // ends in an error), so a crash or an interruption loses at most one condition's summary.
   std::function<void(const ExperimentResult&)> checkpoint;
+  SampleObserver* sample_observer = nullptr;  // every sample event
+  bool time_sections = false;                 // measure sampling, window and database time per step
 };
 
 // Throws nrmlab::Error for an invalid configuration or a failing source or database; the

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -123,34 +124,54 @@ FaithfulStores::FaithfulStores(const std::filesystem::path& dir, Persistence mod
 
 FaithfulStores::~FaithfulStores() = default;
 
+template <typename Write>
+void FaithfulStores::timed(Write&& write) {
+  if (!m_timing) {
+    write();
+    return;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  write();
+  m_sections.database_ns += (std::chrono::steady_clock::now() - started).count();
+  m_sections.timer_reads += 2;
+}
+
 void FaithfulStores::write_metric(const MetricSample& s) {
-  m_metrics->write(0, [&](sqlite::Statement& insert) {
-    insert.bind(1, s.timestamp).bind(2, s.cpu_percent).bind(3, s.memory_percent);
-    insert.bind(4, s.memory_used_mb).bind(5, s.disk_percent).bind(6, s.disk_used_gb);
-    insert.bind(7, s.network_sent_mb).bind(8, s.network_recv_mb).bind(9, s.process_count);
+  timed([&] {
+    m_metrics->write(0, [&](sqlite::Statement& insert) {
+      insert.bind(1, s.timestamp).bind(2, s.cpu_percent).bind(3, s.memory_percent);
+      insert.bind(4, s.memory_used_mb).bind(5, s.disk_percent).bind(6, s.disk_used_gb);
+      insert.bind(7, s.network_sent_mb).bind(8, s.network_recv_mb).bind(9, s.process_count);
+    });
   });
 }
 
 void FaithfulStores::write_phase(const PhaseState& phase, const MetricSample& s) {
-  m_bridge->write(0, [&](sqlite::Statement& insert) {
-    insert.bind(1, wall_clock_seconds()).bind(2, phase.p).bind(3, phase.q).bind(4, phase.r);
-    insert.bind(5, phase.magnitude).bind(6, s.cpu_percent).bind(7, s.memory_percent);
-    insert.bind(8, s.disk_percent).bind(9, std::string_view("reality_to_phase"));
+  timed([&] {
+    m_bridge->write(0, [&](sqlite::Statement& insert) {
+      insert.bind(1, wall_clock_seconds()).bind(2, phase.p).bind(3, phase.q).bind(4, phase.r);
+      insert.bind(5, phase.magnitude).bind(6, s.cpu_percent).bind(7, s.memory_percent);
+      insert.bind(8, s.disk_percent).bind(9, std::string_view("reality_to_phase"));
+    });
   });
 }
 
 void FaithfulStores::write_resonance(std::string_view first_id, std::string_view second_id,
                                      const Resonance& resonance, bool resonant) {
-  m_bridge->write(1, [&](sqlite::Statement& insert) {
-    insert.bind(1, wall_clock_seconds()).bind(2, first_id).bind(3, second_id);
-    insert.bind(4, resonance.similarity).bind(5, resonance.alignment).bind(6, resonance.ratio);
-    insert.bind(7, std::int64_t{resonant ? 1 : 0});
+  timed([&] {
+    m_bridge->write(1, [&](sqlite::Statement& insert) {
+      insert.bind(1, wall_clock_seconds()).bind(2, first_id).bind(3, second_id);
+      insert.bind(4, resonance.similarity).bind(5, resonance.alignment).bind(6, resonance.ratio);
+      insert.bind(7, std::int64_t{resonant ? 1 : 0});
+    });
   });
 }
 
 void FaithfulStores::end_step() {
-  m_metrics->end_step();
-  m_bridge->end_step();
+  timed([&] {
+    m_metrics->end_step();
+    m_bridge->end_step();
+  });
 }
 
 std::uint64_t FaithfulStores::transactions() const {

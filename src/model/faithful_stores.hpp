@@ -11,6 +11,7 @@
 #include "model/metric_sample.hpp"
 #include "model/overheads.hpp"
 #include "model/phase_space.hpp"
+#include "model/step_counters.hpp"
 
 namespace nrmlab::model {
 
@@ -35,12 +36,22 @@ class FaithfulStores {
   std::uint64_t transactions() const;
   std::uint64_t rows() const;
 
+  // Section timing (off by default: two clock reads per database call).
+  void enable_timing(bool on) { m_timing = on; }
+  // Cumulative database time (database_ns) and the clock reads spent measuring it.
+  const SectionTimes& section_totals() const { return m_sections; }
+
   static std::filesystem::path metrics_path(const std::filesystem::path& dir);
   static std::filesystem::path bridge_path(const std::filesystem::path& dir);
 
  private:
+  template <typename Write>
+  void timed(Write&& write);
+
   std::unique_ptr<TableStore> m_metrics;
   std::unique_ptr<TableStore> m_bridge;
+  bool m_timing = false;
+  SectionTimes m_sections;
 };
 
 }  // namespace nrmlab::model

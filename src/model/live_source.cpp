@@ -118,7 +118,7 @@ double LiveSource::cpu_percent_between(const CpuTimes& from, const CpuTimes& to)
 MetricSample LiveSource::sample(const SampleKey&, std::chrono::milliseconds window) {
   MetricSample sample;
   if (window.count() > 0) m_previous = read_cpu_times();
-  wait_out(window);
+  block(window);
   const CpuTimes now = read_cpu_times();
   sample.cpu_percent = cpu_percent_between(m_previous, now);
   m_previous = now;

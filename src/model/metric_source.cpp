@@ -4,8 +4,11 @@
 
 namespace nrmlab::model {
 
-void wait_out(std::chrono::milliseconds window) {
-  if (window.count() > 0) std::this_thread::sleep_for(window);
+void MetricSource::block(std::chrono::milliseconds window) {
+  if (window.count() <= 0) return;
+  const auto started = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(window);
+  m_blocked += std::chrono::steady_clock::now() - started;
 }
 
 double wall_clock_seconds() {

@@ -29,13 +29,22 @@ class MetricSource {
   // CPU% over it; the others simply wait it out, so the window costs the same everywhere.
   virtual MetricSample sample(const SampleKey& key, std::chrono::milliseconds window) = 0;
 
-  // True when the values come from a recording rather than a measurement. Replay fixes
-  // a run's inputs: the sampler then never holds a value past its step (see Sampler).
-  virtual bool replays_recording() const { return false; }
-};
+  // True when the source's values are fixed per step by a recording (step-granularity
+  // replay): the sampler then never holds a value past its step, so sampling policies
+  // change cost and never inputs. Call-granularity replay reproduces the recording's own
+  // sampling pattern, holds included, so it answers false.
+  virtual bool fixes_inputs_per_step() const { return false; }
 
-// Sleeps for the window (used by sources that have nothing to measure during it).
-void wait_out(std::chrono::milliseconds window);
+  // Total time this source has spent deliberately blocked in sample windows.
+  std::chrono::nanoseconds blocked() const { return m_blocked; }
+
+ protected:
+  // Sleeps for the window and accounts for it. Every source blocks through here.
+  void block(std::chrono::milliseconds window);
+
+ private:
+  std::chrono::nanoseconds m_blocked{0};
+};
 
 double wall_clock_seconds();
 

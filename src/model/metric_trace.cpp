@@ -243,7 +243,7 @@ void ReplaySource::begin_condition(int condition) {
 }
 
 MetricSample ReplaySource::sample(const SampleKey& key, std::chrono::milliseconds window) {
-  wait_out(window);
+  block(window);
   const std::string_view condition = k_condition_names[static_cast<std::size_t>(key.condition)];
   if (m_granularity == ReplayGranularity::step) {
     if (const MetricSample* sample = m_trace->in_force(key.condition, key.step)) return *sample;

@@ -84,7 +84,7 @@ class ReplaySource final : public MetricSource {
                std::int64_t run_steps);
   void begin_condition(int condition) override;
   MetricSample sample(const SampleKey& key, std::chrono::milliseconds window) override;
-  bool replays_recording() const override { return true; }
+  bool fixes_inputs_per_step() const override { return m_granularity == ReplayGranularity::step; }
 
  private:
   std::shared_ptr<const MetricTrace> m_trace;

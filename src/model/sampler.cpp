@@ -1,5 +1,7 @@
 #include "model/sampler.hpp"
 
+#include <chrono>
+
 #include "model/faithful_stores.hpp"
 #include "model/metric_trace.hpp"
 
@@ -37,7 +39,7 @@ void Sampler::begin_step(std::int64_t step) {
     case Kind::every_k:
       if (step % m_policy.k == 0 || !m_has_shared) {
         m_shared = take_fresh();
-      } else if (m_source.replays_recording()) {
+      } else if (m_source.fixes_inputs_per_step()) {
         // Replay fixes the inputs of every step: holding a sample across steps would make
         // the policy change results. The refresh is not a sample event (no row, no window).
         m_shared = m_source.sample({m_condition, step, 0}, std::chrono::milliseconds(0));
@@ -65,10 +67,22 @@ const MetricSample& Sampler::take_fresh() {
   if (m_stop_requested != nullptr && m_stop_requested->load(std::memory_order_relaxed))
     throw StepInterrupted{};
   const SampleKey key{m_condition, m_step, m_call++};
-  m_fresh = m_source.sample(key, m_window);
+  if (m_timing) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto blocked_before = m_source.blocked();
+    m_fresh = m_source.sample(key, m_window);
+    const std::int64_t elapsed = (std::chrono::steady_clock::now() - started).count();
+    const std::int64_t blocked = (m_source.blocked() - blocked_before).count();
+    m_sections.window_ns += blocked;
+    m_sections.sampling_ns += elapsed - blocked;
+    m_sections.timer_reads += 2;
+  } else {
+    m_fresh = m_source.sample(key, m_window);
+  }
   ++m_events;
   if (m_stores != nullptr) m_stores->write_metric(m_fresh);
   if (m_trace != nullptr) m_trace->write(key, m_fresh);
+  if (m_observer != nullptr) m_observer->on_sample(key, m_fresh);
   return m_fresh;
 }
 

@@ -9,6 +9,7 @@
 
 #include "model/metric_source.hpp"
 #include "model/overheads.hpp"
+#include "model/step_counters.hpp"
 
 namespace nrmlab::model {
 
@@ -37,6 +38,13 @@ class Sampler {
 
   std::uint64_t events() const { return m_events; }
 
+  // Section timing (off by default: it costs two clock reads per sample event).
+  void enable_timing(bool on) { m_timing = on; }
+  // Cumulative sampling and window time and the clock reads spent measuring them.
+  const SectionTimes& section_totals() const { return m_sections; }
+  // Told of every sample event (may be null).
+  void set_observer(SampleObserver* observer) { m_observer = observer; }
+
  private:
   const MetricSample& take_fresh();
 
@@ -46,6 +54,9 @@ class Sampler {
   FaithfulStores* m_stores;
   TraceWriter* m_trace;
   const std::atomic<bool>* m_stop_requested;
+  SampleObserver* m_observer = nullptr;
+  bool m_timing = false;
+  SectionTimes m_sections;
   int m_condition = 0;
   std::int64_t m_step = -1;
   std::int64_t m_call = 0;

@@ -15,6 +15,7 @@ Simulation::Simulation(const ModelParams& params, MechanismSet mechanisms, Sampl
     m_transactions_before = m_stores->transactions();
     m_rows_before = m_stores->rows();
   }
+  m_sections_before = current_section_totals();
   // Setup belongs to step 0: the root's sample is step 0's first.
   m_sampler.begin_step(0);
   const MetricSample& sample = m_sampler.sample(SampleSite::setup);
@@ -214,7 +215,22 @@ void Simulation::remove_dead() {
   m_list.resize(kept);
 }
 
+SectionTimes Simulation::current_section_totals() const {
+  SectionTimes totals = m_sampler.section_totals();
+  if (m_stores != nullptr) {
+    totals.database_ns = m_stores->section_totals().database_ns;
+    totals.timer_reads += m_stores->section_totals().timer_reads;
+  }
+  return totals;
+}
+
 void Simulation::finish_step_counters() {
+  const SectionTimes now = current_section_totals();
+  m_sections.sampling_ns = now.sampling_ns - m_sections_before.sampling_ns;
+  m_sections.window_ns = now.window_ns - m_sections_before.window_ns;
+  m_sections.database_ns = now.database_ns - m_sections_before.database_ns;
+  m_sections.timer_reads = now.timer_reads - m_sections_before.timer_reads;
+  m_sections_before = now;
   m_counters.agents_alive = m_list.size();
   m_counters.pattern_count = m_clusters.size();
   m_counters.metric_samples = m_sampler.events() - m_samples_before;

@@ -27,6 +27,9 @@ class Simulation {
 
   // Runs step step_index() and returns its counters.
   const StepCounters& step();
+  // The section times of the step step() just ran (zero unless timing is enabled on the
+  // sampler and the stores).
+  const SectionTimes& last_sections() const { return m_sections; }
 
   std::int64_t step_index() const { return m_step; }
   std::size_t population() const { return m_list.size(); }
@@ -57,6 +60,7 @@ class Simulation {
   void spawn();
   void remove_dead();
   void finish_step_counters();
+  SectionTimes current_section_totals() const;
 
   ModelParams m_params;
   MechanismSet m_mechanisms;
@@ -86,6 +90,8 @@ class Simulation {
   std::uint64_t m_samples_before = 0;
   std::uint64_t m_transactions_before = 0;
   std::uint64_t m_rows_before = 0;
+  SectionTimes m_sections;
+  SectionTimes m_sections_before;
 };
 
 }  // namespace nrmlab::model

@@ -20,10 +20,30 @@ struct StepCounters {
   std::uint64_t db_rows = 0;
 };
 
+// Time spent inside the engine's instrumented sections during one step, in nanoseconds
+// (zero unless section timing is on). Everything else a step spends is model compute.
+struct SectionTimes {
+  std::int64_t sampling_ns = 0;   // taking metric samples, excluding the blocking window
+  std::int64_t window_ns = 0;     // deliberately blocked in sample windows
+  std::int64_t database_ns = 0;   // writing metrics.db and bridge.db, commits included
+  std::uint64_t timer_reads = 0;  // clock reads spent measuring the above (their own cost)
+};
+
 struct StepRecord {
   int condition = 0;
   std::int64_t step = 0;
   StepCounters counters;
+  SectionTimes sections;
+};
+
+struct MetricSample;
+struct SampleKey;
+
+// Receives every sample event (a fresh sample), e.g. to record the run's inputs.
+class SampleObserver {
+ public:
+  virtual ~SampleObserver() = default;
+  virtual void on_sample(const SampleKey& key, const MetricSample& sample) = 0;
 };
 
 // Receives every completed step. Called on the engine's thread, inside the step loop:
@@ -31,6 +51,8 @@ struct StepRecord {
 class StepObserver {
  public:
   virtual ~StepObserver() = default;
+  // A condition is about to be set up; its step 0 includes the setup.
+  virtual void on_condition_begin(int /*condition*/) {}
   virtual void on_step(const StepRecord& record) = 0;
 };
 

@@ -26,7 +26,7 @@ double percentage(double centre, double jitter, double noise) {
 }  // namespace
 
 MetricSample SyntheticSource::sample(const SampleKey& key, std::chrono::milliseconds window) {
-  wait_out(window);
+  block(window);
   const std::uint64_t key_hash =
       mix(mix(mix(m_params.seed) ^ static_cast<std::uint64_t>(key.condition)) ^
           static_cast<std::uint64_t>(key.step)) ^

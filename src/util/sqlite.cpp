@@ -11,7 +11,17 @@ namespace nrmlab::sqlite {
 Connection::Connection(const std::filesystem::path& path) : m_path(path) {
   const int code =
       sqlite3_open_v2(path.c_str(), &m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  if (code != SQLITE_OK) fail(code, "open");
+  if (code != SQLITE_OK) {
+    // A failed open still allocates a handle, and the destructor will not run: fail() reads
+    // its message, so close it only after building the error.
+    try {
+      fail(code, "open");
+    } catch (...) {
+      sqlite3_close_v2(m_db);
+      m_db = nullptr;
+      throw;
+    }
+  }
   // Waiting briefly on a lock beats failing when another connection (the faithful
   // connection-per-write pattern opens many) is mid-commit.
   sqlite3_busy_timeout(m_db, 5000);

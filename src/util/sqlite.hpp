@@ -58,6 +58,7 @@ class Statement {
   void run();
   void reset();
 
+  sqlite3_stmt* handle() const { return m_stmt; }
   std::int64_t column_int(int index) const;
   double column_double(int index) const;
   std::string column_text(int index) const;

@@ -1,0 +1,19 @@
+// `nrmlab export`: every table of a run's telemetry.db as plain files for pandas or R.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+#include <vector>
+
+namespace nrmlab::telemetry {
+
+enum class ExportFormat { csv, jsonl };
+
+// Writes <out_dir>/<table>.csv (header row; empty field = absent) or .jsonl (one object per
+// row; absent = null) for every table. Returns the files written. Throws nrmlab::Error when
+// the database is missing or not a telemetry database.
+std::vector<std::filesystem::path> export_telemetry(const std::filesystem::path& db_path,
+                                                    const std::filesystem::path& out_dir,
+                                                    ExportFormat format);
+
+}  // namespace nrmlab::telemetry

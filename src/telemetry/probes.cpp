@@ -1,0 +1,95 @@
+#include "telemetry/probes.hpp"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "util/parse.hpp"
+
+namespace nrmlab::telemetry {
+
+std::int64_t monotonic_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+ThreadUsage read_thread_usage() {
+  rusage usage{};
+  getrusage(RUSAGE_THREAD, &usage);
+  const auto ns = [](const timeval& t) {
+    return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 +
+           static_cast<std::int64_t>(t.tv_usec) * 1'000;
+  };
+  return {ns(usage.ru_utime), ns(usage.ru_stime), usage.ru_nvcsw,
+          usage.ru_nivcsw,    usage.ru_minflt,    usage.ru_majflt};
+}
+
+ProcessMemory::ProcessMemory(std::filesystem::path proc_self) : m_proc_self(std::move(proc_self)) {
+  m_statm_fd = open((m_proc_self / "statm").c_str(), O_RDONLY | O_CLOEXEC);
+  const long page = sysconf(_SC_PAGESIZE);
+  if (page > 0) m_page_size = page;
+}
+
+ProcessMemory::~ProcessMemory() {
+  if (m_statm_fd >= 0) close(m_statm_fd);
+}
+
+std::optional<std::int64_t> ProcessMemory::rss_bytes() {
+  if (m_statm_fd < 0) return std::nullopt;
+  std::array<char, 128> buffer{};
+  const ssize_t got = pread(m_statm_fd, buffer.data(), buffer.size() - 1, 0);
+  if (got <= 0) return std::nullopt;
+  // "size resident shared text lib data dt", in pages.
+  const std::string_view text(buffer.data(), static_cast<std::size_t>(got));
+  const auto first_space = text.find(' ');
+  if (first_space == std::string_view::npos) return std::nullopt;
+  const auto second_space = text.find(' ', first_space + 1);
+  const auto pages =
+      parse_number<std::int64_t>(text.substr(first_space + 1, second_space - first_space - 1));
+  if (!pages) return std::nullopt;
+  return *pages * m_page_size;
+}
+
+std::optional<std::int64_t> ProcessMemory::pss_bytes() const {
+  std::ifstream in(m_proc_self / "smaps_rollup");
+  std::string key;
+  std::string value;
+  std::string unit;
+  while (in >> key >> value >> unit) {
+    if (key == "Pss:") {
+      const auto kib = parse_number<std::int64_t>(value);
+      if (!kib || unit != "kB") return std::nullopt;
+      return *kib * 1024;
+    }
+    std::getline(in, unit);  // lines have varying shapes: skip the rest
+  }
+  return std::nullopt;
+}
+
+std::int64_t time_allocation_probe() {
+  // Small objects, where fragmentation lives; about 30 KiB in all, below glibc's trim
+  // threshold, so the probe times the allocator rather than brk/madvise system calls.
+  constexpr std::array<std::size_t, 7> k_sizes = {16, 32, 64, 128, 256, 512, 1024};
+  constexpr std::size_t k_count = 112;
+  std::array<void*, k_count> blocks{};
+  const std::int64_t started = monotonic_ns();
+  for (std::size_t i = 0; i < k_count; ++i) {
+    blocks[i] = std::malloc(k_sizes[i % k_sizes.size()]);
+    if (blocks[i] != nullptr) *static_cast<volatile char*>(blocks[i]) = 1;  // keep it real
+  }
+  // Free every other block first, then the rest: holes before reuse, like a real heap.
+  for (std::size_t i = 0; i < k_count; i += 2)
+    std::free(blocks[i]);
+  for (std::size_t i = 1; i < k_count; i += 2)
+    std::free(blocks[i]);
+  return monotonic_ns() - started;
+}
+
+}  // namespace nrmlab::telemetry

@@ -1,0 +1,256 @@
+#include "telemetry/recorder.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "model/experiment.hpp"
+#include "util/error.hpp"
+
+namespace nrmlab::telemetry {
+namespace {
+
+bool due(std::int64_t step, std::int64_t every) {
+  return every > 0 && step % every == 0;
+}
+
+// The cost of one clock read and of the always-on probe set, measured here and now: the
+// analysis uses them to bound the observer effect of section timing.
+std::pair<std::int64_t, std::int64_t> calibrate() {
+  constexpr int k_reads = 2000;
+  std::int64_t sink = 0;
+  const std::int64_t start = monotonic_ns();
+  for (int i = 0; i < k_reads; ++i)
+    sink += monotonic_ns();
+  const std::int64_t clock_ns = (monotonic_ns() - start) / k_reads;
+  const std::int64_t probe_start = monotonic_ns();
+  for (int i = 0; i < k_reads / 4; ++i)
+    sink += monotonic_ns() + read_thread_usage().user_ns;
+  const std::int64_t probe_ns = (monotonic_ns() - probe_start) / (k_reads / 4);
+  return {clock_ns + (sink == 42 ? 1 : 0), probe_ns};
+}
+
+}  // namespace
+
+std::vector<std::string> validate(const RecorderOptions& options) {
+  std::vector<std::string> problems;
+  const auto check = [&](const char* name, std::int64_t value, std::int64_t low) {
+    if (value < low || value > 1'000'000'000)
+      problems.push_back(fmt::format("{} must be in [{}, 1000000000], got {}", name, low, value));
+  };
+  check("memory cadence", options.memory_every, 0);
+  check("PSS period (ms)", options.pss_period_ms, 0);
+  check("allocation probe cadence", options.alloc_probe_every, 0);
+  check("batch size in steps", options.batch_steps, 1);
+  check("batch interval (ms)", options.batch_ms, 1);
+  check("side-stream period (ms)", options.side_period_ms, 0);
+  return problems;
+}
+
+Recorder::Recorder(RecorderOptions options, MetaEntries meta)
+    : m_options(std::move(options)),
+      m_allocator(detect_allocator()),
+      m_allocator_name(m_allocator->name()),
+      m_memory(m_options.proc_root / "self"),
+      m_memory_side(m_options.proc_root / "self"),
+      m_system(m_options.proc_root, m_options.sys_root),
+      m_writer(m_options.db_path) {
+  if (!m_options.warn) m_options.warn = [](const std::string&) {};
+  const auto problems = validate(m_options);
+  if (!problems.empty()) throw Error("invalid telemetry options: " + problems.front());
+
+  Batch first;
+  first.meta = collect_provenance(*m_allocator, m_system, m_options.sys_root);
+  first.meta.emplace_back("schema", k_telemetry_schema_version);
+  first.meta.insert(first.meta.end(), meta.begin(), meta.end());
+  const auto [clock_ns, probe_ns] = calibrate();
+  first.meta.emplace_back("clock_read_ns", std::to_string(clock_ns));
+  first.meta.emplace_back("probe_set_ns", std::to_string(probe_ns));
+  first.meta.emplace_back("cadence.memory_every_steps", std::to_string(m_options.memory_every));
+  first.meta.emplace_back("cadence.pss_period_ms", std::to_string(m_options.pss_period_ms));
+  first.meta.emplace_back("cadence.alloc_probe_every_steps",
+                          std::to_string(m_options.alloc_probe_every));
+  first.meta.emplace_back("cadence.side_period_ms", std::to_string(m_options.side_period_ms));
+  first.meta.emplace_back("complete", "false");
+  m_writer.submit(std::move(first));
+
+  m_batch.steps.reserve(static_cast<std::size_t>(m_options.batch_steps));
+  m_batch.samples.reserve(static_cast<std::size_t>(m_options.batch_steps));
+  m_last_flush_ns = monotonic_ns();
+  m_step_enter_ns = m_last_flush_ns;
+  m_usage = read_thread_usage();
+  if (m_options.side_period_ms > 0) m_side_thread = std::thread([this] { side_loop(); });
+}
+
+Recorder::~Recorder() {
+  try {
+    finish();
+  } catch (...) {
+    // A destructor must not throw; finish() already reported what it could.
+  }
+}
+
+void Recorder::track_file(std::string name, std::filesystem::path path) {
+  std::lock_guard lock(m_side_mutex);
+  m_system.track_file(std::move(name), std::move(path));
+}
+
+void Recorder::note_failure(const std::string& what) {
+  if (std::find(m_failures.begin(), m_failures.end(), what) != m_failures.end()) return;
+  m_failures.push_back(what);
+  if (!m_warned) {
+    m_warned = true;
+    m_options.warn(what);
+  }
+}
+
+void Recorder::on_condition_begin(int condition) {
+  const std::int64_t enter = monotonic_ns();
+  m_condition = condition;
+  m_current_condition.store(condition, std::memory_order_relaxed);
+  m_current_step.store(0, std::memory_order_relaxed);
+  m_batch.conditions.emplace_back(
+      condition, std::string(model::condition_name(model::condition_at(condition))));
+  m_usage = read_thread_usage();
+  m_step_enter_ns = monotonic_ns();
+  m_pending_recorder_ns = m_step_enter_ns - enter;
+}
+
+void Recorder::on_sample(const model::SampleKey& key, const model::MetricSample& sample) {
+  if (!m_options.record_inputs) return;
+  const std::int64_t enter = monotonic_ns();
+  m_batch.samples.push_back({key, sample});
+  m_pending_recorder_ns += monotonic_ns() - enter;
+}
+
+void Recorder::on_step(const model::StepRecord& record) {
+  // The step's interval ends here, before the recorder does anything.
+  const std::int64_t enter = monotonic_ns();
+  const ThreadUsage usage = read_thread_usage();
+
+  StepRow row;
+  row.condition = record.condition;
+  row.step = record.step;
+  row.t_ns = m_step_enter_ns - m_origin_ns;
+  row.wall_ns = enter - m_step_enter_ns;
+  row.user_ns = usage.user_ns - m_usage.user_ns;
+  row.system_ns = usage.system_ns - m_usage.system_ns;
+  row.voluntary_switches = usage.voluntary_switches - m_usage.voluntary_switches;
+  row.involuntary_switches = usage.involuntary_switches - m_usage.involuntary_switches;
+  row.minor_faults = usage.minor_faults - m_usage.minor_faults;
+  row.major_faults = usage.major_faults - m_usage.major_faults;
+  row.sections = record.sections;
+  row.counters = record.counters;
+  row.recorder_ns = m_pending_recorder_ns;  // recorder work already inside this interval
+  m_usage = usage;
+  m_summary.steps += 1;
+  m_summary.wall_ns += row.wall_ns;
+  m_summary.recorder_ns += row.recorder_ns;
+  m_batch.steps.push_back(row);
+
+  if (due(record.step, m_options.memory_every) || due(record.step, m_options.alloc_probe_every)) {
+    MemoryRow memory;
+    memory.condition = record.condition;
+    memory.step = record.step;
+    memory.t_ns = enter - m_origin_ns;
+    if (due(record.step, m_options.memory_every)) {
+      memory.rss_bytes = m_memory.rss_bytes();
+      if (!memory.rss_bytes)
+        note_failure("cannot read RSS from " + (m_options.proc_root / "self/statm").string());
+      memory.allocator = m_allocator->read();
+    }
+    if (due(record.step, m_options.alloc_probe_every))
+      memory.alloc_probe_ns = time_allocation_probe();
+    m_batch.memory.push_back(memory);
+  }
+  m_current_step.store(record.step, std::memory_order_relaxed);
+  ++m_steps_in_batch;
+  if (m_steps_in_batch >= m_options.batch_steps ||
+      enter - m_last_flush_ns >= m_options.batch_ms * 1'000'000)
+    flush(enter);
+
+  // Everything from `enter` on is the recorder's own work; it falls into the next step's
+  // interval, which starts at `enter` (entry to entry, so CPU and wall cover one span).
+  m_pending_recorder_ns = monotonic_ns() - enter;
+  m_step_enter_ns = enter;
+}
+
+void Recorder::flush(std::int64_t now_ns) {
+  if (const auto error = m_writer.error())
+    note_failure("telemetry.db: " + *error + "; telemetry stops here, the run goes on");
+  m_writer.submit(std::move(m_batch));
+  m_batch = Batch{};
+  // Rows accumulate on the engine thread: growing the vectors from empty every batch would
+  // cost more than the rows themselves.
+  m_batch.steps.reserve(static_cast<std::size_t>(m_options.batch_steps));
+  m_batch.samples.reserve(static_cast<std::size_t>(m_options.batch_steps));
+  m_steps_in_batch = 0;
+  m_last_flush_ns = now_ns;
+}
+
+void Recorder::side_loop() {
+  const auto period = std::chrono::milliseconds(m_options.side_period_ms);
+  // PSS walks every page table of the process: far too dear for the engine thread, and
+  // slow-moving enough for a period of seconds.
+  const std::int64_t pss_period_ns = m_options.pss_period_ms * 1'000'000;
+  std::optional<std::int64_t> last_pss_ns;
+  std::unique_lock lock(m_side_mutex);
+  while (!m_side_stop) {
+    Batch batch;
+    const std::int64_t now = monotonic_ns();
+    const std::int64_t t = now - m_origin_ns;
+    const int condition = m_current_condition.load(std::memory_order_relaxed);
+    const std::int64_t step = m_current_step.load(std::memory_order_relaxed);
+    SystemRow row{t, model::wall_clock_seconds(), condition, step, m_system.sample_system(), {}};
+    if (pss_period_ns > 0 && (!last_pss_ns || now - *last_pss_ns >= pss_period_ns)) {
+      row.pss_bytes = m_memory_side.pss_bytes();
+      if (!row.pss_bytes)
+        m_system.note_failure("cannot read PSS from " +
+                              (m_options.proc_root / "self/smaps_rollup").string());
+      last_pss_ns = now;
+    }
+    batch.system.push_back(std::move(row));
+    for (auto& reading : m_system.sample_sensors())
+      batch.sensors.push_back({t, condition, step, std::move(reading)});
+    for (auto& file : m_system.sample_files())
+      batch.files.push_back({t, condition, step, std::move(file)});
+    m_writer.submit(std::move(batch));
+    m_side_cpu_ns.store(thread_cpu_ns(), std::memory_order_relaxed);
+    m_side_wake.wait_for(lock, period, [&] { return m_side_stop; });
+  }
+}
+
+RecorderSummary Recorder::finish() {
+  if (m_finished) return m_summary;
+  m_finished = true;
+  if (m_side_thread.joinable()) {
+    {
+      std::lock_guard lock(m_side_mutex);
+      m_side_stop = true;
+    }
+    m_side_wake.notify_one();
+    m_side_thread.join();
+  }
+  for (const auto& failure : m_system.failures())
+    note_failure(failure);
+  if (const auto error = m_writer.error()) note_failure("telemetry.db: " + *error);
+
+  m_summary.background_cpu_ns = m_side_cpu_ns.load() + m_writer.cpu_ns();
+  auto& meta = m_batch.meta;
+  meta.emplace_back("complete", "true");
+  meta.emplace_back("steps_recorded", std::to_string(m_summary.steps));
+  meta.emplace_back("recorder_ns", std::to_string(m_summary.recorder_ns));
+  meta.emplace_back("wall_ns", std::to_string(m_summary.wall_ns));
+  meta.emplace_back("recorder_share", fmt::format("{:.6f}", m_summary.recorder_share()));
+  meta.emplace_back("recorder_background_cpu_ns", std::to_string(m_summary.background_cpu_ns));
+  std::string failures;
+  for (const auto& failure : m_failures)
+    failures += (failures.empty() ? "" : "\n") + failure;
+  meta.emplace_back("failures", failures);
+  m_writer.submit(std::move(m_batch));
+  m_writer.close();
+  m_summary.background_cpu_ns = m_side_cpu_ns.load() + m_writer.cpu_ns();
+  return m_summary;
+}
+
+}  // namespace nrmlab::telemetry

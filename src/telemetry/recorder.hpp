@@ -1,0 +1,111 @@
+// The recorder: per-step rows (time split, thread CPU and scheduling, work counters),
+// memory and allocator statistics on a step cadence, the run's metric inputs, and the
+// machine-wide side streams on a background thread -- all batched into telemetry.db off
+// the engine's hot path. It measures its own cost (the observer effect) on every step.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "model/step_counters.hpp"
+#include "telemetry/allocator.hpp"
+#include "telemetry/probes.hpp"
+#include "telemetry/provenance.hpp"
+#include "telemetry/rows.hpp"
+#include "telemetry/system_streams.hpp"
+#include "telemetry/telemetry_store.hpp"
+
+namespace nrmlab::telemetry {
+
+struct RecorderOptions {
+  std::filesystem::path db_path;
+  std::int64_t memory_every = 16;        // steps between RSS + allocator readings (0: off)
+  std::int64_t pss_period_ms = 5000;     // PSS, on the side-stream thread (0: off)
+  std::int64_t alloc_probe_every = 256;  // steps between allocation-latency probes (0: off)
+  std::int64_t batch_steps = 256;        // steps per batch, at most ...
+  std::int64_t batch_ms = 1000;          // ... and at most this long between batches
+  std::int64_t side_period_ms = 250;     // side streams' period (0: off)
+  bool record_inputs = true;             // the metric_inputs table (the replay trace)
+  std::filesystem::path proc_root = "/proc";
+  std::filesystem::path sys_root = "/sys";
+  // Told once of anything that goes wrong; the run goes on.
+  std::function<void(const std::string&)> warn;
+};
+
+// Validates the cadences; returns one message per bad value.
+std::vector<std::string> validate(const RecorderOptions& options);
+
+struct RecorderSummary {
+  std::int64_t steps = 0;
+  std::int64_t wall_ns = 0;            // sum of the recorded steps' wall time
+  std::int64_t recorder_ns = 0;        // the recorder's own time on the engine thread
+  std::int64_t background_cpu_ns = 0;  // its writer and side-stream threads
+  double recorder_share() const {
+    return wall_ns > 0 ? static_cast<double>(recorder_ns) / static_cast<double>(wall_ns) : 0.0;
+  }
+};
+
+class Recorder final : public model::StepObserver, public model::SampleObserver {
+ public:
+  // Opens telemetry.db (throws nrmlab::Error when it cannot be created) and writes the
+  // provenance plus `meta` into its meta table.
+  Recorder(RecorderOptions options, MetaEntries meta);
+  ~Recorder() override;
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  // Tracks a file's size in the side streams (the databases and their WAL files).
+  void track_file(std::string name, std::filesystem::path path);
+  void on_condition_begin(int condition) override;
+  void on_step(const model::StepRecord& record) override;
+  void on_sample(const model::SampleKey& key, const model::MetricSample& sample) override;
+  // Flushes everything, stops the threads and writes the closing meta (recorder share,
+  // failures). Idempotent; the destructor calls it.
+  RecorderSummary finish();
+  const std::string& allocator_name() const { return m_allocator_name; }
+
+ private:
+  void flush(std::int64_t now_ns);
+  void side_loop();
+  void note_failure(const std::string& what);
+
+  RecorderOptions m_options;
+  std::unique_ptr<AllocatorProbe> m_allocator;
+  std::string m_allocator_name;
+  ProcessMemory m_memory;       // the engine thread's (RSS)
+  ProcessMemory m_memory_side;  // the side-stream thread's (PSS)
+  SystemSampler m_system;
+  BatchWriter m_writer;
+  std::int64_t m_origin_ns = monotonic_ns();
+
+  // Engine-thread state.
+  Batch m_batch;
+  int m_condition = 0;
+  std::int64_t m_step_enter_ns = 0;  // when the current step's interval began
+  ThreadUsage m_usage;
+  std::int64_t m_pending_recorder_ns = 0;  // recorder time already inside this interval
+  std::int64_t m_last_flush_ns = 0;
+  std::int64_t m_steps_in_batch = 0;
+  RecorderSummary m_summary;
+  bool m_warned = false;
+  bool m_finished = false;
+
+  // Shared with the side-stream thread.
+  std::atomic<int> m_current_condition{0};
+  std::atomic<std::int64_t> m_current_step{0};
+  std::atomic<std::int64_t> m_side_cpu_ns{0};
+  std::mutex m_side_mutex;
+  std::condition_variable m_side_wake;
+  bool m_side_stop = false;
+  std::vector<std::string> m_failures;
+  std::thread m_side_thread;
+};
+
+}  // namespace nrmlab::telemetry

@@ -1,0 +1,65 @@
+// telemetry.db: the contract between the recorder and everything that reads a run (the
+// analysis, `watch`, `nrmlab export`). SQLite in WAL mode; every batch is one transaction,
+// so a crash or kill -9 loses at most the batch in flight.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "telemetry/rows.hpp"
+#include "util/sqlite.hpp"
+
+namespace nrmlab::telemetry {
+
+inline constexpr const char* k_telemetry_schema_version = "nrmlab.telemetry/1";
+
+class TelemetryStore {
+ public:
+  // Creates the file and its tables (or opens an existing run's).
+  explicit TelemetryStore(const std::filesystem::path& path);
+  void write(const Batch& batch);
+
+ private:
+  sqlite::Connection m_db;
+};
+
+// CPU time the calling thread has used.
+std::int64_t thread_cpu_ns();
+
+// Writes batches on a background thread, in submission order, off the engine's hot path.
+class BatchWriter {
+ public:
+  explicit BatchWriter(const std::filesystem::path& path);
+  ~BatchWriter();
+  BatchWriter(const BatchWriter&) = delete;
+  BatchWriter& operator=(const BatchWriter&) = delete;
+
+  void submit(Batch&& batch);
+  // Writes everything submitted, then stops the thread. Idempotent.
+  void close();
+  // The first write error, if any; after one, further batches are dropped.
+  std::optional<std::string> error() const;
+  // CPU time the writer thread has used.
+  std::int64_t cpu_ns() const;
+
+ private:
+  void run();
+
+  std::filesystem::path m_path;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_wake;
+  std::deque<Batch> m_queue;
+  bool m_closing = false;
+  std::optional<std::string> m_error;
+  std::atomic<std::int64_t> m_cpu_ns{0};
+  std::thread m_thread;
+};
+
+}  // namespace nrmlab::telemetry

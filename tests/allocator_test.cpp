@@ -1,0 +1,68 @@
+// Allocator statistics under each allocator. CTest runs this suite three times in the
+// un-sanitized build (ASan replaces malloc): plain (glibc), with libjemalloc preloaded and
+// with libmimalloc preloaded; NRMLAB_EXPECT_ALLOCATOR names the allocator expected.
+#include "telemetry/allocator.hpp"
+
+#include <cstdlib>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "telemetry/probes.hpp"
+
+namespace nrmlab {
+namespace {
+
+std::string expected_allocator() {
+  const char* expected = std::getenv("NRMLAB_EXPECT_ALLOCATOR");
+  return expected != nullptr ? expected : "";
+}
+
+TEST(AllocatorProbe, DetectsTheAllocatorServingMalloc) {
+  const auto probe = telemetry::detect_allocator();
+  if (expected_allocator().empty()) {
+    // A sanitized build: ASan serves malloc and no allocator statistics exist.
+    if (probe->name().find("asan") != std::string::npos) GTEST_SKIP() << probe->name();
+    EXPECT_EQ(probe->name(), "glibc");
+    return;
+  }
+  EXPECT_EQ(probe->name(), expected_allocator());
+  EXPECT_NE(probe->version(), "unknown");
+}
+
+TEST(AllocatorProbe, KeptAllocationsShowInTheStatistics) {
+  const auto probe = telemetry::detect_allocator();
+  if (expected_allocator().empty()) GTEST_SKIP() << "runs in the un-sanitized build only";
+  telemetry::ProcessMemory memory;
+  const telemetry::AllocatorStats before = probe->read();
+  const auto rss_before = memory.rss_bytes().value_or(0);
+  std::vector<char*> kept;
+  for (int i = 0; i < 64; ++i) {  // 64 MiB in 1 MiB blocks, touched so they are resident
+    char* block = static_cast<char*>(std::malloc(1 << 20));
+    for (int offset = 0; offset < (1 << 20); offset += 4096)
+      block[offset] = 1;
+    kept.push_back(block);
+  }
+  const telemetry::AllocatorStats after = probe->read();
+  EXPECT_GE(memory.rss_bytes().value_or(0) - rss_before, 60 << 20);
+  if (probe->name() == "mimalloc") {
+    // mimalloc reports resident and committed memory, not live bytes.
+    ASSERT_TRUE(after.resident && before.resident);
+    EXPECT_GE(*after.resident - *before.resident, 60 << 20);
+    EXPECT_FALSE(after.allocated.has_value());
+  } else {
+    ASSERT_TRUE(after.allocated && before.allocated);
+    EXPECT_GE(*after.allocated - *before.allocated, 60 << 20);  // other frees may overlap
+    ASSERT_TRUE(after.active.has_value());
+    EXPECT_GE(*after.active, *after.allocated - (1 << 20));
+  }
+  if (probe->name() == "jemalloc") {
+    EXPECT_TRUE(after.resident && after.mapped && after.retained && after.metadata);
+  }
+  for (char* block : kept)
+    std::free(block);
+  EXPECT_GT(telemetry::time_allocation_probe(), 0);
+}
+
+}  // namespace
+}  // namespace nrmlab

@@ -1,0 +1,239 @@
+// Probe correctness against known effects (issue 3): a step that sleeps shows off-CPU time,
+// one that computes shows CPU time, one that allocates and keeps memory shows RSS growth
+// and page faults, one that writes a file shows write bytes.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "telemetry/recorder.hpp"
+#include "test_support.hpp"
+#include "util/error.hpp"
+#include "util/sqlite.hpp"
+
+namespace nrmlab {
+namespace {
+
+using testing::ScratchDir;
+
+struct StepFigures {
+  std::int64_t wall_ns, user_ns, system_ns, minor_faults, recorder_ns;
+};
+
+StepFigures step_figures(sqlite::Connection& db, int step) {
+  sqlite::Statement row(db,
+                        "SELECT wall_ns, user_ns, system_ns, minor_faults, recorder_ns FROM steps "
+                        "WHERE condition = 0 AND step = ?");
+  row.bind(1, std::int64_t{step});
+  EXPECT_TRUE(row.step()) << "step " << step;
+  return {row.column_int(0), row.column_int(1), row.column_int(2), row.column_int(3),
+          row.column_int(4)};
+}
+
+std::int64_t busy_for(std::chrono::milliseconds duration) {
+  const auto until = std::chrono::steady_clock::now() + duration;
+  std::int64_t spins = 0;
+  while (std::chrono::steady_clock::now() < until)
+    ++spins;
+  return spins;
+}
+
+class TelemetryProbes : public ::testing::Test {
+ protected:
+  // Drives a recorder through five hand-made "steps", each with one known effect.
+  static void SetUpTestSuite() {
+    s_scratch = new ScratchDir();
+    telemetry::RecorderOptions options;
+    options.db_path = *s_scratch / "telemetry.db";
+    options.memory_every = 1;
+    options.side_period_ms = 20;
+    telemetry::Recorder recorder(options, {{"test", "probes"}});
+    recorder.on_condition_begin(0);
+    model::StepRecord record;
+    auto end_step = [&](int step) {
+      record.step = step;
+      recorder.on_step(record);
+    };
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));  // step 0: off-CPU
+    end_step(0);
+    volatile std::int64_t sink = busy_for(std::chrono::milliseconds(60));  // step 1: on-CPU
+    (void)sink;
+    end_step(1);
+    s_kept = new std::vector<char>(64 << 20);  // step 2: 64 MiB allocated and touched
+    for (std::size_t i = 0; i < s_kept->size(); i += 4096)
+      (*s_kept)[i] = 1;
+    end_step(2);
+    {  // step 3: 8 MiB written to a file, then time for the side stream to see it
+      std::vector<char> block(1 << 20, 'x');
+      const int fd = open((*s_scratch / "written.bin").c_str(), O_WRONLY | O_CREAT, 0644);
+      for (int i = 0; i < 8; ++i)
+        EXPECT_EQ(write(fd, block.data(), block.size()), 1 << 20);
+      close(fd);
+      std::this_thread::sleep_for(std::chrono::milliseconds(80));
+    }
+    end_step(3);
+    end_step(4);
+    recorder.finish();
+  }
+  static void TearDownTestSuite() {
+    delete s_kept;
+    delete s_scratch;
+  }
+  static sqlite::Connection open_db() { return sqlite::Connection(*s_scratch / "telemetry.db"); }
+
+  static ScratchDir* s_scratch;
+  static std::vector<char>* s_kept;
+};
+
+ScratchDir* TelemetryProbes::s_scratch = nullptr;
+std::vector<char>* TelemetryProbes::s_kept = nullptr;
+
+TEST_F(TelemetryProbes, ASleepingStepIsOffCpu) {
+  auto db = open_db();
+  const StepFigures sleeping = step_figures(db, 0);
+  EXPECT_GE(sleeping.wall_ns, 60'000'000);
+  EXPECT_LT(sleeping.user_ns + sleeping.system_ns, 20'000'000);
+}
+
+TEST_F(TelemetryProbes, AComputingStepIsOnCpu) {
+  auto db = open_db();
+  const StepFigures busy = step_figures(db, 1);
+  EXPECT_GE(busy.wall_ns, 60'000'000);
+  EXPECT_GE(busy.user_ns + busy.system_ns, 40'000'000);
+  EXPECT_LE(busy.user_ns + busy.system_ns, busy.wall_ns + 10'000'000);
+}
+
+TEST_F(TelemetryProbes, AnAllocatingStepShowsFaultsAndRssGrowth) {
+  auto db = open_db();
+  EXPECT_GE(step_figures(db, 2).minor_faults, (64 << 20) / 4096 / 2);
+  sqlite::Statement rss(db, "SELECT step, rss_bytes FROM memory WHERE condition = 0 ORDER BY step");
+  std::vector<std::int64_t> by_step;
+  while (rss.step())
+    by_step.push_back(rss.column_int(1));
+  ASSERT_GE(by_step.size(), 3u);
+  EXPECT_GE(by_step[2] - by_step[1], 60 << 20);
+}
+
+TEST_F(TelemetryProbes, AWritingStepShowsWrittenBytes) {
+  auto db = open_db();
+  // wchar counts bytes passed to write(2) (write_bytes only those reaching a block device,
+  // which a tmpfs scratch directory never does).
+  const auto written = sqlite::query_int(db, "SELECT max(io_wchar) - min(io_wchar) FROM system");
+  EXPECT_GE(written, 8 << 20);
+}
+
+TEST_F(TelemetryProbes, TheRecorderMeasuresItselfAndStoresItsShare) {
+  auto db = open_db();
+  const auto recorder_ns = sqlite::query_int(db, "SELECT sum(recorder_ns) FROM steps");
+  EXPECT_GT(recorder_ns, 0);
+  sqlite::Statement meta(db, "SELECT value FROM meta WHERE key = ?");
+  meta.bind(1, std::string_view("recorder_share"));
+  ASSERT_TRUE(meta.step());
+  EXPECT_GT(std::stod(meta.column_text(0)), 0.0);
+  meta.reset();
+  meta.bind(1, std::string_view("test"));
+  ASSERT_TRUE(meta.step());
+  EXPECT_EQ(meta.column_text(0), "probes");
+}
+
+TEST(ProcessMemory, MissingProcFilesAreAbsentNotZero) {
+  telemetry::ProcessMemory memory("/nonexistent/proc/self");
+  EXPECT_FALSE(memory.rss_bytes().has_value());
+  EXPECT_FALSE(memory.pss_bytes().has_value());
+  telemetry::ProcessMemory real;
+  EXPECT_GT(real.rss_bytes().value_or(0), 1 << 20);
+  EXPECT_GT(real.pss_bytes().value_or(0), 0);
+}
+
+TEST(SystemSampler, MalformedProcFilesAreAbsentAndReportedOnce) {
+  ScratchDir scratch;
+  const auto proc = scratch / "proc";
+  std::filesystem::create_directories(proc / "self");
+  std::ofstream(proc / "stat") << "garbage\n";
+  std::ofstream(proc / "meminfo") << "MemTotal: lots kB\n";
+  std::ofstream(proc / "loadavg") << "x y z 1/2 3\n";
+  std::ofstream(proc / "self" / "stat") << "1 (nrmlab) R\n";
+  telemetry::SystemSampler sampler(proc, scratch / "sys");
+  for (int i = 0; i < 3; ++i) {
+    const telemetry::SystemSample sample = sampler.sample_system();
+    EXPECT_FALSE(sample.cpu_percent.has_value());
+    EXPECT_FALSE(sample.memory_percent.has_value());
+    EXPECT_FALSE(sample.load1.has_value());
+    EXPECT_FALSE(sample.other_cpu_ns.has_value());
+    EXPECT_FALSE(sample.io_wchar.has_value());
+  }
+  EXPECT_EQ(sampler.failures().size(), 5u);  // each problem once, however often it recurs
+  EXPECT_TRUE(sampler.sample_sensors().empty());
+  EXPECT_THAT(sampler.describe_sensors(), ::testing::Contains("temperature: none"));
+}
+
+TEST(SystemSampler, ReadsSensorsWhereTheMachineHasThem) {
+  ScratchDir scratch;
+  const auto sys = scratch / "sys";
+  std::filesystem::create_directories(sys / "devices/system/cpu/cpu0/cpufreq");
+  std::filesystem::create_directories(sys / "class/thermal/thermal_zone0");
+  std::filesystem::create_directories(sys / "class/hwmon/hwmon1");
+  std::ofstream(sys / "devices/system/cpu/cpu0/cpufreq/scaling_cur_freq") << "2400000\n";
+  std::ofstream(sys / "class/thermal/thermal_zone0/temp") << "45500\n";
+  std::ofstream(sys / "class/thermal/thermal_zone0/type") << "x86_pkg_temp\n";
+  std::ofstream(sys / "class/hwmon/hwmon1/name") << "coretemp\n";
+  std::ofstream(sys / "class/hwmon/hwmon1/temp1_input") << "51000\n";
+  telemetry::SystemSampler sampler("/proc", sys);
+  const auto readings = sampler.sample_sensors();
+  ASSERT_EQ(readings.size(), 3u);
+  EXPECT_EQ(readings[0].kind, "cpufreq_khz");
+  EXPECT_EQ(readings[0].value, 2400000.0);
+  EXPECT_EQ(readings[1].name, "thermal_zone0 (x86_pkg_temp)");
+  EXPECT_DOUBLE_EQ(readings[1].value, 45.5);
+  EXPECT_EQ(readings[2].name, "hwmon1 temp1 (coretemp)");
+  EXPECT_THAT(sampler.describe_sensors(), ::testing::Contains("cpufreq: 1 cores"));
+}
+
+TEST(Recorder, FailingProbesAreRecordedInMetaAndWarnedOnce) {
+  ScratchDir scratch;
+  telemetry::RecorderOptions options;
+  options.db_path = scratch / "telemetry.db";
+  options.proc_root = scratch / "no-proc";
+  options.memory_every = 1;
+  options.side_period_ms = 5;
+  int warnings = 0;
+  options.warn = [&](const std::string&) { ++warnings; };
+  {
+    telemetry::Recorder recorder(options, {});
+    recorder.on_condition_begin(0);
+    for (int step = 0; step < 5; ++step) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      recorder.on_step({0, step, {}, {}});
+    }
+    recorder.finish();
+  }
+  EXPECT_EQ(warnings, 1);
+  sqlite::Connection db(options.db_path);
+  EXPECT_EQ(sqlite::query_int(db, "SELECT count(*) FROM steps"), 5);
+  EXPECT_EQ(sqlite::query_int(db, "SELECT count(*) FROM memory WHERE rss_bytes IS NOT NULL"), 0);
+  EXPECT_GT(sqlite::query_int(db, "SELECT count(*) FROM system WHERE cpu_percent IS NULL"), 0);
+  sqlite::Statement failures(db, "SELECT value FROM meta WHERE key = 'failures'");
+  ASSERT_TRUE(failures.step());
+  EXPECT_THAT(failures.column_text(0), ::testing::HasSubstr("statm"));
+}
+
+TEST(Recorder, AnUnwritableDatabaseIsAClearError) {
+  telemetry::RecorderOptions options;
+  options.db_path = "/proc/nrmlab/telemetry.db";
+  try {
+    telemetry::Recorder recorder(options, {});
+    FAIL() << "expected an error";
+  } catch (const Error& error) {
+    EXPECT_THAT(error.what(), ::testing::HasSubstr("/proc/nrmlab/telemetry.db"));
+  }
+}
+
+}  // namespace
+}  // namespace nrmlab
