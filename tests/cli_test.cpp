@@ -128,7 +128,7 @@ TEST(Cli, AFullDiskEndsTheRunWithAClearErrorAndAPartialResult) {
   ScratchDir scratch;
   const auto small = scratch / "small-disk";
   std::filesystem::create_directory(small);
-  if (mount("tmpfs", small.c_str(), "tmpfs", 0, "size=96k") != 0)
+  if (mount("tmpfs", small.c_str(), "tmpfs", 0, "size=1m") != 0)
     GTEST_SKIP() << "cannot mount a tmpfs here";
   struct Unmount {
     std::filesystem::path path;
@@ -147,10 +147,13 @@ TEST(Cli, AFullDiskEndsTheRunWithAClearErrorAndAPartialResult) {
   EXPECT_EQ(json["complete"], false);
   EXPECT_THAT(json["stopped_because"].get<std::string>(), HasSubstr("full"));
   // The condition that hit the error still has a summary consistent with its history.
-  const auto& off_off = json["conditions"]["OFF-OFF"];
-  EXPECT_EQ(off_off["steps_completed"].get<std::size_t>(), off_off["population_history"].size());
-  EXPECT_GT(off_off["steps_completed"].get<int>(), 0);
-  EXPECT_GT(off_off["mean_population"].get<double>(), 0.0);
+  ASSERT_FALSE(json["conditions"].empty());
+  const auto& failed = json["conditions"].back();
+  const auto completed = failed["steps_completed"].get<std::size_t>();
+  EXPECT_EQ(completed, failed["population_history"].size());
+  EXPECT_GT(completed, 0u);
+  EXPECT_LT(completed, 3000u);
+  EXPECT_GT(failed["mean_population"].get<double>(), 0.0);
 }
 
 TEST(Cli, CtrlCStopsCleanlyAndLeavesAResultMarkedIncomplete) {
