@@ -15,8 +15,7 @@ namespace {
 
 model::RunConfig clean_c256(std::int64_t max_agents) {
   model::RunConfig config;
-  config.preset = model::Preset::clean;
-  config.overheads = model::overheads_for(model::Preset::clean);
+  config.apply_preset(model::Preset::clean);
   config.overheads.persistence = model::Persistence::off;
   config.params.max_agents = max_agents;
   config.source = model::parse_source_spec("synthetic:1", model::ReplayGranularity::step, 1);

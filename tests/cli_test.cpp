@@ -164,7 +164,9 @@ TEST(Cli, CtrlCStopsCleanlyAndLeavesAResultMarkedIncomplete) {
       {NRMLAB_BINARY, "run", "--preset", "clean", "--window-ms", "2", "--steps", "1000000",
        "--persistence", "off", "--source", "synthetic:const", "--out", out.string()},
       scratch / "ctrlc.out", scratch / "ctrlc.err");
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // telemetry.db appears once the interrupt handlers are in place and the run is starting.
+  ASSERT_TRUE(testing::wait_for_file(out / "telemetry.db"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   kill(pid, SIGINT);
   const int exit_code = testing::wait_process(pid);
   EXPECT_EQ(exit_code, 130) << read_text(scratch / "ctrlc.err");
@@ -190,7 +192,9 @@ TEST(Cli, CtrlCDoesNotWaitForALongStepToFinish) {
       {NRMLAB_BINARY, "run", "--preset", "as-run", "--window-ms", "1000", "--steps", "10",
        "--source", "synthetic:const", "--out", out.string()},
       scratch / "long.out", scratch / "long.err");
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // Step 0 needs three 1 s samples; telemetry.db appears just before the first.
+  ASSERT_TRUE(testing::wait_for_file(out / "telemetry.db"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   kill(pid, SIGINT);
   EXPECT_EQ(testing::wait_process(pid), 130) << read_text(scratch / "long.err");
   const nlohmann::json json = load_json(out / "result.json");

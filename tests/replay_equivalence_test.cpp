@@ -77,8 +77,7 @@ TEST(ReplayEquivalence, OverheadKnobsNeverChangeResultsUnderAStepTrace) {
   for (const model::Preset preset : {model::Preset::as_run, model::Preset::optimized_as_run,
                                      model::Preset::optimized_as_intended, model::Preset::clean}) {
     model::RunConfig config = scarce_config(next_dir(), replay);
-    config.preset = preset;
-    config.overheads = model::overheads_for(preset);
+    config.apply_preset(preset);
     config.overheads.runs_as_c256 = false;  // same experiment design throughout
     config.overheads.window_ms = 0;         // the window costs time, not results
     expect_same(reference, outcome_of(model::run_experiment(config)),
@@ -120,8 +119,7 @@ TEST(ReplayEquivalence, CallGranularityReproducesARecordedAsRunRunExactly) {
   auto as_run = [&](const std::filesystem::path& dir, const std::string& source,
                     model::ReplayGranularity granularity) {
     model::RunConfig config = scarce_config(dir, source, granularity);
-    config.preset = model::Preset::as_run;
-    config.overheads = model::overheads_for(model::Preset::as_run);
+    config.apply_preset(model::Preset::as_run);
     config.overheads.window_ms = 0;
     // Persistence never changes results (see the test above); skipping it keeps this fast.
     config.overheads.persistence = model::Persistence::off;

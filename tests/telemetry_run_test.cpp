@@ -25,7 +25,7 @@ TEST(TelemetryRun, SectionTimesSumToNoMoreThanEachStepsWallTime) {
   ScratchDir scratch;
   model::RunConfig config = testing::quick_config(scratch.path(), 20);
   config.params.max_agents = 8;
-  config.overheads = model::overheads_for(model::Preset::as_run);
+  config.apply_preset(model::Preset::as_run);
   config.overheads.window_ms = 1;  // a real blocking window, kept short
   config.overheads.persistence = model::Persistence::commit_per_write;
   telemetry::RecorderOptions options;

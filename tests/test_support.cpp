@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 extern char** environ;
 
@@ -62,6 +64,14 @@ int wait_process(pid_t pid) {
   return -1;
 }
 
+bool wait_for_file(const std::filesystem::path& path) {
+  for (int attempt = 0; attempt < 3000; ++attempt) {
+    if (std::filesystem::exists(path)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 std::string read_text(const std::filesystem::path& path) {
   std::ifstream in(path);
   std::stringstream buffer;
@@ -95,8 +105,7 @@ std::vector<model::StepCounters> StepLog::condition(int index) const {
 
 model::RunConfig quick_config(const std::filesystem::path& out_dir, std::int64_t steps) {
   model::RunConfig config;
-  config.preset = model::Preset::clean;
-  config.overheads = model::overheads_for(model::Preset::clean);
+  config.apply_preset(model::Preset::clean);
   config.overheads.persistence = model::Persistence::off;
   config.params.steps = steps;
   config.source = model::parse_source_spec("synthetic:const", model::ReplayGranularity::step, 0);

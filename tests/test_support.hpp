@@ -41,6 +41,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ScratchDir
 pid_t start_process(const std::vector<std::string>& argv, const std::filesystem::path& out,
                     const std::filesystem::path& err);
 int wait_process(pid_t pid);
+// Waits (up to 30 s) until `path` exists; false on time-out.
+bool wait_for_file(const std::filesystem::path& path);
 
 ProcessResult run_nrmlab(std::vector<std::string> args, const ScratchDir& scratch);
 

@@ -4,14 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "cli/interrupt.hpp"
 #include "cli/progress.hpp"
+#include "cli/run_output.hpp"
 #include "model/experiment_runner.hpp"
 #include "util/error.hpp"
 #include "util/hash.hpp"
@@ -27,21 +25,6 @@ const std::vector<std::string> k_presets = {"as-run", "optimized-as-run", "optim
 const std::vector<std::string> k_persistence = {"connection-per-write", "commit-per-write",
                                                 "transaction-per-step", "off"};
 const std::vector<std::string> k_switch = {"on", "off"};
-
-// Creates the directory and proves it writable now, rather than after hours of running.
-void prepare_output_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec)
-    throw Error(fmt::format("cannot create output directory {}: {}", dir.string(), ec.message()));
-  const fs::path probe = dir / ".nrmlab-write-probe";
-  std::FILE* file = std::fopen(probe.c_str(), "w");
-  if (file == nullptr)
-    throw Error(
-        fmt::format("output directory {} is not writable: {}", dir.string(), std::strerror(errno)));
-  std::fclose(file);
-  fs::remove(probe, ec);
-}
 
 // Passes every step to several observers, in order.
 class StepFan final : public model::StepObserver {
@@ -91,28 +74,11 @@ std::unique_ptr<telemetry::Recorder> make_recorder(const RunOptions& options,
   return recorder;
 }
 
-// Writes result.json through a temporary file and a rename, so a reader (or a crash) never
-// sees half a document.
-void write_result(const fs::path& dir, const model::ExperimentResult& result) {
-  const fs::path final_path = dir / "result.json";
-  const fs::path temporary = dir / "result.json.tmp";
-  {
-    std::ofstream out(temporary);
-    out << to_json(result).dump(1) << '\n';
-    out.flush();
-    if (!out) throw Error(fmt::format("cannot write {}", temporary.string()));
-  }
-  std::error_code ec;
-  fs::rename(temporary, final_path, ec);
-  if (ec) throw Error(fmt::format("cannot write {}: {}", final_path.string(), ec.message()));
-}
-
 model::RunConfig build_config(const RunOptions& options) {
   model::RunConfig config;
   config.experiment = *model::parse_experiment(options.experiment);
   config.variant = *model::parse_variant(options.variant);
-  config.preset = *model::parse_preset(options.preset);
-  config.overheads = model::overheads_for(config.preset);
+  config.apply_preset(*model::parse_preset(options.preset));
   if (!options.sampling.empty()) {
     const auto policy = model::parse_sampling_policy(options.sampling);
     if (!policy)
@@ -151,36 +117,6 @@ model::RunConfig build_config(const RunOptions& options) {
   config.db_dir = options.db_dir.empty() ? config.out_dir : fs::path(options.db_dir);
   if (!options.record_trace.empty()) config.record_trace = options.record_trace;
   return config;
-}
-
-void print_summary(std::FILE* out, const model::ExperimentResult& result) {
-  const model::ExperimentDesign& design = result.design;
-  fmt::print(out, "{} ({}): A = {}, B = {}\n", model::experiment_name(design.id),
-             model::variant_name(design.variant), model::mechanism_label(design.factor_a),
-             model::mechanism_label(design.factor_b));
-  fmt::print(out, "{} steps per condition, preset {}, source {}\n\n", result.config.params.steps,
-             model::preset_name(result.config.preset), result.config.source.text);
-  fmt::print(out, "{:<9} {:>6} {:>10} {:>6} {:>5} {:>12} {:>12}\n", "condition", "steps",
-             "mean pop", "final", "max", "evolve/step", "runtime (s)");
-  for (const auto& c : result.conditions) {
-    const double evolve_per_step =
-        c.steps_completed > 0
-            ? static_cast<double>(c.totals.evolve_calls) / static_cast<double>(c.steps_completed)
-            : 0.0;
-    fmt::print(out, "{:<9} {:>6} {:>10.3f} {:>6} {:>5} {:>12.1f} {:>12.3f}\n", c.name,
-               c.steps_completed, c.mean_population, c.final_population, c.max_population,
-               evolve_per_step, c.runtime_seconds);
-  }
-  if (result.synergy) {
-    const model::Synergy& s = *result.synergy;
-    fmt::print(out, "\neffect A {:+.3f}  effect B {:+.3f}  additive {:.3f}  synergy {:+.3f}  ",
-               s.effect_a, s.effect_b, s.additive, s.synergy);
-    fmt::print(out, "fold change {}  -> {}\n",
-               s.fold_change ? fmt::format("{:.3f}", *s.fold_change) : std::string("n/a"),
-               s.classification);
-  } else {
-    fmt::print(out, "\nno synergy analysis: it needs all four conditions, completed\n");
-  }
 }
 
 }  // namespace

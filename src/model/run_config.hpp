@@ -29,6 +29,12 @@ struct RunConfig {
   std::optional<std::filesystem::path> record_trace;
   std::uint64_t seed = 0;
 
+  // Selects a preset and the overheads it stands for (single knobs may then be overridden).
+  void apply_preset(Preset chosen) {
+    preset = chosen;
+    overheads = overheads_for(chosen);
+  }
+
   ExperimentDesign design() const {
     return design_for(experiment, variant, overheads.runs_as_c256);
   }

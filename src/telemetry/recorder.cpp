@@ -195,7 +195,7 @@ void Recorder::side_loop() {
   const std::int64_t pss_period_ns = m_options.pss_period_ms * 1'000'000;
   std::optional<std::int64_t> last_pss_ns;
   std::unique_lock lock(m_side_mutex);
-  while (!m_side_stop) {
+  for (;;) {
     Batch batch;
     const std::int64_t now = monotonic_ns();
     const std::int64_t t = now - m_origin_ns;
@@ -216,6 +216,8 @@ void Recorder::side_loop() {
       batch.files.push_back({t, condition, step, std::move(file)});
     m_writer.submit(std::move(batch));
     m_side_cpu_ns.store(thread_cpu_ns(), std::memory_order_relaxed);
+    // Stop only after a sample, so the streams always cover the run's end.
+    if (m_side_stop) break;
     m_side_wake.wait_for(lock, period, [&] { return m_side_stop; });
   }
 }
