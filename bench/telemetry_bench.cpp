@@ -13,10 +13,11 @@
 namespace nrmlab {
 namespace {
 
+// The always-on per-step probe set: the clock and the engine thread's exact CPU time.
 void BM_ProbeSet(benchmark::State& state) {
   for (auto _ : state) {
     benchmark::DoNotOptimize(telemetry::monotonic_ns());
-    benchmark::DoNotOptimize(telemetry::read_thread_usage());
+    benchmark::DoNotOptimize(telemetry::thread_cpu_ns());
   }
 }
 BENCHMARK(BM_ProbeSet);

@@ -42,7 +42,7 @@ TEST(TelemetryRun, SectionTimesSumToNoMoreThanEachStepsWallTime) {
   EXPECT_EQ(sqlite::query_int(db, "SELECT count(*) FROM steps"), 80);
   sqlite::Statement steps(db,
                           "SELECT condition, step, wall_ns, sampling_ns, window_ns, database_ns, "
-                          "recorder_ns, compute_ns, metric_samples, user_ns + system_ns "
+                          "recorder_ns, compute_ns, metric_samples, cpu_ns "
                           "FROM steps ORDER BY condition, step");
   int rows = 0;
   while (steps.step()) {
@@ -116,18 +116,23 @@ TEST(TelemetryRun, ExportWritesEveryTableAsCsvAndJsonLines) {
   std::ifstream steps_csv(out / "export" / "steps.csv");
   std::string header;
   std::getline(steps_csv, header);
-  EXPECT_THAT(header, HasSubstr("condition,step,t_ns,wall_ns,user_ns"));
+  EXPECT_THAT(header, HasSubstr("condition,step,t_ns,wall_ns,cpu_ns,usage_steps,user_ns"));
   int lines = 0;
   for (std::string line; std::getline(steps_csv, line);)
     ++lines;
   EXPECT_EQ(lines, 80);
-  // Absent values stay absent: the allocation probe runs only every 256 steps.
+  // Absent values stay absent: alloc_probe_ns, the last column, is measured at step 0 (every
+  // 256 steps) but not at step 5.
   std::ifstream memory_csv(out / "export" / "memory.csv");
   std::string memory_header, first_row, second_row;
   std::getline(memory_csv, memory_header);
   std::getline(memory_csv, first_row);
   std::getline(memory_csv, second_row);
-  EXPECT_THAT(second_row, HasSubstr(",,"));
+  EXPECT_TRUE(memory_header.ends_with(",alloc_probe_ns")) << memory_header;
+  EXPECT_TRUE(first_row.starts_with("0,0,")) << first_row;
+  EXPECT_FALSE(first_row.ends_with(",")) << first_row;
+  EXPECT_TRUE(second_row.starts_with("0,5,")) << second_row;
+  EXPECT_TRUE(second_row.ends_with(",")) << second_row;
 
   const auto jsonl = testing::run_nrmlab(
       {"export", out.string(), "--format", "jsonl", "--out", (scratch / "json").string()}, scratch);
@@ -143,6 +148,20 @@ TEST(TelemetryRun, ExportWritesEveryTableAsCsvAndJsonLines) {
   const auto missing = testing::run_nrmlab({"export", (scratch / "nothing").string()}, scratch);
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.err, HasSubstr("telemetry.db does not exist"));
+}
+
+TEST(TelemetryRun, ARunIntoAnUsedDirectoryReplacesItsTelemetry) {
+  ScratchDir scratch;
+  const auto out = (scratch / "run").string();
+  for (const char* steps : {"30", "10"})
+    ASSERT_EQ(testing::run_nrmlab({"run", "--steps", steps, "--persistence", "off", "--source",
+                                   "synthetic:const", "--out", out},
+                                  scratch)
+                  .exit_code,
+              0);
+  sqlite::Connection db(scratch / "run" / "telemetry.db");
+  EXPECT_EQ(sqlite::query_int(db, "SELECT count(*) FROM steps"), 40);
+  EXPECT_EQ(sqlite::query_int(db, "SELECT max(step) FROM steps"), 9);
 }
 
 TEST(TelemetryRun, TelemetryCanBeSwitchedOff) {

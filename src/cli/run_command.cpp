@@ -64,11 +64,18 @@ std::unique_ptr<telemetry::Recorder> make_recorder(const RunOptions& options,
       {"experiment", std::string(model::experiment_name(config.experiment))},
       {"source", config.source.text},
   };
-  auto recorder = std::make_unique<telemetry::Recorder>(recorder_options, meta);
-  for (const char* name : {"metrics.db", "bridge.db"}) {
-    recorder->track_file(name, config.db_dir / name);
-    recorder->track_file(std::string(name) + "-wal", config.db_dir / (std::string(name) + "-wal"));
+  std::unique_ptr<telemetry::Recorder> recorder;
+  try {
+    recorder = std::make_unique<telemetry::Recorder>(recorder_options, meta);
+  } catch (const Error& error) {
+    // Telemetry is an observer: losing it must not cost the run.
+    fmt::print(stderr, "nrmlab: warning: telemetry disabled: {}\n", error.what());
+    return nullptr;
   }
+  // The files the faithful databases grow (metrics.db keeps a rollback journal, bridge.db
+  // a write-ahead log).
+  for (const char* name : {"metrics.db", "metrics.db-journal", "bridge.db", "bridge.db-wal"})
+    recorder->track_file(name, config.db_dir / name);
   recorder->track_file("telemetry.db", recorder_options.db_path);
   recorder->track_file("telemetry.db-wal", config.out_dir / "telemetry.db-wal");
   return recorder;
@@ -176,6 +183,10 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& o) {
       ->capture_default_str()
       ->group(telemetry);
   auto& r = o.recorder;
+  run->add_option("--rusage-every", r.rusage_every,
+                  "Steps between getrusage readings (context switches, faults; 1: every step)")
+      ->capture_default_str()
+      ->group(telemetry);
   run->add_option("--memory-every", r.memory_every,
                   "Steps between RSS and allocator readings (0: off)")
       ->capture_default_str()
@@ -296,15 +307,16 @@ int execute_run(const RunOptions& options) {
   const model::ExperimentResult result = [&] {
     try {
       return model::run_experiment(config, hooks);
-    } catch (...) {
-      if (recorder) recorder->finish();  // keep every recorded step of a failed run
+    } catch (const std::exception& error) {
+      if (recorder) recorder->finish(error.what());  // keep every recorded step
       throw;
     }
   }();
   if (progress) progress->finish();
   std::string telemetry_line;
   if (recorder) {
-    const telemetry::RecorderSummary summary = recorder->finish();
+    const telemetry::RecorderSummary summary =
+        recorder->finish(result.stopped_because.value_or("complete"));
     telemetry_line = fmt::format(
         "telemetry: {} ({} steps; the recorder took {:.3f}% of wall time; allocator {})",
         (config.out_dir / "telemetry.db").string(), summary.steps, 100.0 * summary.recorder_share(),

@@ -11,8 +11,14 @@ namespace nrmlab::telemetry {
 
 std::int64_t monotonic_ns();
 
+// CPU time the calling thread has used, to the nanosecond (CLOCK_THREAD_CPUTIME_ID). Unlike
+// getrusage's user and system times, which many kernels advance only at scheduler ticks,
+// it is exact over a single step.
+std::int64_t thread_cpu_ns();
+
 // getrusage(RUSAGE_THREAD): the calling thread only, so the recorder's own background
-// threads never pollute the engine's figures.
+// threads never pollute the engine's figures. Switch and fault counts are exact; user and
+// system times may advance in scheduler ticks, so they are meaningful over many steps.
 struct ThreadUsage {
   std::int64_t user_ns = 0;
   std::int64_t system_ns = 0;

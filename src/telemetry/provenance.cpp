@@ -18,8 +18,18 @@ std::string first_line_or(const std::filesystem::path& path, const std::string& 
   return fallback;
 }
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
+std::string compiler() {
+#if defined(__clang__)
+  return std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  return std::string("g++ ") + __VERSION__;
+#else
+  return "unknown";
+#endif
+}
+
+std::string cpu_model(const std::filesystem::path& proc_root) {
+  std::ifstream in(proc_root / "cpuinfo");
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("model name", 0) == 0) {
@@ -33,11 +43,12 @@ std::string cpu_model() {
 }  // namespace
 
 MetaEntries collect_provenance(const AllocatorProbe& allocator, const SystemSampler& system,
+                               const std::filesystem::path& proc_root,
                                const std::filesystem::path& sys_root) {
   MetaEntries meta;
   meta.emplace_back("nrmlab_version", build_info::k_version);
   meta.emplace_back("nrmlab_commit", build_info::k_commit);
-  meta.emplace_back("compiler", std::string("g++ ") + __VERSION__);
+  meta.emplace_back("compiler", compiler());
   meta.emplace_back("allocator", allocator.name());
   meta.emplace_back("allocator_version", allocator.version());
   const char* arena_max = std::getenv("MALLOC_ARENA_MAX");
@@ -48,7 +59,7 @@ MetaEntries collect_provenance(const AllocatorProbe& allocator, const SystemSamp
   if (uname(&names) == 0)
     meta.emplace_back("kernel", std::string(names.sysname) + " " + names.release + " " +
                                     names.version + " " + names.machine);
-  meta.emplace_back("cpu_model", cpu_model());
+  meta.emplace_back("cpu_model", cpu_model(proc_root));
   meta.emplace_back("cores", std::to_string(std::thread::hardware_concurrency()));
   meta.emplace_back(
       "governor",

@@ -14,6 +14,7 @@ namespace nrmlab::telemetry {
 using MetaEntries = std::vector<std::pair<std::string, std::string>>;
 
 MetaEntries collect_provenance(const AllocatorProbe& allocator, const SystemSampler& system,
+                               const std::filesystem::path& proc_root = "/proc",
                                const std::filesystem::path& sys_root = "/sys");
 
 }  // namespace nrmlab::telemetry

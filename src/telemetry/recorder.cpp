@@ -25,9 +25,17 @@ std::pair<std::int64_t, std::int64_t> calibrate() {
   const std::int64_t clock_ns = (monotonic_ns() - start) / k_reads;
   const std::int64_t probe_start = monotonic_ns();
   for (int i = 0; i < k_reads / 4; ++i)
-    sink += monotonic_ns() + read_thread_usage().user_ns;
+    sink += monotonic_ns() + thread_cpu_ns();
   const std::int64_t probe_ns = (monotonic_ns() - probe_start) / (k_reads / 4);
   return {clock_ns + (sink == 42 ? 1 : 0), probe_ns};
+}
+
+// A run directory holds one run: a database left by an earlier run there is replaced, not
+// merged into (its step keys would collide and its clocks restart).
+void remove_database(const std::filesystem::path& path) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+    std::filesystem::remove(path.string() + suffix, ec);
 }
 
 }  // namespace
@@ -38,6 +46,7 @@ std::vector<std::string> validate(const RecorderOptions& options) {
     if (value < low || value > 1'000'000'000)
       problems.push_back(fmt::format("{} must be in [{}, 1000000000], got {}", name, low, value));
   };
+  check("rusage cadence", options.rusage_every, 1);
   check("memory cadence", options.memory_every, 0);
   check("PSS period (ms)", options.pss_period_ms, 0);
   check("allocation probe cadence", options.alloc_probe_every, 0);
@@ -48,7 +57,7 @@ std::vector<std::string> validate(const RecorderOptions& options) {
 }
 
 Recorder::Recorder(RecorderOptions options, MetaEntries meta)
-    : m_options(std::move(options)),
+    : m_options((remove_database(options.db_path), std::move(options))),
       m_allocator(detect_allocator()),
       m_allocator_name(m_allocator->name()),
       m_memory(m_options.proc_root / "self"),
@@ -60,31 +69,36 @@ Recorder::Recorder(RecorderOptions options, MetaEntries meta)
   if (!problems.empty()) throw Error("invalid telemetry options: " + problems.front());
 
   Batch first;
-  first.meta = collect_provenance(*m_allocator, m_system, m_options.sys_root);
+  first.meta = collect_provenance(*m_allocator, m_system, m_options.proc_root, m_options.sys_root);
   first.meta.emplace_back("schema", k_telemetry_schema_version);
   first.meta.insert(first.meta.end(), meta.begin(), meta.end());
   const auto [clock_ns, probe_ns] = calibrate();
   first.meta.emplace_back("clock_read_ns", std::to_string(clock_ns));
   first.meta.emplace_back("probe_set_ns", std::to_string(probe_ns));
+  first.meta.emplace_back("cadence.rusage_every_steps", std::to_string(m_options.rusage_every));
   first.meta.emplace_back("cadence.memory_every_steps", std::to_string(m_options.memory_every));
-  first.meta.emplace_back("cadence.pss_period_ms", std::to_string(m_options.pss_period_ms));
   first.meta.emplace_back("cadence.alloc_probe_every_steps",
                           std::to_string(m_options.alloc_probe_every));
   first.meta.emplace_back("cadence.side_period_ms", std::to_string(m_options.side_period_ms));
+  first.meta.emplace_back("cadence.pss_period_ms", std::to_string(m_options.pss_period_ms));
   first.meta.emplace_back("complete", "false");
+  first.meta.emplace_back("outcome", "running");
   m_writer.submit(std::move(first));
+  if (m_allocator_name.rfind("unknown", 0) == 0)
+    note_failure("no allocator statistics: malloc is served by " + m_allocator_name);
 
   m_batch.steps.reserve(static_cast<std::size_t>(m_options.batch_steps));
   m_batch.samples.reserve(static_cast<std::size_t>(m_options.batch_steps));
   m_last_flush_ns = monotonic_ns();
   m_step_enter_ns = m_last_flush_ns;
+  m_step_enter_cpu_ns = thread_cpu_ns();
   m_usage = read_thread_usage();
   if (m_options.side_period_ms > 0) m_side_thread = std::thread([this] { side_loop(); });
 }
 
 Recorder::~Recorder() {
   try {
-    finish();
+    finish("abandoned");
   } catch (...) {
     // A destructor must not throw; finish() already reported what it could.
   }
@@ -96,24 +110,32 @@ void Recorder::track_file(std::string name, std::filesystem::path path) {
 }
 
 void Recorder::note_failure(const std::string& what) {
+  std::lock_guard lock(m_failure_mutex);
   if (std::find(m_failures.begin(), m_failures.end(), what) != m_failures.end()) return;
   m_failures.push_back(what);
-  if (!m_warned) {
-    m_warned = true;
-    m_options.warn(what);
-  }
+  if (m_failures.size() == 1) m_options.warn(what);
+}
+
+void Recorder::publish_position(int condition, std::int64_t step) {
+  m_position.store((static_cast<std::uint64_t>(condition) << 32) |
+                       (static_cast<std::uint64_t>(step) & 0xffffffffULL),
+                   std::memory_order_relaxed);
 }
 
 void Recorder::on_condition_begin(int condition) {
   const std::int64_t enter = monotonic_ns();
-  m_condition = condition;
-  m_current_condition.store(condition, std::memory_order_relaxed);
-  m_current_step.store(0, std::memory_order_relaxed);
+  // The recorder's work after the previous condition's last step belongs to no step.
+  m_summary.recorder_ns += m_pending_recorder_ns;
+  publish_position(condition, 0);
   m_batch.conditions.emplace_back(
       condition, std::string(model::condition_name(model::condition_at(condition))));
   m_usage = read_thread_usage();
-  m_step_enter_ns = monotonic_ns();
-  m_pending_recorder_ns = m_step_enter_ns - enter;
+  m_usage_steps = 0;
+  // Step 0's interval (which includes the condition's setup) starts here; the rest of
+  // this function is recorder time inside it.
+  m_step_enter_ns = enter;
+  m_step_enter_cpu_ns = thread_cpu_ns();
+  m_pending_recorder_ns = monotonic_ns() - enter;
 }
 
 void Recorder::on_sample(const model::SampleKey& key, const model::MetricSample& sample) {
@@ -124,25 +146,33 @@ void Recorder::on_sample(const model::SampleKey& key, const model::MetricSample&
 }
 
 void Recorder::on_step(const model::StepRecord& record) {
-  // The step's interval ends here, before the recorder does anything.
+  // The step's interval ends here, before the recorder does anything: the always-on
+  // probe set is these two readings.
   const std::int64_t enter = monotonic_ns();
-  const ThreadUsage usage = read_thread_usage();
+  const std::int64_t cpu = thread_cpu_ns();
 
   StepRow row;
   row.condition = record.condition;
   row.step = record.step;
   row.t_ns = m_step_enter_ns - m_origin_ns;
   row.wall_ns = enter - m_step_enter_ns;
-  row.user_ns = usage.user_ns - m_usage.user_ns;
-  row.system_ns = usage.system_ns - m_usage.system_ns;
-  row.voluntary_switches = usage.voluntary_switches - m_usage.voluntary_switches;
-  row.involuntary_switches = usage.involuntary_switches - m_usage.involuntary_switches;
-  row.minor_faults = usage.minor_faults - m_usage.minor_faults;
-  row.major_faults = usage.major_faults - m_usage.major_faults;
+  row.cpu_ns = cpu - m_step_enter_cpu_ns;
   row.sections = record.sections;
   row.counters = record.counters;
   row.recorder_ns = m_pending_recorder_ns;  // recorder work already inside this interval
-  m_usage = usage;
+  ++m_usage_steps;
+  if (due(record.step + 1, m_options.rusage_every)) {
+    const ThreadUsage usage = read_thread_usage();
+    row.usage_steps = m_usage_steps;
+    row.user_ns = usage.user_ns - m_usage.user_ns;
+    row.system_ns = usage.system_ns - m_usage.system_ns;
+    row.voluntary_switches = usage.voluntary_switches - m_usage.voluntary_switches;
+    row.involuntary_switches = usage.involuntary_switches - m_usage.involuntary_switches;
+    row.minor_faults = usage.minor_faults - m_usage.minor_faults;
+    row.major_faults = usage.major_faults - m_usage.major_faults;
+    m_usage = usage;
+    m_usage_steps = 0;
+  }
   m_summary.steps += 1;
   m_summary.wall_ns += row.wall_ns;
   m_summary.recorder_ns += row.recorder_ns;
@@ -163,7 +193,7 @@ void Recorder::on_step(const model::StepRecord& record) {
       memory.alloc_probe_ns = time_allocation_probe();
     m_batch.memory.push_back(memory);
   }
-  m_current_step.store(record.step, std::memory_order_relaxed);
+  publish_position(record.condition, record.step + 1);
   ++m_steps_in_batch;
   if (m_steps_in_batch >= m_options.batch_steps ||
       enter - m_last_flush_ns >= m_options.batch_ms * 1'000'000)
@@ -173,11 +203,12 @@ void Recorder::on_step(const model::StepRecord& record) {
   // interval, which starts at `enter` (entry to entry, so CPU and wall cover one span).
   m_pending_recorder_ns = monotonic_ns() - enter;
   m_step_enter_ns = enter;
+  m_step_enter_cpu_ns = cpu;
 }
 
 void Recorder::flush(std::int64_t now_ns) {
   if (const auto error = m_writer.error())
-    note_failure("telemetry.db: " + *error + "; telemetry stops here, the run goes on");
+    note_failure("telemetry.db: " + *error + "; telemetry stops, the run goes on");
   m_writer.submit(std::move(m_batch));
   m_batch = Batch{};
   // Rows accumulate on the engine thread: growing the vectors from empty every batch would
@@ -194,13 +225,15 @@ void Recorder::side_loop() {
   // slow-moving enough for a period of seconds.
   const std::int64_t pss_period_ns = m_options.pss_period_ms * 1'000'000;
   std::optional<std::int64_t> last_pss_ns;
+  std::size_t failures_seen = 0;
   std::unique_lock lock(m_side_mutex);
   for (;;) {
     Batch batch;
     const std::int64_t now = monotonic_ns();
     const std::int64_t t = now - m_origin_ns;
-    const int condition = m_current_condition.load(std::memory_order_relaxed);
-    const std::int64_t step = m_current_step.load(std::memory_order_relaxed);
+    const std::uint64_t position = m_position.load(std::memory_order_relaxed);
+    const auto condition = static_cast<int>(position >> 32);
+    const auto step = static_cast<std::int64_t>(position & 0xffffffffULL);
     SystemRow row{t, model::wall_clock_seconds(), condition, step, m_system.sample_system(), {}};
     if (pss_period_ns > 0 && (!last_pss_ns || now - *last_pss_ns >= pss_period_ns)) {
       row.pss_bytes = m_memory_side.pss_bytes();
@@ -215,6 +248,10 @@ void Recorder::side_loop() {
     for (auto& file : m_system.sample_files())
       batch.files.push_back({t, condition, step, std::move(file)});
     m_writer.submit(std::move(batch));
+    // Report new problems now, not at the end of the run.
+    const auto& failures = m_system.failures();
+    for (; failures_seen < failures.size(); ++failures_seen)
+      note_failure(failures[failures_seen]);
     m_side_cpu_ns.store(thread_cpu_ns(), std::memory_order_relaxed);
     // Stop only after a sample, so the streams always cover the run's end.
     if (m_side_stop) break;
@@ -222,7 +259,7 @@ void Recorder::side_loop() {
   }
 }
 
-RecorderSummary Recorder::finish() {
+RecorderSummary Recorder::finish(const std::string& outcome) {
   if (m_finished) return m_summary;
   m_finished = true;
   if (m_side_thread.joinable()) {
@@ -233,21 +270,28 @@ RecorderSummary Recorder::finish() {
     m_side_wake.notify_one();
     m_side_thread.join();
   }
+  m_summary.recorder_ns += m_pending_recorder_ns;  // after the last step: in no step
+  m_pending_recorder_ns = 0;
   for (const auto& failure : m_system.failures())
     note_failure(failure);
-  if (const auto error = m_writer.error()) note_failure("telemetry.db: " + *error);
+  if (const auto error = m_writer.error())
+    note_failure("telemetry.db: " + *error + "; telemetry stops, the run goes on");
 
   m_summary.background_cpu_ns = m_side_cpu_ns.load() + m_writer.cpu_ns();
   auto& meta = m_batch.meta;
   meta.emplace_back("complete", "true");
+  meta.emplace_back("outcome", outcome);
   meta.emplace_back("steps_recorded", std::to_string(m_summary.steps));
   meta.emplace_back("recorder_ns", std::to_string(m_summary.recorder_ns));
   meta.emplace_back("wall_ns", std::to_string(m_summary.wall_ns));
   meta.emplace_back("recorder_share", fmt::format("{:.6f}", m_summary.recorder_share()));
   meta.emplace_back("recorder_background_cpu_ns", std::to_string(m_summary.background_cpu_ns));
   std::string failures;
-  for (const auto& failure : m_failures)
-    failures += (failures.empty() ? "" : "\n") + failure;
+  {
+    std::lock_guard lock(m_failure_mutex);
+    for (const auto& failure : m_failures)
+      failures += (failures.empty() ? "" : "\n") + failure;
+  }
   meta.emplace_back("failures", failures);
   m_writer.submit(std::move(m_batch));
   m_writer.close();

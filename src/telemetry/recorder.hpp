@@ -26,6 +26,7 @@ namespace nrmlab::telemetry {
 
 struct RecorderOptions {
   std::filesystem::path db_path;
+  std::int64_t rusage_every = 8;         // steps between getrusage readings (switches, faults)
   std::int64_t memory_every = 16;        // steps between RSS + allocator readings (0: off)
   std::int64_t pss_period_ms = 5000;     // PSS, on the side-stream thread (0: off)
   std::int64_t alloc_probe_every = 256;  // steps between allocation-latency probes (0: off)
@@ -54,8 +55,9 @@ struct RecorderSummary {
 
 class Recorder final : public model::StepObserver, public model::SampleObserver {
  public:
-  // Opens telemetry.db (throws nrmlab::Error when it cannot be created) and writes the
-  // provenance plus `meta` into its meta table.
+  // Creates telemetry.db afresh (a run directory holds one run: an existing telemetry.db is
+  // replaced), writes the provenance plus `meta`, and starts the background threads.
+  // Throws nrmlab::Error when the database cannot be created.
   Recorder(RecorderOptions options, MetaEntries meta);
   ~Recorder() override;
   Recorder(const Recorder&) = delete;
@@ -67,13 +69,16 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
   void on_step(const model::StepRecord& record) override;
   void on_sample(const model::SampleKey& key, const model::MetricSample& sample) override;
   // Flushes everything, stops the threads and writes the closing meta (recorder share,
-  // failures). Idempotent; the destructor calls it.
-  RecorderSummary finish();
+  // failures, and `outcome`: how the run ended, e.g. "complete", "interrupted" or the
+  // error). Idempotent; the destructor calls it with "abandoned".
+  RecorderSummary finish(const std::string& outcome = "complete");
   const std::string& allocator_name() const { return m_allocator_name; }
 
  private:
   void flush(std::int64_t now_ns);
   void side_loop();
+  void publish_position(int condition, std::int64_t step);
+  // Thread-safe: records a problem in meta.failures and warns on the first one.
   void note_failure(const std::string& what);
 
   RecorderOptions m_options;
@@ -87,25 +92,27 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
 
   // Engine-thread state.
   Batch m_batch;
-  int m_condition = 0;
   std::int64_t m_step_enter_ns = 0;  // when the current step's interval began
-  ThreadUsage m_usage;
+  std::int64_t m_step_enter_cpu_ns = 0;
+  ThreadUsage m_usage;                     // at the previous getrusage reading
+  std::int64_t m_usage_steps = 0;          // steps since that reading
   std::int64_t m_pending_recorder_ns = 0;  // recorder time already inside this interval
   std::int64_t m_last_flush_ns = 0;
   std::int64_t m_steps_in_batch = 0;
   RecorderSummary m_summary;
-  bool m_warned = false;
   bool m_finished = false;
 
-  // Shared with the side-stream thread.
-  std::atomic<int> m_current_condition{0};
-  std::atomic<std::int64_t> m_current_step{0};
+  // Shared with the side-stream thread. The position is the step in progress, condition
+  // in the high 32 bits, so the two are read together.
+  std::atomic<std::uint64_t> m_position{0};
   std::atomic<std::int64_t> m_side_cpu_ns{0};
   std::mutex m_side_mutex;
   std::condition_variable m_side_wake;
   bool m_side_stop = false;
-  std::vector<std::string> m_failures;
   std::thread m_side_thread;
+
+  std::mutex m_failure_mutex;
+  std::vector<std::string> m_failures;
 };
 
 }  // namespace nrmlab::telemetry

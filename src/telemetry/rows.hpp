@@ -20,12 +20,13 @@ struct StepRow {
   std::int64_t step = 0;
   std::int64_t t_ns = 0;  // when the step began, since the recorder started
   std::int64_t wall_ns = 0;
-  std::int64_t user_ns = 0;  // the engine thread's CPU time
-  std::int64_t system_ns = 0;
-  std::int64_t voluntary_switches = 0;
-  std::int64_t involuntary_switches = 0;
-  std::int64_t minor_faults = 0;
-  std::int64_t major_faults = 0;
+  std::int64_t cpu_ns = 0;  // the engine thread's CPU time, exact
+  // getrusage figures, read every `rusage_every` steps: the deltas since the previous
+  // reading, covering `usage_steps` steps (absent, and 0, between readings).
+  std::int64_t usage_steps = 0;
+  std::optional<std::int64_t> user_ns, system_ns;
+  std::optional<std::int64_t> voluntary_switches, involuntary_switches;
+  std::optional<std::int64_t> minor_faults, major_faults;
   model::SectionTimes sections;
   std::int64_t recorder_ns = 0;  // the recorder's own time inside this step's interval
   model::StepCounters counters;

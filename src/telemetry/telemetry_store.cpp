@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include "telemetry/probes.hpp"
 #include "util/error.hpp"
 
 namespace nrmlab::telemetry {
@@ -11,8 +12,8 @@ constexpr const char* k_schema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS conditions(condition INTEGER PRIMARY KEY, name TEXT);
 CREATE TABLE IF NOT EXISTS steps(
-  condition INTEGER, step INTEGER, t_ns INTEGER, wall_ns INTEGER, user_ns INTEGER,
-  system_ns INTEGER, voluntary_switches INTEGER, involuntary_switches INTEGER,
+  condition INTEGER, step INTEGER, t_ns INTEGER, wall_ns INTEGER, cpu_ns INTEGER,
+  usage_steps INTEGER, user_ns INTEGER, system_ns INTEGER, voluntary_switches INTEGER, involuntary_switches INTEGER,
   minor_faults INTEGER, major_faults INTEGER, sampling_ns INTEGER, window_ns INTEGER,
   database_ns INTEGER, recorder_ns INTEGER, compute_ns INTEGER, timer_reads INTEGER,
   agents INTEGER, evolve_calls INTEGER, metric_samples INTEGER, resonance_pairs INTEGER,
@@ -77,20 +78,25 @@ void TelemetryStore::write(const Batch& batch) {
   if (!batch.steps.empty()) {
     Statement insert(m_db,
                      "INSERT OR REPLACE INTO steps VALUES "
-                     "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                     "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     for (const StepRow& r : batch.steps) {
       const auto& c = r.counters;
       const auto& s = r.sections;
       insert.bind(1, std::int64_t{r.condition}).bind(2, r.step).bind(3, r.t_ns).bind(4, r.wall_ns);
-      insert.bind(5, r.user_ns).bind(6, r.system_ns).bind(7, r.voluntary_switches);
-      insert.bind(8, r.involuntary_switches).bind(9, r.minor_faults).bind(10, r.major_faults);
-      insert.bind(11, s.sampling_ns).bind(12, s.window_ns).bind(13, s.database_ns);
-      insert.bind(14, r.recorder_ns).bind(15, r.compute_ns()).bind(16, i64(s.timer_reads));
-      insert.bind(17, i64(c.agents_alive)).bind(18, i64(c.evolve_calls));
-      insert.bind(19, i64(c.metric_samples)).bind(20, i64(c.resonance_pairs));
-      insert.bind(21, i64(c.resonant_pairs)).bind(22, i64(c.clusters_found));
-      insert.bind(23, i64(c.pattern_count)).bind(24, i64(c.spawns)).bind(25, i64(c.deaths));
-      insert.bind(26, i64(c.db_transactions)).bind(27, i64(c.db_rows));
+      insert.bind(5, r.cpu_ns).bind(6, r.usage_steps);
+      bind_optional(insert, 7, r.user_ns);
+      bind_optional(insert, 8, r.system_ns);
+      bind_optional(insert, 9, r.voluntary_switches);
+      bind_optional(insert, 10, r.involuntary_switches);
+      bind_optional(insert, 11, r.minor_faults);
+      bind_optional(insert, 12, r.major_faults);
+      insert.bind(13, s.sampling_ns).bind(14, s.window_ns).bind(15, s.database_ns);
+      insert.bind(16, r.recorder_ns).bind(17, r.compute_ns()).bind(18, i64(s.timer_reads));
+      insert.bind(19, i64(c.agents_alive)).bind(20, i64(c.evolve_calls));
+      insert.bind(21, i64(c.metric_samples)).bind(22, i64(c.resonance_pairs));
+      insert.bind(23, i64(c.resonant_pairs)).bind(24, i64(c.clusters_found));
+      insert.bind(25, i64(c.pattern_count)).bind(26, i64(c.spawns)).bind(27, i64(c.deaths));
+      insert.bind(28, i64(c.db_transactions)).bind(29, i64(c.db_rows));
       insert.run();
     }
   }
@@ -189,7 +195,8 @@ BatchWriter::~BatchWriter() {
 void BatchWriter::submit(Batch&& batch) {
   if (batch.empty()) return;
   {
-    std::lock_guard lock(m_mutex);
+    std::unique_lock lock(m_mutex);
+    m_drained.wait(lock, [&] { return m_queue.size() < k_max_queued || m_error || m_closing; });
     if (m_error || m_closing) return;
     m_queue.push_back(std::move(batch));
   }
@@ -214,12 +221,6 @@ std::int64_t BatchWriter::cpu_ns() const {
   return m_cpu_ns.load();
 }
 
-std::int64_t thread_cpu_ns() {
-  timespec used{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &used);
-  return static_cast<std::int64_t>(used.tv_sec) * 1'000'000'000 + used.tv_nsec;
-}
-
 void BatchWriter::run() {
   std::optional<TelemetryStore> store;
   for (;;) {
@@ -232,6 +233,7 @@ void BatchWriter::run() {
       batch = std::move(m_queue.front());
       m_queue.pop_front();
     }
+    m_drained.notify_all();
     try {
       if (!store) store.emplace(m_path);
       store->write(batch);
@@ -239,6 +241,7 @@ void BatchWriter::run() {
       std::lock_guard lock(m_mutex);
       m_error = error.what();
       m_queue.clear();
+      m_drained.notify_all();
       return;
     }
   }

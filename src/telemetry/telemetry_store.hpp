@@ -30,9 +30,6 @@ class TelemetryStore {
   sqlite::Connection m_db;
 };
 
-// CPU time the calling thread has used.
-std::int64_t thread_cpu_ns();
-
 // Writes batches on a background thread, in submission order, off the engine's hot path.
 class BatchWriter {
  public:
@@ -41,7 +38,10 @@ class BatchWriter {
   BatchWriter(const BatchWriter&) = delete;
   BatchWriter& operator=(const BatchWriter&) = delete;
 
+  // Queues a batch. Blocks while the queue holds k_max_queued batches: a disk slower than
+  // the run must not grow the very memory the recorder measures.
   void submit(Batch&& batch);
+  static constexpr std::size_t k_max_queued = 64;
   // Writes everything submitted, then stops the thread. Idempotent.
   void close();
   // The first write error, if any; after one, further batches are dropped.
@@ -55,6 +55,7 @@ class BatchWriter {
   std::filesystem::path m_path;
   mutable std::mutex m_mutex;
   std::condition_variable m_wake;
+  std::condition_variable m_drained;
   std::deque<Batch> m_queue;
   bool m_closing = false;
   std::optional<std::string> m_error;
