@@ -164,6 +164,19 @@ TEST(TelemetryRun, ARunIntoAnUsedDirectoryReplacesItsTelemetry) {
   EXPECT_EQ(sqlite::query_int(db, "SELECT max(step) FROM steps"), 9);
 }
 
+TEST(TelemetryRun, ARunWhoseTelemetryCannotBeWrittenWarnsAndGoesOn) {
+  ScratchDir scratch;
+  const auto out = scratch / "run";
+  // A non-empty directory where telemetry.db should be: it can be neither replaced nor opened.
+  std::filesystem::create_directories(out / "telemetry.db" / "occupied");
+  const auto result = testing::run_nrmlab({"run", "--steps", "10", "--persistence", "off",
+                                           "--source", "synthetic:const", "--out", out.string()},
+                                          scratch);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("warning: telemetry disabled"));
+  EXPECT_TRUE(std::filesystem::exists(out / "result.json"));
+}
+
 TEST(TelemetryRun, TelemetryCanBeSwitchedOff) {
   ScratchDir scratch;
   const auto out = scratch / "run";
