@@ -1,0 +1,28 @@
+#include "analysis/stats/ranks.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+namespace nrmlab::analysis::stats {
+
+std::vector<double> average_ranks(std::span<const double> values) {
+  const std::size_t n = values.size();
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+  std::vector<double> ranks(n);
+  for (std::size_t start = 0; start < n;) {
+    std::size_t end = start + 1;
+    while (end < n && values[order[end]] == values[order[start]])
+      ++end;
+    // Positions start..end-1 hold equal values: ranks start+1..end, averaged.
+    const double rank = 0.5 * static_cast<double>(start + 1 + end);
+    for (std::size_t k = start; k < end; ++k)
+      ranks[order[k]] = rank;
+    start = end;
+  }
+  return ranks;
+}
+
+}  // namespace nrmlab::analysis::stats
