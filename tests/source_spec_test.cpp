@@ -1,11 +1,15 @@
 #include "model/source_spec.hpp"
 
+#include <fstream>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "model/live_source.hpp"
 #include "model/overheads.hpp"
+#include "test_support.hpp"
 #include "util/error.hpp"
+#include "util/proc_stat.hpp"
 
 namespace nrmlab::model {
 namespace {
@@ -104,3 +108,31 @@ TEST(Overheads, PresetsMatchTheOriginalScripts) {
 
 }  // namespace
 }  // namespace nrmlab::model
+
+namespace nrmlab {
+namespace {
+
+TEST(ProcStat, ParsesWellFormedFilesAndRejectsShortOrMissingOnes) {
+  testing::ScratchDir scratch;
+  std::ofstream(scratch / "stat") << "cpu  100 5 50 800 20 3 2 0 0 0\ncpu0 1 2 3\n";
+  const auto ticks = read_cpu_ticks(scratch / "stat");
+  ASSERT_TRUE(ticks.has_value());
+  EXPECT_EQ(ticks->total, 980);
+  EXPECT_EQ(ticks->busy, 160);
+  EXPECT_DOUBLE_EQ(*busy_percent({0, 0}, {50, 200}), 25.0);
+  EXPECT_FALSE(busy_percent(*ticks, *ticks).has_value());  // no time passed
+  std::ofstream(scratch / "short") << "cpu  100 5 50\n";   // a short line is not zeros
+  EXPECT_FALSE(read_cpu_ticks(scratch / "short").has_value());
+  EXPECT_FALSE(read_cpu_ticks(scratch / "missing").has_value());
+
+  std::ofstream(scratch / "meminfo")
+      << "MemTotal:  1000 kB\nMemFree: 100 kB\nMemAvailable: 250 kB\n";
+  const auto memory = read_memory_totals(scratch / "meminfo");
+  ASSERT_TRUE(memory.has_value());
+  EXPECT_DOUBLE_EQ(memory->used_percent(), 75.0);
+  std::ofstream(scratch / "nomem") << "MemTotal:  1000 kB\n";  // no MemAvailable
+  EXPECT_FALSE(read_memory_totals(scratch / "nomem").has_value());
+}
+
+}  // namespace
+}  // namespace nrmlab

@@ -10,15 +10,10 @@
 #include <string>
 
 #include "util/error.hpp"
+#include "util/proc_stat.hpp"
 
 namespace nrmlab::model {
 namespace {
-
-std::ifstream open_proc(const char* path) {
-  std::ifstream in(path);
-  if (!in) throw Error(fmt::format("live metric source: cannot read {}", path));
-  return in;
-}
 
 struct MemoryInfo {
   double percent = 0.0;
@@ -26,20 +21,9 @@ struct MemoryInfo {
 };
 
 MemoryInfo read_memory() {
-  std::ifstream in = open_proc("/proc/meminfo");
-  std::string key;
-  std::uint64_t value = 0;
-  std::string unit;
-  std::uint64_t total_kb = 0;
-  std::uint64_t available_kb = 0;
-  while (in >> key >> value) {
-    std::getline(in, unit);
-    if (key == "MemTotal:") total_kb = value;
-    if (key == "MemAvailable:") available_kb = value;
-  }
-  if (total_kb == 0) throw Error("live metric source: /proc/meminfo has no MemTotal");
-  const double used_kb = static_cast<double>(total_kb - std::min(available_kb, total_kb));
-  return {100.0 * used_kb / static_cast<double>(total_kb), used_kb / 1024.0};
+  const auto totals = read_memory_totals("/proc/meminfo");
+  if (!totals) throw Error("live metric source: cannot parse /proc/meminfo");
+  return {totals->used_percent(), static_cast<double>(totals->used_kb()) / 1024.0};
 }
 
 struct NetworkInfo {
@@ -86,41 +70,27 @@ LiveSource::LiveSource(std::filesystem::path disk_path) : m_disk_path(std::move(
     throw Error(
         fmt::format("live metric source: cannot stat file system of {}", m_disk_path.string()));
   read_memory();
-  m_previous = read_cpu_times();
+  m_previous = read_cpu_ticks_or_throw();
 }
 
 void LiveSource::begin_condition(int) {
-  m_previous = read_cpu_times();
+  m_previous = read_cpu_ticks_or_throw();
 }
 
-LiveSource::CpuTimes LiveSource::read_cpu_times() {
-  std::ifstream in = open_proc("/proc/stat");
-  std::string label;
-  in >> label;
-  if (label != "cpu") throw Error("live metric source: /proc/stat does not start with 'cpu'");
-  // user nice system idle iowait irq softirq steal (guest time is already in user).
-  std::uint64_t field[8] = {};
-  for (auto& value : field)
-    in >> value;
-  CpuTimes times;
-  for (auto value : field)
-    times.total += value;
-  times.busy = times.total - field[3] - field[4];
-  return times;
-}
-
-double LiveSource::cpu_percent_between(const CpuTimes& from, const CpuTimes& to) {
-  if (to.total <= from.total) return 0.0;
-  const double busy = static_cast<double>(to.busy - std::min(from.busy, to.busy));
-  return std::clamp(100.0 * busy / static_cast<double>(to.total - from.total), 0.0, 100.0);
+CpuTicks LiveSource::read_cpu_ticks_or_throw() {
+  const auto ticks = read_cpu_ticks("/proc/stat");
+  if (!ticks) throw Error("live metric source: cannot parse the cpu line of /proc/stat");
+  return *ticks;
 }
 
 MetricSample LiveSource::sample(const SampleKey&, std::chrono::milliseconds window) {
   MetricSample sample;
-  if (window.count() > 0) m_previous = read_cpu_times();
+  if (window.count() > 0) m_previous = read_cpu_ticks_or_throw();
   block(window);
-  const CpuTimes now = read_cpu_times();
-  sample.cpu_percent = cpu_percent_between(m_previous, now);
+  const CpuTicks now = read_cpu_ticks_or_throw();
+  // Two reads within one clock tick see no elapsed time: the model needs a number, and 0 is
+  // what the original's psutil reported then too.
+  sample.cpu_percent = busy_percent(m_previous, now).value_or(0.0);
   m_previous = now;
 
   const MemoryInfo memory = read_memory();

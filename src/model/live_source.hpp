@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "model/metric_source.hpp"
+#include "util/proc_stat.hpp"
 
 namespace nrmlab::model {
 
@@ -20,15 +21,10 @@ class LiveSource final : public MetricSource {
   MetricSample sample(const SampleKey& key, std::chrono::milliseconds window) override;
 
  private:
-  struct CpuTimes {
-    std::uint64_t busy = 0;
-    std::uint64_t total = 0;
-  };
-  static CpuTimes read_cpu_times();
-  static double cpu_percent_between(const CpuTimes& from, const CpuTimes& to);
+  static CpuTicks read_cpu_ticks_or_throw();
 
   std::filesystem::path m_disk_path;
-  CpuTimes m_previous;
+  CpuTicks m_previous;
 };
 
 }  // namespace nrmlab::model

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "util/parse.hpp"
+#include "util/proc_stat.hpp"
 
 namespace nrmlab::telemetry {
 namespace {
@@ -54,28 +55,6 @@ void SystemSampler::fail_once(const std::string& what) {
     m_failures.push_back(what);
 }
 
-std::optional<SystemSampler::CpuTotals> SystemSampler::read_cpu_totals() {
-  const auto line = read_first_line(m_proc / "stat");
-  if (!line || line->rfind("cpu ", 0) != 0) {
-    fail_once("cannot parse " + (m_proc / "stat").string());
-    return std::nullopt;
-  }
-  std::istringstream fields(line->substr(4));
-  std::int64_t value = 0;
-  std::vector<std::int64_t> values;
-  while (values.size() < 8 && fields >> value)
-    values.push_back(value);
-  if (values.size() < 8) {
-    fail_once("cannot parse " + (m_proc / "stat").string());
-    return std::nullopt;
-  }
-  CpuTotals totals;
-  for (const auto v : values)
-    totals.total_ticks += v;
-  totals.busy_ticks = totals.total_ticks - values[3] - values[4];  // minus idle and iowait
-  return totals;
-}
-
 std::optional<std::int64_t> SystemSampler::read_own_cpu_ticks() {
   const auto line = read_first_line(m_proc / "self" / "stat");
   // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
@@ -100,37 +79,24 @@ std::optional<std::int64_t> SystemSampler::read_own_cpu_ticks() {
 
 SystemSample SystemSampler::sample_system() {
   SystemSample sample;
-  const auto cpu = read_cpu_totals();
+  const auto cpu = read_cpu_ticks(m_proc / "stat");
+  if (!cpu) fail_once("cannot parse " + (m_proc / "stat").string());
   const auto own = read_own_cpu_ticks();
-  if (cpu && m_previous_cpu && cpu->total_ticks > m_previous_cpu->total_ticks) {
-    const double busy = static_cast<double>(cpu->busy_ticks - m_previous_cpu->busy_ticks);
-    const double total = static_cast<double>(cpu->total_ticks - m_previous_cpu->total_ticks);
-    sample.cpu_percent = std::clamp(100.0 * busy / total, 0.0, 100.0);
-    if (own && m_previous_own_ticks) {
+  if (cpu && m_previous_cpu) {
+    sample.cpu_percent = busy_percent(*m_previous_cpu, *cpu);
+    if (sample.cpu_percent && own && m_previous_own_ticks) {
       const std::int64_t others =
-          (cpu->busy_ticks - m_previous_cpu->busy_ticks) - (*own - *m_previous_own_ticks);
+          (cpu->busy - m_previous_cpu->busy) - (*own - *m_previous_own_ticks);
       sample.other_cpu_ns = std::max<std::int64_t>(others, 0) * m_tick_ns;
     }
   }
   if (cpu) m_previous_cpu = cpu;
   if (own) m_previous_own_ticks = own;
 
-  {
-    std::ifstream in(m_proc / "meminfo");
-    std::string key, unit;
-    std::int64_t value = 0;
-    std::optional<std::int64_t> total, available;
-    while (in >> key >> value) {
-      std::getline(in, unit);
-      if (key == "MemTotal:") total = value;
-      if (key == "MemAvailable:") available = value;
-    }
-    if (total && available && *total > 0)
-      sample.memory_percent =
-          100.0 * static_cast<double>(*total - *available) / static_cast<double>(*total);
-    else
-      fail_once("cannot parse " + (m_proc / "meminfo").string());
-  }
+  if (const auto memory = read_memory_totals(m_proc / "meminfo"))
+    sample.memory_percent = memory->used_percent();
+  else
+    fail_once("cannot parse " + (m_proc / "meminfo").string());
   {
     std::ifstream in(m_proc / "loadavg");
     std::string one, five, fifteen, running;

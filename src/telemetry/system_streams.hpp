@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "util/proc_stat.hpp"
+
 namespace nrmlab::telemetry {
 
 struct SystemSample {
@@ -50,17 +52,12 @@ class SystemSampler {
   void note_failure(const std::string& what) { fail_once(what); }
 
  private:
-  struct CpuTotals {
-    std::int64_t busy_ticks = 0;
-    std::int64_t total_ticks = 0;
-  };
-  std::optional<CpuTotals> read_cpu_totals();
   std::optional<std::int64_t> read_own_cpu_ticks();
   void fail_once(const std::string& what);
 
   std::filesystem::path m_proc;
   std::filesystem::path m_sys;
-  std::optional<CpuTotals> m_previous_cpu;
+  std::optional<CpuTicks> m_previous_cpu;
   std::optional<std::int64_t> m_previous_own_ticks;
   std::int64_t m_tick_ns = 10'000'000;
   std::vector<std::pair<std::string, std::filesystem::path>> m_files;

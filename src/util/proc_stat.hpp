@@ -1,0 +1,32 @@
+// Strict parsers for the two /proc files both the live metric source and the telemetry
+// side streams read. Malformed or unreadable input yields std::nullopt, never zeros.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+
+namespace nrmlab {
+
+// The aggregate "cpu" line of /proc/stat, in clock ticks.
+struct CpuTicks {
+  std::int64_t busy = 0;   // everything but idle and iowait
+  std::int64_t total = 0;  // user nice system idle iowait irq softirq steal (guest is in user)
+};
+std::optional<CpuTicks> read_cpu_ticks(const std::filesystem::path& proc_stat);
+
+// Busy share between two readings, in percent; nullopt when no time passed.
+std::optional<double> busy_percent(const CpuTicks& from, const CpuTicks& to);
+
+// MemTotal and MemAvailable of /proc/meminfo, in KiB.
+struct MemoryTotals {
+  std::int64_t total_kb = 0;
+  std::int64_t available_kb = 0;
+  std::int64_t used_kb() const { return total_kb - available_kb; }
+  double used_percent() const {
+    return 100.0 * static_cast<double>(used_kb()) / static_cast<double>(total_kb);
+  }
+};
+std::optional<MemoryTotals> read_memory_totals(const std::filesystem::path& proc_meminfo);
+
+}  // namespace nrmlab
