@@ -9,7 +9,7 @@ packages=(
   libsqlite3-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libjemalloc-dev libmimalloc-dev
-  libeigen3-dev libboost-math-dev
+  libeigen3-dev libboost-math-dev libtomlplusplus-dev
 )
 
 missing=()

@@ -57,6 +57,18 @@ TEST(Stats, ConstantInputHasNoCorrelation) {
   EXPECT_THROW(pearson(x, std::vector<double>{1, 2}), std::invalid_argument);
 }
 
+TEST(Stats, ConstantInputStaysConstantDespiteRounding) {
+  // The mean of 300 copies of 0.001 is not exactly 0.001, so deviations from the computed
+  // mean are tiny but not zero; a constant series must still give NaN, not a made-up r.
+  const std::vector<double> constant(300, 0.001);
+  std::vector<double> x(300);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    x[i] = static_cast<double>(i % 7);
+  EXPECT_TRUE(std::isnan(pearson(x, constant).r));
+  EXPECT_TRUE(std::isnan(linear_fit(x, constant).r_squared));
+  EXPECT_TRUE(std::isnan(quadratic_fit(x, constant).fit.r_squared));
+}
+
 TEST(Stats, LinearFitMatchesScipyLinregress) {
   for (const auto& c : reference()["linear"]) {
     const std::string name = c["name"];

@@ -3,6 +3,7 @@
 
 #include <csignal>
 
+#include "cli/analyze_command.hpp"
 #include "cli/commands.hpp"
 #include "cli/export_command.hpp"
 #include "cli/run_command.hpp"
@@ -17,6 +18,8 @@ int main(int argc, char** argv) {
   CLI::App* run = nrmlab::cli::add_run_command(app, run_options);
   nrmlab::cli::ExportOptions export_options;
   CLI::App* export_ = nrmlab::cli::add_export_command(app, export_options);
+  nrmlab::cli::AnalyzeCommandOptions analyze_options;
+  CLI::App* analyze = nrmlab::cli::add_analyze_command(app, analyze_options);
   if (argc > 1 && argv[1][0] != '-' && !nrmlab::cli::is_command(app, argv[1])) {
     fmt::print(stderr, "nrmlab: unknown command '{}' (commands: {}; see nrmlab --help)\n", argv[1],
                nrmlab::cli::command_names(app));
@@ -26,6 +29,7 @@ int main(int argc, char** argv) {
   try {
     if (run->parsed()) return nrmlab::cli::execute_run(run_options);
     if (export_->parsed()) return nrmlab::cli::execute_export(export_options);
+    if (analyze->parsed()) return nrmlab::cli::execute_analyze(analyze_options);
   } catch (const std::exception& error) {
     fmt::print(stderr, "nrmlab: error: {}\n", error.what());
     return 1;

@@ -27,6 +27,12 @@ Correlation pearson(std::span<const double> x, std::span<const double> y) {
   Correlation result;
   result.n = x.size();
   if (result.n < 3) return {k_nan, k_nan, result.n};
+  // Constant input has no correlation. Test the values themselves: a computed mean can
+  // differ from identical values by rounding and leave a tiny, meaningless variance.
+  const auto constant = [](std::span<const double> v) {
+    return std::all_of(v.begin(), v.end(), [&](double value) { return value == v.front(); });
+  };
+  if (constant(x) || constant(y)) return {k_nan, k_nan, result.n};
   double mean_x = 0.0, mean_y = 0.0;
   for (std::size_t i = 0; i < result.n; ++i) {
     mean_x += x[i];

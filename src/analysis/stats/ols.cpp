@@ -27,7 +27,11 @@ OlsFit ols(const Eigen::MatrixXd& x, std::span<const double> y) {
   const double rss = residuals.squaredNorm();
   const double mean = target.mean();
   const double tss = (target.array() - mean).square().sum();
-  fit.r_squared = tss > 0.0 ? 1.0 - rss / tss : std::numeric_limits<double>::quiet_NaN();
+  // Exactly constant y has no variance to explain. Its computed mean may differ from the
+  // values by rounding, so tss alone could be a tiny positive number: test the values.
+  const bool constant = (target.array() == target(0)).all();
+  fit.r_squared =
+      tss > 0.0 && !constant ? 1.0 - rss / tss : std::numeric_limits<double>::quiet_NaN();
   // Var(b) = sigma^2 (X'X)^-1, with (X'X)^-1 from R: X P = Q R, so (X'X)^-1 = P R^-1 R^-T P'.
   const double sigma2 = rss / static_cast<double>(fit.degrees_of_freedom);
   const Eigen::MatrixXd r =

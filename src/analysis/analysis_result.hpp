@@ -1,0 +1,260 @@
+// analysis.json (schema nrmlab.analysis/1). These structs are the schema: to_json writes
+// every field under its member's name (minus the m_ prefix they do not have), in
+// declaration order. Numbers that could not be computed are NaN and appear as null.
+// ARCHITECTURE.md documents the meaning of each field.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "analysis/thresholds.hpp"
+
+namespace nrmlab::analysis {
+
+inline constexpr const char* k_analysis_schema = "nrmlab.analysis/1";
+
+// ---- sound mode: where the time goes -------------------------------------------------
+
+struct SectionShare {
+  std::string section;  // sampling | window | database | recorder | compute | off_cpu_other
+  double seconds = 0.0;
+  double share = 0.0;  // of wall time
+};
+
+struct TimeDecomposition {
+  std::string scope;  // "run" or a condition name
+  std::size_t steps = 0;
+  double wall_seconds = 0.0;
+  double cpu_seconds = 0.0;
+  double cpu_share = 0.0;
+  double off_cpu_share = 0.0;  // 1 - CPU/wall
+  // Off-CPU time outside the deliberate sample windows: waiting the run did not ask for
+  // (I/O, preemption by other processes).
+  double off_cpu_unexplained_share = 0.0;
+  double recorder_share = 0.0;         // the lab's own telemetry (observer effect)
+  std::vector<SectionShare> sections;  // largest first
+  std::string dominant;                // the section with the largest share
+};
+
+struct WindowPercentiles {
+  std::int64_t first_step = 0;
+  std::int64_t last_step = 0;
+  double mean_ms = 0.0;
+  double p50_ms = 0.0;
+  double p95_ms = 0.0;
+  double p99_ms = 0.0;
+};
+
+struct Drift {
+  std::string condition;
+  std::size_t steps = 0;
+  double median_step_ms = 0.0;
+  // OLS slope of step time on step index with Newey-West (HAC) interval.
+  double hac_slope_ns_per_step = 0.0;
+  double hac_ci_low = 0.0;
+  double hac_ci_high = 0.0;
+  double hac_p = 0.0;
+  std::size_t hac_lag = 0;
+  // Theil-Sen slope (on block medians when the condition is long) and its interval.
+  double theil_sen_slope_ns_per_step = 0.0;
+  double theil_sen_ci_low = 0.0;
+  double theil_sen_ci_high = 0.0;
+  std::size_t theil_sen_points = 0;
+  double mann_kendall_z = 0.0;
+  double mann_kendall_p = 0.0;
+  double mann_kendall_tau = 0.0;
+  // Growth of step time over the condition implied by the HAC slope, relative to its median.
+  double relative_change = 0.0;
+  std::vector<std::int64_t> change_points;  // steps where the mean level shifts (PELT)
+  std::vector<double> segment_means_ms;
+  bool drifts = false;
+  std::string direction;  // "slower", "faster" or "stable"
+  std::vector<WindowPercentiles> windows;
+};
+
+struct UnitCost {
+  std::string counter;                  // a work counter, or "per_step" for the constant term
+  double unit_cost_ns = 0.0;            // whole-condition NNLS coefficient
+  double share = 0.0;                   // of the fitted step time
+  std::vector<double> window_costs_ns;  // the NNLS coefficient in each window
+  double relative_change = 0.0;         // Theil-Sen change over the windows, relative to the first
+  double trend_p = 0.0;                 // Mann-Kendall over the windows
+  bool drifts = false;
+  double count_relative_change = 0.0;  // growth of the counter itself over the condition
+};
+
+struct CostModel {
+  std::string condition;
+  double r_squared = 0.0;
+  std::vector<UnitCost> terms;  // counters that vary (others are folded into per_step)
+  // Drift of step time split in two: what growing work at constant unit costs explains,
+  // and what is left (efficiency loss: unit costs rising).
+  double actual_slope_ns_per_step = 0.0;
+  double work_slope_ns_per_step = 0.0;
+  double explained_fraction = 0.0;
+};
+
+struct Evidence {
+  std::string what;  // e.g. "partial Spearman(involuntary switches, step time | step, agents)"
+  double value = 0.0;
+  double p = 0.0;  // NaN when the item is a measurement, not a test
+  std::string note;
+};
+
+struct Hypothesis {
+  std::string id;            // H1..H5, observer
+  std::string name;          // "contention", ...
+  std::string verdict;       // "supported" | "not supported" | "not testable"
+  std::string reason;        // one sentence: why this verdict
+  std::string effect_label;  // what effect_size measures
+  double effect_size = 0.0;
+  double ci_low = 0.0;
+  double ci_high = 0.0;
+  std::vector<Evidence> evidence;
+};
+
+struct SoundAnalysis {
+  TimeDecomposition run;
+  std::vector<TimeDecomposition> conditions;
+  std::vector<Drift> drift;
+  std::vector<CostModel> cost_models;
+  std::vector<Hypothesis> hypotheses;
+};
+
+// ---- paper mode (study.md section 3) -------------------------------------------------
+
+struct PaperHypothesis {
+  std::string id;
+  std::string test;                   // the statistic, as the paper specifies it
+  std::string rule;                   // the paper's "significant" rule with its thresholds
+  nlohmann::ordered_json statistics;  // rho/p or R^2/coefficients, as the test produces
+  double score = 0.0;                 // NaN = untestable
+  bool testable = true;
+  bool significant = false;
+  std::string tier;     // "Tier 1" | "Tier 2" | "Tier 3" | "untestable"
+  std::string verdict;  // "SIGNIFICANT" | "NOT SIGNIFICANT" | "UNTESTABLE"
+  std::string interpretation;
+};
+
+struct VarianceCharacterisation {
+  double expected_hours = 0.0;
+  double observed_hours = 0.0;
+  double variance_percent = 0.0;               // V = (T - E) / E x 100
+  double acceleration_percent_per_hour = 0.0;  // A = V / E
+  std::vector<nlohmann::ordered_json> milestones;
+  std::string note;
+};
+
+struct PaperAnalysis {
+  std::size_t steps = 0;
+  std::vector<PaperHypothesis> phase_1a;
+  std::string tier_ranking;
+  bool has_variance = false;
+  VarianceCharacterisation variance;
+};
+
+// ---- study level ---------------------------------------------------------------------
+
+struct LevelEffect {
+  std::string level;
+  std::size_t runs = 0;
+  double mean_step_ms = 0.0;
+  double mean_step_delta_ms = 0.0;  // against the baseline level
+  double mean_step_ci_low = 0.0;
+  double mean_step_ci_high = 0.0;
+  double ratio = 0.0;  // mean step time relative to the baseline level
+  double drift = 0.0;  // mean relative change of step time over a condition
+  double drift_delta = 0.0;
+  double drift_ci_low = 0.0;
+  double drift_ci_high = 0.0;
+};
+
+struct FactorEffect {
+  std::string factor;
+  // Configuration fields that varied in lockstep with this one (a preset's overheads): the
+  // design cannot separate them, so their effect is this factor's.
+  std::vector<std::string> aliases;
+  std::string baseline;
+  std::vector<LevelEffect> levels;
+};
+
+struct Interaction {
+  std::string factor_a;
+  std::string factor_b;
+  double mean_step_interaction_ms = 0.0;  // (b1a1 - b0a1) - (b1a0 - b0a0)
+  double ci_low = 0.0;
+  double ci_high = 0.0;
+};
+
+struct EquivalenceCheck {
+  std::string reference_run;
+  std::string run;
+  std::string method;  // "exact" (same inputs) or "TOST" (live inputs)
+  bool equivalent = false;
+  std::string detail;
+};
+
+struct Phase1B {
+  std::string unoptimized_run;
+  std::vector<std::string> optimized_runs;
+  double speedup = 0.0;
+  std::string speedup_band;  // "within prediction" | "exceeds" | "partial" | "not primary"
+  bool speedup_confirmed = false;
+  double cv_unoptimized = 0.0;
+  double cv_optimized = 0.0;
+  double acceleration_unoptimized = 0.0;
+  double acceleration_optimized = 0.0;
+  double cv_reduction = 0.0;
+  double acceleration_reduction = 0.0;
+  bool variance_reduced = false;
+  bool functionally_equivalent = false;
+  std::vector<EquivalenceCheck> equivalence;
+  std::string verdict;  // strong | moderate | weak | rejected
+};
+
+struct StudyAnalysis {
+  std::size_t runs = 0;
+  std::vector<FactorEffect> interventions;
+  std::vector<Interaction> interactions;
+  std::vector<EquivalenceCheck> equivalence;
+  bool has_phase_1b = false;
+  Phase1B phase_1b;
+  std::vector<Hypothesis> hypotheses;  // study-level verdicts (interventions decide)
+};
+
+// ---- the document --------------------------------------------------------------------
+
+struct RunAnalysis {
+  std::string id;
+  std::string dir;
+  std::string experiment;
+  std::string preset;
+  std::string allocator;
+  std::string outcome;
+  bool complete = false;
+  std::size_t steps = 0;
+  double wall_seconds = 0.0;
+  nlohmann::ordered_json provenance;
+  bool has_sound = false;
+  SoundAnalysis sound;
+  bool has_paper = false;
+  PaperAnalysis paper;
+};
+
+struct AnalysisReport {
+  std::string schema = k_analysis_schema;
+  std::string mode;  // sound | paper | all
+  std::string dir;
+  std::string nrmlab_version;
+  std::string nrmlab_commit;
+  Thresholds thresholds;
+  std::vector<RunAnalysis> runs;
+  bool has_study = false;
+  StudyAnalysis study;
+  std::vector<std::string> summary;  // the terminal summary, line by line
+};
+
+nlohmann::ordered_json to_json(const AnalysisReport& report);
+
+}  // namespace nrmlab::analysis

@@ -1,0 +1,95 @@
+#include "analysis/analyze.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+
+#include "analysis/sound_mode.hpp"
+#include "analysis/study_analysis.hpp"
+#include "analysis/summary.hpp"
+#include "analysis/telemetry_reader.hpp"
+#include "build_info.hpp"
+#include "util/error.hpp"
+
+namespace nrmlab::analysis {
+namespace {
+
+const char* mode_name(Mode mode) {
+  return mode == Mode::sound ? "sound" : mode == Mode::paper ? "paper" : "all";
+}
+
+nlohmann::ordered_json provenance(const RunData& run) {
+  nlohmann::ordered_json p;
+  for (const char* key :
+       {"nrmlab_version", "nrmlab_commit", "compiler", "allocator", "allocator_version",
+        "malloc_arena_max", "ld_preload", "kernel", "cpu_model", "cores", "governor", "thp_mode",
+        "sensors", "configuration_hash", "seed", "source", "recorder_share"})
+    p[key] = run.meta_value(key);
+  return p;
+}
+
+}  // namespace
+
+AnalysisReport analyze(const std::filesystem::path& dir, const AnalyzeOptions& options) {
+  AnalysisReport report;
+  report.mode = mode_name(options.mode);
+  report.dir = dir.string();
+  report.nrmlab_version = build_info::k_version;
+  report.nrmlab_commit = build_info::k_commit;
+  report.thresholds = options.thresholds;
+
+  const auto run_dirs = find_runs(dir);
+  std::vector<RunData> runs;  // kept for the study analysis (summaries point into it)
+  runs.reserve(run_dirs.size());
+  std::vector<RunSummary> summaries;
+  const bool sound = options.mode != Mode::paper;
+  const bool paper = options.mode != Mode::sound;
+  for (std::size_t i = 0; i < run_dirs.size(); ++i) {
+    if (options.on_run) options.on_run(i, run_dirs.size(), run_dirs[i]);
+    runs.push_back(read_run(run_dirs[i]));
+    const RunData& data = runs.back();
+    RunAnalysis a;
+    a.id = data.id;
+    a.dir = data.dir.string();
+    a.experiment = data.meta_value("experiment");
+    a.allocator = data.meta_value("allocator");
+    a.outcome = data.meta_value("outcome", "unknown");
+    a.complete = data.meta_value("complete") == "true";
+    a.steps = data.total_steps();
+    a.provenance = provenance(data);
+    const auto fields = configuration_fields(data);
+    if (const auto it = fields.find("preset"); it != fields.end()) a.preset = it->second;
+    // Study-level comparisons need sound mode's drift even when only paper mode is asked for.
+    SoundAnalysis s = analyse_sound(data, options.thresholds);
+    a.wall_seconds = s.run.wall_seconds;
+    summaries.push_back(summarise_run(data, s));
+    if (sound) {
+      a.has_sound = true;
+      a.sound = std::move(s);
+    }
+    if (paper) {
+      a.has_paper = true;
+      a.paper = analyse_paper(data, options.thresholds, options.variance);
+    }
+    report.runs.push_back(std::move(a));
+  }
+  if (runs.size() > 1) {
+    report.has_study = true;
+    report.study = analyse_study(summaries, options.thresholds);
+  }
+  report.summary = summarise(report);
+  return report;
+}
+
+void write_analysis(const AnalysisReport& report, const std::filesystem::path& path) {
+  const auto temporary = std::filesystem::path(path.string() + ".tmp");
+  {
+    std::ofstream out(temporary);
+    if (!out) throw Error(fmt::format("{}: cannot write", temporary.string()));
+    out << to_json(report).dump(1) << '\n';
+    if (!out.flush()) throw Error(fmt::format("{}: write failed (disk full?)", temporary.string()));
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+}  // namespace nrmlab::analysis

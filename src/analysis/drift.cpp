@@ -1,0 +1,95 @@
+#include <cmath>
+
+#include "analysis/sound_mode.hpp"
+#include "analysis/stats/changepoint.hpp"
+#include "analysis/stats/descriptive.hpp"
+#include "analysis/stats/hac.hpp"
+#include "analysis/stats/mann_kendall.hpp"
+#include "analysis/stats/theil_sen.hpp"
+#include "analysis/windows.hpp"
+
+namespace nrmlab::analysis {
+namespace {
+
+// Theil-Sen is quadratic in its input and PELT is sensitive to single slow steps: both see
+// block medians of long conditions (robust to the heavy right tail of step times).
+constexpr std::size_t k_theil_sen_points = 1000;
+constexpr std::size_t k_changepoint_points = 500;
+constexpr std::size_t k_min_window_steps = 5;
+
+std::vector<WindowPercentiles> percentiles(std::span<const double> step,
+                                           std::span<const double> wall, int windows) {
+  std::vector<WindowPercentiles> out;
+  for (const Window& w :
+       split_windows(wall.size(), static_cast<std::size_t>(windows), k_min_window_steps)) {
+    const auto ys = wall.subspan(w.begin, w.end - w.begin);
+    out.push_back({static_cast<std::int64_t>(step[w.begin]),
+                   static_cast<std::int64_t>(step[w.end - 1]), stats::mean(ys) * 1e-6,
+                   stats::quantile(ys, 0.50) * 1e-6, stats::quantile(ys, 0.95) * 1e-6,
+                   stats::quantile(ys, 0.99) * 1e-6});
+  }
+  return out;
+}
+
+}  // namespace
+
+Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds) {
+  const double nan = std::nan("");
+  Drift d;
+  d.condition = condition.name;
+  const auto step = condition.steps["step"];
+  const auto wall = condition.steps["wall_ns"];
+  d.steps = wall.size();
+  d.median_step_ms = d.steps ? stats::median(wall) * 1e-6 : nan;
+  d.windows = percentiles(step, wall, thresholds.windows);
+  if (d.steps < k_min_drift_steps) {
+    for (double* field :
+         {&d.hac_slope_ns_per_step, &d.hac_ci_low, &d.hac_ci_high, &d.hac_p,
+          &d.theil_sen_slope_ns_per_step, &d.theil_sen_ci_low, &d.theil_sen_ci_high,
+          &d.mann_kendall_z, &d.mann_kendall_p, &d.mann_kendall_tau, &d.relative_change})
+      *field = nan;
+    d.direction = "too short";
+    return d;
+  }
+  const auto hac = stats::hac_trend(step, wall, thresholds.confidence);
+  d.hac_slope_ns_per_step = hac.slope;
+  d.hac_ci_low = hac.ci_low;
+  d.hac_ci_high = hac.ci_high;
+  d.hac_p = hac.p;
+  d.hac_lag = hac.lag;
+
+  std::vector<double> positions;
+  const auto medians = block_medians(step, wall, k_theil_sen_points, positions);
+  const auto theil_sen = stats::theil_sen(positions, medians, thresholds.confidence);
+  d.theil_sen_slope_ns_per_step = theil_sen.slope;
+  d.theil_sen_ci_low = theil_sen.ci_low;
+  d.theil_sen_ci_high = theil_sen.ci_high;
+  d.theil_sen_points = medians.size();
+
+  const auto mk = stats::mann_kendall(wall);
+  d.mann_kendall_z = mk.z;
+  d.mann_kendall_p = mk.p;
+  d.mann_kendall_tau = mk.tau;
+
+  const double span = step.back() - step.front();
+  d.relative_change = d.median_step_ms > 0 ? hac.slope * span / (d.median_step_ms * 1e6) : nan;
+
+  std::vector<double> cp_positions;
+  const auto cp_series = block_medians(step, wall, k_changepoint_points, cp_positions);
+  const auto segments = stats::pelt(cp_series);
+  for (const std::size_t start : segments.change_points)
+    d.change_points.push_back(static_cast<std::int64_t>(std::llround(cp_positions[start])));
+  for (const double mean : segments.segment_means)
+    d.segment_means_ms.push_back(mean * 1e-6);
+
+  // Drift needs the slope's interval to exclude 0, a trend Mann-Kendall agrees with (so one
+  // burst of slow steps does not make a drift) and a change large enough to matter.
+  const bool slope_significant = hac.ci_low > 0 || hac.ci_high < 0;
+  const bool trend_agrees = mk.p < thresholds.alpha && (mk.z > 0) == (hac.slope > 0);
+  d.drifts = slope_significant && trend_agrees &&
+             std::abs(d.relative_change) >= thresholds.min_relative_drift;
+  d.direction = !d.drifts ? "stable" : (hac.slope > 0 ? "slower" : "faster");
+  return d;
+}
+
+}  // namespace nrmlab::analysis

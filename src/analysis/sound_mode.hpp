@@ -1,0 +1,31 @@
+// Sound mode (study.md section 4): where a run's time goes, whether each condition drifts,
+// what the work x unit-cost model says, and the evidence for each hypothesis.
+#pragma once
+
+#include "analysis/analysis_result.hpp"
+#include "analysis/run_data.hpp"
+#include "analysis/thresholds.hpp"
+
+namespace nrmlab::analysis {
+
+// Sections partition wall time: sampling, window (deliberate sleeps), database, recorder,
+// compute (the rest). CPU vs off-CPU is the orthogonal split.
+TimeDecomposition decompose(const std::string& scope, const std::vector<const Columns*>& steps);
+
+// Step time against step index within one condition. Conditions shorter than
+// k_min_drift_steps get NaN statistics and direction "too short".
+inline constexpr std::size_t k_min_drift_steps = 10;
+Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds);
+
+// NNLS of wall time on the work counters that vary, whole condition and per window.
+CostModel fit_cost_model(const ConditionData& condition, const Thresholds& thresholds);
+
+std::vector<Hypothesis> assess_hypotheses(const RunData& run, const std::vector<Drift>& drift,
+                                          const std::vector<CostModel>& costs,
+                                          const std::vector<TimeDecomposition>& times,
+                                          const TimeDecomposition& time,
+                                          const Thresholds& thresholds);
+
+SoundAnalysis analyse_sound(const RunData& run, const Thresholds& thresholds);
+
+}  // namespace nrmlab::analysis

@@ -1,0 +1,130 @@
+#include "analysis/stats/changepoint.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "analysis/stats/descriptive.hpp"
+#include "analysis/stats/series.hpp"
+
+namespace nrmlab::analysis::stats {
+namespace {
+
+constexpr double k_infinity = std::numeric_limits<double>::infinity();
+// 1 / Phi^-1(3/4): makes the MAD a consistent estimator of a normal standard deviation.
+constexpr double k_mad_to_sigma = 1.482602218505602;
+
+// Segment costs in O(1) from prefix sums of the centred series (centring keeps the
+// subtraction S2 - S1^2 / m from cancelling when the level is far from 0).
+class SquaredErrorCost {
+ public:
+  explicit SquaredErrorCost(std::span<const double> y)
+      : m_sum(y.size() + 1), m_squares(y.size() + 1) {
+    m_centre = mean(y);
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const double v = y[i] - m_centre;
+      m_sum[i + 1] = m_sum[i] + v;
+      m_squares[i + 1] = m_squares[i] + v * v;
+    }
+  }
+
+  // Sum of squared deviations from their mean of y[begin, end).
+  double cost(std::size_t begin, std::size_t end) const {
+    const double sum = m_sum[end] - m_sum[begin];
+    const double value =
+        m_squares[end] - m_squares[begin] - sum * sum / static_cast<double>(end - begin);
+    return std::max(value, 0.0);
+  }
+
+  double mean_of(std::size_t begin, std::size_t end) const {
+    return m_centre + (m_sum[end] - m_sum[begin]) / static_cast<double>(end - begin);
+  }
+
+ private:
+  double m_centre = 0.0;
+  std::vector<double> m_sum;
+  std::vector<double> m_squares;
+};
+
+}  // namespace
+
+double default_change_penalty(std::span<const double> y) {
+  if (y.size() < 3) throw std::invalid_argument("default_change_penalty: needs at least 3 points");
+  const std::vector<double> differences = first_differences(y);
+  const double centre = median(differences);
+  std::vector<double> deviations(differences.size());
+  for (std::size_t i = 0; i < differences.size(); ++i)
+    deviations[i] = std::fabs(differences[i] - centre);
+  double sigma = k_mad_to_sigma * median(deviations) / std::sqrt(2.0);
+  if (!(sigma > 0.0)) sigma = standard_deviation(differences, 1) / std::sqrt(2.0);
+  if (!(sigma > 0.0)) sigma = standard_deviation(y, 1);
+  return 2.0 * sigma * sigma * std::log(static_cast<double>(y.size()));
+}
+
+ChangePoints pelt(std::span<const double> y, std::optional<double> penalty,
+                  std::size_t min_segment_length) {
+  const std::size_t n = y.size();
+  const std::size_t m = min_segment_length;
+  if (m == 0) throw std::invalid_argument("pelt: minimum segment length is 0");
+  if (n < m) throw std::invalid_argument("pelt: fewer points than the minimum segment length");
+  if (std::any_of(y.begin(), y.end(), [](double v) { return std::isnan(v); }))
+    throw std::invalid_argument("pelt: y contains NaN");
+  ChangePoints result;
+  result.penalty = penalty ? *penalty : (n >= 3 ? default_change_penalty(y) : 0.0);
+  if (!(result.penalty >= 0.0) || std::isinf(result.penalty))
+    throw std::invalid_argument("pelt: the penalty must be finite and >= 0");
+  const double beta = result.penalty;
+  const SquaredErrorCost costs(y);
+  if (std::all_of(y.begin(), y.end(), [&](double v) { return v == y[0]; })) {
+    // With penalty 0 every segmentation of a constant series ties; it has no changes.
+    result.segment_means.push_back(y[0]);
+    return result;
+  }
+
+  // best[t]: the optimal penalised cost of y[0, t), counting beta per segment less one
+  // (hence best[0] = -beta); last[t]: the start of its last segment.
+  std::vector<double> best(n + 1, k_infinity);
+  std::vector<std::size_t> last(n + 1, 0);
+  best[0] = -beta;
+  std::vector<std::size_t> candidates, kept;  // increasing
+  for (std::size_t end = m; end <= n; ++end) {
+    // t = end - m becomes a possible last change point now that m points fit after it.
+    const std::size_t t = end - m;
+    if (std::isfinite(best[t])) {
+      // The pruning test of PELT, made at t but applied only from t + m on: if
+      // best[tau] + C(tau, t) >= best[t], then since C(tau, T) >= C(tau, t) + C(t, T), t is
+      // at least as good a last change point as tau for every T >= t + m; before that t
+      // is not yet allowed, so tau had to stay. Dropping ties (>=, not >) keeps a constant
+      // stretch from accumulating candidates; it changes which of several equally good
+      // segmentations is returned, never the optimal cost.
+      kept.clear();
+      for (const std::size_t tau : candidates)
+        if (best[tau] + costs.cost(tau, t) < best[t]) kept.push_back(tau);
+      candidates.swap(kept);
+      candidates.push_back(t);
+    }
+    for (const std::size_t tau : candidates) {
+      const double value = best[tau] + costs.cost(tau, end) + beta;
+      if (value < best[end]) {  // strict: among ties, the earliest remaining candidate
+        best[end] = value;
+        last[end] = tau;
+      }
+    }
+  }
+
+  std::vector<std::size_t> starts;
+  for (std::size_t end = n; end > 0; end = last[end])
+    starts.push_back(last[end]);
+  std::reverse(starts.begin(), starts.end());  // 0, then the change points
+  for (std::size_t s = 0; s < starts.size(); ++s) {
+    const std::size_t begin = starts[s];
+    const std::size_t end = s + 1 < starts.size() ? starts[s + 1] : n;
+    if (s > 0) result.change_points.push_back(begin);
+    result.segment_means.push_back(costs.mean_of(begin, end));
+    result.cost += costs.cost(begin, end);
+  }
+  return result;
+}
+
+}  // namespace nrmlab::analysis::stats

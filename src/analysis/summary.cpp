@@ -1,0 +1,182 @@
+#include "analysis/summary.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace nrmlab::analysis {
+namespace {
+
+std::string percent(double share) {
+  return std::isfinite(share) ? fmt::format("{:.0f}%", 100 * share) : "n/a";
+}
+
+std::string section_label(const std::string& section) {
+  static const std::map<std::string, std::string> k_labels = {
+      {"window", "the metric sampler's blocking window"},
+      {"sampling", "taking metric samples"},
+      {"database", "database work"},
+      {"recorder", "nrmlab's own telemetry"},
+      {"compute", "model compute"}};
+  const auto it = k_labels.find(section);
+  return it == k_labels.end() ? section : it->second;
+}
+
+std::string time_line(const TimeDecomposition& t) {
+  std::string parts;
+  for (const auto& s : t.sections)
+    if (s.share >= 0.01)
+      parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", s.section, percent(s.share));
+  return fmt::format("time     {} is {} ({}); {} on-CPU, {} off-CPU",
+                     t.scope == "run" ? "step time" : t.scope, section_label(t.dominant), parts,
+                     percent(t.cpu_share), percent(t.off_cpu_share));
+}
+
+std::string drift_line(const std::vector<Drift>& drift) {
+  std::string parts;
+  for (const auto& d : drift) {
+    std::string part = d.condition + " ";
+    if (d.direction == "too short")
+      part += "too short to tell";
+    else if (!d.drifts)
+      part += "stable";
+    else
+      part += fmt::format("{} {:+.0f}% over the condition{}", d.direction, 100 * d.relative_change,
+                          d.change_points.empty()
+                              ? ""
+                              : fmt::format(" (level shift at step {})", d.change_points.front()));
+    parts += (parts.empty() ? "" : "; ") + part;
+  }
+  return "drift    " + parts;
+}
+
+std::vector<std::string> advice(const SoundAnalysis& s) {
+  std::vector<std::string> out;
+  if (s.run.dominant == "window")
+    out.push_back(
+        "the blocking sampler dominates: sample once per step or every K steps "
+        "(--sampling per-step|every:K) or shorten --window-ms");
+  if (s.run.dominant == "database")
+    out.push_back(
+        "persistence dominates: write one transaction per step (--persistence "
+        "transaction-per-step) or turn it off");
+  for (const auto& h : s.hypotheses) {
+    if (h.verdict != "supported") continue;
+    if (h.id == "H5")
+      out.push_back(
+          "work grows step by step: find what accumulates (pattern memory, agents "
+          "that are never dropped -- the model's defect switches)");
+    if (h.id == "H3") out.push_back("the store's per-operation cost grows: batch writes, prune it");
+    if (h.id == "H2")
+      out.push_back(
+          "allocator ratios grow with unit costs: run the allocator intervention "
+          "(jemalloc, mimalloc) to decide");
+    if (h.id == "H1")
+      out.push_back("other work competes for the CPU: run alone or on reserved cores");
+    if (h.id == "observer") out.push_back("telemetry is costly here: lower its cadences");
+  }
+  bool drifts = false;
+  for (const auto& d : s.drift)
+    drifts = drifts || d.drifts;
+  if (out.empty())
+    out.push_back(drifts ? "no tested mechanism explains the drift: run a factorial study over "
+                           "the overhead factors"
+                         : "nothing to fix: the run does not slow down");
+  return out;
+}
+
+void run_summary(const RunAnalysis& a, std::vector<std::string>& lines) {
+  lines.push_back(fmt::format("run {} ({}, {} steps, {:.2f} s, {})", a.id, a.experiment, a.steps,
+                              a.wall_seconds, a.outcome));
+  if (a.has_sound) {
+    const SoundAnalysis& s = a.sound;
+    lines.push_back(time_line(s.run));
+    lines.push_back(drift_line(s.drift));
+    for (const auto& h : s.hypotheses) {
+      std::string effect;
+      if (h.verdict == "supported" && std::isfinite(h.effect_size))
+        effect = fmt::format(" [{} {:.2f}]", h.effect_label, h.effect_size);
+      lines.push_back(
+          fmt::format("{:<8} {}: {}{} -- {}", h.id, h.name, h.verdict, effect, h.reason));
+    }
+    for (const auto& line : advice(s))
+      lines.push_back("change   " + line);
+  }
+  if (a.has_paper)
+    lines.push_back(
+        fmt::format("paper    Phase 1A tiers: {} (correlations on trending series; "
+                    "see sound mode)",
+                    a.paper.tier_ranking));
+}
+
+void study_summary(const AnalysisReport& r, std::vector<std::string>& lines) {
+  const StudyAnalysis& s = r.study;
+  std::size_t drifting = 0;
+  std::map<std::string, int> supported;
+  for (const auto& a : r.runs) {
+    bool drifts = false;
+    for (const auto& d : a.sound.drift)
+      drifts = drifts || d.drifts;
+    drifting += drifts;
+    for (const auto& h : a.sound.hypotheses)
+      if (h.verdict == "supported") ++supported[h.id];
+  }
+  lines.push_back(
+      fmt::format("study    {} runs; {} drift in at least one condition", s.runs, drifting));
+  if (r.mode != "paper") {
+    std::string counts;
+    for (const auto& [id, n] : supported)
+      counts += fmt::format("{}{} in {}/{} runs", counts.empty() ? "" : ", ", id, n, s.runs);
+    lines.push_back("evidence " +
+                    (counts.empty() ? std::string("no hypothesis supported in any run") : counts));
+  }
+  // The interventions with the largest effect on mean step time first.
+  std::vector<std::pair<double, std::string>> effects;
+  for (const auto& f : s.interventions)
+    for (const auto& l : f.levels)
+      if (l.level != f.baseline && std::isfinite(l.ratio))
+        effects.push_back(
+            {std::abs(std::log(l.ratio)),
+             fmt::format(
+                 "{} = {} vs {}: step time x{:.2f}{}", f.factor, l.level, f.baseline, l.ratio,
+                 std::isfinite(l.mean_step_ci_low)
+                     ? fmt::format(" (difference {:.3g} ms, CI [{:.3g}, {:.3g}])",
+                                   l.mean_step_delta_ms, l.mean_step_ci_low, l.mean_step_ci_high)
+                     : "")});
+  std::sort(effects.rbegin(), effects.rend());
+  for (std::size_t i = 0; i < std::min<std::size_t>(5, effects.size()); ++i)
+    lines.push_back("effect   " + effects[i].second);
+  for (const auto& h : s.hypotheses)
+    lines.push_back(fmt::format("{:<8} {}: {} -- {}", h.id, h.name, h.verdict, h.reason));
+  if (s.has_phase_1b)
+    lines.push_back(fmt::format(
+        "paper    Phase 1B: speedup {:.1f}x ({}), variance {}, functional "
+        "equivalence {}: {}",
+        s.phase_1b.speedup, s.phase_1b.speedup_band,
+        s.phase_1b.variance_reduced ? "reduced" : "not reduced",
+        s.phase_1b.functionally_equivalent ? "holds" : "not shown", s.phase_1b.verdict));
+  std::size_t equivalent = 0;
+  for (const auto& e : s.equivalence)
+    equivalent += e.equivalent;
+  if (!s.equivalence.empty())
+    lines.push_back(
+        fmt::format("science  {}/{} overhead variants reproduce their reference's results",
+                    equivalent, s.equivalence.size()));
+}
+
+}  // namespace
+
+std::vector<std::string> summarise(const AnalysisReport& report) {
+  std::vector<std::string> lines;
+  if (report.runs.size() == 1 || !report.has_study) {
+    for (const auto& a : report.runs)
+      run_summary(a, lines);
+  } else {
+    study_summary(report, lines);
+  }
+  return lines;
+}
+
+}  // namespace nrmlab::analysis

@@ -1,0 +1,15 @@
+// The terminal summary: what a person needs in ten seconds -- what dominates step time,
+// whether the run drifts, which hypotheses the evidence supports and how strongly, and what
+// to change. Plain lines, no colour, so it also reads well in a log or a report.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analysis/analysis_result.hpp"
+
+namespace nrmlab::analysis {
+
+std::vector<std::string> summarise(const AnalysisReport& report);
+
+}  // namespace nrmlab::analysis

@@ -1,0 +1,291 @@
+#include "analysis/telemetry_reader.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include "util/error.hpp"
+#include "util/sqlite.hpp"
+
+namespace nrmlab::analysis {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr double k_absent = std::numeric_limits<double>::quiet_NaN();
+
+// The columns each table must have for the analysis to run; anything else is read too.
+const std::map<std::string, std::vector<std::string>>& required_columns() {
+  static const std::map<std::string, std::vector<std::string>> k_required = {
+      {"meta", {"key", "value"}},
+      {"conditions", {"condition", "name"}},
+      {"steps",
+       {"condition",
+        "step",
+        "t_ns",
+        "wall_ns",
+        "cpu_ns",
+        "usage_steps",
+        "involuntary_switches",
+        "minor_faults",
+        "major_faults",
+        "sampling_ns",
+        "window_ns",
+        "database_ns",
+        "recorder_ns",
+        "compute_ns",
+        "agents",
+        "evolve_calls",
+        "metric_samples",
+        "resonance_pairs",
+        "pattern_count",
+        "db_transactions",
+        "db_rows"}},
+      {"memory", {"condition", "step", "t_ns", "rss_bytes"}},
+      {"system", {"condition", "step", "t_ns", "cpu_percent", "memory_percent"}},
+      {"sensors", {"kind"}},
+      {"files", {"condition", "step", "t_ns", "name", "bytes"}},
+  };
+  return k_required;
+}
+
+std::vector<std::string> table_columns(sqlite::Connection& db, const std::string& table) {
+  std::vector<std::string> names;
+  sqlite::Statement info(db, fmt::format("PRAGMA table_info({})", table));
+  while (info.step())
+    names.push_back(info.column_text(1));
+  return names;
+}
+
+// Checks every required table and column, reporting all that are missing at once.
+void check_schema(sqlite::Connection& db, const fs::path& path) {
+  std::vector<std::string> missing;
+  for (const auto& [table, columns] : required_columns()) {
+    const auto present = table_columns(db, table);
+    if (present.empty()) {
+      missing.push_back(fmt::format("table '{}'", table));
+      continue;
+    }
+    for (const auto& column : columns)
+      if (std::find(present.begin(), present.end(), column) == present.end())
+        missing.push_back(fmt::format("column '{}.{}'", table, column));
+  }
+  if (!missing.empty())
+    throw Error(fmt::format("{}: not a complete nrmlab telemetry database (schema {}): missing {}",
+                            path.string(), "nrmlab.telemetry/1", fmt::join(missing, ", ")));
+}
+
+double column_value(sqlite3_stmt* statement, int index) {
+  return sqlite3_column_type(statement, index) == SQLITE_NULL
+             ? k_absent
+             : sqlite3_column_double(statement, index);
+}
+
+// Reads `SELECT <columns> FROM table ORDER BY ...` into one Columns per condition index
+// (the first selected column is the condition).
+std::map<int, Columns> read_by_condition(sqlite::Connection& db, const std::string& table,
+                                         const std::vector<std::string>& columns,
+                                         const std::string& order) {
+  std::string select = "condition";
+  for (const auto& column : columns)
+    select += ", " + column;
+  sqlite::Statement query(
+      db, fmt::format("SELECT {} FROM {} WHERE condition IS NOT NULL ORDER BY {}", select, table,
+                      order));
+  std::map<int, Columns> by_condition;
+  std::vector<double> row(columns.size());
+  while (query.step()) {
+    const int condition = static_cast<int>(query.column_int(0));
+    auto [it, inserted] = by_condition.try_emplace(condition, columns);
+    for (std::size_t i = 0; i < columns.size(); ++i)
+      row[i] = column_value(query.handle(), static_cast<int>(i) + 1);
+    it->second.append_row(row);
+  }
+  return by_condition;
+}
+
+// Database sizes summed per side sample: the faithful databases and their WAL files.
+std::map<int, Columns> read_file_sizes(sqlite::Connection& db) {
+  sqlite::Statement query(db,
+                          "SELECT condition, t_ns, step, sum(bytes) FROM files "
+                          "WHERE condition IS NOT NULL GROUP BY condition, t_ns, step "
+                          "ORDER BY condition, t_ns");
+  std::map<int, Columns> by_condition;
+  while (query.step()) {
+    const int condition = static_cast<int>(query.column_int(0));
+    auto [it, inserted] = by_condition.try_emplace(
+        condition, std::vector<std::string>{"t_ns", "step", "database_bytes"});
+    const double row[] = {column_value(query.handle(), 1), column_value(query.handle(), 2),
+                          column_value(query.handle(), 3)};
+    it->second.append_row(row);
+  }
+  return by_condition;
+}
+
+std::map<int, Columns> read_sensors(sqlite::Connection& db) {
+  sqlite::Statement query(db,
+                          "SELECT condition, t_ns, step, kind = 'cpufreq_khz', value FROM sensors "
+                          "WHERE condition IS NOT NULL ORDER BY condition, t_ns");
+  std::map<int, Columns> by_condition;
+  while (query.step()) {
+    const int condition = static_cast<int>(query.column_int(0));
+    auto [it, inserted] = by_condition.try_emplace(
+        condition, std::vector<std::string>{"t_ns", "step", "is_frequency", "value"});
+    const double row[] = {column_value(query.handle(), 1), column_value(query.handle(), 2),
+                          column_value(query.handle(), 3), column_value(query.handle(), 4)};
+    it->second.append_row(row);
+  }
+  return by_condition;
+}
+
+std::optional<nlohmann::json> read_result(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  // A result.json cut short by a crash is not fatal: the telemetry is the primary record.
+  auto parsed = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return std::nullopt;
+  return parsed;
+}
+
+}  // namespace
+
+Columns::Columns(std::vector<std::string> names)
+    : m_names(std::move(names)), m_columns(m_names.size()) {}
+
+bool Columns::has(const std::string& name) const {
+  return std::find(m_names.begin(), m_names.end(), name) != m_names.end();
+}
+
+std::span<const double> Columns::operator[](const std::string& name) const {
+  const auto it = std::find(m_names.begin(), m_names.end(), name);
+  if (it == m_names.end()) throw std::out_of_range("no column '" + name + "'");
+  return m_columns[static_cast<std::size_t>(it - m_names.begin())];
+}
+
+void Columns::append_row(std::span<const double> values) {
+  if (values.size() != m_columns.size())
+    throw std::invalid_argument("Columns::append_row: wrong number of values");
+  for (std::size_t i = 0; i < values.size(); ++i)
+    m_columns[i].push_back(values[i]);
+}
+
+void Columns::reserve(std::size_t rows) {
+  for (auto& column : m_columns)
+    column.reserve(rows);
+}
+
+std::string RunData::meta_value(const std::string& key, const std::string& fallback) const {
+  const auto it = meta.find(key);
+  return it == meta.end() ? fallback : it->second;
+}
+
+std::size_t RunData::total_steps() const {
+  std::size_t total = 0;
+  for (const auto& condition : conditions)
+    total += condition.steps.rows();
+  return total;
+}
+
+RunData read_run(const fs::path& run_dir) {
+  const fs::path path = run_dir / "telemetry.db";
+  if (!fs::exists(run_dir)) throw Error(fmt::format("{}: no such directory", run_dir.string()));
+  if (!fs::exists(path))
+    throw Error(fmt::format("{}: no telemetry.db here (was the run made with --telemetry off?)",
+                            run_dir.string()));
+  RunData run;
+  run.dir = run_dir;
+  run.id = fs::absolute(run_dir).lexically_normal().filename().string();
+  if (run.id.empty()) run.id = fs::absolute(run_dir).lexically_normal().parent_path().filename();
+
+  try {
+    sqlite::Connection db(path);
+    // Read-only in spirit: nothing is written, but a WAL left by a killed run is recovered.
+    check_schema(db, path);
+    sqlite::Statement meta(db, "SELECT key, value FROM meta");
+    while (meta.step())
+      run.meta[meta.column_text(0)] = meta.column_text(1);
+    if (const auto schema = run.meta_value("schema"); schema != "nrmlab.telemetry/1")
+      throw Error(fmt::format("{}: telemetry schema '{}', expected nrmlab.telemetry/1",
+                              path.string(), schema.empty() ? "(none in meta)" : schema));
+
+    std::map<int, std::string> names;
+    sqlite::Statement conditions(db, "SELECT condition, name FROM conditions");
+    while (conditions.step())
+      names[static_cast<int>(conditions.column_int(0))] = conditions.column_text(1);
+
+    auto steps = read_by_condition(db, "steps", table_columns(db, "steps"), "condition, step");
+    if (steps.empty())
+      throw Error(
+          fmt::format("{}: the steps table is empty: the run recorded no step (outcome: {})",
+                      path.string(), run.meta_value("outcome", "unknown")));
+    auto memory = read_by_condition(db, "memory", table_columns(db, "memory"), "condition, step");
+    auto system = read_by_condition(db, "system", table_columns(db, "system"), "condition, t_ns");
+    auto files = read_file_sizes(db);
+    auto sensors = read_sensors(db);
+    run.sensor_readings =
+        static_cast<std::size_t>(sqlite::query_int(db, "SELECT count(*) FROM sensors"));
+
+    for (auto& [index, columns] : steps) {
+      ConditionData condition;
+      condition.index = index;
+      const auto name = names.find(index);
+      condition.name = name != names.end() ? name->second : fmt::format("condition {}", index);
+      condition.steps = std::move(columns);
+      if (auto it = memory.find(index); it != memory.end())
+        condition.memory = std::move(it->second);
+      else
+        condition.memory = Columns(table_columns(db, "memory"));
+      if (auto it = system.find(index); it != system.end())
+        condition.system = std::move(it->second);
+      else
+        condition.system = Columns(table_columns(db, "system"));
+      if (auto it = files.find(index); it != files.end())
+        condition.files = std::move(it->second);
+      else
+        condition.files = Columns({"t_ns", "step", "database_bytes"});
+      if (auto it = sensors.find(index); it != sensors.end())
+        condition.sensors = std::move(it->second);
+      else
+        condition.sensors = Columns({"t_ns", "step", "is_frequency", "value"});
+      run.conditions.push_back(std::move(condition));
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& error) {
+    throw Error(fmt::format("{}: cannot read telemetry: {}", path.string(), error.what()));
+  }
+  // Run order: the order in which the conditions started.
+  std::stable_sort(run.conditions.begin(), run.conditions.end(),
+                   [](const ConditionData& a, const ConditionData& b) {
+                     return a.steps["t_ns"].front() < b.steps["t_ns"].front();
+                   });
+  run.result = read_result(run_dir / "result.json");
+  return run;
+}
+
+std::vector<fs::path> find_runs(const fs::path& dir) {
+  if (!fs::is_directory(dir)) throw Error(fmt::format("{}: no such directory", dir.string()));
+  if (fs::exists(dir / "telemetry.db")) return {dir};
+  std::vector<fs::path> runs;
+  for (const fs::path& parent : {dir / "runs", dir}) {
+    if (!fs::is_directory(parent)) continue;
+    for (const auto& entry : fs::directory_iterator(parent))
+      if (entry.is_directory() && fs::exists(entry.path() / "telemetry.db"))
+        runs.push_back(entry.path());
+    if (!runs.empty()) break;
+  }
+  if (runs.empty())
+    throw Error(fmt::format(
+        "{}: no telemetry.db here, nor in {}/runs/<id>/ or {}/<id>/ (expected a run or a study "
+        "directory)",
+        dir.string(), dir.string(), dir.string()));
+  std::sort(runs.begin(), runs.end());
+  return runs;
+}
+
+}  // namespace nrmlab::analysis
