@@ -17,9 +17,11 @@ build: deps
 	@cmake --build $(RELEASE) -j$(JOBS)
 
 # The main job. Until the study runner exists: C256 once, faithful model (both defects on),
-# overheads of the `clean` preset, live metrics, no databases; prints the synergy table.
+# overheads of the `clean` preset, live metrics, no databases; prints the synergy table,
+# then analyses the run (runs/demo/analysis.json) and prints the ten-second summary.
 run: build
 	$(RELEASE)/nrmlab run --experiment c256 --preset clean --persistence off --source live --out runs/demo
+	$(RELEASE)/nrmlab analyze runs/demo --mode all
 
 # Static checks; the whole suite built and run under AddressSanitizer + UBSan; then the
 # allocator suite in the release build (ASan serves malloc itself, so glibc, jemalloc and

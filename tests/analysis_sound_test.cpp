@@ -161,6 +161,28 @@ TEST(AnalysisSound, DriftInOneUnitCostIsAttributedToThatCounterAndToIo) {
   EXPECT_EQ(hypothesis(report, "H5").verdict, "not supported");
 }
 
+TEST(AnalysisSound, FewerRowsPerCommitIsNotIoAccumulation) {
+  ScratchDir scratch;
+  SyntheticRun run;
+  auto c = condition();
+  // One transaction per step with a fixed commit cost (1 ms) and a fixed cost per row
+  // (10 µs); the rows per step fall as a population dies out. Per-row latency rises, yet the
+  // same I/O costs the same throughout: not I/O accumulation.
+  c.step = [](std::int64_t step, telemetry::StepRow& row, std::mt19937_64& rng) {
+    const auto rows = std::max<std::int64_t>(
+        1, 200 - step / 10 + std::uniform_int_distribution<std::int64_t>(-5, 5)(rng));
+    row.counters.db_transactions = 1;
+    row.counters.db_rows = static_cast<std::uint64_t>(rows);
+    row.sections.database_ns = 1'000'000 + 10'000 * rows + noise(rng, 10'000);
+    row.wall_ns = row.cpu_ns = 500'000 + row.sections.database_ns;
+  };
+  run.conditions = {c};
+  const auto report = analyse(run, scratch);
+  const auto& h3 = hypothesis(report, "H3");
+  EXPECT_EQ(h3.verdict, "not supported") << h3.reason;
+  EXPECT_LT(std::abs(h3.effect_size), 0.05);
+}
+
 TEST(AnalysisSound, TrendingButUnrelatedIndicatorsAreNotSupported) {
   ScratchDir scratch;
   SyntheticRun run;

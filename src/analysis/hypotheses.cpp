@@ -14,6 +14,7 @@
 #include "analysis/stats/descriptive.hpp"
 #include "analysis/stats/hac.hpp"
 #include "analysis/stats/mann_kendall.hpp"
+#include "analysis/stats/nnls.hpp"
 #include "analysis/stats/partial_correlation.hpp"
 #include "analysis/stats/theil_sen.hpp"
 #include "analysis/windows.hpp"
@@ -149,15 +150,15 @@ Outcome contention(const ConditionData& c, const TimeDecomposition& time, const 
     }
   }
   Outcome best;
-  best.reason = "no contention indicator was measured (no getrusage rows or side samples)";
+  std::vector<std::string> untestable;
   for (const auto& [what, series] :
        {std::pair{std::string("involuntary context switches per step"), &switches},
         std::pair{std::string("other processes' CPU share"), &others},
         std::pair{std::string("load average"), &load}}) {
     Outcome o = correlate(what, *series, t);
     if (!o.testable) {
-      if (!best.testable)
-        best.evidence.insert(best.evidence.end(), o.evidence.begin(), o.evidence.end());
+      untestable.push_back(o.reason);
+      best.evidence.insert(best.evidence.end(), o.evidence.begin(), o.evidence.end());
       continue;
     }
     const bool better = !best.testable || (o.supported && !best.supported) ||
@@ -167,6 +168,7 @@ Outcome contention(const ConditionData& c, const TimeDecomposition& time, const 
     if (better) best = std::move(o);
     best.evidence = std::move(evidence);
   }
+  if (!best.testable) best.reason = fmt::format("{}", fmt::join(untestable, "; "));
   // Contention slows a step by keeping it off the CPU while it is runnable: without such
   // time, a correlation with preemptions cannot be what makes the run slow.
   best.evidence.push_back(
@@ -198,8 +200,13 @@ Outcome fragmentation(const ConditionData& c, const CostModel& cost, const Drift
   const char* const k_ratios[] = {"rss_per_allocated", "resident_per_active",
                                   "active_per_allocated"};
   bool any_ratio = false, grows = false;
+  std::size_t readings = 0;
   for (const char* ratio : k_ratios) {
     if (!m.has(ratio)) continue;
+    std::size_t finite = 0;
+    for (const double v : m[ratio])
+      finite += std::isfinite(v);
+    readings = std::max(readings, finite);
     const auto [change, p] = relative_trend(m["step"], m[ratio]);
     if (!std::isfinite(change)) continue;
     any_ratio = true;
@@ -210,7 +217,9 @@ Outcome fragmentation(const ConditionData& c, const CostModel& cost, const Drift
     if (!std::isfinite(o.effect) || change > o.effect) o.effect = change;
   }
   if (!any_ratio) {
-    o.reason = "the allocator exposes no statistics to form fragmentation ratios";
+    o.reason = readings == 0 ? "the allocator exposes no statistics to form fragmentation ratios"
+                             : fmt::format("{} allocator readings, fewer than {} (or constant)",
+                                           readings, k_min_points);
     return o;
   }
   o.testable = true;
@@ -227,30 +236,58 @@ Outcome fragmentation(const ConditionData& c, const CostModel& cost, const Drift
 
 // ---- H3: I/O accumulation ------------------------------------------------------------
 
+// Database cost per step is commits plus rows: database_ns = a transactions + b rows. Fitted
+// per window (NNLS, no intercept: no operations cost nothing), the cost of the condition's
+// average work mix, a T + b R, tracks the price of the same I/O over time. A per-row or
+// per-transaction ratio would not: a commit's cost is shared by the rows it holds, so a
+// changing number of rows per transaction moves either ratio with no change in price.
 Outcome io_accumulation(const ConditionData& c, const TimeDecomposition& time,
                         const Thresholds& t) {
   Outcome o;
   const Columns& s = c.steps;
-  const auto steps = s["step"], transactions = s["db_transactions"], database = s["database_ns"];
-  std::vector<double> at, latency;
+  const auto transactions = s["db_transactions"], rows = s["db_rows"];
+  const auto database = s["database_ns"];
+  std::size_t active = 0;
   for (std::size_t i = 0; i < s.rows(); ++i)
-    if (transactions[i] > 0 && std::isfinite(database[i])) {
-      at.push_back(steps[i]);
-      latency.push_back(database[i] / transactions[i]);
-    }
-  if (latency.size() < k_min_points) {
+    active += transactions[i] > 0 || rows[i] > 0;
+  if (active < k_min_points) {
     o.reason = "the run did almost no database work (persistence off?)";
     return o;
   }
+  const double mean_transactions = stats::mean(transactions), mean_rows = stats::mean(rows);
+  std::vector<double> index, price;
+  const auto windows = split_windows(s.rows(), static_cast<std::size_t>(t.windows), 20);
+  for (std::size_t w = 0; w < windows.size(); ++w) {
+    const Window& win = windows[w];
+    const auto size = static_cast<Eigen::Index>(win.end - win.begin);
+    Eigen::MatrixXd design(size, 2);
+    for (Eigen::Index r = 0; r < size; ++r) {
+      design(r, 0) = transactions[win.begin + static_cast<std::size_t>(r)];
+      design(r, 1) = rows[win.begin + static_cast<std::size_t>(r)] / std::max(1.0, mean_rows);
+    }
+    const auto fit = stats::nnls(design, database.subspan(win.begin, win.end - win.begin));
+    index.push_back(static_cast<double>(w));
+    price.push_back(fit.coefficients[0] * mean_transactions +
+                    fit.coefficients[1] * mean_rows / std::max(1.0, mean_rows));
+  }
+  if (price.size() < 4) {
+    o.reason = fmt::format("too few steps for {} windows of database cost", 4);
+    return o;
+  }
   o.testable = true;
-  const auto hac = stats::hac_trend(at, latency, t.confidence);
-  const double start = hac.intercept + hac.slope * at.front();
-  const double span = at.back() - at.front();
-  o.effect = start > 0 ? hac.slope * span / start : k_nan;
-  o.ci_low = start > 0 ? hac.ci_low * span / start : k_nan;
-  o.ci_high = start > 0 ? hac.ci_high * span / start : k_nan;
-  o.evidence.push_back({"relative change of per-transaction latency over the condition (HAC)",
-                        o.effect, hac.p, fmt::format("start {:.3g} µs", start * 1e-3)});
+  const auto line = stats::theil_sen(index, price, t.confidence);
+  const double start = line.intercept;
+  const double span = index.back();
+  if (start > 0) {
+    o.effect = line.slope * span / start;
+    o.ci_low = line.ci_low * span / start;
+    o.ci_high = line.ci_high * span / start;
+  }
+  const auto trend = stats::mann_kendall(price);
+  o.evidence.push_back(
+      {"relative change of the database cost of the average step's I/O "
+       "(per-window NNLS on transactions and rows; Theil-Sen over windows)",
+       o.effect, trend.p, fmt::format("{:.3g} µs per step at first", start * 1e-3)});
   double database_share = k_nan;
   for (const auto& section : time.sections)
     if (section.section == "database") database_share = section.share;
@@ -260,12 +297,11 @@ Outcome io_accumulation(const ConditionData& c, const TimeDecomposition& time,
     o.evidence.push_back({"database files growth (bytes)", bytes.back() - bytes.front(), k_nan,
                           fmt::format("{:.3g} MB at the end", bytes.back() / 1e6)});
   }
-  const bool grows = o.ci_low > 0 && o.effect >= t.min_unit_cost_change;
+  const bool grows = o.ci_low > 0 && o.effect >= t.min_unit_cost_change && trend.p < t.alpha;
   o.supported = grows && database_share >= t.min_io_share;
-  o.reason = o.supported ? "per-transaction latency grows with the store"
-             : grows     ? "per-transaction latency grows, but database work is a negligible "
-                           "share of step time"
-                         : "per-transaction latency does not grow";
+  o.reason = o.supported ? "the same database work costs more as the store grows"
+             : grows     ? "database work gets dearer, but it is a negligible share of step time"
+                         : "database work does not get dearer";
   return o;
 }
 
@@ -408,8 +444,9 @@ std::vector<Hypothesis> assess_hypotheses(const RunData& run, const std::vector<
       combine("H1", "system resource contention", "partial Spearman r", names, std::move(h1)));
   out.push_back(combine("H2", "memory fragmentation",
                         "relative growth of the largest allocator ratio", names, std::move(h2)));
-  out.push_back(combine("H3", "I/O accumulation", "relative growth of per-transaction latency",
-                        names, std::move(h3)));
+  out.push_back(combine("H3", "I/O accumulation",
+                        "relative growth of the database cost of the same work", names,
+                        std::move(h3)));
   out.push_back(combine("H4", "thermal throttling", "partial Spearman r", names, std::move(h4)));
   out.push_back(combine("H5", "emergent complexity (workload growth)",
                         "share of the slowdown explained by work", names, std::move(h5)));

@@ -28,6 +28,8 @@ class Columns {
 
   void append_row(std::span<const double> values);
   void reserve(std::size_t rows);
+  // Reorders the rows by one column, stably (a no-op when they are already in order).
+  void sort_by(const std::string& name);
 
  private:
   std::vector<std::string> m_names;

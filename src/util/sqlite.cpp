@@ -8,9 +8,10 @@
 
 namespace nrmlab::sqlite {
 
-Connection::Connection(const std::filesystem::path& path) : m_path(path) {
-  const int code =
-      sqlite3_open_v2(path.c_str(), &m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+Connection::Connection(const std::filesystem::path& path, Threading threading) : m_path(path) {
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                    (threading == Threading::confined ? SQLITE_OPEN_NOMUTEX : 0);
+  const int code = sqlite3_open_v2(path.c_str(), &m_db, flags, nullptr);
   if (code != SQLITE_OK) {
     // A failed open still allocates a handle, and the destructor will not run: fail() reads
     // its message, so close it only after building the error.

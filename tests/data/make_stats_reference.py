@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Writes stats_reference.json: reference values for nrmlab's statistics tests, computed
 once with scipy/numpy/statsmodels (Debian's python3-scipy and python3-statsmodels). The
-tests read the JSON and never need Python. Re-run after adding a case:  /usr/bin/python3 tests/data/make_stats_reference.py
+tests read the JSON and never need Python. Re-run after adding a case:
+/usr/bin/python3 tests/data/make_stats_reference.py
 """
 import json
 import pathlib

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analysis/stats/descriptive.hpp"
@@ -32,8 +34,7 @@ std::size_t checked_block_length(std::size_t n, const BootstrapOptions& options,
 // is implementation-defined, so it would tie the resamples to one standard library, while
 // mt19937_64's output is fixed by the standard.
 std::size_t uniform_index(std::mt19937_64& engine, std::uint64_t bound) {
-  const std::uint64_t range = bound + 1;
-  if (range == 0) return static_cast<std::size_t>(engine());  // the whole 64-bit range
+  const std::uint64_t range = bound + 1;  // bound < n, so no overflow
   const std::uint64_t limit =
       std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % range;
   std::uint64_t draw = engine();

@@ -14,6 +14,8 @@ namespace {
 constexpr double k_infinity = std::numeric_limits<double>::infinity();
 // 1 / Phi^-1(3/4): makes the MAD a consistent estimator of a normal standard deviation.
 constexpr double k_mad_to_sigma = 1.482602218505602;
+// The modified BIC's 3 ln(n) (see default_change_penalty).
+constexpr double k_penalty_per_log_n = 3.0;
 
 // Segment costs in O(1) from prefix sums of the centred series (centring keeps the
 // subtraction S2 - S1^2 / m from cancelling when the level is far from 0).
@@ -37,8 +39,13 @@ class SquaredErrorCost {
     return std::max(value, 0.0);
   }
 
+  // The mean of y[begin, end) less the series' mean (the scale the pruning works on).
+  double centred_mean(std::size_t begin, std::size_t end) const {
+    return (m_sum[end] - m_sum[begin]) / static_cast<double>(end - begin);
+  }
+
   double mean_of(std::size_t begin, std::size_t end) const {
-    return m_centre + (m_sum[end] - m_sum[begin]) / static_cast<double>(end - begin);
+    return m_centre + centred_mean(begin, end);
   }
 
  private:
@@ -46,6 +53,36 @@ class SquaredErrorCost {
   std::vector<double> m_sum;
   std::vector<double> m_squares;
 };
+
+// A closed interval of candidate last-segment means.
+struct Interval {
+  double low = 0.0;
+  double high = 0.0;
+};
+
+// A possible last change point and the set of last-segment means for which it is the best
+// one (sorted, disjoint intervals); the sets of all candidates partition the real line.
+struct Candidate {
+  std::size_t tau = 0;
+  std::vector<Interval> region;
+};
+
+// Keeps region within `keep` and appends the rest to `lost`. Pieces of zero width are
+// dropped: at a single mean the neighbouring owner ties, so nothing is lost.
+void split(std::vector<Interval>& region, Interval keep, std::vector<Interval>& lost) {
+  std::vector<Interval> inside;
+  for (const Interval& piece : region) {
+    const double low = std::max(piece.low, keep.low), high = std::min(piece.high, keep.high);
+    if (low < high) {
+      inside.push_back({low, high});
+      if (piece.low < low) lost.push_back({piece.low, low});
+      if (high < piece.high) lost.push_back({high, piece.high});
+    } else {
+      lost.push_back(piece);
+    }
+  }
+  region.swap(inside);
+}
 
 }  // namespace
 
@@ -59,7 +96,7 @@ double default_change_penalty(std::span<const double> y) {
   double sigma = k_mad_to_sigma * median(deviations) / std::sqrt(2.0);
   if (!(sigma > 0.0)) sigma = standard_deviation(differences, 1) / std::sqrt(2.0);
   if (!(sigma > 0.0)) sigma = standard_deviation(y, 1);
-  return 2.0 * sigma * sigma * std::log(static_cast<double>(y.size()));
+  return k_penalty_per_log_n * sigma * sigma * std::log(static_cast<double>(y.size()));
 }
 
 ChangePoints pelt(std::span<const double> y, std::optional<double> penalty,
@@ -87,28 +124,48 @@ ChangePoints pelt(std::span<const double> y, std::optional<double> penalty,
   std::vector<double> best(n + 1, k_infinity);
   std::vector<std::size_t> last(n + 1, 0);
   best[0] = -beta;
-  std::vector<std::size_t> candidates, kept;  // increasing
+  std::vector<Candidate> candidates, kept;  // increasing tau
+  std::vector<Interval> taken;
   for (std::size_t end = m; end <= n; ++end) {
     // t = end - m becomes a possible last change point now that m points fit after it.
     const std::size_t t = end - m;
     if (std::isfinite(best[t])) {
-      // The pruning test of PELT, made at t but applied only from t + m on: if
-      // best[tau] + C(tau, t) >= best[t], then since C(tau, T) >= C(tau, t) + C(t, T), t is
-      // at least as good a last change point as tau for every T >= t + m; before that t
-      // is not yet allowed, so tau had to stay. Dropping ties (>=, not >) keeps a constant
-      // stretch from accumulating candidates; it changes which of several equally good
-      // segmentations is returned, never the optimal cost.
       kept.clear();
-      for (const std::size_t tau : candidates)
-        if (best[tau] + costs.cost(tau, t) < best[t]) kept.push_back(tau);
+      taken.clear();
+      for (Candidate& candidate : candidates) {
+        // From now on, for every end, candidate t beats tau exactly where
+        // best[tau] - best[t] + sum_{tau <= i < t} (y_i - mu)^2 > 0, mu being the last
+        // segment's mean: outside mean(tau, t) -+ sqrt(slack / (t - tau)). The later
+        // points add the same terms to both and cannot change that.
+        const double slack = best[t] - best[candidate.tau] - costs.cost(candidate.tau, t);
+        Interval keep{k_infinity, -k_infinity};  // empty: PELT's test, slack <= 0
+        if (slack > 0.0) {
+          const double centre = costs.centred_mean(candidate.tau, t);
+          const double radius = std::sqrt(slack / static_cast<double>(t - candidate.tau));
+          keep = {centre - radius, centre + radius};
+        }
+        split(candidate.region, keep, taken);
+        if (!candidate.region.empty()) kept.push_back(std::move(candidate));
+      }
       candidates.swap(kept);
-      candidates.push_back(t);
+      std::sort(taken.begin(), taken.end(),
+                [](const Interval& a, const Interval& b) { return a.low < b.low; });
+      Candidate arrival{t, {}};
+      for (const Interval& piece : taken) {
+        if (!arrival.region.empty() && piece.low <= arrival.region.back().high) {
+          arrival.region.back().high = std::max(arrival.region.back().high, piece.high);
+        } else {
+          arrival.region.push_back(piece);
+        }
+      }
+      if (t == 0) arrival.region = {{-k_infinity, k_infinity}};  // alone, it owns every mean
+      if (!arrival.region.empty()) candidates.push_back(std::move(arrival));
     }
-    for (const std::size_t tau : candidates) {
-      const double value = best[tau] + costs.cost(tau, end) + beta;
-      if (value < best[end]) {  // strict: among ties, the earliest remaining candidate
+    for (const Candidate& candidate : candidates) {
+      const double value = best[candidate.tau] + costs.cost(candidate.tau, end) + beta;
+      if (value < best[end]) {  // strict: among ties, the earliest candidate
         best[end] = value;
-        last[end] = tau;
+        last[end] = candidate.tau;
       }
     }
   }

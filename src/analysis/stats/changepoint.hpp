@@ -3,9 +3,13 @@
 // penalty per change point, found exactly. A series that shifts level once (a cache that
 // fills, a structure that rehashes) shows as two segments, not as a "trend".
 //
-// Optimal partitioning is O(n^2); PELT prunes candidate last change points that can never
-// be optimal again, which leaves O(n) work when the number of changes grows with n and is
-// usable on 10^5 points. Pruning is exact with the L2 cost (K = 0 in the paper).
+// Optimal partitioning is O(n^2). PELT's inequality pruning drops candidate last change
+// points that can never be optimal again, but on a long stretch without changes it drops
+// almost none (the candidates grow linearly: 7.7 s on 10^5 points with 4 changes). So the
+// pruning here is PELT's test refined by functional pruning (FPOP, Maidstone et al. 2017):
+// a candidate is dropped once, for every possible mean of the last segment, another
+// candidate does at least as well. Both prunings are exact; FPOP keeps the candidate set
+// small (about O(log n)) on typical data: 10^5 points take ~50 ms, 10^6 under a second.
 #pragma once
 
 #include <cstddef>
@@ -24,9 +28,12 @@ struct ChangePoints {
   double cost = 0.0;     // total within-segment sum of squares (without penalties)
 };
 
-// The default penalty per change point, 2 sigma^2 ln(n) (BIC-like for a change in mean
-// with known variance; the cost is an unscaled sum of squares, hence sigma^2). sigma is
-// estimated robustly from the first differences, which a few level shifts hardly
+// The default penalty per change point, 3 sigma^2 ln(n): the modified BIC (Zhang and
+// Siegmund 2007; (p + 2) ln n with p = 1), R's changepoint package's default, in the units
+// of an unscaled sum of squares (hence sigma^2). Plain BIC, 2 sigma^2 ln(n), is too liberal
+// with an estimated sigma: on pure Gaussian noise it reported spurious changes in 11% of
+// series of 100 points and 4% of 400 (MBIC: 1.8% and 0.5%; none at 3000).
+// sigma is estimated robustly from the first differences, which a few level shifts hardly
 // disturb: 1.4826 MAD(diff) / sqrt(2) (a difference of two iid points has variance
 // 2 sigma^2). When more than half the differences are equal (MAD = 0: quantised or
 // piecewise-constant data), the standard deviation of the differences / sqrt(2) is used,

@@ -3,8 +3,9 @@
 // strongly autocorrelated residuals; the classical OLS standard error then understates the
 // slope's uncertainty many times over and every trend looks significant.
 //
-// Conventions are those of statsmodels 0.13/0.14,
-// OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": L}), so results agree to rounding:
+// Conventions are those of statsmodels (0.13.5, read in its source and asserted by
+// tests/data/make_stats_reference.py), OLS(y, X).fit(cov_type="HAC",
+// cov_kwds={"maxlags": L}), so results agree to rounding:
 //  * no small-sample correction: cov = (X'X)^-1 S (X'X)^-1 with
 //    S = sum_t u_t u_t' + sum_{l=1..L} (1 - l / (L + 1)) sum_t (u_t u_{t-l}' + u_{t-l} u_t'),
 //    u_t = x_t e_t (statsmodels' use_correction defaults to False for "HAC");

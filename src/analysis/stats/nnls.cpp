@@ -95,7 +95,8 @@ Solution lawson_hanson(const Eigen::MatrixXd& gram, const Eigen::VectorXd& atb) 
       for (const Eigen::Index j : indices) {
         if (z(j) > 0.0) continue;
         feasible = false;
-        const double step = s.x(j) / (s.x(j) - z(j));
+        // x_j >= 0 >= z_j; x_j = 0 (the entering column falling back) gives step 0.
+        const double step = s.x(j) > 0.0 ? s.x(j) / (s.x(j) - z(j)) : 0.0;
         if (blocking < 0 || step < alpha) {
           alpha = step;
           blocking = j;

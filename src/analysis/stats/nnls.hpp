@@ -47,6 +47,8 @@ NnlsFit nnls(const NormalEquations& equations);
 
 // Solves min ||A x - b||, x >= 0. Coefficients agree with scipy.optimize.nnls to about
 // 1e-8 relative on reasonably conditioned A; the residual is computed from the rows.
+// Both overloads throw std::runtime_error if rounding makes the active set cycle (more
+// than 30 k passive-set solves; never seen, Lawson-Hanson needs about k).
 NnlsFit nnls(const Eigen::MatrixXd& a, std::span<const double> b);
 
 }  // namespace nrmlab::analysis::stats

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/stats/descriptive.hpp"
 #include "analysis/stats/ranks.hpp"
 #include "analysis/stats/series.hpp"
 
@@ -20,14 +21,7 @@ constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 constexpr double k_exact_fit = 1e-10;
 
 double centred_sum_of_squares(std::span<const double> values) {
-  double mean = 0.0;
-  for (const double v : values)
-    mean += v;
-  mean /= static_cast<double>(values.size());
-  double sum = 0.0;
-  for (const double v : values)
-    sum += (v - mean) * (v - mean);
-  return sum;
+  return variance(values, 0) * static_cast<double>(values.size());
 }
 
 void check_shapes(std::span<const double> x, std::span<const double> y,

@@ -37,6 +37,17 @@ double order_statistic(std::vector<double>& values, std::size_t k) {
   return *it;
 }
 
+// numpy's median without copying: median() would copy the O(n^2) slopes.
+double median_in_place(std::vector<double>& values) {
+  const std::size_t half = values.size() / 2;
+  const double upper = order_statistic(values, half);
+  if (values.size() % 2 == 1) return upper;
+  // nth_element left the lower half in front; its maximum is the other middle value.
+  const double lower =
+      *std::max_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(half));
+  return (lower + upper) / 2.0;
+}
+
 }  // namespace
 
 TheilSen theil_sen(std::span<const double> x, std::span<const double> y, double confidence,
@@ -67,16 +78,7 @@ TheilSen theil_sen(std::span<const double> x, std::span<const double> y, double 
   if (slopes.empty()) return result;  // all x equal: no slope is defined
 
   const std::size_t count = slopes.size();
-  // The median in place: median() would copy the O(n^2) slopes.
-  const std::size_t half = count / 2;
-  const double above = order_statistic(slopes, half);
-  result.slope =
-      count % 2 == 1
-          ? above
-          : (*std::max_element(slopes.begin(), slopes.begin() + static_cast<std::ptrdiff_t>(half)) +
-             above) /
-                2.0;
-  result.intercept = 0.0;
+  result.slope = median_in_place(slopes);
   if (intercept == TheilSenIntercept::Separate) {
     result.intercept = median(y) - result.slope * median(x);
   } else {
