@@ -311,6 +311,11 @@ TEST(AnalysisSound, DecompositionSplitsSectionsAndCpu) {
   EXPECT_NEAR(time.recorder_share, 0.01, 1e-9);
   EXPECT_EQ(time.sections.front().section, "window");
   EXPECT_NEAR(time.sections.front().share, 0.8, 1e-9);
+  const auto& window = report.runs[0].sound.drift[0].windows.at(0);
+  EXPECT_EQ(window.dominant, "window");
+  EXPECT_NEAR(window.dominant_share, 0.8, 1e-9);
+  EXPECT_NEAR(window.cpu_share, 0.15, 1e-9);
+  EXPECT_NEAR(window.recorder_share, 0.01, 1e-9);
   EXPECT_NE(report.summary.at(1).find("blocking window"), std::string::npos) << report.summary[1];
 }
 

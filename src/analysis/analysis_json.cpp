@@ -16,7 +16,8 @@ using Json = nlohmann::ordered_json;
 NRMLAB_JSON_WRITER(SectionShare, section, seconds, share)
 NRMLAB_JSON_WRITER(TimeDecomposition, scope, steps, wall_seconds, cpu_seconds, cpu_share,
                    off_cpu_share, off_cpu_unexplained_share, recorder_share, sections, dominant)
-NRMLAB_JSON_WRITER(WindowPercentiles, first_step, last_step, mean_ms, p50_ms, p95_ms, p99_ms)
+NRMLAB_JSON_WRITER(WindowPercentiles, first_step, last_step, mean_ms, p50_ms, p95_ms, p99_ms,
+                   cpu_share, recorder_share, dominant, dominant_share)
 NRMLAB_JSON_WRITER(Drift, condition, steps, median_step_ms, hac_slope_ns_per_step, hac_ci_low,
                    hac_ci_high, hac_p, hac_lag, theil_sen_slope_ns_per_step, theil_sen_ci_low,
                    theil_sen_ci_high, theil_sen_points, mann_kendall_z, mann_kendall_p,

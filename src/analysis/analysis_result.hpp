@@ -44,6 +44,12 @@ struct WindowPercentiles {
   double p50_ms = 0.0;
   double p95_ms = 0.0;
   double p99_ms = 0.0;
+  // The time decomposition over the window: CPU share, the lab's own share, and the
+  // section that took most of the wall time.
+  double cpu_share = 0.0;
+  double recorder_share = 0.0;
+  std::string dominant;
+  double dominant_share = 0.0;
 };
 
 struct Drift {

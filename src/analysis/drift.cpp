@@ -17,16 +17,35 @@ constexpr std::size_t k_theil_sen_points = 1000;
 constexpr std::size_t k_changepoint_points = 500;
 constexpr std::size_t k_min_window_steps = 5;
 
-std::vector<WindowPercentiles> percentiles(std::span<const double> step,
-                                           std::span<const double> wall, int windows) {
+std::vector<WindowPercentiles> percentiles(const Columns& steps, int windows) {
+  const auto step = steps["step"], wall = steps["wall_ns"], cpu = steps["cpu_ns"];
+  const char* const k_sections[] = {"sampling", "window", "database", "recorder", "compute"};
   std::vector<WindowPercentiles> out;
   for (const Window& w :
        split_windows(wall.size(), static_cast<std::size_t>(windows), k_min_window_steps)) {
-    const auto ys = wall.subspan(w.begin, w.end - w.begin);
-    out.push_back({static_cast<std::int64_t>(step[w.begin]),
-                   static_cast<std::int64_t>(step[w.end - 1]), stats::mean(ys) * 1e-6,
-                   stats::quantile(ys, 0.50) * 1e-6, stats::quantile(ys, 0.95) * 1e-6,
-                   stats::quantile(ys, 0.99) * 1e-6});
+    const auto part = [&](std::span<const double> column) {
+      return column.subspan(w.begin, w.end - w.begin);
+    };
+    const auto ys = part(wall);
+    WindowPercentiles p;
+    p.first_step = static_cast<std::int64_t>(step[w.begin]);
+    p.last_step = static_cast<std::int64_t>(step[w.end - 1]);
+    p.mean_ms = stats::mean(ys) * 1e-6;
+    p.p50_ms = stats::quantile(ys, 0.50) * 1e-6;
+    p.p95_ms = stats::quantile(ys, 0.95) * 1e-6;
+    p.p99_ms = stats::quantile(ys, 0.99) * 1e-6;
+    const double total = sum_of(ys);
+    p.cpu_share = total > 0 ? std::min(1.0, sum_of(part(cpu)) / total) : std::nan("");
+    for (const char* section : k_sections) {
+      const double share =
+          total > 0 ? sum_of(part(steps[std::string(section) + "_ns"])) / total : std::nan("");
+      if (std::string(section) == "recorder") p.recorder_share = share;
+      if (p.dominant.empty() || share > p.dominant_share) {
+        p.dominant = section;
+        p.dominant_share = share;
+      }
+    }
+    out.push_back(std::move(p));
   }
   return out;
 }
@@ -41,7 +60,7 @@ Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds
   const auto wall = condition.steps["wall_ns"];
   d.steps = wall.size();
   d.median_step_ms = d.steps ? stats::median(wall) * 1e-6 : nan;
-  d.windows = percentiles(step, wall, thresholds.windows);
+  d.windows = percentiles(condition.steps, thresholds.windows);
   if (d.steps < k_min_drift_steps) {
     for (double* field :
          {&d.hac_slope_ns_per_step, &d.hac_ci_low, &d.hac_ci_high, &d.hac_p,
