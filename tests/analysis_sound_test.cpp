@@ -230,6 +230,31 @@ TEST(AnalysisSound, ContentionThatSlowsStepsSupportsH1) {
   EXPECT_GT(report.runs[0].sound.run.off_cpu_unexplained_share, 0.1);
 }
 
+TEST(AnalysisSound, ThermalThrottlingIsTestableOnlyWithSensors) {
+  ScratchDir scratch;
+  SyntheticRun run;
+  auto c = condition(3000);
+  c.system_every = 10;
+  // The CPU clock drops to 60% in bursts; steps take longer by the same factor.
+  const auto throttled = [](std::int64_t step) { return (step / 300) % 2 == 1; };
+  c.step = [throttled](std::int64_t step, telemetry::StepRow& row, std::mt19937_64& rng) {
+    row.wall_ns = row.cpu_ns = (throttled(step) ? 1'666'000 : 1'000'000) + noise(rng, 30'000);
+  };
+  run.conditions = {c};
+  run.cpu_frequency_khz = [throttled](std::int64_t step) {
+    return throttled(step) ? 1.8e6 : 3.0e6;
+  };
+  auto report = analyse(run, scratch);
+  const auto& h4 = hypothesis(report, "H4");
+  EXPECT_EQ(h4.verdict, "supported") << h4.reason;
+  EXPECT_LT(h4.effect_size, -0.5);  // lower frequency, slower steps
+
+  run.cpu_frequency_khz = nullptr;  // the same run on a machine without sensors
+  report = analyse(run, scratch);
+  EXPECT_EQ(hypothesis(report, "H4").verdict, "not testable");
+  EXPECT_NE(hypothesis(report, "H4").reason.find("no CPU frequency"), std::string::npos);
+}
+
 TEST(AnalysisSound, FragmentationNeedsGrowingRatiosAndGrowingUnitCosts) {
   ScratchDir scratch;
   SyntheticRun run;

@@ -85,8 +85,9 @@ void write_synthetic_run(const std::filesystem::path& dir, const SyntheticRun& r
         batch.system.push_back(system);
         if (c.database_bytes)
           batch.files.push_back({t_ns, c.index, step, {"metrics.db", c.database_bytes(step)}});
-        if (run.with_sensors)
-          batch.sensors.push_back({t_ns, c.index, step, {"cpufreq_khz", "cpu0", 2.0e6}});
+        if (run.cpu_frequency_khz)
+          batch.sensors.push_back(
+              {t_ns, c.index, step, {"cpufreq_khz", "cpu0", run.cpu_frequency_khz(step)}});
       }
       batch.steps.push_back(row);
     }

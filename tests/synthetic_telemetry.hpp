@@ -38,7 +38,8 @@ struct SyntheticRun {
   std::string source = "synthetic:7";
   std::int64_t seed = 1;
   std::uint64_t rng_seed = 42;
-  bool with_sensors = false;
+  // CPU frequency readings (kHz) with each side sample, when set.
+  std::function<double(std::int64_t step)> cpu_frequency_khz;
   std::vector<std::pair<std::string, std::string>> extra_meta;
 };
 
