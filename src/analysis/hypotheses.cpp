@@ -35,6 +35,12 @@ struct Outcome {
   std::vector<Evidence> evidence;
 };
 
+Outcome untestable(std::string reason) {
+  Outcome o;
+  o.reason = std::move(reason);
+  return o;
+}
+
 std::string fmt_p(double p) {
   return std::isfinite(p) ? fmt::format("{:.2g}", p) : "n/a";
 }
@@ -420,23 +426,15 @@ std::vector<Hypothesis> assess_hypotheses(const RunData& run, const std::vector<
   for (std::size_t i = 0; i < run.conditions.size(); ++i) {
     const ConditionData& c = run.conditions[i];
     names.push_back(c.name);
-    const bool short_run = drift[i].direction == "too short";
-    const auto too_short = [] {
-      Outcome o;
-      o.reason = "too few steps";
-      return o;
-    };
-    h1.push_back(short_run ? too_short() : contention(c, times[i], t));
-    h2.push_back(short_run ? too_short() : fragmentation(c, costs[i], drift[i], t));
-    h3.push_back(short_run ? too_short() : io_accumulation(c, times[i], t));
-    h4.push_back(run.sensor_readings == 0 || short_run ? [&] {
-      Outcome o;
-      o.reason = run.sensor_readings == 0
-                     ? "this machine exposes no CPU frequency or temperature sensors"
-                     : "too few steps";
-      return o;
-    }()
-                                                       : thermal(run, c, t));
+    if (drift[i].direction == "too short") {
+      for (auto* outcomes : {&h1, &h2, &h3, &h4})
+        outcomes->push_back(untestable("too few steps"));
+    } else {
+      h1.push_back(contention(c, times[i], t));
+      h2.push_back(fragmentation(c, costs[i], drift[i], t));
+      h3.push_back(io_accumulation(c, times[i], t));
+      h4.push_back(thermal(run, c, t));
+    }
     h5.push_back(emergent_complexity(costs[i], drift[i], t));
   }
   std::vector<Hypothesis> out;
