@@ -123,8 +123,11 @@ void study_summary(const AnalysisReport& r, std::vector<std::string>& lines) {
     for (const auto& h : a.sound.hypotheses)
       if (h.verdict == "supported") ++supported[h.id];
   }
-  lines.push_back(
-      fmt::format("study    {} runs; {} drift in at least one condition", s.runs, drifting));
+  // Paper mode keeps no per-run sound analysis: there is no drift to count.
+  lines.push_back(r.mode == "paper" ? fmt::format("study    {} runs", s.runs)
+                                    : fmt::format("study    {} runs; {} drift in at least one "
+                                                  "condition",
+                                                  s.runs, drifting));
   if (r.mode != "paper") {
     std::string counts;
     for (const auto& [id, n] : supported)
