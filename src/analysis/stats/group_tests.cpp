@@ -110,13 +110,9 @@ MannWhitney mann_whitney_u(std::span<const double> a, std::span<const double> b)
   std::vector<double> sorted = pooled;
   std::sort(sorted.begin(), sorted.end());
   double tie_term = 0.0;
-  for (std::size_t start = 0; start < sorted.size();) {
-    std::size_t end = start + 1;
-    while (end < sorted.size() && sorted[end] == sorted[start])
-      ++end;
-    const auto t = static_cast<double>(end - start);
+  for (const std::size_t size : tie_group_sizes(sorted)) {
+    const auto t = static_cast<double>(size);
     tie_term += t * t * t - t;
-    start = end;
   }
   const double spread = std::sqrt(n1 * n2 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0))));
   if (!(spread > 0.0)) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "analysis/stats/p_values.hpp"
+#include "analysis/stats/ranks.hpp"
 
 namespace nrmlab::analysis::stats {
 namespace {
@@ -60,14 +61,10 @@ MannKendall mann_kendall(std::span<const double> y) {
   const std::int64_t pairs = n * (n - 1) / 2;
   std::int64_t tied_pairs = 0;
   double tie_term = 0.0;
-  for (std::size_t start = 0; start < sorted.size();) {
-    std::size_t end = start + 1;
-    while (end < sorted.size() && sorted[end] == sorted[start])
-      ++end;
-    const auto t = static_cast<double>(end - start);
-    tied_pairs += static_cast<std::int64_t>((end - start) * (end - start - 1) / 2);
+  for (const std::size_t size : tie_group_sizes(sorted)) {
+    const auto t = static_cast<double>(size);
+    tied_pairs += static_cast<std::int64_t>(size * (size - 1) / 2);
     tie_term += t * (t - 1.0) * (2.0 * t + 5.0);
-    start = end;
   }
   const std::int64_t concordant = pairs - tied_pairs - discordant;
   result.s = concordant - discordant;

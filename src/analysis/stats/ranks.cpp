@@ -25,4 +25,16 @@ std::vector<double> average_ranks(std::span<const double> values) {
   return ranks;
 }
 
+std::vector<std::size_t> tie_group_sizes(std::span<const double> sorted) {
+  std::vector<std::size_t> sizes;
+  for (std::size_t start = 0; start < sorted.size();) {
+    std::size_t end = start + 1;
+    while (end < sorted.size() && sorted[end] == sorted[start])
+      ++end;
+    sizes.push_back(end - start);
+    start = end;
+  }
+  return sizes;
+}
+
 }  // namespace nrmlab::analysis::stats

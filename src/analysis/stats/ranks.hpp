@@ -9,4 +9,8 @@ namespace nrmlab::analysis::stats {
 
 std::vector<double> average_ranks(std::span<const double> values);
 
+// The sizes of the runs of equal values in sorted data (1 for an untied value): what every
+// tie correction (Mann-Whitney, Mann-Kendall) sums over.
+std::vector<std::size_t> tie_group_sizes(std::span<const double> sorted);
+
 }  // namespace nrmlab::analysis::stats
