@@ -1,4 +1,5 @@
 // `nrmlab analyze` end to end: a real run, its analysis.json and summary, and bad input.
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include <gmock/gmock.h>
@@ -39,6 +40,32 @@ TEST(AnalyzeCommand, AnalysesARealRunInAllModes) {
   EXPECT_NE(r["sound"]["hypotheses"][2]["verdict"], "not testable");
   EXPECT_TRUE(json["study"].is_null());
   EXPECT_FALSE(json["summary"].empty());
+}
+
+TEST(AnalyzeCommand, PicksUpPreRegisteredThresholdsAndWritesWhereAsked) {
+  ScratchDir scratch;
+  const auto run =
+      run_nrmlab({"run", "--experiment", "c256", "--steps", "60", "--persistence", "off",
+                  "--source", "synthetic:const", "--out", (scratch / "run").string()},
+                 scratch);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::ofstream(scratch / "run/study.toml") << "[thresholds]\nwindows = 4\nalpha = 0.01\n";
+  const auto out = scratch / "elsewhere.json";
+  auto analysed = run_nrmlab(
+      {"analyze", (scratch / "run").string(), "--quiet", "--out", out.string()}, scratch);
+  ASSERT_EQ(analysed.exit_code, 0) << analysed.err;
+  EXPECT_FALSE(std::filesystem::exists(scratch / "run/analysis.json"));
+  const auto json = nlohmann::json::parse(read_text(out));
+  EXPECT_EQ(json["thresholds"]["windows"], 4);
+  EXPECT_EQ(json["thresholds"]["alpha"], 0.01);
+  EXPECT_EQ(json["runs"][0]["sound"]["drift"][0]["windows"].size(), 4u);
+  EXPECT_EQ(analysed.out.find("drift "), std::string::npos);  // --quiet: no summary
+
+  // A broken study file is an error naming it, not silently ignored.
+  std::ofstream(scratch / "run/study.toml") << "[thresholds]\nwindow = 4\n";
+  analysed = run_nrmlab({"analyze", (scratch / "run").string()}, scratch);
+  EXPECT_EQ(analysed.exit_code, 1);
+  EXPECT_THAT(analysed.err, HasSubstr("study.toml:2"));
 }
 
 TEST(AnalyzeCommand, BadInputIsAClearError) {

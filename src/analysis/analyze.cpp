@@ -72,6 +72,9 @@ AnalysisReport analyze(const std::filesystem::path& dir, const AnalyzeOptions& o
       a.paper = analyse_paper(data, options.thresholds, options.variance);
     }
     report.runs.push_back(std::move(a));
+    // The study analysis needs only the summary, meta and result.json: drop the per-step
+    // columns so a study of many long runs does not hold all of them in memory at once.
+    runs.back().conditions = {};
   }
   if (runs.size() > 1) {
     report.has_study = true;

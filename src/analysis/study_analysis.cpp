@@ -186,7 +186,7 @@ std::vector<Interaction> interactions(const std::vector<RunSummary>& runs,
 std::string science_key(const RunSummary& r) {
   std::string key;
   for (const auto& [path, value] : configuration_fields(*r.run))
-    if (!is_overhead(path) && path != "out_dir" && path != "db_dir" && path != "record_trace")
+    if (!is_overhead(path) && (path == "seed" || !is_identity(path)))  // same seed, same science
       key += path + "=" + value + ";";
   return key;
 }
