@@ -9,6 +9,7 @@
 #include "analysis/summary.hpp"
 #include "analysis/telemetry_reader.hpp"
 #include "build_info.hpp"
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
 namespace nrmlab::analysis {
@@ -85,14 +86,7 @@ AnalysisReport analyze(const std::filesystem::path& dir, const AnalyzeOptions& o
 }
 
 void write_analysis(const AnalysisReport& report, const std::filesystem::path& path) {
-  const auto temporary = std::filesystem::path(path.string() + ".tmp");
-  {
-    std::ofstream out(temporary);
-    if (!out) throw Error(fmt::format("{}: cannot write", temporary.string()));
-    out << to_json(report).dump(1) << '\n';
-    if (!out.flush()) throw Error(fmt::format("{}: write failed (disk full?)", temporary.string()));
-  }
-  std::filesystem::rename(temporary, path);
+  write_file_atomically(path, to_json(report).dump(1) + "\n");
 }
 
 }  // namespace nrmlab::analysis

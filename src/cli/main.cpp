@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/export_command.hpp"
 #include "cli/run_command.hpp"
+#include "cli/study_command.hpp"
 #include "util/error.hpp"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,12 @@ int main(int argc, char** argv) {
   CLI::App* export_ = nrmlab::cli::add_export_command(app, export_options);
   nrmlab::cli::AnalyzeCommandOptions analyze_options;
   CLI::App* analyze = nrmlab::cli::add_analyze_command(app, analyze_options);
+  nrmlab::cli::StudyOptions study_options;
+  CLI::App* study = nrmlab::cli::add_study_command(app, study_options);
+  nrmlab::cli::StudyTaskOptions task_options;
+  CLI::App* task = nrmlab::cli::add_study_task_command(app, task_options);
+  nrmlab::cli::StudyGatherOptions gather_options;
+  CLI::App* gather = nrmlab::cli::add_study_gather_command(app, gather_options);
   if (argc > 1 && argv[1][0] != '-' && !nrmlab::cli::is_command(app, argv[1])) {
     fmt::print(stderr, "nrmlab: unknown command '{}' (commands: {}; see nrmlab --help)\n", argv[1],
                nrmlab::cli::command_names(app));
@@ -30,6 +37,9 @@ int main(int argc, char** argv) {
     if (run->parsed()) return nrmlab::cli::execute_run(run_options);
     if (export_->parsed()) return nrmlab::cli::execute_export(export_options);
     if (analyze->parsed()) return nrmlab::cli::execute_analyze(analyze_options);
+    if (study->parsed()) return nrmlab::cli::execute_study(study_options);
+    if (task->parsed()) return nrmlab::cli::execute_study_task(task_options);
+    if (gather->parsed()) return nrmlab::cli::execute_study_gather(gather_options);
   } catch (const std::exception& error) {
     fmt::print(stderr, "nrmlab: error: {}\n", error.what());
     return 1;

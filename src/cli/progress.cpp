@@ -7,6 +7,7 @@
 namespace nrmlab::cli {
 
 std::string format_duration(double seconds) {
+  if (seconds < 10.0) return fmt::format("{:.1f}s", seconds);
   if (seconds < 60.0) return fmt::format("{:.0f}s", seconds);
   const auto total = static_cast<std::int64_t>(seconds);
   if (total < 3600) return fmt::format("{}m{:02}s", total / 60, total % 60);

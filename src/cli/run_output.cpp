@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
 namespace nrmlab::cli {
@@ -28,17 +29,7 @@ void prepare_output_dir(const fs::path& dir) {
 }
 
 void write_result(const fs::path& dir, const model::ExperimentResult& result) {
-  const fs::path final_path = dir / "result.json";
-  const fs::path temporary = dir / "result.json.tmp";
-  {
-    std::ofstream out(temporary);
-    out << to_json(result).dump(1) << '\n';
-    out.flush();
-    if (!out) throw Error(fmt::format("cannot write {}", temporary.string()));
-  }
-  std::error_code ec;
-  fs::rename(temporary, final_path, ec);
-  if (ec) throw Error(fmt::format("cannot write {}: {}", final_path.string(), ec.message()));
+  write_file_atomically(dir / "result.json", to_json(result).dump(1) + "\n");
 }
 
 void print_summary(std::FILE* out, const model::ExperimentResult& result) {

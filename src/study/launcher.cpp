@@ -1,0 +1,195 @@
+#include "study/launcher.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "study/manifest.hpp"
+#include "util/error.hpp"
+
+extern char** environ;
+
+namespace nrmlab::study {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string host_name() {
+  std::array<char, 256> name{};
+  if (gethostname(name.data(), name.size() - 1) != 0) return "unknown";
+  return name.data();
+}
+
+// The child's environment: ours, with LD_PRELOAD set to exactly the run's allocator (a
+// preload inherited from the runner would silently change the allocator under test).
+std::vector<std::string> child_environment(const std::optional<fs::path>& library) {
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry)
+    if (std::strncmp(*entry, "LD_PRELOAD=", 11) != 0) environment.emplace_back(*entry);
+  if (library) environment.push_back("LD_PRELOAD=" + library->string());
+  return environment;
+}
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> result;
+  for (std::string& text : strings)
+    result.push_back(text.data());
+  result.push_back(nullptr);
+  return result;
+}
+
+int open_log(const fs::path& file) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(fmt::format("cannot create {}: {}", file.string(), std::strerror(errno)));
+  return fd;
+}
+
+}  // namespace
+
+std::optional<fs::path> allocator_library(std::string_view allocator) {
+  if (allocator == "system") return std::nullopt;
+  const bool jemalloc = allocator == "jemalloc";
+  if (!jemalloc && allocator != "mimalloc")
+    throw Error(
+        fmt::format("unknown allocator '{}' (expected system, jemalloc or mimalloc)", allocator));
+  const char* variable = jemalloc ? "NRMLAB_JEMALLOC_LIBRARY" : "NRMLAB_MIMALLOC_LIBRARY";
+  if (const char* path = std::getenv(variable); path != nullptr && *path != '\0') {
+    if (!fs::is_regular_file(path))
+      throw Error(fmt::format("{}={}: no such library", variable, path));
+    return fs::path(path);
+  }
+  const std::string file = jemalloc ? "libjemalloc.so.2" : "libmimalloc.so.2";
+  std::vector<fs::path> directories;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/usr/lib", ec))
+    if (entry.path().filename().string().ends_with("-linux-gnu")) directories.push_back(entry);
+  for (const char* directory : {"/usr/lib64", "/usr/lib", "/usr/local/lib"})
+    directories.emplace_back(directory);
+  for (const fs::path& directory : directories)
+    if (fs::is_regular_file(directory / file, ec)) return directory / file;
+  throw Error(fmt::format("allocator {} needs {} (Debian package {}; or set {})", allocator, file,
+                          jemalloc ? "libjemalloc2" : "libmimalloc2.0", variable));
+}
+
+std::string file_tail(const fs::path& file, std::size_t max_lines) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return "";
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  const std::streamoff keep = std::min<std::streamoff>(size, 4096);
+  in.seekg(size - keep);
+  std::string text(static_cast<std::size_t>(keep), '\0');
+  in.read(text.data(), keep);
+  while (!text.empty() && text.back() == '\n')
+    text.pop_back();
+  std::size_t start = text.size();
+  for (std::size_t lines = 0; start > 0 && lines < max_lines; --start)
+    if (text[start - 1] == '\n' && ++lines == max_lines) break;
+  return text.substr(start);
+}
+
+Launcher::Launcher(fs::path nrmlab_binary, fs::path study_dir, std::string backend)
+    : m_binary(std::move(nrmlab_binary)),
+      m_study_dir(std::move(study_dir)),
+      m_backend(std::move(backend)),
+      m_host(host_name()) {}
+
+ChildRun Launcher::start(const PlannedRun& run) const {
+  const std::optional<fs::path> library = allocator_library(run.allocator);
+  const fs::path dir = run_dir(m_study_dir, run);
+  std::error_code ec;
+  fs::remove_all(dir, ec);  // an earlier attempt that did not complete
+  if (ec) throw Error(fmt::format("cannot clear {}: {}", dir.string(), ec.message()));
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+
+  // Everything the child needs is built before fork: between fork and exec only
+  // async-signal-safe calls are allowed.
+  std::vector<std::string> arguments = {m_binary.string(), "run"};
+  arguments.insert(arguments.end(), run.arguments.begin(), run.arguments.end());
+  for (const char* extra : {"--out", dir.c_str(), "--quiet"})
+    arguments.emplace_back(extra);
+  std::vector<std::string> environment = child_environment(library);
+  std::vector<char*> argv = pointers(arguments);
+  std::vector<char*> envp = pointers(environment);
+  const int out = open_log(dir / "stdout.log");
+  const int err = open_log(dir / "stderr.log");
+  const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const pid_t parent = ::getpid();
+
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);  // the runner died before prctl took effect
+    ::dup2(null, STDIN_FILENO);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(err, STDERR_FILENO);
+    ::execve(argv[0], argv.data(), envp.data());
+    const char message[] = "nrmlab study: cannot execute the nrmlab binary\n";
+    [[maybe_unused]] const auto written = ::write(STDERR_FILENO, message, sizeof message - 1);
+    ::_exit(127);
+  }
+  const int fork_errno = errno;
+  ::close(out);
+  ::close(err);
+  ::close(null);
+  if (pid < 0)
+    throw Error(fmt::format("cannot start run {}: {}", run.id, std::strerror(fork_errno)));
+  return {pid, run.index, unix_now()};
+}
+
+RunStatus Launcher::finish(const PlannedRun& run, const ChildRun& child, int wait_status,
+                           bool interrupted) const {
+  RunStatus status;
+  status.hash = run.hash;
+  status.started = child.started;
+  status.finished = unix_now();
+  status.host = m_host;
+  status.backend = m_backend;
+  if (WIFEXITED(wait_status)) {
+    status.exit_code = WEXITSTATUS(wait_status);
+  } else if (WIFSIGNALED(wait_status)) {
+    status.signal = WTERMSIG(wait_status);
+  }
+  const fs::path dir = run_dir(m_study_dir, run);
+  if (status.exit_code == 0) {
+    status.state = RunState::complete;
+  } else {
+    status.state = interrupted ? RunState::interrupted : RunState::failed;
+    status.stderr_tail = file_tail(dir / "stderr.log", 20);
+  }
+  write_status(dir, status);
+  return status;
+}
+
+RunStatus Launcher::run_to_end(const PlannedRun& run, const std::atomic<bool>* stop) const {
+  const ChildRun child = start(run);
+  bool forwarded = false;
+  for (;;) {
+    int wait_status = 0;
+    const pid_t done = ::waitpid(child.pid, &wait_status, WNOHANG);
+    if (done == child.pid) return finish(run, child, wait_status, forwarded);
+    if (done < 0 && errno != EINTR)
+      throw Error(fmt::format("lost run {}: {}", run.id, std::strerror(errno)));
+    if (!forwarded && stop != nullptr && stop->load()) {
+      ::kill(child.pid, SIGTERM);
+      forwarded = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace nrmlab::study
