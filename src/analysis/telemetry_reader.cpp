@@ -11,6 +11,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "study/run_status.hpp"
 #include "util/error.hpp"
 #include "util/sqlite.hpp"
 
@@ -283,13 +284,25 @@ std::vector<fs::path> find_runs(const fs::path& dir) {
   if (!fs::is_directory(dir)) throw Error(fmt::format("{}: no such directory", dir.string()));
   if (fs::exists(dir / "telemetry.db")) return {dir};
   std::vector<fs::path> runs;
+  // In a study directory (it has a manifest) only runs whose status says complete count:
+  // failed, interrupted and unfinished runs keep their telemetry for inspection, but their
+  // partial series would bias every comparison.
+  const bool study = fs::exists(dir / "manifest.json");
+  const auto complete = [&](const fs::path& run) {
+    const auto status = study::read_status(run);
+    return status ? status->state == study::RunState::complete : !study;
+  };
   for (const fs::path& parent : {dir / "runs", dir}) {
     if (!fs::is_directory(parent)) continue;
     for (const auto& entry : fs::directory_iterator(parent))
-      if (entry.is_directory() && fs::exists(entry.path() / "telemetry.db"))
+      if (entry.is_directory() && fs::exists(entry.path() / "telemetry.db") &&
+          complete(entry.path()))
         runs.push_back(entry.path());
     if (!runs.empty()) break;
   }
+  if (runs.empty() && study)
+    throw Error(fmt::format("{}: no run of this study is complete (see {}/manifest.json)",
+                            dir.string(), dir.string()));
   if (runs.empty())
     throw Error(fmt::format(
         "{}: no telemetry.db here, nor in {}/runs/<id>/ or {}/<id>/ (expected a run or a study "

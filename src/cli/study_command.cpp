@@ -131,9 +131,9 @@ void print_outcome(const study::StudyState& state, const fs::path& dir) {
     overlapping += status.overlapping_runs > 0 ? 1 : 0;
   if (overlapping > 0)
     fmt::print(
-        "note: {} runs shared the machine with other runs of this study (parallel {}); their "
-        "timings include that contention\n",
-        overlapping, state.plan.parallel);
+        "note: {} runs ran at the same time as other runs of this study on the same host; "
+        "their timings include that contention\n",
+        overlapping);
 }
 
 int analyse(const fs::path& dir, const study::StudyPlan& plan, bool quiet) {
@@ -184,7 +184,10 @@ study::StudyState prepare(const StudyOptions& options, fs::path& dir) {
 }
 
 int run_here(const StudyOptions& options, const fs::path& dir, study::StudyState state) {
-  const study::StudyLock lock(dir);
+  const study::StudyLock lock(dir, 30.0, [&] {
+    fmt::print(stderr, "study {}: waiting for the runs of an earlier runner to stop\n",
+               state.plan.name);
+  });
   for (const study::PlannedRun& run : state.plan.runs)
     study::allocator_library(run.allocator);  // a missing allocator stops us before any run
   const std::size_t already = state.count(RunState::complete);

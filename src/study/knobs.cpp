@@ -187,7 +187,8 @@ std::string describe_expected(const Knob& knob) {
     case KnobType::toggle:
       return "on, off, true or false";
     case KnobType::integer:
-      return fmt::format("an integer in [{}, {}]", knob.low, knob.high);
+      return fmt::format("an integer in [{}, {}]", static_cast<std::int64_t>(knob.low),
+                         static_cast<std::int64_t>(knob.high));
     case KnobType::number:
       return "a finite number";
     case KnobType::names:

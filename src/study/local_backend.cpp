@@ -27,14 +27,23 @@ double seconds_since(Clock::time_point start) {
 
 }  // namespace
 
-StudyLock::StudyLock(const std::filesystem::path& study_dir) {
+StudyLock::StudyLock(const std::filesystem::path& study_dir, double wait_seconds,
+                     const std::function<void()>& on_wait) {
   const std::filesystem::path file = study_dir / ".lock";
-  m_fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // Deliberately without O_CLOEXEC: the runs inherit the lock (see the header).
+  m_fd = ::open(file.c_str(), O_RDWR | O_CREAT, 0644);
   if (m_fd < 0) throw Error(fmt::format("cannot open {}: {}", file.string(), std::strerror(errno)));
-  if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(m_fd);
-    throw Error(fmt::format("{} is being run by another nrmlab process (it holds {})",
-                            study_dir.string(), file.string()));
+  const auto start = Clock::now();
+  bool told = false;
+  while (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+    if (seconds_since(start) >= wait_seconds) {
+      ::close(m_fd);
+      throw Error(fmt::format("{} is being run by another nrmlab process (it holds {})",
+                              study_dir.string(), file.string()));
+    }
+    if (!told && on_wait) on_wait();
+    told = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 

@@ -32,10 +32,15 @@ struct LocalOptions {
 };
 
 // Holds an exclusive lock on STUDY/.lock for its lifetime, so two runners never work on one
-// study at once. The kernel releases it when the process dies, however it dies.
+// study at once. The kernel releases it when the last holder dies, however it dies; the
+// runs' processes inherit it, so a runner killed with kill -9 keeps the study locked until
+// its runs (told to stop by PR_SET_PDEATHSIG) have exited, and a resumed study never clears a
+// directory that an orphan is still writing. A busy lock is waited for (up to `wait_seconds`,
+// calling `on_wait` once) before it is reported as held by another runner.
 class StudyLock {
  public:
-  explicit StudyLock(const std::filesystem::path& study_dir);
+  explicit StudyLock(const std::filesystem::path& study_dir, double wait_seconds = 30.0,
+                     const std::function<void()>& on_wait = {});
   StudyLock(const StudyLock&) = delete;
   StudyLock& operator=(const StudyLock&) = delete;
   ~StudyLock();

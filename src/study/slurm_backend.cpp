@@ -143,7 +143,7 @@ SlurmSubmission submit_slurm(const fs::path& study_dir, const StudyState& state,
                   "{}"
                   "set -eu\n"
                   "exec {} study-gather {}\n",
-                  plan.name, directives(plan, name + "-gather", scripts / "logs" / "gather-%j.out"),
+                  directives(plan, name + "-gather", scripts / "logs" / "gather-%j.out"),
                   shell_quoted(nrmlab_binary.string()), shell_quoted(dir.string())));
 
   SlurmSubmission submission;

@@ -1,0 +1,337 @@
+// `nrmlab study` end to end: real child processes, resume after kill -9, failed runs,
+// order independence, the allocator factor, --plan and study-task.
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+#include "util/sqlite.hpp"
+
+namespace nrmlab::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+
+// 2 x 2 cells x 2 replicates of a small C256 with a synthetic source (exact replay of
+// inputs, so results depend only on the seed).
+constexpr const char* k_small_study = R"([study]
+name = "small"
+replicates = 2
+seed = 5
+
+[run]
+source = "synthetic"
+steps = 30
+max_agents = 12
+persistence = "off"
+conditions = ["OFF-OFF", "ON-ON"]
+
+[telemetry]
+side_period_ms = 0
+pss_period_ms = 0
+
+[factors]
+sampling = ["per-call", "per-step"]
+recursive_evolve = ["on", "off"]
+)";
+
+fs::path write_study(const ScratchDir& scratch, const std::string& name, const std::string& text) {
+  const fs::path file = scratch / name;
+  std::ofstream(file) << text;
+  return file;
+}
+
+Json manifest_of(const fs::path& dir) {
+  return Json::parse(read_text(dir / "manifest.json"));
+}
+
+// What a run computed (never how long it took): per condition, the state digest, the
+// population and pattern-count trajectories and the work totals.
+Json science_of(const fs::path& run_dir) {
+  const Json result = Json::parse(read_text(run_dir / "result.json"));
+  Json science;
+  for (const auto& [name, condition] : result["conditions"].items())
+    science[name] = {condition["state_digest"], condition["population_history"],
+                     condition["pattern_count_history"], condition["totals"]};
+  return science;
+}
+
+std::size_t count_status_files(const fs::path& dir) {
+  std::size_t count = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir / "runs", ec))
+    count += fs::exists(entry.path() / "status.json") ? 1 : 0;
+  return count;
+}
+
+TEST(StudyCommand, RunsEveryRunAsAChildProcessThenAnalyses) {
+  ScratchDir scratch;
+  const fs::path file = write_study(scratch, "small.toml", k_small_study);
+  const fs::path dir = scratch / "out";
+  const auto result = run_nrmlab({"study", file.string(), "--out", dir.string()}, scratch);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("8 of 8 runs complete"));
+  EXPECT_THAT(result.out, HasSubstr("analysis:"));
+
+  const Json manifest = manifest_of(dir);
+  EXPECT_EQ(manifest["schema"], "nrmlab.manifest/1");
+  EXPECT_EQ(manifest["summary"]["complete"], 8);
+  EXPECT_EQ(manifest["order"].size(), 8u);
+  for (const Json& run : manifest["runs"]) {
+    EXPECT_EQ(run["status"]["state"], "complete") << run.dump();
+    EXPECT_EQ(run["status"]["overlapping_runs"], 0);
+    const fs::path run_dir = dir / "runs" / run["id"].get<std::string>();
+    const Json result_json = Json::parse(read_text(run_dir / "result.json"));
+    EXPECT_TRUE(result_json["complete"].get<bool>());
+    EXPECT_EQ(result_json["metadata"]["configuration"]["seed"], run["seed"]);
+    // One `nrmlab run` process per run: its own output is kept beside its results.
+    EXPECT_THAT(read_text(run_dir / "stdout.log"),
+                HasSubstr("result: " + (run_dir / "result.json").string()));
+  }
+  EXPECT_EQ(read_text(dir / "study.toml"), k_small_study);
+  const Json analysis = Json::parse(read_text(dir / "analysis.json"));
+  EXPECT_EQ(analysis["runs"].size(), 8u);
+  EXPECT_TRUE(analysis["study"].is_object());
+}
+
+TEST(StudyCommand, PlanPrintsRunsAndAnEstimateAndRunsNothing) {
+  ScratchDir scratch;
+  const fs::path file = write_study(scratch, "small.toml", k_small_study);
+  const auto result =
+      run_nrmlab({"study", file.string(), "--plan", "--out", (scratch / "out").string()}, scratch);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("8 runs = 4 cells x 2 replicates"));
+  EXPECT_THAT(result.out, HasSubstr("sampling=per-call recursive_evolve=on"));
+  EXPECT_THAT(result.out, HasSubstr("estimated duration"));
+  EXPECT_FALSE(fs::exists(scratch / "out"));
+}
+
+TEST(StudyCommand, MalformedStudyFileNamesFileAndLine) {
+  ScratchDir scratch;
+  const fs::path file =
+      write_study(scratch, "bad.toml", "[study]\nname = \"x\"\n[factors]\nwindow_ms = [0, -5]\n");
+  const auto result = run_nrmlab({"study", file.string()}, scratch);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err,
+              HasSubstr("bad.toml:4: window_ms = '-5': expected an integer in [0, 60000]"));
+  // Thresholds are checked before any run, by the analysis stage's own rules.
+  const fs::path thresholds =
+      write_study(scratch, "t.toml", "[study]\nname = \"x\"\n[thresholds]\nalpah = 0.1\n");
+  const auto typo = run_nrmlab({"study", thresholds.string()}, scratch);
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_THAT(typo.err, HasSubstr("t.toml:4: unknown threshold 'alpah'"));
+}
+
+TEST(StudyCommand, ResumeAfterKillNineRepeatsNoCompletedRun) {
+  ScratchDir scratch;
+  // Each run sleeps about 0.2 s (2 ms per step, per-step sampling), so the runner can be
+  // killed mid-study.
+  const fs::path file = write_study(scratch, "slow.toml", R"([study]
+name = "slow"
+replicates = 4
+seed = 3
+
+[run]
+source = "synthetic"
+steps = 50
+max_agents = 8
+persistence = "off"
+sampling = "per-step"
+window_ms = 2
+conditions = ["OFF-OFF", "ON-OFF"]
+
+[telemetry]
+side_period_ms = 0
+pss_period_ms = 0
+
+[factors]
+recursive_evolve = ["on", "off"]
+)");
+  const fs::path dir = scratch / "out";
+  const pid_t runner = start_process({NRMLAB_BINARY, "study", file.string(), "--out", dir.string()},
+                                     scratch / "first.out", scratch / "first.err");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (count_status_files(dir) < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(runner, SIGKILL);
+  wait_process(runner);
+  const std::size_t done_before = count_status_files(dir);
+  ASSERT_GE(done_before, 2u);
+  ASSERT_LT(done_before, 8u) << "the study finished before it could be killed";
+
+  std::map<std::string, std::string> statuses_before;
+  for (const auto& entry : fs::directory_iterator(dir / "runs"))
+    if (fs::exists(entry.path() / "status.json"))
+      statuses_before[entry.path().filename()] = read_text(entry.path() / "status.json");
+
+  const auto resumed = run_nrmlab({"study", file.string(), "--out", dir.string()}, scratch);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_THAT(resumed.out, HasSubstr(fmt::format("resuming; {} of 8 runs are complete",
+                                                 statuses_before.size())));
+  // No completed run was repeated: its status (with its start time) is untouched.
+  for (const auto& [id, text] : statuses_before)
+    EXPECT_EQ(read_text(dir / "runs" / id / "status.json"), text) << id;
+  const Json manifest = manifest_of(dir);
+  EXPECT_EQ(manifest["summary"]["complete"], 8);
+  for (const Json& run : manifest["runs"]) {
+    EXPECT_EQ(run["status"]["state"], "complete");
+    EXPECT_TRUE(Json::parse(read_text(dir / "runs" / run["id"].get<std::string>() /
+                                      "result.json"))["complete"]
+                    .get<bool>());
+  }
+  // A third invocation has nothing left to do.
+  const auto again = run_nrmlab({"study", dir.string(), "--no-analysis"}, scratch);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("resuming; 8 of 8 runs are complete"));
+}
+
+TEST(StudyCommand, AFailedRunIsRecordedAndTheStudyGoesOn) {
+  ScratchDir scratch;
+  { std::ofstream(scratch / "broken.trace") << "this is not a trace\n"; }
+  const fs::path file = write_study(scratch, "mixed.toml", R"([study]
+name = "mixed"
+replicates = 2
+
+[run]
+steps = 20
+max_agents = 8
+persistence = "off"
+conditions = ["OFF-OFF"]
+
+[telemetry]
+side_period_ms = 0
+pss_period_ms = 0
+
+[factors]
+source = ["synthetic", "replay:broken.trace"]
+)");
+  const fs::path dir = scratch / "out";
+  const auto result = run_nrmlab({"study", file.string(), "--out", dir.string()}, scratch);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("failed: exit status 1"));
+  EXPECT_THAT(result.out, HasSubstr("2 of 4 runs complete, 2 failed"));
+  const Json manifest = manifest_of(dir);
+  EXPECT_EQ(manifest["summary"]["failed"], 2);
+  for (const Json& run : manifest["runs"]) {
+    const bool broken = run["levels"]["source"].get<std::string>().starts_with("replay:");
+    EXPECT_EQ(run["status"]["state"], broken ? "failed" : "complete");
+    if (broken) {
+      EXPECT_EQ(run["status"]["exit_code"], 1);
+      EXPECT_THAT(run["status"]["stderr_tail"].get<std::string>(), HasSubstr("broken.trace"));
+    }
+  }
+  // The runs that completed were analysed.
+  EXPECT_EQ(Json::parse(read_text(dir / "analysis.json"))["runs"].size(), 2u);
+}
+
+TEST(StudyCommand, SameSeedsGiveTheSameResultsInAnyOrder) {
+  ScratchDir scratch;
+  const fs::path file = write_study(scratch, "small.toml", k_small_study);
+  const fs::path a = scratch / "a";
+  const fs::path b = scratch / "b";
+  for (const auto& [dir, seed] : {std::pair{a, "1"}, std::pair{b, "2"}}) {
+    const auto result = run_nrmlab(
+        {"study", file.string(), "--out", dir.string(), "--order-seed", seed, "--no-analysis"},
+        scratch);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+  }
+  EXPECT_NE(manifest_of(a)["order"], manifest_of(b)["order"]);
+  for (const Json& run : manifest_of(a)["runs"]) {
+    const std::string id = run["id"];
+    EXPECT_EQ(science_of(a / "runs" / id), science_of(b / "runs" / id)) << id;
+  }
+  // And replicates really differ.
+  EXPECT_NE(science_of(a / "runs/r000"), science_of(a / "runs/r004"));
+}
+
+TEST(StudyCommand, ADirectoryOfAnotherStudyIsNotOverwritten) {
+  ScratchDir scratch;
+  const fs::path file = write_study(scratch, "small.toml", k_small_study);
+  const fs::path dir = scratch / "out";
+  ASSERT_EQ(run_nrmlab({"study", file.string(), "--out", dir.string(), "--no-analysis"}, scratch)
+                .exit_code,
+            0);
+  std::string changed = k_small_study;
+  changed.replace(changed.find("steps = 30"), 10, "steps = 31");
+  const fs::path other = write_study(scratch, "other.toml", changed);
+  const auto result = run_nrmlab({"study", other.string(), "--out", dir.string()}, scratch);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("planned from a different file"));
+}
+
+TEST(StudyTask, RunsOneRunByOrderPositionAndLeavesCompleteRunsAlone) {
+  ScratchDir scratch;
+  const fs::path file = write_study(scratch, "small.toml", k_small_study);
+  const fs::path dir = scratch / "out";
+  // Plan-only directories are not created, so plan and run nothing by failing every run:
+  // simplest is to run the study once and then ask for tasks again.
+  ASSERT_EQ(run_nrmlab({"study", file.string(), "--out", dir.string(), "--no-analysis"}, scratch)
+                .exit_code,
+            0);
+  const Json manifest = manifest_of(dir);
+  const std::string third = manifest["order"][2];
+  const std::string status_before = read_text(dir / "runs" / third / "status.json");
+  const auto skipped = run_nrmlab({"study-task", dir.string(), "--index", "2"}, scratch);
+  ASSERT_EQ(skipped.exit_code, 0) << skipped.err;
+  EXPECT_THAT(skipped.out, HasSubstr("run " + third + " is already complete"));
+  EXPECT_EQ(read_text(dir / "runs" / third / "status.json"), status_before);
+
+  // An incomplete run (no status) is run again by its task.
+  fs::remove(dir / "runs" / third / "status.json");
+  const auto rerun = run_nrmlab({"study-task", dir.string(), "--index", "2"}, scratch);
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_THAT(rerun.out, HasSubstr("run " + third + " complete"));
+  EXPECT_EQ(Json::parse(read_text(dir / "runs" / third / "status.json"))["backend"], "task");
+
+  const auto out_of_range = run_nrmlab({"study-task", dir.string(), "--index", "8"}, scratch);
+  EXPECT_EQ(out_of_range.exit_code, 1);
+  EXPECT_THAT(out_of_range.err, HasSubstr("--index 8: study small has runs 0..7"));
+}
+
+// Runs only in the release build's allocator suite (ctest -L allocator): under ASan a
+// preloaded allocator cannot replace the sanitizer's.
+TEST(StudyAllocator, TheAllocatorFactorChangesTheAllocatorInEachRunsProvenance) {
+  if (std::getenv("NRMLAB_STUDY_ALLOCATOR_TEST") == nullptr)
+    GTEST_SKIP() << "run by ctest -L allocator in the release build";
+  ScratchDir scratch;
+  const fs::path file = write_study(scratch, "alloc.toml", R"([study]
+name = "alloc"
+
+[run]
+source = "synthetic"
+steps = 20
+max_agents = 8
+persistence = "off"
+conditions = ["OFF-OFF"]
+
+[factors]
+allocator = ["system", "jemalloc", "mimalloc"]
+)");
+  const fs::path dir = scratch / "out";
+  const auto result =
+      run_nrmlab({"study", file.string(), "--out", dir.string(), "--no-analysis"}, scratch);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::map<std::string, std::string> expected = {
+      {"system", "glibc"}, {"jemalloc", "jemalloc"}, {"mimalloc", "mimalloc"}};
+  for (const Json& run : manifest_of(dir)["runs"]) {
+    sqlite::Connection db(dir / "runs" / run["id"].get<std::string>() / "telemetry.db");
+    sqlite::Statement allocator(db, "SELECT value FROM meta WHERE key = 'allocator'");
+    ASSERT_TRUE(allocator.step());
+    EXPECT_EQ(allocator.column_text(0), expected.at(run["allocator"].get<std::string>()));
+  }
+}
+
+}  // namespace
+}  // namespace nrmlab::testing
