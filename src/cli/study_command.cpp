@@ -223,9 +223,10 @@ int submit_to_slurm(const StudyOptions& options, const fs::path& dir,
   for (const std::string& job : submission.array_jobs)
     arrays += (arrays.empty() ? "" : ", ") + job;
   fmt::print(
-      "study {}: submitted {} tasks as array job{} {}; gather job {} runs the analysis\n"
+      "study {}: submitted {} task{} as array job{} {}; gather job {} runs the analysis\n"
       "scripts: {}\nwatch: squeue -j {}\n",
-      state.plan.name, submission.tasks, submission.array_jobs.size() == 1 ? "" : "s",
+      state.plan.name, submission.tasks, submission.tasks == 1 ? "" : "s",
+      submission.array_jobs.size() == 1 ? "" : "s",
       arrays.empty() ? "(none: every run is complete)" : arrays, submission.gather_job,
       (dir / "slurm").string(), submission.gather_job);
   if (!options.wait) return 0;
