@@ -107,6 +107,30 @@ TEST(StudyPlan, HashesTellRunsApart) {
   EXPECT_EQ(hashes.size(), plan.runs.size());
 }
 
+TEST(StudyPlan, ACompoundFactorSetsSeveralKnobsPerLevel) {
+  const study::StudyPlan plan = plan_of(R"([study]
+name = "paper"
+[run]
+variant = "as-run"
+[factors]
+implementation = [
+  { label = "unoptimized", experiment = "c256", preset = "as-run" },
+  { experiment = "c257", preset = "optimized-as-run" },
+]
+allocator = ["system", "jemalloc"]
+)");
+  ASSERT_EQ(plan.runs.size(), 4u);
+  EXPECT_EQ(plan.runs[0].levels[0],
+            (std::pair<std::string, std::string>{"implementation", "unoptimized"}));
+  EXPECT_EQ(argument_after(plan.runs[0], "--experiment"), "c256");
+  EXPECT_EQ(argument_after(plan.runs[0], "--preset"), "as-run");
+  // Without a label, the level is named by its settings.
+  EXPECT_EQ(plan.runs[2].levels[0].second, "experiment=c257,preset=optimized-as-run");
+  EXPECT_EQ(argument_after(plan.runs[2], "--preset"), "optimized-as-run");
+  EXPECT_EQ(argument_after(plan.runs[3], "--variant"), "as-run");
+  EXPECT_EQ(plan.runs[3].allocator, "jemalloc");
+}
+
 TEST(StudyPlan, OrderIsASeededPermutation) {
   for (const std::size_t count : {0u, 1u, 2u, 7u, 100u}) {
     const auto order = study::shuffled_order(count, 5);
@@ -198,6 +222,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadStudy{"[study]\nname = \"x\"\n[slurm]\nnodes = 3\n",
                  "bad.toml:4: unknown key 'nodes' in [slurm]"},
         BadStudy{"[study]\nname = \"x\"\n[run]\nsteps = [1\n", "bad.toml:4:"},
+        BadStudy{"[study]\nname = \"x\"\n[factors]\nspeed = [1, 2]\n",
+                 "bad.toml:4: unknown key 'speed' in [factors]"},
+        BadStudy{"[study]\nname = \"x\"\n[factors]\nspeed = [{label = \"a\"}]\n",
+                 "bad.toml:4: a factor level must set at least one knob"},
+        BadStudy{"[study]\nname = \"x\"\n[factors]\nspeed = [{steps = 5}, 3]\n",
+                 "factor 'speed' is not a knob, so its levels must be tables"},
+        BadStudy{"[study]\nname = \"x\"\n[factors]\nsteps = [5, 6]\nb = [{steps = 7}]\n",
+                 "bad.toml:5: 'steps' is varied by two factors (lines 4 and 5)"},
         // Each value is fine alone; the model rejects the combination.
         BadStudy{"[study]\nname = \"x\"\n[factors]\ndecay = [0.01, -0.5]\n",
                  "bad.toml: run r001 (replicate 0, decay=-0.5) is impossible: decay must be a "

@@ -200,16 +200,17 @@ StudyPlan expand(const StudySpec& spec) {
       // The first factor varies slowest, as in a written-out factorial table.
       std::size_t rest = cell;
       std::size_t stride = cells;
-      for (const Factor& factor : spec.factors) {
-        stride /= factor.levels.size();
-        run.levels.emplace_back(factor.key, factor.levels[rest / stride]);
-        rest %= stride;
-      }
       Settings settings;
       for (const Setting& setting : spec.fixed)
         settings.emplace_back(setting.key, setting.value);
-      for (const auto& level : run.levels)
-        settings.push_back(level);
+      for (const Factor& factor : spec.factors) {
+        stride /= factor.levels.size();
+        const std::size_t level = rest / stride;
+        run.levels.emplace_back(factor.key, factor.levels[level]);
+        for (const auto& setting : factor.settings[level])
+          settings.push_back(setting);
+        rest %= stride;
+      }
       if (const std::string* allocator = find(settings, "allocator")) run.allocator = *allocator;
       if (const auto problems = check_combination(settings); !problems.empty())
         throw Error(fmt::format("{}: {} is impossible: {}", spec.file.string(), describe(run),

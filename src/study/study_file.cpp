@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "model/source_spec.hpp"
@@ -26,6 +27,8 @@ constexpr std::string_view k_tables = "study, run, telemetry, factors, threshold
 class Reader {
  public:
   Reader(std::string name, fs::path base) : m_name(std::move(name)), m_base(std::move(base)) {}
+
+  const std::string& name() const { return m_name; }
 
   [[noreturn]] void fail(const toml::node& node, std::string_view what) const {
     throw input_error(m_name, node.source().begin.line, what);
@@ -197,28 +200,76 @@ void read_fixed(const Reader& reader, const toml::table& table, std::string_view
   }
 }
 
+// A level of a factor that sets several knobs at once: an inline table.
+std::vector<std::pair<std::string, std::string>> read_bundle(const Reader& reader,
+                                                             const toml::node& level,
+                                                             std::string_view factor,
+                                                             std::string& label) {
+  const toml::table* table = level.as_table();
+  if (table == nullptr || table->empty())
+    reader.fail(level,
+                fmt::format("factor '{}' is not a knob, so its levels must be tables of "
+                            "knob settings, e.g. {{label = \"fast\", sampling = "
+                            "\"per-step\"}} (knobs: {}, {})",
+                            factor, knob_keys(KnobScope::run), knob_keys(KnobScope::telemetry)));
+  std::vector<std::pair<std::string, std::string>> settings;
+  std::string joined;
+  for (const auto& [key, node] : *table) {
+    if (key.str() == "label") {
+      label = reader.string(node, "label");
+      continue;
+    }
+    const Knob& knob = knob_in(reader, node, key.str(), "factors");
+    settings.emplace_back(std::string(key.str()), reader.knob_value(knob, node));
+    joined += fmt::format("{}{}={}", joined.empty() ? "" : ",", key.str(), settings.back().second);
+  }
+  if (settings.empty()) reader.fail(level, "a factor level must set at least one knob");
+  if (label.empty()) label = joined;
+  return settings;
+}
+
 void read_factors(const Reader& reader, const toml::table& table, StudySpec& spec) {
   for (const auto& [key, node] : table) {
-    const Knob& knob = knob_in(reader, node, key.str(), "factors");
     const toml::array* levels = node.as_array();
+    const bool compound = find_knob(key.str()) == nullptr && levels != nullptr &&
+                          !levels->empty() && levels->front().is_table();
+    const Knob* knob = compound ? nullptr : &knob_in(reader, node, key.str(), "factors");
     if (levels == nullptr || levels->empty())
       reader.fail(node, fmt::format("factor '{}' must be an array of levels, each {}", key.str(),
-                                    describe_expected(knob)));
-    Factor factor{std::string(key.str()), {}, node.source().begin.line};
+                                    describe_expected(*knob)));
+    Factor factor{std::string(key.str()), {}, {}, node.source().begin.line};
     for (const toml::node& level : *levels) {
-      std::string value = reader.knob_value(knob, level);
+      std::string value;
+      if (compound) {
+        factor.settings.push_back(read_bundle(reader, level, key.str(), value));
+      } else {
+        value = reader.knob_value(*knob, level);
+        factor.settings.push_back({{factor.key, value}});
+      }
       if (std::find(factor.levels.begin(), factor.levels.end(), value) != factor.levels.end())
         reader.fail(level, fmt::format("factor '{}' lists level '{}' twice", key.str(), value));
       factor.levels.push_back(std::move(value));
     }
-    if (spec.find_fixed(factor.key) != nullptr)
-      reader.fail(node, fmt::format("'{}' is both fixed (line {}) and a factor", factor.key,
-                                    spec.find_fixed(factor.key)->line));
     spec.factors.push_back(std::move(factor));
   }
   // toml++ iterates keys by name; the design lists factors as the file does.
   std::sort(spec.factors.begin(), spec.factors.end(),
             [](const Factor& a, const Factor& b) { return a.line < b.line; });
+  // A knob is fixed or varied by one factor, never both.
+  std::map<std::string, std::size_t> varied;
+  for (const Factor& factor : spec.factors)
+    for (const auto& level : factor.settings)
+      for (const auto& [knob, value] : level) {
+        if (const Setting* fixed = spec.find_fixed(knob))
+          throw input_error(
+              reader.name(), factor.line,
+              fmt::format("'{}' is both fixed (line {}) and a factor", knob, fixed->line));
+        const auto [at, fresh] = varied.emplace(knob, factor.line);
+        if (!fresh && at->second != factor.line)
+          throw input_error(reader.name(), factor.line,
+                            fmt::format("'{}' is varied by two factors (lines {} and {})", knob,
+                                        at->second, factor.line));
+      }
 }
 
 void read_slurm(const Reader& reader, const toml::table& table, SlurmOptions& slurm) {
@@ -260,7 +311,9 @@ void check_replicates_differ(const Reader& reader, const toml::node& where, cons
   std::vector<std::string> sources;
   if (const Setting* fixed = spec.find_fixed("source")) sources.push_back(fixed->value);
   for (const Factor& factor : spec.factors)
-    if (factor.key == "source") sources = factor.levels;
+    for (const auto& level : factor.settings)
+      for (const auto& [knob, value] : level)
+        if (knob == "source") sources.push_back(value);
   for (const std::string& source : sources) {
     const auto a = model::parse_source_spec(source, model::ReplayGranularity::step, 1);
     const auto b = model::parse_source_spec(source, model::ReplayGranularity::step, 2);

@@ -4,7 +4,8 @@
 //                expected_hours, milestone_hours
 //   [run]        fixed `nrmlab run` knobs and the allocator (study/knobs.hpp)
 //   [telemetry]  fixed telemetry cadences
-//   [factors]    knob = [level, level, ...]: the full factorial over these
+//   [factors]    knob = [level, level, ...], or name = [{label = "...", knob = value, ...},
+//                ...]: the full factorial over these
 //   [thresholds] pre-registered verdict thresholds (read by the analysis stage)
 //   [slurm]      resources for `--backend slurm`
 //
@@ -16,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace nrmlab::study {
@@ -26,9 +28,14 @@ struct Setting {
   std::size_t line = 0;
 };
 
+// A factor varies one knob (`window_ms = [0, 2]`), or several together when its levels are
+// tables (`implementation = [{label = "unoptimized", preset = "as-run"}, ...]`), for
+// designs that are not full factorials over the knobs themselves.
 struct Factor {
   std::string key;
-  std::vector<std::string> levels;  // canonical text, distinct, in the file's order
+  std::vector<std::string> levels;  // canonical text (or labels), distinct, in the file's order
+  // Per level, the knob settings it makes: {{key, level}} for a one-knob factor.
+  std::vector<std::vector<std::pair<std::string, std::string>>> settings;
   std::size_t line = 0;
 };
 
