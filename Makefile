@@ -16,12 +16,13 @@ build: deps
 	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(RELEASE) -j$(JOBS)
 
-# The main job. Until the study runner exists: C256 once, faithful model (both defects on),
-# overheads of the `clean` preset, live metrics, no databases; prints the synergy table,
-# then analyses the run (runs/demo/analysis.json) and prints the ten-second summary.
+# The main job: the attribution study (studies/attribution.toml: the C256 factorial over
+# sampling, blocking window, persistence, both model defects and the allocator, replicated,
+# each run its own process; about 3 minutes on 2 cores) into runs/attribution, then its
+# analysis (runs/attribution/analysis.json) and the ten-second summary. Running it again
+# resumes: complete runs are kept.
 run: build
-	$(RELEASE)/nrmlab run --experiment c256 --preset clean --persistence off --source live --out runs/demo
-	$(RELEASE)/nrmlab analyze runs/demo --mode all
+	$(RELEASE)/nrmlab study studies/attribution.toml --out runs/attribution
 
 # Static checks; the whole suite built and run under AddressSanitizer + UBSan; then the
 # allocator suite in the release build (ASan serves malloc itself, so glibc, jemalloc and

@@ -131,6 +131,30 @@ allocator = ["system", "jemalloc"]
   EXPECT_EQ(plan.runs[3].allocator, "jemalloc");
 }
 
+TEST(StudyFiles, TheShippedStudiesPlanAsDocumented) {
+  const std::filesystem::path studies = std::filesystem::path(NRMLAB_TEST_DATA) / "../../studies";
+  const auto plan = [&](const char* name) {
+    return study::expand(study::load_study(studies / name));
+  };
+  const auto total = [](const study::StudyPlan& p) {
+    double seconds = 0.0;
+    for (const auto& run : p.runs)
+      seconds += run.estimated_seconds;
+    return seconds;
+  };
+  const study::StudyPlan paper = plan("paper-c256.toml");
+  ASSERT_EQ(paper.runs.size(), 5u);
+  EXPECT_EQ(argument_after(paper.runs[0], "--preset"), "as-run");
+  EXPECT_EQ(argument_after(paper.runs[0], "--steps"), "3000");
+  EXPECT_GT(total(paper), 2 * 86400.0);  // days, as the original
+  const study::StudyPlan attribution = plan("attribution.toml");
+  EXPECT_EQ(attribution.runs.size(), 192u);
+  EXPECT_EQ(attribution.factors.size(), 6u);
+  EXPECT_LT(total(attribution), 5 * 60.0);  // `make run` on a 2-core machine
+  const study::StudyPlan scale = plan("scale.toml");
+  EXPECT_EQ(scale.factors, std::vector<std::string>{"max_agents"});
+}
+
 TEST(StudyPlan, OrderIsASeededPermutation) {
   for (const std::size_t count : {0u, 1u, 2u, 7u, 100u}) {
     const auto order = study::shuffled_order(count, 5);

@@ -159,7 +159,7 @@ double estimate_seconds(const Settings& settings) {
         break;
     }
     const double sleep = samples * static_cast<double>(overheads.window_ms) * 1e-3;
-    const double compute = 1e-6 * evolve_calls + 2e-8 * pairs + 2e-7 * samples;
+    const double compute = 3e-8 * evolve_calls + 3e-9 * pairs + 2e-7 * samples;
     seconds += steps * (database + sleep + compute);
   }
   return seconds;
