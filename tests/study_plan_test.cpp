@@ -294,6 +294,14 @@ TEST(StudyManifest, RoundTripsThePlanAndReadsRunStatuses) {
   status.hash = "0000000000000000";
   study::write_status(study::run_dir(scratch.path(), stale), status);
 
+  // A third run overlapped the first in time on the same host.
+  const auto& other = plan.runs[plan.order[2]];
+  std::filesystem::create_directories(study::run_dir(scratch.path(), other));
+  status.hash = other.hash;
+  status.started = 102.0;
+  status.finished = 110.0;
+  study::write_status(study::run_dir(scratch.path(), other), status);
+
   const study::StudyState read = study::read_manifest(scratch.path());
   ASSERT_EQ(read.plan.runs.size(), plan.runs.size());
   EXPECT_EQ(read.plan.order, plan.order);
@@ -303,8 +311,11 @@ TEST(StudyManifest, RoundTripsThePlanAndReadsRunStatuses) {
     EXPECT_EQ(read.plan.runs[i].levels, plan.runs[i].levels);
     EXPECT_EQ(read.plan.runs[i].hash, plan.runs[i].hash);
   }
-  EXPECT_EQ(read.count(study::RunState::complete), 1u);
+  EXPECT_EQ(read.count(study::RunState::complete), 2u);
   EXPECT_EQ(read.statuses[done.index].duration(), 2.5);
+  EXPECT_EQ(read.statuses[done.index].overlapping_runs, 1);
+  EXPECT_EQ(read.statuses[other.index].overlapping_runs, 1);
+  EXPECT_EQ(study::read_plan(scratch.path()).runs.size(), plan.runs.size());
   EXPECT_EQ(read.statuses[stale.index].state, study::RunState::planned);
 }
 

@@ -91,7 +91,6 @@ class StudyProgress {
     const bool failed = status.state == RunState::failed;
     if (m_quiet && !failed) return;
     clear();
-    ++m_finished;
     if (failed) {
       fmt::print(stderr, "study {}: run {} ({}) failed: {}\n{}\n", m_name, run.id, levels_text(run),
                  status.signal != 0 ? fmt::format("signal {}", status.signal)
@@ -115,7 +114,6 @@ class StudyProgress {
   bool m_live;
   bool m_quiet;
   bool m_shown = false;
-  std::size_t m_finished = 0;
 };
 
 void print_outcome(const study::StudyState& state, const fs::path& dir) {
@@ -153,7 +151,9 @@ study::StudyState prepare(const StudyOptions& options, fs::path& dir) {
     if (!options.out.empty() && fs::path(options.out) != source)
       throw Error("--out cannot move a study that is being resumed; give the study file instead");
     dir = source;
-    return study::read_manifest(dir);
+    study::StudyState state = study::read_manifest(dir);
+    if (options.parallel > 0) state.plan.parallel = options.parallel;
+    return state;
   }
   study::StudySpec spec = study::load_study(source);
   analysis::load_thresholds(source);  // pre-registered thresholds are checked before any run
@@ -321,13 +321,15 @@ int execute_study(const StudyOptions& options) {
 
 int execute_study_task(const StudyTaskOptions& options) {
   const fs::path dir(options.dir);
-  const study::StudyState state = study::read_manifest(dir);
+  // Only this run's status is read: a task of a large array must not read every run's.
+  const study::StudyPlan plan = study::read_plan(dir);
   const auto position = static_cast<std::size_t>(options.index);
-  if (position >= state.plan.order.size())
-    throw Error(fmt::format("--index {}: study {} has runs 0..{}", options.index, state.plan.name,
-                            state.plan.order.size() - 1));
-  const study::PlannedRun& run = state.plan.runs[state.plan.order[position]];
-  if (state.statuses[run.index].state == RunState::complete) {
+  if (position >= plan.order.size())
+    throw Error(fmt::format("--index {}: study {} has runs 0..{}", options.index, plan.name,
+                            plan.order.size() - 1));
+  const study::PlannedRun& run = plan.runs[plan.order[position]];
+  const auto previous = study::read_status(study::run_dir(dir, run));
+  if (previous && previous->hash == run.hash && previous->state == RunState::complete) {
     fmt::print("study-task: run {} is already complete\n", run.id);
     return 0;
   }

@@ -72,6 +72,7 @@ StudyState run_local(const std::filesystem::path& study_dir, StudyState state,
   std::vector<ChildRun> running;
   std::vector<bool> interrupted;
   Clock::time_point last_report{};
+  Clock::time_point last_manifest = Clock::now();
 
   const auto report = [&](bool force) {
     if (!options.on_progress ||
@@ -149,7 +150,12 @@ StudyState run_local(const std::filesystem::path& study_dir, StudyState state,
       changed = true;
     }
     if (changed) {
-      write_manifest(study_dir, state);
+      // The statuses are the truth; the manifest is a view of them, refreshed at most every
+      // two seconds so that a study of many short runs does not spend its time rewriting it.
+      if (Clock::now() - last_manifest > std::chrono::seconds(2)) {
+        write_manifest(study_dir, state);
+        last_manifest = Clock::now();
+      }
       report(true);
     } else {
       report(false);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "build_info.hpp"
@@ -62,6 +63,31 @@ Json status_json(const RunStatus& status) {
   return json;
 }
 
+// Timing comparisons between runs that shared a machine include their contention. For each
+// run: the runs on its host that started before it finished, minus those that finished
+// before it started, minus itself. Sorting makes this O(n log n) for large studies.
+void count_overlaps(std::vector<RunStatus>& statuses) {
+  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> by_host;
+  for (const RunStatus& status : statuses)
+    if (status.state != RunState::planned) {
+      by_host[status.host].first.push_back(status.started);
+      by_host[status.host].second.push_back(status.finished);
+    }
+  for (auto& [host, times] : by_host) {
+    std::sort(times.first.begin(), times.first.end());
+    std::sort(times.second.begin(), times.second.end());
+  }
+  for (RunStatus& status : statuses) {
+    if (status.state == RunState::planned) continue;
+    const auto& [starts, finishes] = by_host[status.host];
+    const auto started_before_end =
+        std::lower_bound(starts.begin(), starts.end(), status.finished) - starts.begin();
+    const auto ended_before_start =
+        std::upper_bound(finishes.begin(), finishes.end(), status.started) - finishes.begin();
+    status.overlapping_runs = static_cast<int>(started_before_end - ended_before_start - 1);
+  }
+}
+
 }  // namespace
 
 std::size_t StudyState::count(RunState state) const {
@@ -80,14 +106,7 @@ StudyState collect_state(const fs::path& study_dir, StudyPlan plan) {
     auto status = read_status(run_dir(study_dir, run));
     if (status && status->hash == run.hash) state.statuses[run.index] = std::move(*status);
   }
-  // Timing comparisons between runs that shared the machine include their contention.
-  for (RunStatus& a : state.statuses) {
-    if (a.state == RunState::planned) continue;
-    for (const RunStatus& b : state.statuses)
-      if (&a != &b && b.state != RunState::planned && b.host == a.host && b.started < a.finished &&
-          a.started < b.finished)
-        ++a.overlapping_runs;
-  }
+  count_overlaps(state.statuses);
   state.plan = std::move(plan);
   return state;
 }
@@ -150,6 +169,10 @@ void write_manifest(const fs::path& study_dir, const StudyState& state) {
 }
 
 StudyState read_manifest(const fs::path& study_dir) {
+  return collect_state(study_dir, read_plan(study_dir));
+}
+
+StudyPlan read_plan(const fs::path& study_dir) {
   const fs::path file = study_dir / "manifest.json";
   std::ifstream in(file);
   if (!in)
@@ -200,7 +223,7 @@ StudyState read_manifest(const fs::path& study_dir) {
     if (plan.order.size() != plan.runs.size())
       throw Error(fmt::format("{}: the order lists {} of {} runs", file.string(), plan.order.size(),
                               plan.runs.size()));
-    return collect_state(study_dir, std::move(plan));
+    return plan;
   } catch (const nlohmann::json::exception& error) {
     throw Error(fmt::format("{}: malformed manifest: {}", file.string(), error.what()));
   }

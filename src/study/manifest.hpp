@@ -27,6 +27,8 @@ StudyState collect_state(const std::filesystem::path& study_dir, StudyPlan plan)
 void write_manifest(const std::filesystem::path& study_dir, const StudyState& state);
 // Throws nrmlab::Error naming the file when it is missing or not a manifest.
 StudyState read_manifest(const std::filesystem::path& study_dir);
+// The plan alone, without reading any run's status.
+StudyPlan read_plan(const std::filesystem::path& study_dir);
 
 std::filesystem::path run_dir(const std::filesystem::path& study_dir, const PlannedRun& run);
 

@@ -168,10 +168,20 @@ void wait_for_jobs(const std::vector<std::string>& jobs, double poll_seconds) {
   std::string list;
   for (const std::string& job : jobs)
     list += (list.empty() ? "" : ",") + job;
+  int failures = 0;
   for (;;) {
-    // squeue prints nothing for jobs that have ended; it fails once it has forgotten them.
+    // squeue prints nothing for jobs that have ended, and fails with "Invalid job id" once
+    // it has forgotten them; any other failure (the controller is unreachable) is retried.
     const CommandOutput output = run_command({"squeue", "-h", "-o", "%i", "-j", list});
-    if (output.exit_code != 0 || output.out.find_first_not_of(" \n") == std::string::npos) return;
+    if (output.exit_code == 0 && output.out.find_first_not_of(" \n") == std::string::npos) return;
+    if (output.exit_code != 0) {
+      if (output.err.find("Invalid job id") != std::string::npos) return;
+      if (++failures >= 60)
+        throw Error(
+            fmt::format("squeue keeps failing: {}", output.err.empty() ? output.out : output.err));
+    } else {
+      failures = 0;
+    }
     std::this_thread::sleep_for(std::chrono::duration<double>(poll_seconds));
   }
 }
