@@ -248,7 +248,8 @@ TEST(StudyCommand, SameSeedsGiveTheSameResultsInAnyOrder) {
     ASSERT_EQ(result.exit_code, 0) << result.err;
   }
   EXPECT_NE(manifest_of(a)["order"], manifest_of(b)["order"]);
-  for (const Json& run : manifest_of(a)["runs"]) {
+  const Json manifest = manifest_of(a);  // a range-for over a temporary's member would dangle
+  for (const Json& run : manifest["runs"]) {
     const std::string id = run["id"];
     EXPECT_EQ(science_of(a / "runs" / id), science_of(b / "runs" / id)) << id;
   }
@@ -300,6 +301,88 @@ TEST(StudyTask, RunsOneRunByOrderPositionAndLeavesCompleteRunsAlone) {
   EXPECT_THAT(out_of_range.err, HasSubstr("--index 8: study small has runs 0..7"));
 }
 
+TEST(Recycling, EachConditionRunsInAFreshProcessWithIdenticalResults) {
+  ScratchDir scratch;
+  const std::vector<std::string> common = {
+      "run", "--source",      "synthetic",           "--steps", "60", "--max-agents",
+      "15",  "--persistence", "transaction-per-step"};
+  std::vector<std::string> once = common;
+  once.insert(once.end(), {"--out", (scratch / "once").string()});
+  std::vector<std::string> recycled = common;
+  recycled.insert(recycled.end(),
+                  {"--recycle", "condition", "--out", (scratch / "recycled").string()});
+  const auto a = run_nrmlab(once, scratch);
+  const auto b = run_nrmlab(recycled, scratch);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(science_of(scratch / "once"), science_of(scratch / "recycled"));
+  const Json result = Json::parse(read_text(scratch / "recycled/result.json"));
+  EXPECT_TRUE(result["complete"].get<bool>());
+  EXPECT_EQ(result["synergy"], Json::parse(read_text(scratch / "once/result.json"))["synergy"]);
+  EXPECT_EQ(result["metadata"]["configuration"]["recycle"], "condition");
+
+  // One telemetry database, four processes, time running on across them.
+  sqlite::Connection db(scratch / "recycled/telemetry.db");
+  std::set<std::string> pids;
+  sqlite::Statement processes(db, "SELECT value FROM meta WHERE key LIKE 'process.%'");
+  while (processes.step())
+    pids.insert(processes.column_text(0));
+  EXPECT_EQ(pids.size(), 4u);
+  sqlite::Statement steps(
+      db, "SELECT COUNT(*), COUNT(DISTINCT condition), MIN(t_ns) FROM steps WHERE condition = 3");
+  ASSERT_TRUE(steps.step());
+  EXPECT_EQ(steps.column_int(0), 60);
+  sqlite::Statement order(db,
+                          "SELECT (SELECT MAX(t_ns) FROM steps WHERE condition = 0) < "
+                          "(SELECT MIN(t_ns) FROM steps WHERE condition = 1)");
+  ASSERT_TRUE(order.step());
+  EXPECT_EQ(order.column_int(0), 1);
+  sqlite::Statement total(db, "SELECT COUNT(*) FROM steps");
+  ASSERT_TRUE(total.step());
+  EXPECT_EQ(total.column_int(0), 240);
+  // The unrecycled run names one process for every condition.
+  sqlite::Connection once_db(scratch / "once/telemetry.db");
+  sqlite::Statement once_pids(once_db,
+                              "SELECT COUNT(DISTINCT value) FROM meta WHERE key LIKE 'process.%'");
+  ASSERT_TRUE(once_pids.step());
+  EXPECT_EQ(once_pids.column_int(0), 1);
+}
+
+TEST(Recycling, AConditionThatFailsInItsProcessFailsTheRunAndKeepsTheOthers) {
+  ScratchDir scratch;
+  { std::ofstream(scratch / "short.trace") << "# nrmlab metric trace v1\n# steps=1\n"; }
+  const auto result = run_nrmlab(
+      {"run", "--source", "replay:" + (scratch / "short.trace").string(), "--steps", "20",
+       "--recycle", "condition", "--persistence", "off", "--out", (scratch / "run").string()},
+      scratch);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("condition OFF-OFF failed in its process (exit status 1)"));
+  const Json json = Json::parse(read_text(scratch / "run/result.json"));
+  EXPECT_FALSE(json["complete"].get<bool>());
+  EXPECT_THAT(json["stopped_because"].get<std::string>(), HasSubstr("OFF-OFF failed"));
+}
+
+TEST(StudyPlan, RecyclingIsAKnobOfStudies) {
+  ScratchDir scratch;
+  const fs::path file = write_study(scratch, "r.toml", R"([study]
+name = "r"
+[run]
+source = "synthetic"
+steps = 20
+max_agents = 8
+persistence = "off"
+[factors]
+recycle = ["never", "condition"]
+)");
+  const auto result =
+      run_nrmlab({"study", file.string(), "--out", (scratch / "out").string()}, scratch);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(science_of(scratch / "out/runs/r000"), science_of(scratch / "out/runs/r001"));
+  const Json analysis = Json::parse(read_text(scratch / "out/analysis.json"));
+  ASSERT_EQ(analysis["study"]["interventions"].size(), 1u);
+  EXPECT_EQ(analysis["study"]["interventions"][0]["factor"], "recycle");
+}
+
 // Runs only in the release build's allocator suite (ctest -L allocator): under ASan a
 // preloaded allocator cannot replace the sanitizer's.
 TEST(StudyAllocator, TheAllocatorFactorChangesTheAllocatorInEachRunsProvenance) {
@@ -325,7 +408,8 @@ allocator = ["system", "jemalloc", "mimalloc"]
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const std::map<std::string, std::string> expected = {
       {"system", "glibc"}, {"jemalloc", "jemalloc"}, {"mimalloc", "mimalloc"}};
-  for (const Json& run : manifest_of(dir)["runs"]) {
+  const Json manifest = manifest_of(dir);
+  for (const Json& run : manifest["runs"]) {
     sqlite::Connection db(dir / "runs" / run["id"].get<std::string>() / "telemetry.db");
     sqlite::Statement allocator(db, "SELECT value FROM meta WHERE key = 'allocator'");
     ASSERT_TRUE(allocator.step());

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 
 #include "cli/interrupt.hpp"
 #include "cli/progress.hpp"
+#include "cli/recycled_run.hpp"
 #include "cli/run_output.hpp"
 #include "model/experiment_runner.hpp"
 #include "util/error.hpp"
@@ -46,11 +48,13 @@ class StepFan final : public model::StepObserver {
   std::vector<model::StepObserver*> m_observers;
 };
 
-std::unique_ptr<telemetry::Recorder> make_recorder(const RunOptions& options,
-                                                   const model::RunConfig& config) {
-  if (options.telemetry != "on") return nullptr;
-  telemetry::RecorderOptions recorder_options = options.recorder;
-  recorder_options.db_path = config.out_dir / "telemetry.db";
+// `config` describes the whole run; `running` are the conditions this process runs (all of
+// them unless the run is recycled), each recorded with this process's pid.
+std::unique_ptr<telemetry::Recorder> make_recorder(bool enabled,
+                                                   telemetry::RecorderOptions recorder_options,
+                                                   const model::RunConfig& config,
+                                                   const std::vector<int>& running) {
+  if (!enabled) return nullptr;
   recorder_options.warn = [](const std::string& message) {
     fmt::print(stderr, "nrmlab: warning: telemetry: {}\n", message);
   };
@@ -64,6 +68,9 @@ std::unique_ptr<telemetry::Recorder> make_recorder(const RunOptions& options,
       {"experiment", std::string(model::experiment_name(config.experiment))},
       {"source", config.source.text},
   };
+  for (const int index : running)
+    meta.emplace_back(fmt::format("process.{}", model::condition_name(model::condition_at(index))),
+                      std::to_string(::getpid()));
   std::unique_ptr<telemetry::Recorder> recorder;
   try {
     recorder = std::make_unique<telemetry::Recorder>(recorder_options, meta);
@@ -76,7 +83,7 @@ std::unique_ptr<telemetry::Recorder> make_recorder(const RunOptions& options,
   // a write-ahead log).
   for (const char* name : {"metrics.db", "metrics.db-journal", "bridge.db", "bridge.db-wal"})
     recorder->track_file(name, config.db_dir / name);
-  recorder->track_file("telemetry.db", recorder_options.db_path);
+  recorder->track_file("telemetry.db", config.out_dir / "telemetry.db");
   recorder->track_file("telemetry.db-wal", config.out_dir / "telemetry.db-wal");
   return recorder;
 }
@@ -120,9 +127,12 @@ model::RunConfig build_config(const RunOptions& options) {
     // The original ran its conditions in one order, and they share the databases.
     std::sort(config.conditions.begin(), config.conditions.end());
   }
+  config.recycle = options.recycle;
   config.out_dir = options.out_dir;
   config.db_dir = options.db_dir.empty() ? config.out_dir : fs::path(options.db_dir);
   if (!options.record_trace.empty()) config.record_trace = options.record_trace;
+  if (config.recycle == "condition" && config.record_trace)
+    throw Error("--recycle condition cannot record a trace (each process would start it anew)");
   return config;
 }
 
@@ -175,6 +185,12 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& o) {
                   "Run only these conditions (repeatable or comma-separated): OFF-OFF, ON-OFF, "
                   "OFF-ON, ON-ON")
       ->delimiter(',');
+  run->add_option("--recycle", o.recycle,
+                  "Process recycling: never (the conditions back to back in one process, as the "
+                  "original) or condition (each condition in a fresh process with a clean heap; "
+                  "results are unchanged)")
+      ->check(CLI::IsMember({"never", "condition"}))
+      ->capture_default_str();
   run->add_flag("--quiet,-q", o.quiet, "No progress line");
 
   const char* telemetry = "Telemetry (OUT/telemetry.db; see ARCHITECTURE.md for the schema)";
@@ -275,18 +291,26 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& o) {
   return run;
 }
 
-int execute_run(const RunOptions& options) {
-  const model::RunConfig config = build_config(options);
-  if (const auto problems = telemetry::validate(options.recorder); !problems.empty())
-    throw Error(problems.front());
-  prepare_output_dir(config.out_dir);
-  const std::atomic<bool>& stop = install_interrupt_handlers();
+namespace {
 
+struct Execution {
+  model::ExperimentResult result;
+  std::string telemetry_line;  // empty without telemetry
+};
+
+// Runs `config` in this process. `described` is the run as the user asked for it (the
+// telemetry's configuration meta); it differs from `config` when a recycled run executes
+// one condition per process. `checkpoints`: write result.json after each condition.
+Execution execute_here(const RunOptions& options, const model::RunConfig& config,
+                       const model::RunConfig& described,
+                       const telemetry::RecorderOptions& recorder_options, bool checkpoints,
+                       const std::atomic<bool>& stop) {
   std::optional<ProgressLine> progress;
   if (!options.quiet && isatty(STDERR_FILENO) == 1)
     progress.emplace(stderr, std::string(model::experiment_name(config.experiment)),
                      config.params.steps, static_cast<std::int64_t>(config.conditions.size()));
-  const std::unique_ptr<telemetry::Recorder> recorder = make_recorder(options, config);
+  const std::unique_ptr<telemetry::Recorder> recorder =
+      make_recorder(options.telemetry == "on", recorder_options, described, config.conditions);
 
   StepFan observers;
   observers.add(recorder.get());
@@ -296,15 +320,17 @@ int execute_run(const RunOptions& options) {
   hooks.sample_observer = recorder.get();
   hooks.time_sections = recorder != nullptr;
   hooks.stop_requested = &stop;
-  hooks.checkpoint = [&](const model::ExperimentResult& result) {
-    try {
-      write_result(config.out_dir, result);
-    } catch (const Error& error) {
-      if (!result.stopped_because) throw;  // on the error path, keep the original error
-      fmt::print(stderr, "nrmlab: warning: {}\n", error.what());
-    }
-  };
-  const model::ExperimentResult result = [&] {
+  if (checkpoints)
+    hooks.checkpoint = [&](const model::ExperimentResult& result) {
+      try {
+        write_result(config.out_dir, result);
+      } catch (const Error& error) {
+        if (!result.stopped_because) throw;  // on the error path, keep the original error
+        fmt::print(stderr, "nrmlab: warning: {}\n", error.what());
+      }
+    };
+  Execution execution;
+  execution.result = [&] {
     try {
       return model::run_experiment(config, hooks);
     } catch (const std::exception& error) {
@@ -313,19 +339,51 @@ int execute_run(const RunOptions& options) {
     }
   }();
   if (progress) progress->finish();
-  std::string telemetry_line;
   if (recorder) {
     const telemetry::RecorderSummary summary =
-        recorder->finish(result.stopped_because.value_or("complete"));
-    telemetry_line = fmt::format(
+        recorder->finish(execution.result.stopped_because.value_or("complete"));
+    execution.telemetry_line = fmt::format(
         "telemetry: {} ({} steps; the recorder took {:.3f}% of wall time; allocator {})",
-        (config.out_dir / "telemetry.db").string(), summary.steps, 100.0 * summary.recorder_share(),
+        recorder_options.db_path.string(), summary.steps, 100.0 * summary.recorder_share(),
         recorder->allocator_name());
   }
-  print_summary(stdout, result);
+  return execution;
+}
+
+std::int64_t monotonic_now_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+}  // namespace
+
+int execute_run(const RunOptions& options) {
+  const model::RunConfig config = build_config(options);
+  if (const auto problems = telemetry::validate(options.recorder); !problems.empty())
+    throw Error(problems.front());
+  prepare_output_dir(config.out_dir);
+  const std::atomic<bool>& stop = install_interrupt_handlers();
+  telemetry::RecorderOptions recorder_options = options.recorder;
+  recorder_options.db_path = config.out_dir / "telemetry.db";
+
+  Execution execution;
+  if (config.recycle == "condition" && config.conditions.size() > 1) {
+    recorder_options.origin_ns = monotonic_now_ns();
+    execution.result = run_recycled(config, stop, [&](const model::RunConfig& part, bool first) {
+      recorder_options.append = !first;
+      return execute_here(options, part, config, recorder_options, false, stop).result;
+    });
+    if (options.telemetry == "on")
+      execution.telemetry_line = fmt::format("telemetry: {} (one process per condition)",
+                                             recorder_options.db_path.string());
+  } else {
+    execution = execute_here(options, config, config, recorder_options, true, stop);
+  }
+  print_summary(stdout, execution.result);
   fmt::print("\nresult: {}\n", (config.out_dir / "result.json").string());
-  if (!telemetry_line.empty()) fmt::print("{}\n", telemetry_line);
-  if (!result.complete) {
+  if (!execution.telemetry_line.empty()) fmt::print("{}\n", execution.telemetry_line);
+  if (!execution.result.complete) {
     fmt::print(stderr, "nrmlab: run interrupted; result.json is marked incomplete\n");
     return 130;
   }

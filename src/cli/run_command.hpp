@@ -27,6 +27,7 @@ struct RunOptions {
   std::string out_dir;
   std::string db_dir;
   std::string record_trace;
+  std::string recycle = "never";
   bool quiet = false;
   model::ModelParams params;
   std::string telemetry = "on";

@@ -165,15 +165,7 @@ ExperimentResult run_experiment(const RunConfig& config, const RunHooks& hooks) 
     throw;
   }
 
-  result.complete = !result.stopped_because.has_value();
-  if (result.complete && result.conditions.size() == 4) {
-    const auto mean = [&](int index) {
-      for (const auto& c : result.conditions)
-        if (c.name == k_condition_names[static_cast<std::size_t>(index)]) return c.mean_population;
-      return 0.0;
-    };
-    result.synergy = compute_synergy(mean(0), mean(1), mean(2), mean(3));
-  }
+  finish_experiment(result);
   checkpoint();
   return result;
 }

@@ -25,6 +25,18 @@ nlohmann::ordered_json to_json(const StepCounters& c) {
           {"db_rows", c.db_rows}};
 }
 
+nlohmann::ordered_json to_json(const Synergy& s) {
+  return {{"effect_a", s.effect_a},
+          {"effect_b", s.effect_b},
+          {"additive", s.additive},
+          {"synergy", s.synergy},
+          {"fold_change", s.fold_change ? nlohmann::ordered_json(*s.fold_change)
+                                        : nlohmann::ordered_json(nullptr)},
+          {"classification", s.classification}};
+}
+
+}  // namespace
+
 nlohmann::ordered_json to_json(const ConditionResult& c) {
   return {{"flags", to_json(c.flags)},
           {"steps_completed", c.steps_completed},
@@ -38,17 +50,47 @@ nlohmann::ordered_json to_json(const ConditionResult& c) {
           {"pattern_count_history", c.pattern_count_history}};
 }
 
-nlohmann::ordered_json to_json(const Synergy& s) {
-  return {{"effect_a", s.effect_a},
-          {"effect_b", s.effect_b},
-          {"additive", s.additive},
-          {"synergy", s.synergy},
-          {"fold_change", s.fold_change ? nlohmann::ordered_json(*s.fold_change)
-                                        : nlohmann::ordered_json(nullptr)},
-          {"classification", s.classification}};
+ConditionResult condition_from_json(const nlohmann::json& json, std::string name) {
+  ConditionResult c;
+  c.name = std::move(name);
+  const nlohmann::json& flags = json.at("flags");
+  c.flags.energy_pooling = flags.at("energy_pooling").get<bool>();
+  c.flags.reality_sources = flags.at("reality_sources").get<bool>();
+  c.flags.spawn_throttling = flags.at("spawn_throttling").get<bool>();
+  c.flags.energy_recovery = flags.at("energy_recovery").get<bool>();
+  c.steps_completed = json.at("steps_completed").get<std::int64_t>();
+  c.mean_population = json.at("mean_population").get<double>();
+  c.final_population = json.at("final_population").get<std::int64_t>();
+  c.max_population = json.at("max_population").get<std::int64_t>();
+  c.runtime_seconds = json.at("runtime_seconds").get<double>();
+  const nlohmann::json& totals = json.at("totals");
+  c.totals.evolve_calls = totals.at("evolve_calls").get<std::uint64_t>();
+  c.totals.metric_samples = totals.at("metric_samples").get<std::uint64_t>();
+  c.totals.resonance_pairs = totals.at("resonance_pairs").get<std::uint64_t>();
+  c.totals.resonant_pairs = totals.at("resonant_pairs").get<std::uint64_t>();
+  c.totals.clusters_found = totals.at("clusters_found").get<std::uint64_t>();
+  c.totals.pattern_count = totals.at("pattern_count").get<std::uint64_t>();
+  c.totals.spawns = totals.at("spawns").get<std::uint64_t>();
+  c.totals.deaths = totals.at("deaths").get<std::uint64_t>();
+  c.totals.db_transactions = totals.at("db_transactions").get<std::uint64_t>();
+  c.totals.db_rows = totals.at("db_rows").get<std::uint64_t>();
+  c.state_digest = json.at("state_digest").get<std::string>();
+  c.population_history = json.at("population_history").get<std::vector<std::int64_t>>();
+  c.pattern_count_history = json.at("pattern_count_history").get<std::vector<std::int64_t>>();
+  return c;
 }
 
-}  // namespace
+void finish_experiment(ExperimentResult& result) {
+  result.complete = !result.stopped_because.has_value();
+  if (result.complete && result.conditions.size() == 4) {
+    const auto mean = [&](int index) {
+      for (const auto& c : result.conditions)
+        if (c.name == k_condition_names[static_cast<std::size_t>(index)]) return c.mean_population;
+      return 0.0;
+    };
+    result.synergy = compute_synergy(mean(0), mean(1), mean(2), mean(3));
+  }
+}
 
 nlohmann::ordered_json to_json(const ExperimentResult& result) {
   nlohmann::ordered_json conditions = nlohmann::ordered_json::object();

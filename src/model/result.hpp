@@ -43,5 +43,12 @@ struct ExperimentResult {
 };
 
 nlohmann::ordered_json to_json(const ExperimentResult& result);
+nlohmann::ordered_json to_json(const ConditionResult& condition);
+// The inverse of to_json(ConditionResult), for a condition run in another process. Throws
+// nlohmann::json::exception on a malformed document.
+ConditionResult condition_from_json(const nlohmann::json& json, std::string name);
+
+// Settles `complete` and, when all four conditions completed, the synergy analysis.
+void finish_experiment(ExperimentResult& result);
 
 }  // namespace nrmlab::model

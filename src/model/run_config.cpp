@@ -42,6 +42,7 @@ nlohmann::ordered_json to_json(const RunConfig& config) {
         {"runs_as_c256", config.overheads.runs_as_c256}}},
       {"source", source},
       {"conditions", conditions},
+      {"recycle", config.recycle},
       {"seed", config.seed},
       {"out_dir", config.out_dir.string()},
       {"db_dir", config.db_dir.string()},

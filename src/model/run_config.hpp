@@ -28,6 +28,9 @@ struct RunConfig {
   std::filesystem::path db_dir;  // the faithful databases; defaults to out_dir
   std::optional<std::filesystem::path> record_trace;
   std::uint64_t seed = 0;
+  // Process recycling: "never" (the conditions back to back in one process, as the
+  // original) or "condition" (each condition in a fresh process; `nrmlab run` does it).
+  std::string recycle = "never";
 
   // Selects a preset and the overheads it stands for (single knobs may then be overridden).
   void apply_preset(Preset chosen) {

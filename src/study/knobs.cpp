@@ -99,6 +99,8 @@ std::vector<Knob> make_knobs() {
            "live[:DISK_PATH] | replay:FILE | synthetic[:const][:cpu=C,memory=M,disk=D,jitter=J]"),
       text("replay_granularity", "--replay-granularity", {"step", "call"},
            "how a replay trace is handed out"),
+      text("recycle", "--recycle", {"never", "condition"},
+           "process recycling: each condition in a fresh process"),
       names("conditions", "--condition", {"OFF-OFF", "ON-OFF", "OFF-ON", "ON-ON"},
             "the conditions to run (default: all four)"),
       toggle("recursive_evolve", "--recursive-evolve",

@@ -32,10 +32,13 @@ std::pair<std::int64_t, std::int64_t> calibrate() {
 
 // A run directory holds one run: a database left by an earlier run there is replaced, not
 // merged into (its step keys would collide and its clocks restart).
-void remove_database(const std::filesystem::path& path) {
+// A run directory holds one run: a new run replaces its telemetry (unless it continues one).
+RecorderOptions fresh_database(RecorderOptions options) {
   std::error_code ec;
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"})
-    std::filesystem::remove(path.string() + suffix, ec);
+  if (!options.append)
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+      std::filesystem::remove(options.db_path.string() + suffix, ec);
+  return options;
 }
 
 }  // namespace
@@ -57,7 +60,7 @@ std::vector<std::string> validate(const RecorderOptions& options) {
 }
 
 Recorder::Recorder(RecorderOptions options, MetaEntries meta)
-    : m_options((remove_database(options.db_path), std::move(options))),
+    : m_options(fresh_database(std::move(options))),
       m_allocator(detect_allocator()),
       m_allocator_name(m_allocator->name()),
       m_memory(m_options.proc_root / "self"),
@@ -65,6 +68,7 @@ Recorder::Recorder(RecorderOptions options, MetaEntries meta)
       m_system(m_options.proc_root, m_options.sys_root),
       m_writer(m_options.db_path) {
   if (!m_options.warn) m_options.warn = [](const std::string&) {};
+  if (m_options.origin_ns > 0) m_origin_ns = m_options.origin_ns;
   const auto problems = validate(m_options);
   if (!problems.empty()) throw Error("invalid telemetry options: " + problems.front());
 

@@ -34,6 +34,11 @@ struct RecorderOptions {
   std::int64_t batch_ms = 1000;          // ... and at most this long between batches
   std::int64_t side_period_ms = 250;     // side streams' period (0: off)
   bool record_inputs = true;             // the metric_inputs table (the replay trace)
+  // Process recycling runs one run in several processes, one after another: each later
+  // process keeps the database (append) and measures time from the first one's origin
+  // (CLOCK_MONOTONIC ns; 0: now), so t_ns runs on across processes.
+  bool append = false;
+  std::int64_t origin_ns = 0;
   std::filesystem::path proc_root = "/proc";
   std::filesystem::path sys_root = "/sys";
   // Told once of anything that goes wrong; the run goes on.
