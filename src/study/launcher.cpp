@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <thread>
 #include <vector>
 
 #include "study/manifest.hpp"
@@ -132,6 +131,10 @@ ChildRun Launcher::start(const PlannedRun& run) const {
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
+    sigset_t child_exits;
+    sigemptyset(&child_exits);
+    sigaddset(&child_exits, SIGCHLD);
+    ::sigprocmask(SIG_UNBLOCK, &child_exits, nullptr);  // blocked by a ChildExitWaiter
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);  // the runner died before prctl took effect
     ::dup2(null, STDIN_FILENO);
@@ -175,7 +178,24 @@ RunStatus Launcher::finish(const PlannedRun& run, const ChildRun& child, int wai
   return status;
 }
 
+ChildExitWaiter::ChildExitWaiter() {
+  sigemptyset(&m_signals);
+  sigaddset(&m_signals, SIGCHLD);
+  ::pthread_sigmask(SIG_BLOCK, &m_signals, &m_previous);
+}
+
+ChildExitWaiter::~ChildExitWaiter() {
+  ::pthread_sigmask(SIG_SETMASK, &m_previous, nullptr);
+}
+
+void ChildExitWaiter::wait(double max_seconds) const {
+  const auto nanoseconds = static_cast<long>(max_seconds * 1e9);
+  const timespec timeout{nanoseconds / 1'000'000'000L, nanoseconds % 1'000'000'000L};
+  ::sigtimedwait(&m_signals, nullptr, &timeout);  // EAGAIN (time-out) and EINTR are fine
+}
+
 RunStatus Launcher::run_to_end(const PlannedRun& run, const std::atomic<bool>* stop) const {
+  const ChildExitWaiter waiter;
   const ChildRun child = start(run);
   bool forwarded = false;
   for (;;) {
@@ -188,7 +208,7 @@ RunStatus Launcher::run_to_end(const PlannedRun& run, const std::atomic<bool>* s
       ::kill(child.pid, SIGTERM);
       forwarded = true;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    waiter.wait(0.1);
   }
 }
 

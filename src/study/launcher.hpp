@@ -10,6 +10,7 @@
 // a directory that the resumed study is about to redo.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -54,6 +55,23 @@ class Launcher {
   std::filesystem::path m_study_dir;
   std::string m_backend;
   std::string m_host;
+};
+
+// Waits for "a child exited" without polling: SIGCHLD is blocked for the object's lifetime
+// and awaited with sigtimedwait, so a runner wakes the moment a run ends (and otherwise at
+// the time-out, to look at its stop flag) instead of sleeping in a loop that delays every
+// run and wakes up on the machine it is measuring. Children unblock SIGCHLD again.
+class ChildExitWaiter {
+ public:
+  ChildExitWaiter();
+  ChildExitWaiter(const ChildExitWaiter&) = delete;
+  ChildExitWaiter& operator=(const ChildExitWaiter&) = delete;
+  ~ChildExitWaiter();
+  void wait(double max_seconds) const;
+
+ private:
+  sigset_t m_signals{};
+  sigset_t m_previous{};
 };
 
 // The last `max_lines` lines of a text file, at most 4 KiB.

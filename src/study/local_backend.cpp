@@ -54,6 +54,7 @@ StudyLock::~StudyLock() {
 StudyState run_local(const std::filesystem::path& study_dir, StudyState state,
                      const LocalOptions& options) {
   const Launcher launcher(options.nrmlab_binary, study_dir, "local");
+  const ChildExitWaiter waiter;
   const std::vector<PlannedRun>& runs = state.plan.runs;
   std::deque<std::size_t> pending;
   double pending_estimate = 0.0;
@@ -159,7 +160,7 @@ StudyState run_local(const std::filesystem::path& study_dir, StudyState state,
       report(true);
     } else {
       report(false);
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      waiter.wait(0.1);
     }
   }
   state = collect_state(study_dir, std::move(state.plan));
