@@ -257,6 +257,33 @@ TEST(StudyCommand, SameSeedsGiveTheSameResultsInAnyOrder) {
   EXPECT_NE(science_of(a / "runs/r000"), science_of(a / "runs/r004"));
 }
 
+TEST(StudyCommand, ParallelRunsAreRunAndTheirOverlapIsReported) {
+  ScratchDir scratch;
+  const fs::path file = write_study(scratch, "small.toml", k_small_study);
+  const fs::path dir = scratch / "out";
+  const auto result = run_nrmlab(
+      {"study", file.string(), "--out", dir.string(), "--parallel", "2", "--no-analysis"}, scratch);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("8 of 8 runs complete"));
+  EXPECT_THAT(result.out, HasSubstr("ran at the same time as other runs of this study"));
+  const Json manifest = manifest_of(dir);
+  EXPECT_EQ(manifest["study"]["parallel"], 2);
+  EXPECT_GT(manifest["summary"]["overlapping_runs"].get<int>(), 0);
+  // Never more than two at a time: at each run's start at most one other was running.
+  std::vector<std::pair<double, double>> intervals;
+  for (const Json& run : manifest["runs"]) {
+    const Json status =
+        Json::parse(read_text(dir / "runs" / run["id"].get<std::string>() / "status.json"));
+    intervals.emplace_back(status["started"].get<double>(), status["finished"].get<double>());
+  }
+  for (const auto& [start, end] : intervals) {
+    int active = 0;
+    for (const auto& [other_start, other_end] : intervals)
+      active += other_start <= start && start < other_end ? 1 : 0;
+    EXPECT_LE(active, 2);
+  }
+}
+
 TEST(StudyCommand, ADirectoryOfAnotherStudyIsNotOverwritten) {
   ScratchDir scratch;
   const fs::path file = write_study(scratch, "small.toml", k_small_study);
