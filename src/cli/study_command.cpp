@@ -210,7 +210,7 @@ int run_here(const StudyOptions& options, const fs::path& dir, study::StudyState
     fmt::print(stderr, "nrmlab: study interrupted; run the same command again to resume\n");
     return 130;
   }
-  if (options.analyze && state.count(RunState::complete) > 0)
+  if (!options.skip_analysis && state.count(RunState::complete) > 0)
     analyse(dir, state.plan, options.quiet);
   return state.count(RunState::complete) == state.plan.runs.size() ? 0 : 1;
 }
@@ -280,7 +280,7 @@ CLI::App* add_study_command(CLI::App& app, StudyOptions& o) {
                    "Seed of the randomised execution order (default: the study file's)")
       ->check(CLI::NonNegativeNumber);
   command->add_flag("--wait", o.wait, "slurm: wait for the jobs and print the outcome");
-  command->add_flag("!--no-analysis", o.analyze, "Do not analyse the study after its runs");
+  command->add_flag("--no-analysis", o.skip_analysis, "Do not analyse the study after its runs");
   command->add_flag("--quiet,-q", o.quiet, "No progress line and no summary");
   return command;
 }

@@ -17,7 +17,7 @@ struct StudyOptions {
   std::int64_t parallel = 0;  // 0: the study file's
   std::int64_t order_seed = -1;
   bool wait = false;
-  bool analyze = true;
+  bool skip_analysis = false;
   bool quiet = false;
 };
 
