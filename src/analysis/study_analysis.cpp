@@ -369,8 +369,10 @@ Hypothesis allocator_verdict(const FactorEffect& allocator, const Thresholds& t)
         100 * base->drift, allocator.baseline);
   } else {
     h.reason = base->drift < t.min_relative_drift
-                   ? fmt::format("step time hardly drifts under {} ({:.1f}%)", allocator.baseline,
-                                 100 * base->drift)
+                   ? fmt::format(
+                         "step time does not grow under {} (mean drift {:+.1f}% per "
+                         "condition, below the {:.0f}% threshold)",
+                         allocator.baseline, 100 * base->drift, 100 * t.min_relative_drift)
                    : "changing the allocator does not reduce the drift";
   }
   return h;
