@@ -57,23 +57,42 @@ Json manifest_of(const fs::path& dir) {
   return Json::parse(read_text(dir / "manifest.json"));
 }
 
-// What a run computed (never how long it took): per condition, the state digest, the
-// population and pattern-count trajectories and the work totals.
-Json science_of(const fs::path& run_dir) {
-  const Json result = Json::parse(read_text(run_dir / "result.json"));
-  Json science;
-  for (const auto& [name, condition] : result["conditions"].items())
-    science[name] = {condition["state_digest"], condition["population_history"],
-                     condition["pattern_count_history"], condition["totals"]};
-  return science;
-}
-
 std::size_t count_status_files(const fs::path& dir) {
   std::size_t count = 0;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir / "runs", ec))
     count += fs::exists(entry.path() / "status.json") ? 1 : 0;
   return count;
+}
+
+// Each run sleeps about 0.2 s (2 ms per step, per-step sampling), so the runner can be
+// stopped mid-study.
+constexpr const char* k_slow_study = R"([study]
+name = "slow"
+replicates = 4
+seed = 3
+
+[run]
+source = "synthetic"
+steps = 50
+max_agents = 8
+persistence = "off"
+sampling = "per-step"
+window_ms = 2
+conditions = ["OFF-OFF", "ON-OFF"]
+
+[telemetry]
+side_period_ms = 0
+pss_period_ms = 0
+
+[factors]
+recursive_evolve = ["on", "off"]
+)";
+
+void wait_for_statuses(const fs::path& dir, std::size_t count) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (count_status_files(dir) < count && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
 TEST(StudyCommand, RunsEveryRunAsAChildProcessThenAnalyses) {
@@ -136,35 +155,11 @@ TEST(StudyCommand, MalformedStudyFileNamesFileAndLine) {
 
 TEST(StudyCommand, ResumeAfterKillNineRepeatsNoCompletedRun) {
   ScratchDir scratch;
-  // Each run sleeps about 0.2 s (2 ms per step, per-step sampling), so the runner can be
-  // killed mid-study.
-  const fs::path file = write_study(scratch, "slow.toml", R"([study]
-name = "slow"
-replicates = 4
-seed = 3
-
-[run]
-source = "synthetic"
-steps = 50
-max_agents = 8
-persistence = "off"
-sampling = "per-step"
-window_ms = 2
-conditions = ["OFF-OFF", "ON-OFF"]
-
-[telemetry]
-side_period_ms = 0
-pss_period_ms = 0
-
-[factors]
-recursive_evolve = ["on", "off"]
-)");
+  const fs::path file = write_study(scratch, "slow.toml", k_slow_study);
   const fs::path dir = scratch / "out";
   const pid_t runner = start_process({NRMLAB_BINARY, "study", file.string(), "--out", dir.string()},
                                      scratch / "first.out", scratch / "first.err");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (count_status_files(dir) < 2 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  wait_for_statuses(dir, 2);
   ::kill(runner, SIGKILL);
   wait_process(runner);
   const std::size_t done_before = count_status_files(dir);
@@ -195,6 +190,30 @@ recursive_evolve = ["on", "off"]
   const auto again = run_nrmlab({"study", dir.string(), "--no-analysis"}, scratch);
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.out, HasSubstr("resuming; 8 of 8 runs are complete"));
+}
+
+TEST(StudyCommand, AnInterruptStopsTheRunningRunAndTheStudyResumes) {
+  ScratchDir scratch;
+  const fs::path file = write_study(scratch, "slow.toml", k_slow_study);
+  const fs::path dir = scratch / "out";
+  const pid_t runner = start_process({NRMLAB_BINARY, "study", file.string(), "--out", dir.string()},
+                                     scratch / "first.out", scratch / "first.err");
+  wait_for_statuses(dir, 1);
+  ::kill(runner, SIGINT);
+  EXPECT_EQ(wait_process(runner), 130);
+  EXPECT_THAT(read_text(scratch / "first.err"),
+              HasSubstr("study interrupted; run the same command again to resume"));
+  const Json manifest = manifest_of(dir);
+  EXPECT_LT(manifest["summary"]["complete"].get<int>(), 8);
+  EXPECT_EQ(manifest["summary"]["failed"], 0);
+  for (const Json& run : manifest["runs"])
+    if (run["status"]["state"] == "interrupted") {
+      EXPECT_EQ(run["status"]["exit_code"], 130);
+    }
+
+  const auto resumed = run_nrmlab({"study", dir.string(), "--no-analysis"}, scratch);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(manifest_of(dir)["summary"]["complete"], 8);
 }
 
 TEST(StudyCommand, AFailedRunIsRecordedAndTheStudyGoesOn) {
@@ -251,10 +270,10 @@ TEST(StudyCommand, SameSeedsGiveTheSameResultsInAnyOrder) {
   const Json manifest = manifest_of(a);  // a range-for over a temporary's member would dangle
   for (const Json& run : manifest["runs"]) {
     const std::string id = run["id"];
-    EXPECT_EQ(science_of(a / "runs" / id), science_of(b / "runs" / id)) << id;
+    EXPECT_EQ(result_science(a / "runs" / id), result_science(b / "runs" / id)) << id;
   }
   // And replicates really differ.
-  EXPECT_NE(science_of(a / "runs/r000"), science_of(a / "runs/r004"));
+  EXPECT_NE(result_science(a / "runs/r000"), result_science(a / "runs/r004"));
 }
 
 TEST(StudyCommand, ParallelRunsAreRunAndTheirOverlapIsReported) {
@@ -342,7 +361,7 @@ TEST(Recycling, EachConditionRunsInAFreshProcessWithIdenticalResults) {
   const auto b = run_nrmlab(recycled, scratch);
   ASSERT_EQ(a.exit_code, 0) << a.err;
   ASSERT_EQ(b.exit_code, 0) << b.err;
-  EXPECT_EQ(science_of(scratch / "once"), science_of(scratch / "recycled"));
+  EXPECT_EQ(result_science(scratch / "once"), result_science(scratch / "recycled"));
   const Json result = Json::parse(read_text(scratch / "recycled/result.json"));
   EXPECT_TRUE(result["complete"].get<bool>());
   EXPECT_EQ(result["synergy"], Json::parse(read_text(scratch / "once/result.json"))["synergy"]);
@@ -375,6 +394,16 @@ TEST(Recycling, EachConditionRunsInAFreshProcessWithIdenticalResults) {
   EXPECT_EQ(once_pids.column_int(0), 1);
 }
 
+TEST(Recycling, CannotRecordATrace) {
+  ScratchDir scratch;
+  const auto result =
+      run_nrmlab({"run", "--recycle", "condition", "--record-trace", (scratch / "t.trace").string(),
+                  "--out", (scratch / "run").string()},
+                 scratch);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("--recycle condition cannot record a trace"));
+}
+
 TEST(Recycling, AConditionThatFailsInItsProcessFailsTheRunAndKeepsTheOthers) {
   ScratchDir scratch;
   { std::ofstream(scratch / "short.trace") << "# nrmlab metric trace v1\n# steps=1\n"; }
@@ -404,7 +433,7 @@ recycle = ["never", "condition"]
   const auto result =
       run_nrmlab({"study", file.string(), "--out", (scratch / "out").string()}, scratch);
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(science_of(scratch / "out/runs/r000"), science_of(scratch / "out/runs/r001"));
+  EXPECT_EQ(result_science(scratch / "out/runs/r000"), result_science(scratch / "out/runs/r001"));
   const Json analysis = Json::parse(read_text(scratch / "out/analysis.json"));
   ASSERT_EQ(analysis["study"]["interventions"].size(), 1u);
   EXPECT_EQ(analysis["study"]["interventions"][0]["factor"], "recycle");

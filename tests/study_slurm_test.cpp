@@ -52,15 +52,6 @@ class SlurmCluster {
   bool m_started = false;
 };
 
-Json science_of(const fs::path& run_dir) {
-  const Json result = Json::parse(read_text(run_dir / "result.json"));
-  Json science;
-  for (const auto& [name, condition] : result["conditions"].items())
-    science[name] = {condition["state_digest"], condition["population_history"],
-                     condition["pattern_count_history"], condition["totals"]};
-  return science;
-}
-
 TEST(StudySlurm, ARealClusterGathersTheSameResultsAsALocalRun) {
   if (::geteuid() != 0) GTEST_SKIP() << "starting slurmctld, slurmd and munged needs root";
   ScratchDir scratch;
@@ -118,7 +109,7 @@ throttle = 2
     EXPECT_EQ(run["status"]["state"], "complete");
     EXPECT_EQ(run["status"]["backend"], "slurm");
     const std::string id = run["id"];
-    EXPECT_EQ(science_of(on_slurm / "runs" / id), science_of(here / "runs" / id)) << id;
+    EXPECT_EQ(result_science(on_slurm / "runs" / id), result_science(here / "runs" / id)) << id;
   }
   // The gather job analysed the study like the local runner did.
   const Json analysed = Json::parse(read_text(on_slurm / "analysis.json"));
@@ -137,7 +128,7 @@ throttle = 2
       scratch);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
   EXPECT_THAT(resumed.out, HasSubstr("submitted 1 task as array job "));
-  EXPECT_EQ(science_of(on_slurm / "runs" / lost), science_of(here / "runs" / lost));
+  EXPECT_EQ(result_science(on_slurm / "runs" / lost), result_science(here / "runs" / lost));
 }
 
 }  // namespace

@@ -72,6 +72,15 @@ bool wait_for_file(const std::filesystem::path& path) {
   return false;
 }
 
+nlohmann::json result_science(const std::filesystem::path& run_dir) {
+  const nlohmann::json result = nlohmann::json::parse(read_text(run_dir / "result.json"));
+  nlohmann::json science;
+  for (const auto& [name, condition] : result["conditions"].items())
+    science[name] = {condition["state_digest"], condition["population_history"],
+                     condition["pattern_count_history"], condition["totals"]};
+  return science;
+}
+
 std::string read_text(const std::filesystem::path& path) {
   std::ifstream in(path);
   std::stringstream buffer;

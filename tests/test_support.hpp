@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,10 @@ bool wait_for_file(const std::filesystem::path& path);
 ProcessResult run_nrmlab(std::vector<std::string> args, const ScratchDir& scratch);
 
 std::string read_text(const std::filesystem::path& path);
+
+// What a run computed, never how long it took: per condition of RUN_DIR/result.json, the
+// state digest, the population and pattern-count trajectories and the work totals.
+nlohmann::json result_science(const std::filesystem::path& run_dir);
 
 // Records every step of a run.
 class StepLog final : public model::StepObserver {

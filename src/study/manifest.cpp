@@ -49,17 +49,8 @@ SlurmOptions slurm_from(const Json& json) {
 }
 
 Json status_json(const RunStatus& status) {
-  Json json;
-  json["state"] = run_state_name(status.state);
-  if (status.state == RunState::planned) return json;
-  json["exit_code"] = status.exit_code;
-  json["signal"] = status.signal;
-  json["started_at"] = utc_text(status.started);
-  json["duration_s"] = status.duration();
-  json["host"] = status.host;
-  json["backend"] = status.backend;
-  json["overlapping_runs"] = status.overlapping_runs;
-  if (!status.stderr_tail.empty()) json["stderr_tail"] = status.stderr_tail;
+  Json json = to_json(status);
+  if (status.state != RunState::planned) json["overlapping_runs"] = status.overlapping_runs;
   return json;
 }
 

@@ -59,10 +59,10 @@ std::optional<RunStatus> read_status(const std::filesystem::path& run_dir) {
   return status;
 }
 
-void write_status(const std::filesystem::path& run_dir, const RunStatus& status) {
+nlohmann::ordered_json to_json(const RunStatus& status) {
   nlohmann::ordered_json json;
-  json["schema"] = k_schema;
   json["state"] = run_state_name(status.state);
+  if (status.state == RunState::planned) return json;
   json["hash"] = status.hash;
   json["exit_code"] = status.exit_code;
   json["signal"] = status.signal;
@@ -73,6 +73,12 @@ void write_status(const std::filesystem::path& run_dir, const RunStatus& status)
   json["host"] = status.host;
   json["backend"] = status.backend;
   json["stderr_tail"] = status.stderr_tail;
+  return json;
+}
+
+void write_status(const std::filesystem::path& run_dir, const RunStatus& status) {
+  nlohmann::ordered_json json = {{"schema", k_schema}};
+  json.update(to_json(status));
   write_file_atomically(run_dir / "status.json", json.dump(1) + "\n");
 }
 

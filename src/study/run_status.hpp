@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,9 @@ struct RunStatus {
 
   double duration() const { return finished - started; }
 };
+
+// Every field but overlapping_runs (which only the manifest knows); `planned` is the state alone.
+nlohmann::ordered_json to_json(const RunStatus& status);
 
 std::optional<RunStatus> read_status(const std::filesystem::path& run_dir);
 void write_status(const std::filesystem::path& run_dir, const RunStatus& status);
