@@ -207,8 +207,11 @@ TEST(StudyCommand, AnInterruptStopsTheRunningRunAndTheStudyResumes) {
   EXPECT_LT(manifest["summary"]["complete"].get<int>(), 8);
   EXPECT_EQ(manifest["summary"]["failed"], 0);
   for (const Json& run : manifest["runs"])
+    // Exit 130 once the run has installed its handlers; SIGTERM's default action if the
+    // signal came while it was still starting (a slow sanitizer build widens that window).
     if (run["status"]["state"] == "interrupted") {
-      EXPECT_EQ(run["status"]["exit_code"], 130);
+      EXPECT_TRUE(run["status"]["exit_code"] == 130 || run["status"]["signal"] == SIGTERM)
+          << run["status"].dump();
     }
 
   const auto resumed = run_nrmlab({"study", dir.string(), "--no-analysis"}, scratch);
