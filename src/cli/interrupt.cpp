@@ -1,5 +1,7 @@
 #include "cli/interrupt.hpp"
 
+#include <signal.h>
+
 #include <csignal>
 
 namespace nrmlab::cli {
@@ -18,6 +20,11 @@ extern "C" void on_interrupt(int signal_number) {
 const std::atomic<bool>& install_interrupt_handlers() {
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
+  sigset_t stops;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGINT);
+  sigaddset(&stops, SIGTERM);
+  sigprocmask(SIG_UNBLOCK, &stops, nullptr);
   return g_stop_requested;
 }
 

@@ -135,6 +135,13 @@ ChildRun Launcher::start(const PlannedRun& run) const {
     sigemptyset(&child_exits);
     sigaddset(&child_exits, SIGCHLD);
     ::sigprocmask(SIG_UNBLOCK, &child_exits, nullptr);  // blocked by a ChildExitWaiter
+    // A stop sent while the run is still starting stays pending until `nrmlab run` has
+    // installed its handlers (and unblocks these), so it ends the run cleanly with 130.
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    ::sigprocmask(SIG_BLOCK, &stops, nullptr);
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);  // the runner died before prctl took effect
     ::dup2(null, STDIN_FILENO);
