@@ -1,6 +1,7 @@
 #include "study/study_file.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -22,7 +23,6 @@ namespace fs = std::filesystem;
 
 constexpr std::array<std::string_view, 6> k_table_names = {"study",   "run",        "telemetry",
                                                            "factors", "thresholds", "slurm"};
-constexpr std::string_view k_tables = "study, run, telemetry, factors, thresholds, slurm";
 
 class Reader {
  public:
@@ -358,7 +358,8 @@ StudySpec parse_study(std::string text, const fs::path& file) {
     throw input_error(name, 1, "a study file needs a [study] table with a name");
   for (const auto& [key, node] : document)
     if (std::find(k_table_names.begin(), k_table_names.end(), key.str()) == k_table_names.end())
-      reader.fail(node, fmt::format("unknown table [{}] (accepted: {})", key.str(), k_tables));
+      reader.fail(node, fmt::format("unknown table [{}] (accepted: {})", key.str(),
+                                    fmt::join(k_table_names, ", ")));
   read_study_table(reader, reader.table(*study, "study"), spec);
   if (const toml::node* run = document.get("run"))
     read_fixed(reader, reader.table(*run, "run"), "run", spec);
