@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -396,6 +397,99 @@ TEST(Recycling, EachConditionRunsInAFreshProcessWithIdenticalResults) {
   EXPECT_EQ(once_pids.column_int(0), 1);
 }
 
+// Recycling inside a condition: a fresh process every 7 of 30 steps, each continuing from
+// the state the previous one sent back.
+TEST(Recycling, EveryNStepsContinuesEachConditionInFreshProcessesWithIdenticalResults) {
+  ScratchDir scratch;
+  for (const std::string sampling : {"per-call", "every:4"}) {
+    const std::vector<std::string> common = {"run",
+                                             "--source",
+                                             "synthetic",
+                                             "--steps",
+                                             "30",
+                                             "--max-agents",
+                                             "12",
+                                             "--persistence",
+                                             "transaction-per-step",
+                                             "--sampling",
+                                             sampling};
+    const fs::path once = scratch / (sampling.substr(0, 5) + "-once");
+    const fs::path recycled = scratch / (sampling.substr(0, 5) + "-recycled");
+    std::vector<std::string> a_args = common;
+    a_args.insert(a_args.end(), {"--out", once.string()});
+    std::vector<std::string> b_args = common;
+    b_args.insert(b_args.end(), {"--recycle", "every:7", "--out", recycled.string()});
+    const auto a = run_nrmlab(a_args, scratch);
+    const auto b = run_nrmlab(b_args, scratch);
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    EXPECT_THAT(b.out, HasSubstr("one process per 7 steps of a condition"));
+    EXPECT_EQ(result_science(once), result_science(recycled)) << sampling;
+    const Json result = Json::parse(read_text(recycled / "result.json"));
+    EXPECT_TRUE(result["complete"].get<bool>());
+    EXPECT_EQ(result["synergy"], Json::parse(read_text(once / "result.json"))["synergy"]);
+
+    // Five processes per condition (steps 0, 7, 14, 21, 28), all distinct, one database
+    // with every step once, and the faithful databases grown by the same rows.
+    sqlite::Connection db(recycled / "telemetry.db");
+    std::set<std::string> pids;
+    sqlite::Statement processes(db, "SELECT key, value FROM meta WHERE key LIKE 'process.%'");
+    std::set<std::string> keys;
+    while (processes.step()) {
+      keys.insert(processes.column_text(0));
+      pids.insert(processes.column_text(1));
+    }
+    EXPECT_EQ(pids.size(), 20u);
+    EXPECT_TRUE(keys.count("process.ON-ON@28")) << "each stretch names its first step";
+    sqlite::Statement steps(db,
+                            "SELECT COUNT(*), COUNT(DISTINCT condition || '/' || step) FROM steps");
+    ASSERT_TRUE(steps.step());
+    EXPECT_EQ(steps.column_int(0), 120);
+    EXPECT_EQ(steps.column_int(1), 120);
+    const auto rows = [](const fs::path& file) {
+      sqlite::Connection metrics(file);
+      sqlite::Statement count(metrics, "SELECT COUNT(*) FROM system_metrics");
+      EXPECT_TRUE(count.step());
+      return count.column_int(0);
+    };
+    EXPECT_EQ(rows(once / "metrics.db"), rows(recycled / "metrics.db"));
+  }
+}
+
+TEST(Recycling, AStretchThatFailsKeepsTheStepsBeforeIt) {
+  ScratchDir scratch;
+  // A trace with samples for steps 0..9 of OFF-OFF, replayed call by call into 20 steps:
+  // the third 5-step process finds no sample for step 10.
+  const fs::path trace = scratch / "t.trace";
+  const auto record = run_nrmlab(
+      {"run", "--source", "synthetic", "--steps", "20", "--condition", "OFF-OFF", "--persistence",
+       "off", "--record-trace", trace.string(), "--out", (scratch / "recorded").string()},
+      scratch);
+  ASSERT_EQ(record.exit_code, 0) << record.err;
+  {
+    std::istringstream lines(read_text(trace));
+    std::ofstream cut(scratch / "cut.trace");
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind("OFF-OFF,", 0) == 0 && std::stoi(line.substr(8)) >= 10) continue;
+      cut << line << "\n";
+    }
+  }
+  const auto result = run_nrmlab(
+      {"run", "--source", "replay:" + (scratch / "cut.trace").string(), "--replay-granularity",
+       "call", "--steps", "20", "--condition", "OFF-OFF", "--recycle", "every:5", "--persistence",
+       "off", "--out", (scratch / "run").string()},
+      scratch);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("condition OFF-OFF failed in its process (exit status 1)"));
+  const Json json = Json::parse(read_text(scratch / "run/result.json"));
+  EXPECT_FALSE(json["complete"].get<bool>());
+  const Json& condition = json["conditions"]["OFF-OFF"];
+  EXPECT_EQ(condition["steps_completed"], 10);
+  EXPECT_EQ(condition["population_history"].size(), 10u);
+  EXPECT_EQ(condition["state_digest"], "");
+}
+
 TEST(Recycling, CannotRecordATrace) {
   ScratchDir scratch;
   const auto result =
@@ -430,12 +524,13 @@ steps = 20
 max_agents = 8
 persistence = "off"
 [factors]
-recycle = ["never", "condition"]
+recycle = ["never", "condition", "every:6"]
 )");
   const auto result =
       run_nrmlab({"study", file.string(), "--out", (scratch / "out").string()}, scratch);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result_science(scratch / "out/runs/r000"), result_science(scratch / "out/runs/r001"));
+  EXPECT_EQ(result_science(scratch / "out/runs/r000"), result_science(scratch / "out/runs/r002"));
   const Json analysis = Json::parse(read_text(scratch / "out/analysis.json"));
   ASSERT_EQ(analysis["study"]["interventions"].size(), 1u);
   EXPECT_EQ(analysis["study"]["interventions"][0]["factor"], "recycle");

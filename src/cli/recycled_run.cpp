@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 
 #include "cli/run_output.hpp"
 #include "util/error.hpp"
@@ -20,24 +21,30 @@
 namespace nrmlab::cli {
 namespace {
 
-// What a child reports: its condition's result, or why it stopped.
-std::string child_report(const model::ExperimentResult& part) {
-  nlohmann::ordered_json report;
-  report["condition"] = part.conditions.empty() ? nlohmann::ordered_json(nullptr)
-                                                : model::to_json(part.conditions.front());
-  report["stopped_because"] = part.stopped_because ? nlohmann::ordered_json(*part.stopped_because)
-                                                   : nlohmann::ordered_json(nullptr);
-  return report.dump();
+// What a child reports: its stretch's result, why it stopped if it did, and the engine's
+// state if its condition goes on. CBOR, so the state's numbers cross exactly and compactly.
+std::string child_report(const model::ExperimentResult& part, const model::Snapshot& suspended) {
+  nlohmann::json report;
+  report["condition"] = part.conditions.empty()
+                            ? nlohmann::json(nullptr)
+                            : nlohmann::json(model::to_json(part.conditions.front()));
+  report["stopped_because"] =
+      part.stopped_because ? nlohmann::json(*part.stopped_because) : nlohmann::json(nullptr);
+  report["snapshot"] =
+      suspended.condition >= 0 ? model::to_json(suspended) : nlohmann::json(nullptr);
+  const std::vector<std::uint8_t> bytes = nlohmann::json::to_cbor(report);
+  return {bytes.begin(), bytes.end()};
 }
 
-[[noreturn]] void run_child(
-    int out, const model::RunConfig& part, bool first,
-    const std::function<model::ExperimentResult(const model::RunConfig&, bool)>& run_part) {
+[[noreturn]] void run_child(int out, const model::RunConfig& part, model::Segment segment,
+                            bool first, const RunPart& run_part) {
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the run's own process
   int code = 1;
   try {
-    const model::ExperimentResult result = run_part(part, first);
-    const std::string report = child_report(result);
+    model::Snapshot suspended;
+    segment.suspended = &suspended;
+    const model::ExperimentResult result = run_part(part, segment, first);
+    const std::string report = child_report(result, suspended);
     std::size_t written = 0;
     while (written < report.size()) {
       const ssize_t n = ::write(out, report.data() + written, report.size() - written);
@@ -45,7 +52,7 @@ std::string child_report(const model::ExperimentResult& part) {
       if (n <= 0) break;
       written += static_cast<std::size_t>(n);
     }
-    code = result.complete ? 0 : 130;
+    code = result.stopped_because ? 130 : 0;
   } catch (const std::exception& error) {
     fmt::print(stderr, "nrmlab: error: {}\n", error.what());
   }
@@ -81,61 +88,98 @@ std::string collect(int in, pid_t child, const std::atomic<bool>& stop, int& wai
   return report;
 }
 
+struct ChildOutcome {
+  nlohmann::json report;  // discarded when the child sent nothing readable
+  int wait_status = 0;
+};
+
+// Runs one stretch in a fresh child process and waits for it.
+ChildOutcome run_in_child(const model::RunConfig& part, const model::Segment& segment, bool first,
+                          const RunPart& run_part, const std::atomic<bool>& stop) {
+  int pipe[2];
+  if (::pipe2(pipe, O_CLOEXEC) != 0)
+    throw Error(fmt::format("cannot recycle: pipe: {}", std::strerror(errno)));
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(pipe[0]);
+    run_child(pipe[1], part, segment, first, run_part);
+  }
+  ::close(pipe[1]);
+  if (child < 0) {
+    ::close(pipe[0]);
+    throw Error(fmt::format("cannot recycle: fork: {}", std::strerror(errno)));
+  }
+  ChildOutcome outcome;
+  const std::string bytes = collect(pipe[0], child, stop, outcome.wait_status);
+  ::close(pipe[0]);
+  outcome.report = nlohmann::json::from_cbor(bytes, true, false);
+  if (!outcome.report.is_object())
+    outcome.report = nlohmann::json(nlohmann::json::value_t::discarded);
+  return outcome;
+}
+
 }  // namespace
 
-model::ExperimentResult run_recycled(
-    const model::RunConfig& config, const std::atomic<bool>& stop,
-    const std::function<model::ExperimentResult(const model::RunConfig& part, bool first)>&
-        run_part) {
+model::ExperimentResult run_recycled(const model::RunConfig& config,
+                                     const model::Recycling& recycling,
+                                     const std::atomic<bool>& stop, const RunPart& run_part) {
   model::ExperimentResult result;
   result.config = config;
   result.design = config.design();
   result.started_at = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)));
+  const bool every_steps = recycling.kind == model::Recycling::Kind::every_steps;
   bool first = true;
   for (const int index : config.conditions) {
-    if (stop.load()) {
-      result.stopped_because = "interrupted";
-      break;
-    }
     model::RunConfig part = config;
     part.conditions = {index};
-    int pipe[2];
-    if (::pipe2(pipe, O_CLOEXEC) != 0)
-      throw Error(fmt::format("cannot recycle: pipe: {}", std::strerror(errno)));
-    std::fflush(stdout);
-    std::fflush(stderr);
-    const pid_t child = ::fork();
-    if (child == 0) {
-      ::close(pipe[0]);
-      run_child(pipe[1], part, first, run_part);
-    }
-    ::close(pipe[1]);
-    if (child < 0) {
-      ::close(pipe[0]);
-      throw Error(fmt::format("cannot recycle: fork: {}", std::strerror(errno)));
-    }
-    int wait_status = 0;
-    const std::string text = collect(pipe[0], child, stop, wait_status);
-    ::close(pipe[0]);
-    first = false;
-
     const std::string name(model::condition_name(model::condition_at(index)));
-    const nlohmann::json report = nlohmann::json::parse(text, nullptr, false);
-    if (!report.is_discarded() && report.is_object() && report["condition"].is_object())
-      result.conditions.push_back(model::condition_from_json(report["condition"], name));
-    const bool exited = WIFEXITED(wait_status);
-    const int code = exited ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
-    if (code == 0) {
+    std::optional<model::ConditionResult> condition;
+    std::optional<model::Snapshot> resume;
+    int code = 0;
+    int signal = 0;
+    bool readable = true;
+    for (;;) {
+      if (stop.load()) {
+        code = 130;
+        break;
+      }
+      model::Segment segment;
+      segment.resume = resume ? &*resume : nullptr;
+      if (every_steps) segment.end_step = (resume ? resume->next_step : 0) + recycling.steps;
+      const ChildOutcome outcome = run_in_child(part, segment, first, run_part, stop);
+      first = false;
+      const nlohmann::json& report = outcome.report;
+      readable = !report.is_discarded();
+      if (readable && report["condition"].is_object()) {
+        const model::ConditionResult stretch =
+            model::condition_from_json(report["condition"], name);
+        if (condition)
+          model::append_segment(*condition, stretch);
+        else
+          condition = stretch;
+      }
+      const bool exited = WIFEXITED(outcome.wait_status);
+      code = exited ? WEXITSTATUS(outcome.wait_status) : 128 + WTERMSIG(outcome.wait_status);
+      signal = exited ? 0 : WTERMSIG(outcome.wait_status);
+      if (code != 0 || !readable || !report["snapshot"].is_object()) break;
+      resume = model::snapshot_from_json(report["snapshot"]);
+    }
+    if (condition) result.conditions.push_back(std::move(*condition));
+    if (code == 0 && readable) {
       write_result(config.out_dir, result);  // a checkpoint per condition, as without recycling
       continue;
     }
-    if (code == 130 || (stop.load() && !report.is_discarded())) {
+    if (code == 130 || (stop.load() && readable)) {
       result.stopped_because = "interrupted";
       break;
     }
     result.stopped_because =
-        fmt::format("condition {} failed in its process ({} {})", name,
-                    exited ? "exit status" : "signal", exited ? code : WTERMSIG(wait_status));
+        code == 0
+            ? fmt::format("condition {} sent no readable result from its process", name)
+            : fmt::format("condition {} failed in its process ({} {})", name,
+                          signal == 0 ? "exit status" : "signal", signal == 0 ? code : signal);
     write_result(config.out_dir, result);
     throw Error(*result.stopped_because);
   }

@@ -1,25 +1,30 @@
-// Process recycling for `nrmlab run --recycle condition`: each condition runs in a fresh
-// process forked from this one before any simulation work, so every condition starts with
-// a clean heap, as if the run had been restarted between conditions. The conditions of a
-// run are independent simulations whose inputs are a pure function of (seed, condition,
-// step, call) for synthetic and replayed sources, so recycling changes cost, never results.
-// Each child sends its condition's result back through a pipe; this process assembles
-// result.json. The children append to one telemetry.db.
+// Process recycling for `nrmlab run --recycle condition|every:N`: each condition (and, with
+// every:N, each stretch of N steps of it) runs in a fresh process forked from this one,
+// which does no simulation work itself, so every stretch starts with a clean heap, as if
+// the run had been restarted there. A stretch that ends before its condition does sends
+// the engine's state (model::Snapshot) back with its result; the next process continues
+// from it bit for bit. The inputs of synthetic and replayed sources are a pure function of
+// (seed, condition, step, call), so recycling changes cost, never results. This process
+// assembles result.json; the children append to one telemetry.db.
 #pragma once
 
 #include <atomic>
 #include <functional>
 
+#include "model/experiment_runner.hpp"
 #include "model/result.hpp"
 
 namespace nrmlab::cli {
 
-// `run_part` runs in the child with a configuration of one condition (`first`: the run's
-// first process) and returns its result. Throws nrmlab::Error when a child fails; result.json
-// then already holds the conditions that completed.
-model::ExperimentResult run_recycled(
-    const model::RunConfig& config, const std::atomic<bool>& stop,
-    const std::function<model::ExperimentResult(const model::RunConfig& part, bool first)>&
-        run_part);
+// Runs in the child: `part` names one condition, `segment` the stretch of it; `first` is
+// true in the run's first process.
+using RunPart = std::function<model::ExperimentResult(const model::RunConfig& part,
+                                                      const model::Segment& segment, bool first)>;
+
+// Throws nrmlab::Error when a child fails; result.json then already holds the conditions
+// that completed.
+model::ExperimentResult run_recycled(const model::RunConfig& config,
+                                     const model::Recycling& recycling,
+                                     const std::atomic<bool>& stop, const RunPart& run_part);
 
 }  // namespace nrmlab::cli

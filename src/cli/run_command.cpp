@@ -49,11 +49,13 @@ class StepFan final : public model::StepObserver {
 };
 
 // `config` describes the whole run; `running` are the conditions this process runs (all of
-// them unless the run is recycled), each recorded with this process's pid.
+// them unless the run is recycled), each recorded with this process's pid: as
+// process.<condition>, or process.<condition>@<step> for a stretch resumed at that step.
 std::unique_ptr<telemetry::Recorder> make_recorder(bool enabled,
                                                    telemetry::RecorderOptions recorder_options,
                                                    const model::RunConfig& config,
-                                                   const std::vector<int>& running) {
+                                                   const std::vector<int>& running,
+                                                   std::int64_t first_step) {
   if (!enabled) return nullptr;
   recorder_options.warn = [](const std::string& message) {
     fmt::print(stderr, "nrmlab: warning: telemetry: {}\n", message);
@@ -69,7 +71,8 @@ std::unique_ptr<telemetry::Recorder> make_recorder(bool enabled,
       {"source", config.source.text},
   };
   for (const int index : running)
-    meta.emplace_back(fmt::format("process.{}", model::condition_name(model::condition_at(index))),
+    meta.emplace_back(fmt::format("process.{}{}", model::condition_name(model::condition_at(index)),
+                                  first_step > 0 ? fmt::format("@{}", first_step) : ""),
                       std::to_string(::getpid()));
   std::unique_ptr<telemetry::Recorder> recorder;
   try {
@@ -127,12 +130,16 @@ model::RunConfig build_config(const RunOptions& options) {
     // The original ran its conditions in one order, and they share the databases.
     std::sort(config.conditions.begin(), config.conditions.end());
   }
+  if (!model::parse_recycling(options.recycle))
+    throw Error(fmt::format("--recycle '{}': expected never, condition or every:N with N >= 1",
+                            options.recycle));
   config.recycle = options.recycle;
   config.out_dir = options.out_dir;
   config.db_dir = options.db_dir.empty() ? config.out_dir : fs::path(options.db_dir);
   if (!options.record_trace.empty()) config.record_trace = options.record_trace;
-  if (config.recycle == "condition" && config.record_trace)
-    throw Error("--recycle condition cannot record a trace (each process would start it anew)");
+  if (config.recycle != "never" && config.record_trace)
+    throw Error(fmt::format("--recycle {} cannot record a trace (each process would start it anew)",
+                            config.recycle));
   return config;
 }
 
@@ -187,9 +194,16 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& o) {
       ->delimiter(',');
   run->add_option("--recycle", o.recycle,
                   "Process recycling: never (the conditions back to back in one process, as the "
-                  "original) or condition (each condition in a fresh process with a clean heap; "
-                  "results are unchanged)")
-      ->check(CLI::IsMember({"never", "condition"}))
+                  "original), condition (each condition in a fresh process with a clean heap) "
+                  "or every:N (also a fresh process every N steps inside a condition, carrying "
+                  "the engine's state over). Results are unchanged; only cost can differ")
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            return model::parse_recycling(text)
+                       ? std::string()
+                       : std::string("expected never, condition or every:N with N >= 1");
+          },
+          "never|condition|every:N"))
       ->capture_default_str();
   run->add_flag("--quiet,-q", o.quiet, "No progress line");
 
@@ -301,16 +315,18 @@ struct Execution {
 // Runs `config` in this process. `described` is the run as the user asked for it (the
 // telemetry's configuration meta); it differs from `config` when a recycled run executes
 // one condition per process. `checkpoints`: write result.json after each condition.
+// `segment` (may be null): the stretch of the one condition this process runs.
 Execution execute_here(const RunOptions& options, const model::RunConfig& config,
                        const model::RunConfig& described,
                        const telemetry::RecorderOptions& recorder_options, bool checkpoints,
-                       const std::atomic<bool>& stop) {
+                       const std::atomic<bool>& stop, const model::Segment* segment = nullptr) {
   std::optional<ProgressLine> progress;
   if (!options.quiet && isatty(STDERR_FILENO) == 1)
     progress.emplace(stderr, std::string(model::experiment_name(config.experiment)),
                      config.params.steps, static_cast<std::int64_t>(config.conditions.size()));
-  const std::unique_ptr<telemetry::Recorder> recorder =
-      make_recorder(options.telemetry == "on", recorder_options, described, config.conditions);
+  const std::unique_ptr<telemetry::Recorder> recorder = make_recorder(
+      options.telemetry == "on", recorder_options, described, config.conditions,
+      segment != nullptr && segment->resume != nullptr ? segment->resume->next_step : 0);
 
   StepFan observers;
   observers.add(recorder.get());
@@ -320,6 +336,7 @@ Execution execute_here(const RunOptions& options, const model::RunConfig& config
   hooks.sample_observer = recorder.get();
   hooks.time_sections = recorder != nullptr;
   hooks.stop_requested = &stop;
+  hooks.segment = segment;
   if (checkpoints)
     hooks.checkpoint = [&](const model::ExperimentResult& result) {
       try {
@@ -368,15 +385,24 @@ int execute_run(const RunOptions& options) {
   recorder_options.db_path = config.out_dir / "telemetry.db";
 
   Execution execution;
-  if (config.recycle == "condition" && config.conditions.size() > 1) {
+  const model::Recycling recycling = *model::parse_recycling(config.recycle);
+  using Kind = model::Recycling::Kind;
+  if (recycling.kind == Kind::every_steps ||
+      (recycling.kind == Kind::condition && config.conditions.size() > 1)) {
     recorder_options.origin_ns = monotonic_now_ns();
-    execution.result = run_recycled(config, stop, [&](const model::RunConfig& part, bool first) {
-      recorder_options.append = !first;
-      return execute_here(options, part, config, recorder_options, false, stop).result;
-    });
+    execution.result = run_recycled(
+        config, recycling, stop,
+        [&](const model::RunConfig& part, const model::Segment& segment, bool first) {
+          recorder_options.append = !first;
+          return execute_here(options, part, config, recorder_options, false, stop, &segment)
+              .result;
+        });
     if (options.telemetry == "on")
-      execution.telemetry_line = fmt::format("telemetry: {} (one process per condition)",
-                                             recorder_options.db_path.string());
+      execution.telemetry_line =
+          fmt::format("telemetry: {} (one process per {})", recorder_options.db_path.string(),
+                      recycling.kind == Kind::condition
+                          ? std::string("condition")
+                          : fmt::format("{} steps of a condition", recycling.steps));
   } else {
     execution = execute_here(options, config, config, recorder_options, true, stop);
   }

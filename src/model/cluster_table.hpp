@@ -28,6 +28,14 @@ class ClusterTable {
     m_members.insert(m_members.end(), serials.begin(), serials.end());
   }
   std::size_t size() const { return m_offsets.size(); }
+  // The table's two arrays (every entry's serials back to back, and where each begins),
+  // to save it and build it again with the constructor below.
+  const std::vector<std::uint32_t>& members() const { return m_members; }
+  const std::vector<std::size_t>& offsets() const { return m_offsets; }
+
+  ClusterTable() = default;
+  ClusterTable(std::vector<std::uint32_t> members, std::vector<std::size_t> offsets)
+      : m_members(std::move(members)), m_offsets(std::move(offsets)) {}
   std::span<const std::uint32_t> entry(std::size_t k) const {
     const std::size_t begin = m_offsets[k];
     const std::size_t end = k + 1 < m_offsets.size() ? m_offsets[k + 1] : m_members.size();

@@ -25,20 +25,6 @@ std::string utc_now_iso8601() {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", utc);
 }
 
-void add_counters(StepCounters& total, const StepCounters& step) {
-  total.agents_alive = step.agents_alive;
-  total.pattern_count = step.pattern_count;
-  total.evolve_calls += step.evolve_calls;
-  total.metric_samples += step.metric_samples;
-  total.resonance_pairs += step.resonance_pairs;
-  total.resonant_pairs += step.resonant_pairs;
-  total.clusters_found += step.clusters_found;
-  total.spawns += step.spawns;
-  total.deaths += step.deaths;
-  total.db_transactions += step.db_transactions;
-  total.db_rows += step.db_rows;
-}
-
 void check_config(const RunConfig& config) {
   const auto problems = validate(config.params);
   if (!problems.empty()) {
@@ -61,45 +47,53 @@ void check_config(const RunConfig& config) {
   }
 }
 
-// Runs one condition, recording its history into `out`. Returns false when stopped early.
-bool run_condition(const RunConfig& config, const ExperimentDesign& design, int index,
-                   Sampler& sampler, FaithfulStores* stores, const RunHooks& hooks,
-                   ConditionResult& out) {
+enum class ConditionEnd { finished, suspended, interrupted };
+
+// Runs one condition (or, in a segment, one stretch of it), recording its history into
+// `out`.
+ConditionEnd run_condition(const RunConfig& config, const ExperimentDesign& design, int index,
+                           Sampler& sampler, FaithfulStores* stores, const RunHooks& hooks,
+                           ConditionResult& out) {
   const Condition condition = condition_at(index);
   out.name = std::string(condition_name(condition));
   out.flags = design.mechanisms_for(condition);
-  const auto steps = static_cast<std::size_t>(config.params.steps);
+  const Segment segment = hooks.segment != nullptr ? *hooks.segment : Segment{};
+  const std::int64_t steps = config.params.steps;
+  const std::int64_t first = segment.resume != nullptr ? segment.resume->next_step : 0;
+  const std::int64_t end = segment.end_step > 0 ? std::min(segment.end_step, steps) : steps;
   // Reserve for ordinary runs only: an interrupted giant run should not pay for its end.
-  const std::size_t reserve = std::min<std::size_t>(steps, 1u << 20);
+  const auto reserve = static_cast<std::size_t>(std::clamp<std::int64_t>(end - first, 0, 1 << 20));
   out.population_history.reserve(reserve);
   out.pattern_count_history.reserve(reserve);
 
   if (hooks.observer != nullptr) hooks.observer->on_condition_begin(index);
   const auto started = std::chrono::steady_clock::now();
   sampler.begin_condition(index);
-  bool finished = true;
+  ConditionEnd ended = ConditionEnd::finished;
   std::uint64_t digest = 0;
   // The summary is filled however the condition ends, so a checkpoint written on the error
   // path agrees with the history it carries.
   const auto summarize = [&] {
     out.runtime_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const auto& history = out.population_history;
-    out.steps_completed = static_cast<std::int64_t>(history.size());
-    if (!history.empty()) {
-      const double sum = std::accumulate(history.begin(), history.end(), 0.0);
-      out.mean_population = sum / static_cast<double>(history.size());
-      out.final_population = history.back();
-      out.max_population = *std::max_element(history.begin(), history.end());
-    }
-    out.state_digest = finished ? fmt::format("{:016x}", digest) : std::string();
+    summarize_history(out);
+    out.state_digest =
+        ended == ConditionEnd::finished ? fmt::format("{:016x}", digest) : std::string();
   };
   try {
-    Simulation simulation(config.params, out.flags, sampler, stores);
-    for (std::size_t t = 0; t < steps; ++t) {
+    Simulation simulation =
+        segment.resume != nullptr
+            ? Simulation(config.params, out.flags, sampler, stores, segment.resume->engine)
+            : Simulation(config.params, out.flags, sampler, stores);
+    for (std::int64_t t = first; t < steps; ++t) {
       if (hooks.stop_requested != nullptr &&
           hooks.stop_requested->load(std::memory_order_relaxed)) {
-        finished = false;
+        ended = ConditionEnd::interrupted;
+        break;
+      }
+      if (t == end) {
+        if (segment.suspended != nullptr) *segment.suspended = {index, t, simulation.save()};
+        ended = ConditionEnd::suspended;
         break;
       }
       const StepCounters& counters = simulation.step();
@@ -107,25 +101,34 @@ bool run_condition(const RunConfig& config, const ExperimentDesign& design, int 
       out.pattern_count_history.push_back(static_cast<std::int64_t>(counters.pattern_count));
       add_counters(out.totals, counters);
       if (hooks.observer != nullptr)
-        hooks.observer->on_step(
-            {index, static_cast<std::int64_t>(t), counters, simulation.last_sections()});
+        hooks.observer->on_step({index, t, counters, simulation.last_sections()});
     }
     digest = simulation.state_digest();
   } catch (const StepInterrupted&) {
-    finished = false;  // the partial step is not recorded; its state is not digested
+    ended = ConditionEnd::interrupted;  // the partial step is not recorded nor digested
   } catch (...) {
-    finished = false;
+    ended = ConditionEnd::interrupted;
     summarize();
     throw;
   }
   summarize();
-  return finished;
+  return ended;
+}
+
+void check_segment(const RunConfig& config, const Segment& segment) {
+  if (config.conditions.size() != 1) throw Error("a segment of a run has exactly one condition");
+  const Snapshot* resume = segment.resume;
+  if (resume != nullptr && (resume->condition != config.conditions.front() ||
+                            resume->next_step < 0 || resume->next_step > config.params.steps))
+    throw Error(fmt::format("cannot resume condition {} at step {} in a run of condition {}",
+                            resume->condition, resume->next_step, config.conditions.front()));
 }
 
 }  // namespace
 
 ExperimentResult run_experiment(const RunConfig& config, const RunHooks& hooks) {
   check_config(config);
+  if (hooks.segment != nullptr) check_segment(config, *hooks.segment);
   ExperimentResult result;
   result.config = config;
   result.design = config.design();
@@ -134,6 +137,7 @@ ExperimentResult run_experiment(const RunConfig& config, const RunHooks& hooks) 
     if (hooks.checkpoint) hooks.checkpoint(result);
   };
 
+  bool suspended = false;
   try {
     const auto source = make_source(config.source, config.params.steps);
     std::unique_ptr<FaithfulStores> stores;
@@ -150,11 +154,15 @@ ExperimentResult run_experiment(const RunConfig& config, const RunHooks& hooks) 
     if (stores) stores->enable_timing(hooks.time_sections);
 
     for (const int index : config.conditions) {
-      const bool finished = run_condition(config, result.design, index, sampler, stores.get(),
-                                          hooks, result.conditions.emplace_back());
+      const ConditionEnd ended = run_condition(config, result.design, index, sampler, stores.get(),
+                                               hooks, result.conditions.emplace_back());
       if (trace) trace->flush();
-      if (!finished) {
+      if (ended == ConditionEnd::interrupted) {
         result.stopped_because = "interrupted";
+        break;
+      }
+      if (ended == ConditionEnd::suspended) {
+        suspended = true;  // the segment's caller goes on with the condition
         break;
       }
       checkpoint();
@@ -166,6 +174,7 @@ ExperimentResult run_experiment(const RunConfig& config, const RunHooks& hooks) 
   }
 
   finish_experiment(result);
+  if (suspended) result.complete = false;
   checkpoint();
   return result;
 }

@@ -7,9 +7,18 @@
 
 #include "model/result.hpp"
 #include "model/run_config.hpp"
+#include "model/snapshot.hpp"
 #include "model/step_counters.hpp"
 
 namespace nrmlab::model {
+
+// One stretch of one condition run by one process (process recycling inside a condition).
+// The run's configuration must then name exactly that condition.
+struct Segment {
+  const Snapshot* resume = nullptr;  // continue from this state (null: the condition's start)
+  std::int64_t end_step = 0;         // > 0: stop before this step if the condition goes on
+  Snapshot* suspended = nullptr;     // receives the state when the segment stops there
+};
 
 struct RunHooks {
   StepObserver* observer = nullptr;                   // every step, on the engine's thread
@@ -19,6 +28,7 @@ struct RunHooks {
   std::function<void(const ExperimentResult&)> checkpoint;
   SampleObserver* sample_observer = nullptr;  // every sample event
   bool time_sections = false;                 // measure sampling, window and database time per step
+  const Segment* segment = nullptr;           // null: every condition from start to end
 };
 
 // Throws nrmlab::Error for an invalid configuration or a failing source or database; the

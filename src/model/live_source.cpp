@@ -77,6 +77,15 @@ void LiveSource::begin_condition(int) {
   m_previous = read_cpu_ticks_or_throw();
 }
 
+nlohmann::json LiveSource::save_state() const {
+  return {{"cpu_busy", m_previous.busy}, {"cpu_total", m_previous.total}};
+}
+
+void LiveSource::restore_state(const nlohmann::json& state) {
+  m_previous.busy = state.at("cpu_busy").get<std::int64_t>();
+  m_previous.total = state.at("cpu_total").get<std::int64_t>();
+}
+
 CpuTicks LiveSource::read_cpu_ticks_or_throw() {
   const auto ticks = read_cpu_ticks("/proc/stat");
   if (!ticks) throw Error("live metric source: cannot parse the cpu line of /proc/stat");

@@ -19,6 +19,10 @@ class LiveSource final : public MetricSource {
   // With a window, CPU% is measured over it (the process sleeps); without one, it is the
   // delta since the previous sample (or since the condition began).
   MetricSample sample(const SampleKey& key, std::chrono::milliseconds window) override;
+  // The CPU reading the next windowless sample is measured from (machine-wide ticks, so
+  // valid in another process).
+  nlohmann::json save_state() const override;
+  void restore_state(const nlohmann::json& state) override;
 
  private:
   static CpuTicks read_cpu_ticks_or_throw();

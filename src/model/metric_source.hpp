@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "model/metric_sample.hpp"
@@ -34,6 +35,11 @@ class MetricSource {
   // change cost and never inputs. Call-granularity replay reproduces the recording's own
   // sampling pattern, holds included, so it answers false.
   virtual bool fixes_inputs_per_step() const { return false; }
+
+  // State that a later sample depends on, for a condition continued in another process
+  // (after begin_condition there). Stateless sources keep the defaults.
+  virtual nlohmann::json save_state() const { return nullptr; }
+  virtual void restore_state(const nlohmann::json& /*state*/) {}
 
   // Total time this source has spent deliberately blocked in sample windows.
   std::chrono::nanoseconds blocked() const { return m_blocked; }

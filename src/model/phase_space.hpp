@@ -3,6 +3,7 @@
 // One instance per condition. Pure arithmetic: persistence of its rows is the caller's.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <numbers>
 
@@ -57,6 +58,14 @@ class PhaseSpace {
     const double q = std::fmod(std::fmod(m * std::numbers::e * 2.0, k_two_pi) + m_e_off, k_two_pi);
     const double r = std::fmod(std::fmod(d * k_phi * 2.0, k_two_pi) + m_phi_off, k_two_pi);
     return make_phase(p, q, r);
+  }
+
+  // The three offsets (pi, e, phi), to continue the bridge in another process.
+  std::array<double, 3> offsets() const { return {m_pi_off, m_e_off, m_phi_off}; }
+  void set_offsets(const std::array<double, 3>& offsets) {
+    m_pi_off = offsets[0];
+    m_e_off = offsets[1];
+    m_phi_off = offsets[2];
   }
 
   // Advances the offsets (incremental add-then-fmod, as the original) and returns them.

@@ -1,5 +1,8 @@
 #include "model/result.hpp"
 
+#include <algorithm>
+#include <numeric>
+
 #include "build_info.hpp"
 
 namespace nrmlab::model {
@@ -78,6 +81,28 @@ ConditionResult condition_from_json(const nlohmann::json& json, std::string name
   c.population_history = json.at("population_history").get<std::vector<std::int64_t>>();
   c.pattern_count_history = json.at("pattern_count_history").get<std::vector<std::int64_t>>();
   return c;
+}
+
+void summarize_history(ConditionResult& condition) {
+  const auto& history = condition.population_history;
+  condition.steps_completed = static_cast<std::int64_t>(history.size());
+  if (history.empty()) return;
+  const double sum = std::accumulate(history.begin(), history.end(), 0.0);
+  condition.mean_population = sum / static_cast<double>(history.size());
+  condition.final_population = history.back();
+  condition.max_population = *std::max_element(history.begin(), history.end());
+}
+
+void append_segment(ConditionResult& condition, const ConditionResult& later) {
+  const auto append = [](std::vector<std::int64_t>& to, const std::vector<std::int64_t>& from) {
+    to.insert(to.end(), from.begin(), from.end());
+  };
+  append(condition.population_history, later.population_history);
+  append(condition.pattern_count_history, later.pattern_count_history);
+  add_counters(condition.totals, later.totals);
+  condition.runtime_seconds += later.runtime_seconds;
+  condition.state_digest = later.state_digest;
+  summarize_history(condition);
 }
 
 void finish_experiment(ExperimentResult& result) {

@@ -48,6 +48,13 @@ nlohmann::ordered_json to_json(const ConditionResult& condition);
 // nlohmann::json::exception on a malformed document.
 ConditionResult condition_from_json(const nlohmann::json& json, std::string name);
 
+// Fills the summary fields (steps_completed, mean, final and max population) from the
+// population history.
+void summarize_history(ConditionResult& condition);
+// Appends the result of a later stretch of the same condition, run in another process:
+// histories concatenate, counts and runtime add up, the digest is the later one's.
+void append_segment(ConditionResult& condition, const ConditionResult& later);
+
 // Settles `complete` and, when all four conditions completed, the synergy analysis.
 void finish_experiment(ExperimentResult& result);
 

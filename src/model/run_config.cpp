@@ -1,6 +1,20 @@
 #include "model/run_config.hpp"
 
+#include "util/parse.hpp"
+
 namespace nrmlab::model {
+
+std::optional<Recycling> parse_recycling(std::string_view text) {
+  using Kind = Recycling::Kind;
+  if (text == "never") return Recycling{Kind::never, 0};
+  if (text == "condition") return Recycling{Kind::condition, 0};
+  constexpr std::string_view prefix = "every:";
+  if (text.starts_with(prefix)) {
+    const auto steps = parse_number<std::int64_t>(text.substr(prefix.size()));
+    if (steps && *steps >= 1) return Recycling{Kind::every_steps, *steps};
+  }
+  return std::nullopt;
+}
 
 nlohmann::ordered_json to_json(const RunConfig& config) {
   const ModelParams& p = config.params;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "model/experiment.hpp"
@@ -28,8 +29,7 @@ struct RunConfig {
   std::filesystem::path db_dir;  // the faithful databases; defaults to out_dir
   std::optional<std::filesystem::path> record_trace;
   std::uint64_t seed = 0;
-  // Process recycling: "never" (the conditions back to back in one process, as the
-  // original) or "condition" (each condition in a fresh process; `nrmlab run` does it).
+  // Process recycling, as parse_recycling reads it; `nrmlab run` does the recycling.
   std::string recycle = "never";
 
   // Selects a preset and the overheads it stands for (single knobs may then be overridden).
@@ -42,6 +42,16 @@ struct RunConfig {
     return design_for(experiment, variant, overheads.runs_as_c256);
   }
 };
+
+// When a run starts fresh processes: never (the conditions back to back in one process, as
+// the original), at every condition, or also every N steps inside a condition.
+struct Recycling {
+  enum class Kind { never, condition, every_steps };
+  Kind kind = Kind::never;
+  std::int64_t steps = 0;  // every_steps: the steps one process runs
+};
+// Reads "never", "condition" or "every:N" (N >= 1); nullopt for anything else.
+std::optional<Recycling> parse_recycling(std::string_view text);
 
 nlohmann::ordered_json to_json(const RunConfig& config);
 

@@ -4,6 +4,7 @@
 
 #include "model/faithful_stores.hpp"
 #include "model/metric_trace.hpp"
+#include "model/snapshot.hpp"
 
 namespace nrmlab::model {
 
@@ -47,6 +48,21 @@ void Sampler::begin_step(std::int64_t step) {
       break;
   }
   m_has_shared = true;
+}
+
+nlohmann::json Sampler::save() const {
+  return {{"step", m_step},
+          {"has_shared", m_has_shared},
+          {"shared", to_json(m_shared)},
+          {"source", m_source.save_state()}};
+}
+
+void Sampler::restore(const nlohmann::json& saved) {
+  m_step = saved.at("step").get<std::int64_t>();
+  m_call = 0;
+  m_has_shared = saved.at("has_shared").get<bool>();
+  m_shared = sample_from_json(saved.at("shared"));
+  m_source.restore_state(saved.at("source"));
 }
 
 const MetricSample& Sampler::sample(SampleSite site) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 
 #include "model/metric_source.hpp"
 #include "model/overheads.hpp"
@@ -35,6 +36,12 @@ class Sampler {
   // Idempotent within a step; setup (root creation) happens inside step 0.
   void begin_step(std::int64_t step);
   const MetricSample& sample(SampleSite site);
+
+  // Between two steps: what the next step's samples depend on (the step, the sample held,
+  // the source's state), for a condition continued in another process. restore() follows
+  // begin_condition() there.
+  nlohmann::json save() const;
+  void restore(const nlohmann::json& saved);
 
   std::uint64_t events() const { return m_events; }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "model/faithful_stores.hpp"
+#include "model/snapshot.hpp"
 #include "util/hash.hpp"
 
 namespace nrmlab::model {
@@ -10,18 +11,90 @@ namespace nrmlab::model {
 Simulation::Simulation(const ModelParams& params, MechanismSet mechanisms, Sampler& sampler,
                        FaithfulStores* stores)
     : m_params(params), m_mechanisms(mechanisms), m_sampler(sampler), m_stores(stores) {
-  m_samples_before = m_sampler.events();
-  if (m_stores != nullptr) {
-    m_transactions_before = m_stores->transactions();
-    m_rows_before = m_stores->rows();
-  }
-  m_sections_before = current_section_totals();
+  start_counting();
   // Setup belongs to step 0: the root's sample is step 0's first.
   m_sampler.begin_step(0);
   const MetricSample& sample = m_sampler.sample(SampleSite::setup);
   const std::uint32_t root = create_agent("root", 0, m_params.root_energy, sample);
   m_list.push_back(root);
   m_list_position[root] = 0;
+}
+
+Simulation::Simulation(const ModelParams& params, MechanismSet mechanisms, Sampler& sampler,
+                       FaithfulStores* stores, const nlohmann::json& saved)
+    : m_params(params), m_mechanisms(mechanisms), m_sampler(sampler), m_stores(stores) {
+  m_step = saved.at("step").get<std::int64_t>();
+  const nlohmann::json& agents = saved.at("agents");
+  const auto ids = agents.at("id").get<std::vector<std::string>>();
+  const auto& depth = agents.at("depth");
+  const auto& energy = agents.at("energy");
+  const auto& phase = agents.at("phase");
+  const auto& children = agents.at("children");
+  const auto& last_spawn = agents.at("last_spawn");
+  m_agents.resize(ids.size());
+  for (std::size_t s = 0; s < ids.size(); ++s) {
+    Agent& agent = m_agents[s];
+    agent.id = ids[s];
+    agent.depth = depth.at(s).get<std::uint32_t>();
+    agent.energy = double_from_bits(energy.at(s));
+    const auto& p = phase.at(s);
+    agent.phase = {double_from_bits(p.at(0)), double_from_bits(p.at(1)), double_from_bits(p.at(2)),
+                   double_from_bits(p.at(3))};
+    agent.children = children.at(s).get<std::vector<std::uint32_t>>();
+    agent.last_spawn = last_spawn.at(s).get<std::int64_t>();
+  }
+  m_list = saved.at("list").get<std::vector<std::uint32_t>>();
+  m_list_position.assign(m_agents.size(), -1);
+  for (std::size_t position = 0; position < m_list.size(); ++position)
+    m_list_position.at(m_list[position]) = static_cast<std::int32_t>(position);
+  const nlohmann::json& clusters = saved.at("clusters");
+  m_clusters = ClusterTable(clusters.at("members").get<std::vector<std::uint32_t>>(),
+                            clusters.at("offsets").get<std::vector<std::size_t>>());
+  const nlohmann::json& bridge = saved.at("bridge");
+  m_bridge.set_offsets({double_from_bits(bridge.at(0)), double_from_bits(bridge.at(1)),
+                        double_from_bits(bridge.at(2))});
+  m_sampler.restore(saved.at("sampler"));
+  start_counting();
+}
+
+nlohmann::json Simulation::save() const {
+  nlohmann::json ids = nlohmann::json::array();
+  nlohmann::json depth = nlohmann::json::array();
+  nlohmann::json energy = nlohmann::json::array();
+  nlohmann::json phase = nlohmann::json::array();
+  nlohmann::json children = nlohmann::json::array();
+  nlohmann::json last_spawn = nlohmann::json::array();
+  for (const Agent& agent : m_agents) {
+    ids.push_back(agent.id);
+    depth.push_back(agent.depth);
+    energy.push_back(bits_of(agent.energy));
+    phase.push_back({bits_of(agent.phase.p), bits_of(agent.phase.q), bits_of(agent.phase.r),
+                     bits_of(agent.phase.magnitude)});
+    children.push_back(agent.children);
+    last_spawn.push_back(agent.last_spawn);
+  }
+  const std::array<double, 3> offsets = m_bridge.offsets();
+  return {{"step", m_step},
+          {"agents",
+           {{"id", std::move(ids)},
+            {"depth", std::move(depth)},
+            {"energy", std::move(energy)},
+            {"phase", std::move(phase)},
+            {"children", std::move(children)},
+            {"last_spawn", std::move(last_spawn)}}},
+          {"list", m_list},
+          {"clusters", {{"members", m_clusters.members()}, {"offsets", m_clusters.offsets()}}},
+          {"bridge", {bits_of(offsets[0]), bits_of(offsets[1]), bits_of(offsets[2])}},
+          {"sampler", m_sampler.save()}};
+}
+
+void Simulation::start_counting() {
+  m_samples_before = m_sampler.events();
+  if (m_stores != nullptr) {
+    m_transactions_before = m_stores->transactions();
+    m_rows_before = m_stores->rows();
+  }
+  m_sections_before = current_section_totals();
 }
 
 std::uint32_t Simulation::create_agent(std::string id, std::uint32_t depth, double energy,

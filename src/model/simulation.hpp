@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,14 @@ class Simulation {
   // `stores` may be null (persistence off). The sampler must have begun the condition.
   Simulation(const ModelParams& params, MechanismSet mechanisms, Sampler& sampler,
              FaithfulStores* stores);
+  // Continues a condition from the state save() returned, possibly in another process. The
+  // sampler must have begun the same condition; it is restored too. Throws
+  // nlohmann::json::exception on a malformed state.
+  Simulation(const ModelParams& params, MechanismSet mechanisms, Sampler& sampler,
+             FaithfulStores* stores, const nlohmann::json& saved);
+
+  // The whole state between two steps (agents, list, cluster table, bridge, sampler).
+  nlohmann::json save() const;
 
   // Runs step step_index() and returns its counters.
   const StepCounters& step();
@@ -61,6 +70,8 @@ class Simulation {
   void remove_dead();
   void finish_step_counters();
   SectionTimes current_section_totals() const;
+  // Counters are per step: they start from the sampler's and stores' totals now.
+  void start_counting();
 
   ModelParams m_params;
   MechanismSet m_mechanisms;

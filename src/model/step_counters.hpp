@@ -20,6 +20,22 @@ struct StepCounters {
   std::uint64_t db_rows = 0;
 };
 
+// Adds one step's (or one stretch of steps') counters to a running total: the counts add
+// up; agents_alive and pattern_count are levels, so the later value replaces the earlier.
+inline void add_counters(StepCounters& total, const StepCounters& later) {
+  total.agents_alive = later.agents_alive;
+  total.pattern_count = later.pattern_count;
+  total.evolve_calls += later.evolve_calls;
+  total.metric_samples += later.metric_samples;
+  total.resonance_pairs += later.resonance_pairs;
+  total.resonant_pairs += later.resonant_pairs;
+  total.clusters_found += later.clusters_found;
+  total.spawns += later.spawns;
+  total.deaths += later.deaths;
+  total.db_transactions += later.db_transactions;
+  total.db_rows += later.db_rows;
+}
+
 // Time spent inside the engine's instrumented sections during one step, in nanoseconds
 // (zero unless section timing is on). Everything else a step spends is model compute.
 struct SectionTimes {

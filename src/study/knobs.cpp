@@ -7,6 +7,7 @@
 
 #include "model/experiment.hpp"
 #include "model/overheads.hpp"
+#include "model/run_config.hpp"
 #include "model/source_spec.hpp"
 #include "util/error.hpp"
 #include "util/parse.hpp"
@@ -99,8 +100,8 @@ std::vector<Knob> make_knobs() {
            "live[:DISK_PATH] | replay:FILE | synthetic[:const][:cpu=C,memory=M,disk=D,jitter=J]"),
       text("replay_granularity", "--replay-granularity", {"step", "call"},
            "how a replay trace is handed out"),
-      text("recycle", "--recycle", {"never", "condition"},
-           "process recycling: each condition in a fresh process"),
+      text("recycle", "--recycle", {},
+           "never | condition | every:N (a fresh process per condition, or also every N steps)"),
       names("conditions", "--condition", {"OFF-OFF", "ON-OFF", "OFF-ON", "ON-ON"},
             "the conditions to run (default: all four)"),
       toggle("recursive_evolve", "--recursive-evolve",
@@ -243,6 +244,7 @@ std::optional<std::string> check_value(const Knob& knob, std::string_view value)
     return std::nullopt;
   }
   if (knob.key == "sampling" && !model::parse_sampling_policy(value)) return expected();
+  if (knob.key == "recycle" && !model::parse_recycling(value)) return expected();
   if (knob.key == "source") {
     try {
       model::parse_source_spec(value, model::ReplayGranularity::step, 0);
