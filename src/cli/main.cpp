@@ -6,6 +6,7 @@
 #include "cli/analyze_command.hpp"
 #include "cli/commands.hpp"
 #include "cli/export_command.hpp"
+#include "cli/report_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/study_command.hpp"
 #include "util/error.hpp"
@@ -21,6 +22,8 @@ int main(int argc, char** argv) {
   CLI::App* export_ = nrmlab::cli::add_export_command(app, export_options);
   nrmlab::cli::AnalyzeCommandOptions analyze_options;
   CLI::App* analyze = nrmlab::cli::add_analyze_command(app, analyze_options);
+  nrmlab::cli::ReportCommandOptions report_options;
+  CLI::App* report = nrmlab::cli::add_report_command(app, report_options);
   nrmlab::cli::StudyOptions study_options;
   CLI::App* study = nrmlab::cli::add_study_command(app, study_options);
   nrmlab::cli::StudyTaskOptions task_options;
@@ -37,6 +40,7 @@ int main(int argc, char** argv) {
     if (run->parsed()) return nrmlab::cli::execute_run(run_options);
     if (export_->parsed()) return nrmlab::cli::execute_export(export_options);
     if (analyze->parsed()) return nrmlab::cli::execute_analyze(analyze_options);
+    if (report->parsed()) return nrmlab::cli::execute_report(report_options);
     if (study->parsed()) return nrmlab::cli::execute_study(study_options);
     if (task->parsed()) return nrmlab::cli::execute_study_task(task_options);
     if (gather->parsed()) return nrmlab::cli::execute_study_gather(gather_options);

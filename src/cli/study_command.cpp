@@ -9,6 +9,7 @@
 #include "cli/analyze_command.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/progress.hpp"
+#include "cli/report_command.hpp"
 #include "study/launcher.hpp"
 #include "study/local_backend.hpp"
 #include "study/manifest.hpp"
@@ -134,6 +135,7 @@ void print_outcome(const study::StudyState& state, const fs::path& dir) {
         overlapping);
 }
 
+// The analysis (with its ten-second summary), then the report; its path is the last line.
 int analyse(const fs::path& dir, const study::StudyPlan& plan, bool quiet) {
   AnalyzeCommandOptions options;
   options.dir = dir.string();
@@ -141,7 +143,11 @@ int analyse(const fs::path& dir, const study::StudyPlan& plan, bool quiet) {
   options.expected_hours = plan.expected_hours;
   if (plan.expected_hours > 0) options.milestone_hours = plan.milestone_hours;
   options.quiet = quiet;
-  return execute_analyze(options);
+  const int analysed = execute_analyze(options);
+  ReportCommandOptions report;
+  report.dir = dir.string();
+  report.quiet = true;
+  return std::max(analysed, execute_report(report));
 }
 
 // A study directory to resume, or a new (or matching) one for a study file.
@@ -223,7 +229,8 @@ int submit_to_slurm(const StudyOptions& options, const fs::path& dir,
   for (const std::string& job : submission.array_jobs)
     arrays += (arrays.empty() ? "" : ", ") + job;
   fmt::print(
-      "study {}: submitted {} task{} as array job{} {}; gather job {} runs the analysis\n"
+      "study {}: submitted {} task{} as array job{} {}; gather job {} runs the analysis and "
+      "the report\n"
       "scripts: {}\nwatch: squeue -j {}\n",
       state.plan.name, submission.tasks, submission.tasks == 1 ? "" : "s",
       submission.array_jobs.size() == 1 ? "" : "s",
@@ -239,6 +246,7 @@ int submit_to_slurm(const StudyOptions& options, const fs::path& dir,
     throw Error(
         fmt::format("the gather job wrote no analysis; see {}", (dir / "slurm" / "logs").string()));
   fmt::print("analysis: {}\n", (dir / "analysis.json").string());
+  if (fs::exists(dir / "report.html")) fmt::print("report: {}\n", (dir / "report.html").string());
   return after.count(RunState::complete) == after.plan.runs.size() ? 0 : 1;
 }
 
@@ -248,9 +256,10 @@ CLI::App* add_study_command(CLI::App& app, StudyOptions& o) {
   CLI::App* command = app.add_subcommand(
       "study",
       "Run a study: the factorial design of a study file (TOML), every run its own `nrmlab run`\n"
-      "process, replicated with distinct seeds, in a randomised order; then analyse it.\n"
-      "Outputs: DIR/manifest.json (every run, its seed, command, hash and status),\n"
-      "DIR/runs/<id>/, DIR/analysis.json. Running the same command again resumes: complete\n"
+      "process, replicated with distinct seeds, in a randomised order; then analyse it and\n"
+      "write its report. Outputs: DIR/manifest.json (every run, its seed, command, hash and\n"
+      "status), DIR/runs/<id>/, DIR/analysis.json, DIR/report.html and DIR/figures/. Running the "
+      "same command again resumes: complete\n"
       "runs are skipped, incomplete and failed ones are redone.\n"
       "Examples:\n"
       "  nrmlab study studies/attribution.toml --plan      # the runs and a duration estimate\n"
@@ -280,7 +289,8 @@ CLI::App* add_study_command(CLI::App& app, StudyOptions& o) {
                    "Seed of the randomised execution order (default: the study file's)")
       ->check(CLI::NonNegativeNumber);
   command->add_flag("--wait", o.wait, "slurm: wait for the jobs and print the outcome");
-  command->add_flag("--no-analysis", o.skip_analysis, "Do not analyse the study after its runs");
+  command->add_flag("--no-analysis", o.skip_analysis,
+                    "Do not analyse the study (nor write its report) after its runs");
   command->add_flag("--quiet,-q", o.quiet, "No progress line and no summary");
   return command;
 }
@@ -301,8 +311,9 @@ CLI::App* add_study_task_command(CLI::App& app, StudyTaskOptions& o) {
 CLI::App* add_study_gather_command(CLI::App& app, StudyGatherOptions& o) {
   CLI::App* command = app.add_subcommand(
       "study-gather",
-      "Collect the run statuses of a study into manifest.json and analyse it (what the Slurm\n"
-      "gather job does after the array).\nExample: nrmlab study-gather runs/attribution");
+      "Collect the run statuses of a study into manifest.json, analyse it and write its report\n"
+      "(what the Slurm gather job does after the array).\nExample: nrmlab study-gather "
+      "runs/attribution");
   command->add_option("dir", o.dir, "Study directory (with manifest.json)")->required();
   command->add_flag("--quiet,-q", o.quiet, "Do not print the summary");
   return command;

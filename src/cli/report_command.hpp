@@ -1,0 +1,20 @@
+// `nrmlab report DIR`: the figures and the self-contained HTML report of an analysed run or
+// study.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace nrmlab::cli {
+
+struct ReportCommandOptions {
+  std::string dir;
+  std::string run;  // the featured run
+  bool no_figures = false;
+  bool quiet = false;
+};
+
+CLI::App* add_report_command(CLI::App& app, ReportCommandOptions& options);
+int execute_report(const ReportCommandOptions& options);
+
+}  // namespace nrmlab::cli

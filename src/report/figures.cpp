@@ -1,0 +1,797 @@
+#include "report/figures.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "report/downsample.hpp"
+#include "report/json_field.hpp"
+
+namespace nrmlab::report {
+namespace {
+
+using nlohmann::json;
+constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
+
+// ---- small helpers ---------------------------------------------------------------------
+
+double number(const json& value, double fallback = k_nan) {
+  return value.is_number() ? value.get<double>() : fallback;
+}
+
+std::string compact(double value) {
+  if (std::isnan(value)) return "n/a";
+  return fmt::format("{:.3g}", value);
+}
+
+std::string p_text(double p) {
+  if (std::isnan(p)) return "";
+  return p < 1e-4 ? "p < 0.0001" : fmt::format("p = {:.2g}", p);
+}
+
+// Thins a series to the display budget with LTTB on (x, y); bands and error bars keep
+// the same points.
+Series thin(Series series) {
+  if (series.x.size() <= k_display_points) return series;
+  const auto kept = lttb_indices(series.x, series.y, k_display_points);
+  series.x = pick(series.x, kept);
+  series.y = pick(series.y, kept);
+  if (!series.y_low.empty()) series.y_low = pick(series.y_low, kept);
+  if (!series.y_high.empty()) series.y_high = pick(series.y_high, kept);
+  return series;
+}
+
+std::vector<std::string> provenance_of(const ReportInput& input,
+                                       const std::vector<std::string>& run_ids) {
+  std::vector<std::string> lines;
+  lines.push_back(fmt::format("{}: {}", input.is_study ? "study" : "run", input.name));
+  std::string runs;
+  for (std::size_t i = 0; i < run_ids.size() && i < 12; ++i)
+    runs += (i > 0 ? ", " : "") + run_ids[i];
+  if (run_ids.size() > 12) runs += fmt::format(" and {} more", run_ids.size() - 12);
+  lines.push_back("runs: " + runs);
+  lines.push_back(fmt::format("nrmlab {} (commit {})",
+                              value_or(input.analysis, "nrmlab_version", "?"),
+                              value_or(input.analysis, "nrmlab_commit", "?")));
+  lines.push_back("directory: " + input.dir.string());
+  return lines;
+}
+
+std::vector<std::string> all_run_ids(const ReportInput& input) {
+  std::vector<std::string> ids;
+  for (const ReportRun& run : input.runs)
+    ids.push_back(run.id);
+  return ids;
+}
+
+const ReportRun& featured(const ReportInput& input) {
+  return input.runs[input.featured];
+}
+
+// The featured run's conditions laid end to end on one step axis.
+struct StepAxis {
+  std::vector<double> index;  // global step index of every row, conditions back to back
+  std::vector<Span> spans;
+};
+
+StepAxis step_axis(const analysis::RunData& data) {
+  StepAxis axis;
+  double offset = 0.0;
+  for (const analysis::ConditionData& condition : data.conditions) {
+    const std::size_t rows = condition.steps.rows();
+    for (std::size_t i = 0; i < rows; ++i)
+      axis.index.push_back(offset + static_cast<double>(i));
+    if (rows > 0)
+      axis.spans.push_back({offset, offset + static_cast<double>(rows), condition.name});
+    offset += static_cast<double>(rows);
+  }
+  return axis;
+}
+
+// A steps column of every condition, concatenated and scaled; NaN where absent.
+std::vector<double> steps_column(const analysis::RunData& data, const std::string& name,
+                                 double scale = 1.0) {
+  std::vector<double> values;
+  for (const analysis::ConditionData& condition : data.conditions) {
+    if (!condition.steps.has(name)) {
+      values.insert(values.end(), condition.steps.rows(), k_nan);
+      continue;
+    }
+    for (const double value : condition.steps[name])
+      values.push_back(value * scale);
+  }
+  return values;
+}
+
+// One series over the step axis, with a gap at each condition boundary.
+Series over_steps(const analysis::RunData& data, const StepAxis& axis, std::vector<double> y,
+                  std::string name, int colour = -1) {
+  Series series;
+  series.name = std::move(name);
+  series.colour = colour;
+  std::size_t row = 0;
+  for (const analysis::ConditionData& condition : data.conditions) {
+    if (row > 0) {
+      series.x.push_back(k_nan);
+      series.y.push_back(k_nan);
+    }
+    for (std::size_t i = 0; i < condition.steps.rows(); ++i, ++row) {
+      series.x.push_back(axis.index[row]);
+      series.y.push_back(y[row]);
+    }
+  }
+  return thin(std::move(series));
+}
+
+const json* drift_of(const ReportRun& run, const std::string& condition) {
+  for (const json& drift : field(field(run.analysis, "sound"), "drift"))
+    if (value_or(drift, "condition", "") == condition) return &drift;
+  return nullptr;
+}
+
+// ---- figure 1 --------------------------------------------------------------------------
+
+Panel step_time_panel(const ReportInput& input) {
+  const analysis::RunData& data = input.featured_data;
+  Panel panel;
+  panel.title = fmt::format("Step time of run {}", featured(input).id);
+  panel.x_label = "elapsed time (s)";
+  panel.y_label = "step time (ms)";
+  std::vector<std::string> badges;
+  for (const analysis::ConditionData& condition : data.conditions) {
+    const std::size_t rows = condition.steps.rows();
+    if (rows == 0 || !condition.steps.has("t_ns") || !condition.steps.has("wall_ns")) continue;
+    const auto t = condition.steps["t_ns"];
+    const auto wall = condition.steps["wall_ns"];
+    Series series;
+    series.name = condition.name;
+    series.colour = condition.index;
+    series.style = SeriesStyle::points;
+    for (std::size_t i = 0; i < rows; ++i) {
+      series.x.push_back(t[i] / 1e9);
+      series.y.push_back(wall[i] / 1e6);
+    }
+    panel.spans.push_back({series.x.front(), (t[rows - 1] + wall[rows - 1]) / 1e9, condition.name});
+    panel.series.push_back(thin(series));
+
+    if (const json* drift = drift_of(featured(input), condition.name)) {
+      // The HAC fit through the condition's mean, with its slope interval as a band.
+      const double slope = number(field((*drift), "hac_slope_ns_per_step")) / 1e6;
+      const double low = number(field((*drift), "hac_ci_low")) / 1e6;
+      const double high = number(field((*drift), "hac_ci_high")) / 1e6;
+      double mean = 0.0;
+      for (const double y : series.y)
+        mean += y;
+      mean /= static_cast<double>(rows);
+      const double centre = static_cast<double>(rows - 1) / 2.0;
+      if (!std::isnan(slope)) {
+        Series fit;
+        fit.name = condition.name + " drift (HAC, 95% CI)";
+        fit.style = SeriesStyle::band;
+        fit.colour = condition.index;
+        for (const std::size_t i : {std::size_t{0}, rows - 1}) {
+          const double offset = static_cast<double>(i) - centre;
+          fit.x.push_back(series.x[i]);
+          fit.y.push_back(mean + slope * offset);
+          fit.y_low.push_back(mean + std::min(low * offset, high * offset));
+          fit.y_high.push_back(mean + std::max(low * offset, high * offset));
+        }
+        panel.series.push_back(std::move(fit));
+      }
+      badges.push_back(fmt::format("{} {}", condition.name, value_or(*drift, "direction", "?")));
+    }
+  }
+  for (std::size_t i = 0; i < badges.size(); ++i)
+    panel.badge += (i > 0 ? "; " : "") + badges[i];
+  if (panel.series.empty()) panel.empty_reason = "the run recorded no steps";
+  return panel;
+}
+
+Panel cumulative_panel(const ReportInput& input) {
+  const analysis::RunData& data = input.featured_data;
+  const StepAxis axis = step_axis(data);
+  std::vector<double> wall = steps_column(data, "wall_ns", 1e-9);
+  double total = 0.0;
+  for (double& value : wall) {
+    total += std::isnan(value) ? 0.0 : value;
+    value = total;
+  }
+  const bool hours = total > 7200.0;
+  if (hours)
+    for (double& value : wall)
+      value /= 3600.0;
+  Panel panel;
+  panel.title = "Cumulative time";
+  panel.x_label = "step (conditions back to back)";
+  panel.y_label = hours ? "cumulative time (h)" : "cumulative time (s)";
+  panel.spans = axis.spans;
+  panel.series.push_back(over_steps(data, axis, wall, "observed", 0));
+  const json& paper = field(featured(input).analysis, "paper");
+  const double expected_hours = number(field(field(paper, "variance"), "expected_hours"), 0.0);
+  if (value_or(paper, "has_variance", false) && expected_hours > 0 && !axis.index.empty()) {
+    Series expected;
+    expected.name = fmt::format("expected ({} h)", compact(expected_hours));
+    expected.colour = 7;
+    expected.x = {0.0, axis.index.back() + 1};
+    expected.y = {0.0, hours ? expected_hours : expected_hours * 3600.0};
+    panel.series.push_back(std::move(expected));
+    panel.badge =
+        fmt::format("V = {:+.1f}%", number(field(field(paper, "variance"), "variance_percent")));
+  }
+  if (axis.index.empty()) panel.empty_reason = "the run recorded no steps";
+  return panel;
+}
+
+// ---- figure 2 --------------------------------------------------------------------------
+
+std::string verdict_badge(const json& hypothesis) {
+  double best_p = k_nan;
+  for (const json& evidence : field(hypothesis, "evidence")) {
+    const double p = number(field(evidence, "p"));
+    if (!std::isnan(p) && (std::isnan(best_p) || p < best_p)) best_p = p;
+  }
+  // Short enough to sit in a panel's corner; the report's text has the effect's meaning.
+  std::string badge = value_or(hypothesis, "verdict", "?");
+  const double effect = number(field(hypothesis, "effect_size"));
+  if (!std::isnan(effect))
+    badge += fmt::format(" (effect {} [{}, {}]", compact(effect),
+                         compact(number(field(hypothesis, "ci_low"))),
+                         compact(number(field(hypothesis, "ci_high"))));
+  if (!std::isnan(best_p)) badge += (std::isnan(effect) ? " (" : ", ") + p_text(best_p);
+  if (!std::isnan(effect) || !std::isnan(best_p)) badge += ")";
+  return badge;
+}
+
+// The memory table's column over the step axis (its rows carry their condition's step).
+Series memory_series(const analysis::RunData& data, const std::string& column, double scale,
+                     std::string name) {
+  Series series;
+  series.name = std::move(name);
+  double offset = 0.0;
+  for (const analysis::ConditionData& condition : data.conditions) {
+    if (condition.memory.has(column) && condition.memory.has("step")) {
+      const auto step = condition.memory["step"];
+      const auto value = condition.memory[column];
+      if (!series.x.empty()) {
+        series.x.push_back(k_nan);
+        series.y.push_back(k_nan);
+      }
+      for (std::size_t i = 0; i < step.size(); ++i) {
+        series.x.push_back(offset + step[i]);
+        series.y.push_back(value[i] * scale);
+      }
+    }
+    offset += static_cast<double>(condition.steps.rows());
+  }
+  return thin(std::move(series));
+}
+
+Panel hypothesis_panel(const ReportInput& input, const json& hypothesis) {
+  const analysis::RunData& data = input.featured_data;
+  const StepAxis axis = step_axis(data);
+  const std::string id = value_or(hypothesis, "id", "?");
+  Panel panel;
+  // "emergent complexity (workload growth)" -> "emergent complexity": titles must fit.
+  const std::string name = value_or(hypothesis, "name", "");
+  panel.title = fmt::format("{}: {}", id, name.substr(0, name.find(" (")));
+  panel.x_label = "step (conditions back to back)";
+  panel.spans = axis.spans;
+  panel.badge = verdict_badge(hypothesis);
+  const auto add = [&](const std::string& column, double scale, const std::string& label) {
+    panel.y_label = label;
+    panel.series.push_back(over_steps(data, axis, steps_column(data, column, scale), label, 0));
+  };
+  if (id == "H1") {
+    add("involuntary_switches", 1.0, "involuntary context switches per step");
+  } else if (id == "H2") {
+    panel.y_label = "resident set (MB)";
+    Series rss = memory_series(data, "rss_bytes", 1e-6, "resident set (MB)");
+    if (rss.x.empty())
+      panel.empty_reason = "no memory readings (the run had --memory-every 0)";
+    else
+      panel.series.push_back(std::move(rss));
+  } else if (id == "H3") {
+    add("database_ns", 1e-6, "database time per step (ms)");
+  } else if (id == "H4") {
+    panel.y_label = "sensor reading";
+    if (data.sensor_readings == 0) panel.empty_reason = "no sensor on this machine";
+    for (const analysis::ConditionData& condition : data.conditions)
+      if (condition.sensors.rows() > 0 && condition.sensors.has("value")) {
+        Series sensor;
+        sensor.name = condition.name + " sensors";
+        sensor.style = SeriesStyle::points;
+        sensor.colour = condition.index;
+        const auto step = condition.sensors["step"];
+        const auto value = condition.sensors["value"];
+        const double offset = axis.spans.empty() ? 0.0 : [&] {
+          for (const Span& span : axis.spans)
+            if (span.label == condition.name) return span.x_begin;
+          return 0.0;
+        }();
+        for (std::size_t i = 0; i < step.size(); ++i) {
+          sensor.x.push_back(offset + step[i]);
+          sensor.y.push_back(value[i]);
+        }
+        panel.series.push_back(thin(std::move(sensor)));
+      }
+  } else if (id == "H5") {
+    add("resonance_pairs", 1.0, "resonance pairs checked per step");
+  } else {
+    std::vector<double> recorder = steps_column(data, "recorder_ns");
+    const std::vector<double> wall = steps_column(data, "wall_ns");
+    for (std::size_t i = 0; i < recorder.size(); ++i)
+      recorder[i] = wall[i] > 0 ? 100.0 * recorder[i] / wall[i] : k_nan;
+    panel.y_label = "recorder share of step time (%)";
+    panel.series.push_back(over_steps(data, axis, recorder, panel.y_label, 0));
+  }
+  if (axis.index.empty() && panel.empty_reason.empty())
+    panel.empty_reason = "the run recorded no steps";
+  return panel;
+}
+
+// ---- figure 3 --------------------------------------------------------------------------
+
+struct CategoryBars {
+  std::vector<std::string> names;
+  std::vector<double> value, low, high;
+};
+
+Panel bars_panel(std::string title, std::string y_label, const CategoryBars& bars,
+                 std::string series_name, bool log_y) {
+  Panel panel;
+  panel.title = std::move(title);
+  panel.y_label = std::move(y_label);
+  panel.x_label = "configuration";
+  panel.log_y = log_y;
+  panel.x_categories = bars.names;
+  Series series;
+  series.name = std::move(series_name);
+  series.style = bars.low.empty() ? SeriesStyle::bars : SeriesStyle::error_bars;
+  for (std::size_t i = 0; i < bars.names.size(); ++i)
+    series.x.push_back(static_cast<double>(i));
+  series.y = bars.value;
+  series.y_low = bars.low;
+  series.y_high = bars.high;
+  if (!bars.names.empty())
+    panel.series.push_back(std::move(series));
+  else
+    panel.empty_reason = "nothing to compare";
+  return panel;
+}
+
+// Metric samples and database rows per step of a result.json, over its conditions.
+std::pair<double, double> work_per_step(const json& result) {
+  double samples = 0.0, rows = 0.0, steps = 0.0;
+  if (result.is_object())
+    for (const auto& [name, condition] : field(result, "conditions").items()) {
+      samples += number(field(field(condition, "totals"), "metric_samples"), 0.0);
+      rows += number(field(field(condition, "totals"), "db_rows"), 0.0);
+      steps += number(field(condition, "steps_completed"), 0.0);
+    }
+  if (steps <= 0) return {k_nan, k_nan};
+  return {samples / steps, rows / steps};
+}
+
+Panel work_panel(std::string title, const std::vector<std::string>& names,
+                 const std::vector<std::pair<double, double>>& work) {
+  Panel panel;
+  panel.title = std::move(title);
+  panel.x_label = "configuration";
+  panel.y_label = "per step (count)";
+  panel.log_y = true;
+  panel.x_categories = names;
+  Series samples{"metric samples per step", SeriesStyle::bars, {}, {}, {}, {}, 0};
+  Series rows{"database rows per step", SeriesStyle::bars, {}, {}, {}, {}, 1};
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    samples.x.push_back(static_cast<double>(i) - 0.2);
+    rows.x.push_back(static_cast<double>(i) + 0.2);
+    // Zero cannot sit on a log axis; it is a gap (the persistence-off runs write no row).
+    samples.y.push_back(work[i].first > 0 ? work[i].first : k_nan);
+    rows.y.push_back(work[i].second > 0 ? work[i].second : k_nan);
+  }
+  panel.series = {std::move(samples), std::move(rows)};
+  if (names.empty()) panel.empty_reason = "nothing to compare";
+  return panel;
+}
+
+// "overheads.persistence" -> "persistence": the section is noise on an axis.
+std::string short_factor(const std::string& name) {
+  const std::size_t dot = name.rfind('.');
+  return dot == std::string::npos ? name : name.substr(dot + 1);
+}
+
+// One panel per intervention (mean step time by level, with the interval of the difference
+// from the baseline), one panel of drift changes, and one panel of work per step for each
+// factor that changes the work.
+Figure study_impact(const ReportInput& input) {
+  Figure figure;
+  CategoryBars drift;
+  for (const json& factor : field(field(input.analysis, "study"), "interventions")) {
+    const std::string name = short_factor(value_or(factor, "factor", "?"));
+    const std::string baseline = value_or(factor, "baseline", "");
+    double base_mean = k_nan;
+    for (const json& level : field(factor, "levels"))
+      if (value_or(level, "level", "") == baseline)
+        base_mean = number(field(level, "mean_step_ms"));
+    CategoryBars time;
+    std::string badge;
+    double largest = -1.0;
+    for (const json& level : field(factor, "levels")) {
+      const std::string label = value_or(level, "level", "?");
+      const auto positive = [](double v) { return v > 0 ? v : k_nan; };
+      time.names.push_back(label);
+      time.value.push_back(number(field(level, "mean_step_ms")));
+      time.low.push_back(positive(base_mean + number(field(level, "mean_step_ci_low"))));
+      time.high.push_back(positive(base_mean + number(field(level, "mean_step_ci_high"))));
+      if (label == baseline) continue;
+      const double ratio = number(field(level, "ratio"));
+      if (!std::isnan(ratio) && std::abs(std::log(ratio)) > largest) {
+        largest = std::abs(std::log(ratio));
+        badge = fmt::format("{}: x{} vs {}", label, compact(ratio), baseline);
+      }
+      drift.names.push_back(fmt::format("{}: {}", name, label));
+      drift.value.push_back(100.0 * number(field(level, "drift_delta")));
+      drift.low.push_back(100.0 * number(field(level, "drift_ci_low")));
+      drift.high.push_back(100.0 * number(field(level, "drift_ci_high")));
+    }
+    Panel panel = bars_panel(name, "mean step time (ms)", time, "mean over runs", true);
+    panel.x_label = name;
+    panel.badge = badge;
+    if (!panel.series.empty()) {
+      // The interval of the difference from the baseline, placed on the baseline's mean.
+      Series interval = panel.series.front();
+      interval.name = "95% CI";
+      interval.colour = 7;
+      panel.series.front().style = SeriesStyle::bars;
+      panel.series.front().y_low.clear();
+      panel.series.front().y_high.clear();
+      panel.series.push_back(std::move(interval));
+    }
+    figure.panels.push_back(std::move(panel));
+  }
+  figure.panels.push_back(bars_panel("Change of drift against the baseline level",
+                                     "drift change (% points)", drift,
+                                     "difference of means (95% CI)", false));
+
+  for (const json& factor : field(field(input.manifest, "study"), "factors")) {
+    const std::string key = factor.is_string() ? factor.get<std::string>() : factor.dump();
+    std::map<std::string, std::pair<double, double>> sums;
+    std::map<std::string, int> counts;
+    std::vector<std::string> order;
+    for (const ReportRun& run : input.runs) {
+      const json& level_json = field(run.levels, key);
+      if (!level_json.is_string()) continue;
+      const std::string level = level_json.get<std::string>();
+      const auto [samples, rows] = work_per_step(run.result);
+      if (std::isnan(samples)) continue;
+      if (!counts.count(level)) order.push_back(level);
+      sums[level].first += samples;
+      sums[level].second += rows;
+      ++counts[level];
+    }
+    std::vector<std::pair<double, double>> work;
+    for (const std::string& level : order)
+      work.emplace_back(sums[level].first / counts[level], sums[level].second / counts[level]);
+    // Only the factors that change the work done are worth a panel.
+    bool varies = false;
+    for (std::size_t i = 1; i < work.size(); ++i)
+      varies = varies || std::abs(work[i].first - work[0].first) > 0.01 * work[0].first ||
+               std::abs(work[i].second - work[0].second) > 0.01 * std::max(work[0].second, 1.0);
+    if (!varies) continue;
+    Panel panel = work_panel(fmt::format("Work per step by {}", key), order, work);
+    panel.x_label = key;
+    figure.panels.push_back(std::move(panel));
+  }
+  return figure;
+}
+
+Figure run_impact(const ReportInput& input) {
+  Figure figure;
+  const ReportRun& run = featured(input);
+  CategoryBars time, drift;
+  std::vector<std::pair<double, double>> work;
+  if (run.result.is_object())
+    for (const auto& [name, condition] : field(run.result, "conditions").items()) {
+      time.names.push_back(name);
+      time.value.push_back(number(field(condition, "runtime_seconds")));
+      json single = {{"conditions", {{name, condition}}}};
+      work.push_back(work_per_step(single));
+      if (const json* d = drift_of(run, name)) {
+        drift.names.push_back(name);
+        drift.value.push_back(100.0 * number(field((*d), "relative_change")));
+      }
+    }
+  Panel runtime = bars_panel("Runtime per condition", "runtime (s)", time, "runtime", true);
+  runtime.x_label = "condition";
+  figure.panels.push_back(std::move(runtime));
+  Panel work_by_condition = work_panel("Metric calls and database operations", time.names, work);
+  work_by_condition.x_label = "condition";
+  figure.panels.push_back(std::move(work_by_condition));
+  Panel drifts = bars_panel("Drift per condition", "step-time change over the condition (%)", drift,
+                            "implied by the HAC slope", false);
+  drifts.x_label = "condition";
+  figure.panels.push_back(std::move(drifts));
+  return figure;
+}
+
+// ---- figure 4 --------------------------------------------------------------------------
+
+Panel memory_and_agents_panel(const ReportInput& input) {
+  const analysis::RunData& data = input.featured_data;
+  const StepAxis axis = step_axis(data);
+  Panel panel;
+  panel.title = "Pattern memory and agents";
+  panel.x_label = "step (conditions back to back)";
+  panel.y_label = "count";
+  panel.spans = axis.spans;
+  panel.series.push_back(
+      over_steps(data, axis, steps_column(data, "pattern_count"), "pattern memory (entries)", 0));
+  panel.series.push_back(over_steps(data, axis, steps_column(data, "agents"), "agents alive", 1));
+  if (axis.index.empty()) panel.empty_reason = "the run recorded no steps";
+  return panel;
+}
+
+Panel time_against_work_panel(const ReportInput& input) {
+  Panel panel;
+  panel.title = "Step time against work";
+  panel.x_label = "resonance pairs checked in the step";
+  panel.y_label = "step time (ms)";
+  for (const analysis::ConditionData& condition : input.featured_data.conditions) {
+    if (!condition.steps.has("resonance_pairs") || !condition.steps.has("wall_ns")) continue;
+    Series series;
+    series.name = condition.name;
+    series.style = SeriesStyle::points;
+    series.colour = condition.index;
+    const auto pairs = condition.steps["resonance_pairs"];
+    const auto wall = condition.steps["wall_ns"];
+    // A scatter has no order to keep: an even stride is a fair sample of it.
+    const std::size_t stride = std::max<std::size_t>(1, pairs.size() / k_display_points);
+    for (std::size_t i = 0; i < pairs.size(); i += stride) {
+      series.x.push_back(pairs[i]);
+      series.y.push_back(wall[i] / 1e6);
+    }
+    panel.series.push_back(std::move(series));
+  }
+  if (panel.series.empty()) panel.empty_reason = "the run recorded no steps";
+  return panel;
+}
+
+Panel unit_cost_panel(const ReportInput& input) {
+  Panel panel;
+  panel.title = "Unit costs over time (NNLS per window)";
+  panel.x_label = "window of the condition";
+  panel.y_label = "unit cost (ns per unit of work)";
+  struct Term {
+    double share;
+    Series series;
+  };
+  std::vector<Term> terms;
+  for (const json& model : field(field(featured(input).analysis, "sound"), "cost_models")) {
+    const std::string condition = value_or(model, "condition", "?");
+    for (const json& term : field(model, "terms")) {
+      const double share = number(field(term, "share"), 0.0);
+      if (share <= 0.0) continue;
+      Series series;
+      series.name = fmt::format("{}: {}", condition, value_or(term, "counter", "?"));
+      series.style = SeriesStyle::line;
+      std::size_t w = 0;
+      for (const json& cost : field(term, "window_costs_ns")) {
+        series.x.push_back(static_cast<double>(w++));
+        series.y.push_back(number(cost));
+      }
+      terms.push_back({share, std::move(series)});
+    }
+  }
+  std::stable_sort(terms.begin(), terms.end(),
+                   [](const Term& a, const Term& b) { return a.share > b.share; });
+  for (std::size_t i = 0; i < terms.size() && i < 6; ++i) {
+    terms[i].series.colour = static_cast<int>(i);
+    panel.series.push_back(std::move(terms[i].series));
+  }
+  if (panel.series.empty()) panel.empty_reason = "no cost model (no work counter varied)";
+  return panel;
+}
+
+// ---- S1, S2 ----------------------------------------------------------------------------
+
+// The literature's prior scores from the seed, four criteria each (study.md section 5).
+struct Prior {
+  const char* id;
+  double scores[4];
+};
+constexpr Prior k_priors[] = {{"H1", {1, 2, 3, 2}},
+                              {"H2", {5, 4, 5, 5}},
+                              {"H3", {2, 4, 4, 4}},
+                              {"H4", {1, 1, 2, 2}},
+                              {"H5", {3, 4, 5, 5}}};
+
+}  // namespace
+
+Figure runtime_timeline(const ReportInput& input) {
+  Figure figure;
+  figure.id = "figure-1";
+  figure.title = "Figure 1. Runtime timeline";
+  figure.panels = {step_time_panel(input), cumulative_panel(input)};
+  figure.caption = fmt::format(
+      "Per-step time of run {} against elapsed time, one colour per condition (shaded), with "
+      "each condition's HAC drift fit and its 95% interval; cumulative time against steps{}.",
+      featured(input).id,
+      figure.panels[1].series.size() > 1 ? ", beside the expectation given to the analysis" : "");
+  figure.provenance = provenance_of(input, {featured(input).id});
+  return figure;
+}
+
+Figure hypothesis_results(const ReportInput& input) {
+  Figure figure;
+  figure.id = "figure-2";
+  figure.title = "Figure 2. Hypothesis results";
+  for (const json& hypothesis : field(field(featured(input).analysis, "sound"), "hypotheses"))
+    figure.panels.push_back(hypothesis_panel(input, hypothesis));
+  figure.caption = fmt::format(
+      "One panel per hypothesis for run {}: the series its verdict rests on, with the verdict, "
+      "the effect and its 95% interval, and the smallest p-value of its evidence, all computed "
+      "by the sound analysis.",
+      featured(input).id);
+  figure.provenance = provenance_of(input, {featured(input).id});
+  return figure;
+}
+
+Figure optimization_impact(const ReportInput& input) {
+  Figure figure = input.is_study && field(input.analysis, "study").is_object() ? study_impact(input)
+                                                                               : run_impact(input);
+  figure.id = "figure-3";
+  figure.title = "Figure 3. Optimization impact";
+  figure.caption =
+      input.is_study
+          ? "Mean step time per factor level (log scale; bars are the 95% interval of the "
+            "difference from the baseline level over replicates, placed on the baseline), "
+            "metric samples and database rows per step, and the drift of step time over a "
+            "condition, per factor level."
+          : "Runtime, metric samples and database rows per step, and drift, per condition.";
+  figure.provenance = provenance_of(input, all_run_ids(input));
+  return figure;
+}
+
+Figure work_and_cost(const ReportInput& input) {
+  Figure figure;
+  figure.id = "figure-4";
+  figure.title = "Figure 4. Work and cost";
+  figure.panels = {memory_and_agents_panel(input), time_against_work_panel(input),
+                   unit_cost_panel(input)};
+  figure.caption = fmt::format(
+      "Run {}: the cluster table (pattern memory) and the population over time; step time "
+      "against the pair checks the step did; and the unit costs of the largest work terms "
+      "per window (non-negative least squares). Growing work at flat unit costs is H5; rising "
+      "unit costs are an efficiency loss.",
+      featured(input).id);
+  figure.provenance = provenance_of(input, {featured(input).id});
+  return figure;
+}
+
+Figure study_timeline(const ReportInput& input) {
+  Figure figure;
+  figure.id = "figure-s1";
+  figure.title = "Figure S1. Study timeline";
+  Panel panel;
+  panel.title = input.is_study ? "When each run executed" : "When each condition executed";
+  panel.x_label = "time since the first run started (s)";
+  panel.y_label = "lane (overlapping runs stack)";
+  if (input.is_study) {
+    double origin = std::numeric_limits<double>::infinity();
+    for (const ReportRun& run : input.runs)
+      origin = std::min(origin, number(field(run.status, "started"), origin));
+    // Greedy lanes per host: a run that starts before the lane's last run ended takes the
+    // next lane, so overlaps (contention) show as stacked bars.
+    std::map<std::string, std::vector<double>> lane_ends;
+    std::map<std::string, Series> by_host;
+    std::vector<const ReportRun*> ordered;
+    for (const ReportRun& run : input.runs)
+      if (run.status.is_object() && field(run.status, "started").is_number() &&
+          field(run.status, "finished").is_number())
+        ordered.push_back(&run);
+    std::sort(ordered.begin(), ordered.end(), [](const ReportRun* a, const ReportRun* b) {
+      return field(a->status, "started").get<double>() < field(b->status, "started").get<double>();
+    });
+    int host_index = 0;
+    for (const ReportRun* run : ordered) {
+      const std::string host = value_or(run->status, "host", "?");
+      const double start = field(run->status, "started").get<double>() - origin;
+      const double end = field(run->status, "finished").get<double>() - origin;
+      auto& ends = lane_ends[host];
+      std::size_t lane = 0;
+      while (lane < ends.size() && ends[lane] > start)
+        ++lane;
+      if (lane == ends.size()) ends.push_back(end);
+      ends[lane] = end;
+      auto [it, inserted] = by_host.try_emplace(host);
+      if (inserted) {
+        it->second.name = "host " + host;
+        it->second.colour = host_index++;
+      }
+      Series& series = it->second;
+      series.x.insert(series.x.end(), {start, end, k_nan});
+      series.y.insert(series.y.end(),
+                      {static_cast<double>(lane + 1), static_cast<double>(lane + 1), k_nan});
+    }
+    for (auto& [host, series] : by_host)
+      panel.series.push_back(std::move(series));
+    const json& summary = field(input.manifest, "summary");
+    panel.badge = fmt::format("{} runs; {} overlapped another run", ordered.size(),
+                              number(field(summary, "overlapping_runs"), 0.0));
+    if (panel.series.empty()) panel.empty_reason = "no run has finished yet";
+  } else {
+    Series series;
+    series.name = featured(input).id;
+    for (const analysis::ConditionData& condition : input.featured_data.conditions) {
+      if (condition.steps.rows() == 0 || !condition.steps.has("t_ns")) continue;
+      const auto t = condition.steps["t_ns"];
+      const auto wall = condition.steps["wall_ns"];
+      const double start = t.front() / 1e9;
+      const double end = (t.back() + wall.back()) / 1e9;
+      series.x.insert(series.x.end(), {start, end, k_nan});
+      series.y.insert(series.y.end(), {1.0, 1.0, k_nan});
+      panel.spans.push_back({start, end, condition.name});
+    }
+    panel.series.push_back(std::move(series));
+  }
+  figure.panels.push_back(std::move(panel));
+  figure.caption =
+      "Each run as a bar from its start to its end, per host. Runs that overlapped on one host "
+      "stack into further lanes: their timings include that contention.";
+  figure.provenance = provenance_of(input, all_run_ids(input));
+  return figure;
+}
+
+Figure priors_against_evidence(const ReportInput& input) {
+  Figure figure;
+  figure.id = "figure-s2";
+  figure.title = "Figure S2. Priors against evidence";
+  Panel panel;
+  panel.title = "Literature priors beside what the data showed";
+  panel.x_label = "hypothesis";
+  panel.y_label = "score (0-5)";
+  Series prior{"prior (mean of the seed's four scores)", SeriesStyle::bars, {}, {}, {}, {}, 0};
+  Series sound{"sound: share of runs supporting x 5", SeriesStyle::bars, {}, {}, {}, {}, 2};
+  Series paper{"paper: share of runs significant x 5", SeriesStyle::bars, {}, {}, {}, {}, 5};
+  std::size_t runs = 0;
+  std::map<std::string, int> supported, significant;
+  for (const ReportRun& run : input.runs) {
+    ++runs;
+    for (const json& h : field(field(run.analysis, "sound"), "hypotheses"))
+      if (value_or(h, "verdict", "") == "supported") ++supported[value_or(h, "id", "")];
+    for (const json& h : field(field(run.analysis, "paper"), "phase_1a"))
+      if (value_or(h, "significant", false)) ++significant[value_or(h, "id", "")];
+  }
+  std::size_t i = 0;
+  for (const Prior& p : k_priors) {
+    const double x = static_cast<double>(i++);
+    panel.x_categories.push_back(p.id);
+    prior.x.push_back(x - 0.27);
+    prior.y.push_back((p.scores[0] + p.scores[1] + p.scores[2] + p.scores[3]) / 4.0);
+    sound.x.push_back(x);
+    sound.y.push_back(runs > 0 ? 5.0 * supported[p.id] / static_cast<double>(runs) : k_nan);
+    paper.x.push_back(x + 0.27);
+    paper.y.push_back(runs > 0 ? 5.0 * significant[p.id] / static_cast<double>(runs) : k_nan);
+  }
+  panel.series = {std::move(prior), std::move(sound), std::move(paper)};
+  panel.badge = fmt::format("{} run{} analysed", runs, runs == 1 ? "" : "s");
+  figure.panels.push_back(std::move(panel));
+  figure.caption =
+      "The prior scores the seed assigned from the literature (H2 5/4/5/5, H5 3/4/5/5, H3 "
+      "2/4/4/4, H1 1/2/3/2, H4 1/1/2/2; mean shown) beside the share of runs in which the sound "
+      "analysis supports each hypothesis and in which the paper's own rule calls it significant "
+      "(both scaled to 0-5).";
+  figure.provenance = provenance_of(input, all_run_ids(input));
+  return figure;
+}
+
+std::vector<Figure> build_figures(const ReportInput& input) {
+  return {runtime_timeline(input), hypothesis_results(input), optimization_impact(input),
+          work_and_cost(input),    study_timeline(input),     priors_against_evidence(input)};
+}
+
+}  // namespace nrmlab::report

@@ -1,0 +1,566 @@
+#include "report/html.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <ctime>
+
+#include "report/assets.hpp"
+#include "report/json_field.hpp"
+#include "report/page_assets.hpp"
+
+namespace nrmlab::report {
+namespace {
+
+using nlohmann::json;
+
+double number(const json& value) {
+  return value.is_number() ? value.get<double>() : std::nan("");
+}
+
+std::string num(const json& value, const char* format = "{:.3g}") {
+  const double x = number(value);
+  return std::isnan(x) ? "n/a" : fmt::format(fmt::runtime(format), x);
+}
+
+std::string text(const json& object, const char* key) {
+  return escape_html(object.is_object() ? value_or(object, key, "") : "");
+}
+
+std::string percent(const json& value) {
+  const double x = number(value);
+  return std::isnan(x) ? "n/a" : fmt::format("{:.1f}%", 100.0 * x);
+}
+
+std::string verdict_badge(const std::string& verdict) {
+  std::string css = verdict;
+  for (char& c : css)
+    if (c == ' ') c = '-';
+  return fmt::format("<span class=\"badge {}\">{}</span>", escape_html(css), escape_html(verdict));
+}
+
+// Rounds to 6 significant digits: the page shows at most that, and it halves the island.
+double rounded(double value) {
+  if (!std::isfinite(value) || value == 0.0) return value;
+  const double magnitude = std::pow(10.0, 5 - std::floor(std::log10(std::abs(value))));
+  const double result = std::round(value * magnitude) / magnitude;
+  return std::isfinite(result) ? result : value;
+}
+
+json numbers(const std::vector<double>& values) {
+  json out = json::array();
+  for (const double v : values)
+    out.push_back(std::isnan(v) ? json(nullptr) : json(rounded(v)));
+  return out;
+}
+
+const char* style_name(SeriesStyle style) {
+  switch (style) {
+    case SeriesStyle::line:
+      return "line";
+    case SeriesStyle::points:
+      return "points";
+    case SeriesStyle::bars:
+      return "bars";
+    case SeriesStyle::error_bars:
+      return "error_bars";
+    case SeriesStyle::band:
+      return "band";
+  }
+  return "line";
+}
+
+const ReportRun& featured(const ReportInput& input) {
+  return input.runs[input.featured];
+}
+
+// ---- sections --------------------------------------------------------------------------
+
+std::string figure_html(const Figure& figure, std::size_t index) {
+  std::string out = fmt::format("<figure id=\"{}\"><h3>{}</h3><div class=\"panels\">",
+                                escape_html(figure.id), escape_html(figure.title));
+  for (std::size_t p = 0; p < figure.panels.size(); ++p) {
+    const Panel& panel = figure.panels[p];
+    out += fmt::format("<div class=\"panel\"><h4>{}</h4>", escape_html(panel.title));
+    if (!panel.badge.empty())
+      out += fmt::format("<p class=\"note\">{}</p>", escape_html(panel.badge));
+    if (!panel.empty_reason.empty() || panel.series.empty()) {
+      out += fmt::format(
+          "<div class=\"empty\">{}</div>",
+          escape_html(panel.empty_reason.empty() ? "nothing to draw" : panel.empty_reason));
+    } else {
+      out += fmt::format(
+          "<div class=\"chart\" id=\"{}-{}\" data-figure=\"{}\" data-panel=\"{}\"></div>"
+          "<button class=\"csv\" type=\"button\">CSV of the points shown</button>",
+          escape_html(figure.id), p, index, p);
+    }
+    out += "</div>";
+  }
+  const std::string stem = escape_html(figure.id);
+  out += fmt::format(
+      "</div><figcaption>{} Static figure: <a href=\"figures/{}.png\">PNG</a> · "
+      "<a href=\"figures/{}.svg\">SVG</a> · <a href=\"figures/{}.gp\">gnuplot script</a> · "
+      "<a href=\"figures/{}.dat\">data</a>. Drag across a chart to zoom, double-click to reset, "
+      "click a legend entry to hide its series.<div class=\"provenance\">",
+      escape_html(figure.caption), stem, stem, stem, stem);
+  for (const std::string& line : figure.provenance)
+    out += escape_html(line) + "<br>";
+  out += "</div></figcaption></figure>\n";
+  return out;
+}
+
+std::string decomposition_table(const json& decomposition) {
+  std::string out = "<table><tr><th>section</th><th>seconds</th><th>share of wall time</th></tr>";
+  for (const json& section : field(decomposition, "sections"))
+    out += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                       text(section, "section"), num(field(section, "seconds"), "{:.4g}"),
+                       percent(field(section, "share")));
+  out += "</table>";
+  return out;
+}
+
+std::string drift_table(const json& drifts) {
+  std::string out =
+      "<table><tr><th>condition</th><th>steps</th><th>median step</th><th>HAC slope "
+      "(ns/step)</th><th>95% CI</th><th>p</th><th>Theil-Sen (ns/step)</th><th>Mann-Kendall "
+      "p</th><th>change over the condition</th><th>change points (step)</th><th>verdict</th></tr>";
+  for (const json& d : drifts) {
+    std::string points;
+    for (const json& step : field(d, "change_points"))
+      points += (points.empty() ? "" : ", ") + num(step, "{:.0f}");
+    out += fmt::format(
+        "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{} ms</td><td "
+        "class=\"num\">{}</td><td class=\"num\">[{}, {}]</td><td class=\"num\">{}</td><td "
+        "class=\"num\">{}</td><td class=\"num\">{}</td><td "
+        "class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+        text(d, "condition"), num(field(d, "steps"), "{:.0f}"),
+        num(field(d, "median_step_ms"), "{:.4g}"), num(field(d, "hac_slope_ns_per_step")),
+        num(field(d, "hac_ci_low")), num(field(d, "hac_ci_high")), num(field(d, "hac_p"), "{:.2g}"),
+        num(field(d, "theil_sen_slope_ns_per_step")), num(field(d, "mann_kendall_p"), "{:.2g}"),
+        percent(field(d, "relative_change")), points.empty() ? "none" : points,
+        text(d, "direction"));
+  }
+  out += "</table>";
+  return out;
+}
+
+std::string hypotheses_html(const json& hypotheses) {
+  std::string out;
+  for (const json& h : hypotheses) {
+    out += fmt::format("<h3>{} {} {}</h3><p>{}</p>", text(h, "id"), text(h, "name"),
+                       verdict_badge(value_or(h, "verdict", "?")), text(h, "reason"));
+    out += fmt::format("<p class=\"note\">{}: {} (95% interval [{}, {}])</p>",
+                       text(h, "effect_label"), num(field(h, "effect_size")),
+                       num(field(h, "ci_low")), num(field(h, "ci_high")));
+    if (field(h, "evidence").empty()) continue;
+    out += "<table><tr><th>evidence</th><th>value</th><th>p</th><th>note</th></tr>";
+    for (const json& e : field(h, "evidence"))
+      out += fmt::format(
+          "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+          text(e, "what"), num(field(e, "value")), num(field(e, "p"), "{:.2g}"), text(e, "note"));
+    out += "</table>";
+  }
+  return out;
+}
+
+std::string interventions_html(const ReportInput& input) {
+  const json& study = field(input.analysis, "study");
+  if (!input.is_study || !study.is_object() || field(study, "interventions").empty())
+    return "<p>A single run has no interventions: run a study (<code>nrmlab study</code>) to vary "
+           "a factor and measure its effect.</p>";
+  std::string out =
+      "<table><tr><th>factor</th><th>level</th><th>runs</th><th>mean step</th><th>ratio to "
+      "baseline</th><th>difference (95% CI)</th><th>drift</th><th>drift difference (95% "
+      "CI)</th></tr>";
+  for (const json& factor : field(study, "interventions")) {
+    std::string aliases;
+    for (const json& alias : field(factor, "aliases"))
+      aliases += (aliases.empty() ? " (with " : ", ") + escape_html(alias.get<std::string>());
+    if (!aliases.empty()) aliases += ")";
+    for (const json& level : field(factor, "levels")) {
+      const bool baseline = value_or(level, "level", "") == value_or(factor, "baseline", "");
+      out += fmt::format(
+          "<tr><td>{}{}</td><td>{}{}</td><td class=\"num\">{}</td><td class=\"num\">{} ms</td><td "
+          "class=\"num\">×{}</td><td class=\"num\">{} ms [{}, {}]</td><td class=\"num\">{}</td><td "
+          "class=\"num\">{} [{}, {}]</td></tr>",
+          text(factor, "factor"), aliases, text(level, "level"), baseline ? " (baseline)" : "",
+          num(field(level, "runs"), "{:.0f}"), num(field(level, "mean_step_ms"), "{:.4g}"),
+          num(field(level, "ratio")), num(field(level, "mean_step_delta_ms")),
+          num(field(level, "mean_step_ci_low")), num(field(level, "mean_step_ci_high")),
+          percent(field(level, "drift")), percent(field(level, "drift_delta")),
+          percent(field(level, "drift_ci_low")), percent(field(level, "drift_ci_high")));
+    }
+  }
+  out += "</table>";
+  if (!field(study, "interactions").empty()) {
+    out +=
+        "<h3>Interactions</h3><table><tr><th>factors</th><th>interaction on mean step "
+        "time</th><th>95% CI</th></tr>";
+    for (const json& i : field(study, "interactions"))
+      out += fmt::format(
+          "<tr><td>{} × {}</td><td class=\"num\">{} ms</td><td class=\"num\">[{}, "
+          "{}]</td></tr>",
+          text(i, "factor_a"), text(i, "factor_b"), num(field(i, "mean_step_interaction_ms")),
+          num(field(i, "ci_low")), num(field(i, "ci_high")));
+    out += "</table>";
+  }
+  std::size_t equivalent = 0;
+  for (const json& check : field(study, "equivalence"))
+    if (value_or(check, "equivalent", false)) ++equivalent;
+  out += fmt::format(
+      "<p>Functional equivalence: {} of {} overhead variants reproduce their "
+      "reference run's science.</p>",
+      equivalent, field(study, "equivalence").size());
+  if (!field(study, "hypotheses").empty())
+    out += "<h3>Study-level verdicts</h3>" + hypotheses_html(field(study, "hypotheses"));
+  return out;
+}
+
+std::string paper_html(const ReportInput& input) {
+  const ReportRun& run = featured(input);
+  const json& paper = field(run.analysis, "paper");
+  std::string out;
+  out += fmt::format(
+      "<p>Run {}: the seed's Phase 1A exactly as specified, beside the sound "
+      "verdicts.</p>",
+      escape_html(run.id));
+  out +=
+      "<table><tr><th>hypothesis</th><th>paper test</th><th>paper rule</th><th>score</th>"
+      "<th>tier</th><th>paper verdict</th><th>sound verdict</th></tr>";
+  for (const json& h : field(paper, "phase_1a")) {
+    std::string sound = "n/a";
+    for (const json& s : field(field(run.analysis, "sound"), "hypotheses"))
+      if (value_or(s, "id", "") == value_or(h, "id", ""))
+        sound = verdict_badge(value_or(s, "verdict", "?"));
+    out += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td>"
+        "<td>{}</td><td>{}</td></tr>",
+        text(h, "id"), text(h, "test"), text(h, "rule"), num(field(h, "score")), text(h, "tier"),
+        text(h, "verdict"), sound);
+  }
+  out += "</table>";
+  if (value_or(paper, "has_variance", false))
+    out += fmt::format("<p>V = {}%, A = {}%/h against E = {} h. {}</p>",
+                       num(field(field(paper, "variance"), "variance_percent")),
+                       num(field(field(paper, "variance"), "acceleration_percent_per_hour")),
+                       num(field(field(paper, "variance"), "expected_hours")),
+                       text(field(paper, "variance"), "note"));
+  if (paper.contains("phase_1a") && field(paper, "phase_1a").empty())
+    out += "<p>Paper mode did not run for this run.</p>";
+  out += R"(<h3>The study's known flaws</h3><ul class="flaws">
+<li>The headline "+73% runtime variance, acceleration +2.5%/h to +3.6%/h" is a unit error: macOS
+<code>ps</code> prints CPU time as minutes:seconds and it was read as hours:minutes. Read
+correctly, CPU time grew linearly with wall time: no acceleration, and the process spent about
+96% of its wall time off-CPU.</li>
+<li>The "expected 20.1 h" baseline was the elapsed time of a different, unfinished run; V = (T - E)/E
+and A = V/E grow linearly in T by construction.</li>
+<li>The telemetry the analysis needs was never recorded, the analysis never ran, and the figures
+were mock-ups with hard-coded p-values. C256 never finished.</li>
+<li>The real costs were in the code: a 100 ms blocking sample on every metric call and a SQLite
+connection opened, committed and closed for every row and every pair of agents; dead children
+kept being evolved; the cluster table was never cleared.</li>
+<li>Paper-mode tests correlate runtime with counters across condition boundaries and with no
+control for time: they find trends, not causes. The sound verdicts detrend, control for the
+work done, and decide with interventions.</li></ul>)";
+  return out;
+}
+
+std::string provenance_html(const ReportInput& input) {
+  const ReportRun& run = featured(input);
+  std::string out = "<table>";
+  const auto row = [&](const std::string& key, const std::string& value) {
+    out += fmt::format("<tr><th>{}</th><td class=\"mono\">{}</td></tr>", escape_html(key),
+                       escape_html(value));
+  };
+  row("directory", input.dir.string());
+  row("report made by",
+      fmt::format("nrmlab {} (commit {})", value_or(input.analysis, "nrmlab_version", "?"),
+                  value_or(input.analysis, "nrmlab_commit", "?")));
+  row("analysis mode", value_or(input.analysis, "mode", "?"));
+  if (input.is_study) {
+    const json& study = field(input.manifest, "study");
+    row("study file", value_or(study, "file", "") + " (hash " + value_or(study, "hash", "") + ")");
+    row("seed / order seed", fmt::format("{} / {}", value_or(study, "seed", std::uint64_t{0}),
+                                         value_or(study, "order_seed", std::uint64_t{0})));
+    row("runs", fmt::format("{}", input.runs.size()));
+  }
+  row("featured run", run.id);
+  for (const json& entry : field(input.manifest, "runs"))
+    if (value_or(entry, "id", "") == run.id && field(entry, "arguments").is_array()) {
+      std::string command = "nrmlab run";
+      for (const json& argument : field(entry, "arguments"))
+        command.append(" ").append(argument.is_string() ? argument.get<std::string>()
+                                                        : argument.dump());
+      row("its command", command);
+    }
+  if (field(run.analysis, "provenance").is_object())
+    for (const auto& [key, value] : field(run.analysis, "provenance").items())
+      row(key, value.is_string() ? value.get<std::string>() : value.dump());
+  out += "</table>";
+  return out;
+}
+
+// What the page carries as data: every figure (as drawn), the analysis of the study and of
+// the featured run in full, and a compact line per run.
+json island(const ReportInput& input, const std::vector<Figure>& figures) {
+  json out;
+  out["schema"] = "nrmlab.report/1";
+  out["palette"] = json::array();
+  for (const char* colour : k_palette)
+    out["palette"].push_back(colour);
+  out["name"] = input.name;
+  out["description"] = input.description;
+  out["summary"] = field(input.analysis, "summary");
+  out["thresholds"] = field(input.analysis, "thresholds");
+  out["study"] = input.analysis.contains("study") ? field(input.analysis, "study") : json(nullptr);
+  out["featured_run"] = featured(input).analysis;
+  out["runs"] = json::array();
+  for (const ReportRun& run : input.runs) {
+    json verdicts = json::object();
+    for (const json& h : field(field(run.analysis, "sound"), "hypotheses"))
+      verdicts[value_or(h, "id", "?")] = value_or(h, "verdict", "?");
+    json drift = json::array();
+    for (const json& d : field(field(run.analysis, "sound"), "drift"))
+      drift.push_back({{"condition", field(d, "condition")},
+                       {"median_step_ms", field(d, "median_step_ms")},
+                       {"relative_change", field(d, "relative_change")},
+                       {"direction", field(d, "direction")}});
+    out["runs"].push_back({{"id", run.id},
+                           {"levels", run.levels},
+                           {"status", run.status},
+                           {"complete", field(run.analysis, "complete")},
+                           {"wall_seconds", field(run.analysis, "wall_seconds")},
+                           {"verdicts", verdicts},
+                           {"drift", drift}});
+  }
+  out["figures"] = json::array();
+  for (const Figure& figure : figures)
+    out["figures"].push_back(to_json(figure));
+  return out;
+}
+
+}  // namespace
+
+std::string escape_html(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (const char c : raw) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string json_for_script(const json& value) {
+  const std::string dumped = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  out.reserve(dumped.size());
+  // '<', '>' and '&' only occur inside JSON strings, where \u escapes mean the same.
+  for (const char c : dumped) {
+    switch (c) {
+      case '<':
+        out += "\\u003c";
+        break;
+      case '>':
+        out += "\\u003e";
+        break;
+      case '&':
+        out += "\\u0026";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+json to_json(const Figure& figure) {
+  json panels = json::array();
+  for (const Panel& panel : figure.panels) {
+    json series = json::array();
+    for (const Series& s : panel.series) {
+      json entry = {{"name", s.name},
+                    {"style", style_name(s.style)},
+                    {"colour", s.colour},
+                    {"x", numbers(s.x)},
+                    {"y", numbers(s.y)}};
+      if (!s.y_low.empty()) entry["y_low"] = numbers(s.y_low);
+      if (!s.y_high.empty()) entry["y_high"] = numbers(s.y_high);
+      series.push_back(std::move(entry));
+    }
+    json spans = json::array();
+    for (const Span& span : panel.spans)
+      spans.push_back({{"x_begin", rounded(span.x_begin)},
+                       {"x_end", rounded(span.x_end)},
+                       {"label", span.label}});
+    panels.push_back({{"title", panel.title},
+                      {"x_label", panel.x_label},
+                      {"y_label", panel.y_label},
+                      {"log_y", panel.log_y},
+                      {"x_categories", panel.x_categories},
+                      {"badge", panel.badge},
+                      {"empty_reason", panel.empty_reason},
+                      {"spans", spans},
+                      {"series", series}});
+  }
+  return {{"id", figure.id},
+          {"title", figure.title},
+          {"caption", figure.caption},
+          {"provenance", figure.provenance},
+          {"panels", panels}};
+}
+
+std::vector<std::string> plain_verdict(const ReportInput& input) {
+  std::vector<std::string> lines;
+  const ReportRun& run = featured(input);
+  const json& sound = field(run.analysis, "sound");
+  if (input.is_study) {
+    const json& study = field(input.analysis, "study");
+    // The largest effect whose interval excludes zero.
+    std::string best;
+    double largest = 0.0;
+    for (const json& factor : field(study, "interventions"))
+      for (const json& level : field(factor, "levels")) {
+        const double ratio = number(field(level, "ratio"));
+        const double low = number(field(level, "mean_step_ci_low"));
+        const double high = number(field(level, "mean_step_ci_high"));
+        if (std::isnan(ratio) || !(low > 0 || high < 0)) continue;
+        const double size = std::abs(std::log(ratio));
+        if (size > largest) {
+          largest = size;
+          best = fmt::format(
+              "{} = {} changes mean step time ×{:.3g} against {} (difference {} ms, "
+              "95% CI [{}, {}])",
+              value_or(factor, "factor", "?"), value_or(level, "level", "?"), ratio,
+              value_or(factor, "baseline", "?"), num(field(level, "mean_step_delta_ms")),
+              num(field(level, "mean_step_ci_low")), num(field(level, "mean_step_ci_high")));
+        }
+      }
+    lines.push_back(best.empty()
+                        ? "No factor of this study changes step time beyond its 95% interval."
+                        : "The largest cause of step time in this study: " + best + ".");
+    for (const json& h : field(study, "hypotheses"))
+      lines.push_back(fmt::format("{} ({}) is {} at study level: {}.", value_or(h, "id", "?"),
+                                  value_or(h, "name", ""), value_or(h, "verdict", "?"),
+                                  value_or(h, "reason", "")));
+  }
+  const json& decomposition = field(sound, "run");
+  if (decomposition.is_object())
+    lines.push_back(
+        fmt::format("In run {}, {} takes the largest share of wall time ({}); the "
+                    "process is on the CPU {} of the time.",
+                    run.id, value_or(decomposition, "dominant", "?"),
+                    field(decomposition, "sections").empty()
+                        ? std::string("n/a")
+                        : percent(field(field(decomposition, "sections")[0], "share")),
+                    percent(field(decomposition, "cpu_share"))));
+  std::string drifting;
+  for (const json& d : field(sound, "drift"))
+    if (value_or(d, "drifts", false))
+      drifting +=
+          fmt::format("{}{} ({} {})", drifting.empty() ? "" : ", ", value_or(d, "condition", "?"),
+                      value_or(d, "direction", "?"), percent(field(d, "relative_change")));
+  lines.push_back(drifting.empty()
+                      ? fmt::format("Step time of run {} does not drift in any condition.", run.id)
+                      : fmt::format("Step time of run {} drifts in {}.", run.id, drifting));
+  std::string supported;
+  for (const json& h : field(sound, "hypotheses"))
+    if (value_or(h, "verdict", "") == "supported")
+      supported += fmt::format("{}{} ({})", supported.empty() ? "" : "; ", value_or(h, "id", "?"),
+                               value_or(h, "reason", ""));
+  lines.push_back(supported.empty() ? "No hypothesis is supported by this run's evidence."
+                                    : "Supported by this run's evidence: " + supported + ".");
+  return lines;
+}
+
+std::string render_html(const ReportInput& input, const std::vector<Figure>& figures) {
+  const ReportRun& run = featured(input);
+  const json& sound = field(run.analysis, "sound");
+  std::string page;
+  page.reserve(1 << 20);
+  page += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
+  page += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
+  // No network: the page may load nothing but itself (and data: URLs for the CSV export).
+  page +=
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+      "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">";
+  page += fmt::format("<title>nrmlab report: {}</title>", escape_html(input.name));
+  page += "<style>";
+  page += k_uplot_css;
+  page += k_report_css;
+  page += "</style></head><body>\n";
+
+  page += fmt::format("<h1>nrmlab report: {}</h1>", escape_html(input.name));
+  page += fmt::format("<p class=\"lede\">{}{} {} · {} run{} · featured run {}</p>",
+                      escape_html(input.description), input.description.empty() ? "" : " ·",
+                      input.is_study ? "study" : "single run", input.runs.size(),
+                      input.runs.size() == 1 ? "" : "s", escape_html(run.id));
+  page +=
+      "<nav><a href=\"#verdict\">Verdict</a><a href=\"#time\">Where the time goes</a>"
+      "<a href=\"#drift\">Drift</a><a href=\"#hypotheses\">Hypotheses</a>"
+      "<a href=\"#interventions\">Interventions</a><a href=\"#work\">Work and cost</a>"
+      "<a href=\"#paper\">Paper mode</a><a href=\"#study\">Study</a>"
+      "<a href=\"#provenance\">Provenance</a></nav>\n";
+
+  page += "<h2 id=\"verdict\">The verdict</h2><div class=\"verdict\"><ul>";
+  for (const std::string& line : plain_verdict(input))
+    page += "<li>" + escape_html(line) + "</li>";
+  page += "</ul></div>";
+  if (field(input.analysis, "summary").is_array()) {
+    page += "<details><summary>The ten-second summary</summary><pre>";
+    for (const json& line : field(input.analysis, "summary"))
+      page += escape_html(line.is_string() ? line.get<std::string>() : line.dump()) + "\n";
+    page += "</pre></details>";
+  }
+
+  page += fmt::format("<h2 id=\"time\">What dominates step time</h2><p>Run {}, all conditions:</p>",
+                      escape_html(run.id));
+  page += decomposition_table(field(sound, "run"));
+  page += "<h2 id=\"drift\">Drift per condition</h2>" + drift_table(field(sound, "drift"));
+  page += figure_html(figures.at(0), 0);
+  page += "<h2 id=\"hypotheses\">Hypotheses</h2>" + hypotheses_html(field(sound, "hypotheses"));
+  page += figure_html(figures.at(1), 1);
+  page += "<h2 id=\"interventions\">Interventions</h2>" + interventions_html(input);
+  page += figure_html(figures.at(2), 2);
+  page += "<h2 id=\"work\">Work and cost</h2>";
+  page += figure_html(figures.at(3), 3);
+  page += "<h2 id=\"paper\">Paper mode beside sound mode</h2>" + paper_html(input);
+  page += "<h2 id=\"study\">The study</h2>";
+  page += figure_html(figures.at(4), 4);
+  page += figure_html(figures.at(5), 5);
+  page += "<h2 id=\"provenance\">Provenance</h2>" + provenance_html(input);
+  page +=
+      "<p class=\"provenance\">Full data of the featured run (every telemetry table as "
+      "CSV): <a href=\"figures/data/steps.csv\">steps</a> · <a "
+      "href=\"figures/data/memory.csv\">memory</a> · <a "
+      "href=\"figures/data/system.csv\">system</a>. This page's own data (figures, "
+      "analyses) is the JSON in the element <code>#nrmlab-data</code>.</p>";
+
+  page += "\n<script type=\"application/json\" id=\"nrmlab-data\">";
+  page += json_for_script(island(input, figures));
+  page += "</script>\n<script>";
+  page += k_uplot_js;
+  page += "</script>\n<script>";
+  page += k_report_js;
+  page += "</script>\n</body></html>\n";
+  return page;
+}
+
+}  // namespace nrmlab::report

@@ -1,0 +1,247 @@
+#include "report/page_assets.hpp"
+
+namespace nrmlab::report {
+
+const std::string_view k_report_css = R"css(
+:root { --ink: #1a1a1a; --muted: #5a5a5a; --rule: #d8d8d8; --accent: #0072B2; }
+* { box-sizing: border-box; }
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink);
+       margin: 0 auto; max-width: 1180px; padding: 1.5rem 2rem 4rem; }
+h1 { font-size: 1.7rem; margin: 0 0 .2rem; }
+h2 { font-size: 1.3rem; margin: 2.4rem 0 .6rem; border-bottom: 1px solid var(--rule); padding-bottom: .2rem; }
+h3 { font-size: 1.05rem; margin: 1.4rem 0 .4rem; }
+nav a { margin-right: .9rem; color: var(--accent); text-decoration: none; font-size: .9rem; }
+.lede { color: var(--muted); margin: 0 0 1rem; }
+.verdict { background: #f3f7fb; border-left: 4px solid var(--accent); padding: .8rem 1.1rem; }
+.verdict li { margin: .25rem 0; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .88rem; width: 100%; }
+th, td { border-bottom: 1px solid var(--rule); padding: .3rem .5rem; text-align: left; vertical-align: top; }
+th { background: #fafafa; font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.badge { display: inline-block; padding: .05rem .45rem; border-radius: .6rem; font-size: .8rem;
+         background: #eee; color: #333; }
+.badge.supported { background: #D55E00; color: #fff; }
+.badge.not-supported { background: #009E73; color: #fff; }
+.badge.not-testable { background: #999; color: #fff; }
+figure { margin: 1rem 0 2rem; }
+.panels { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 1rem; }
+.panel { border: 1px solid var(--rule); border-radius: 4px; padding: .5rem; min-width: 0; }
+.panel h4 { margin: 0 0 .2rem; font-size: .95rem; }
+.panel .note { font-size: .8rem; color: var(--muted); margin: 0 0 .3rem; }
+.panel .empty { color: var(--muted); font-style: italic; padding: 2rem 0; text-align: center; }
+.panel button { font-size: .75rem; margin-top: .3rem; }
+figcaption { font-size: .88rem; color: var(--muted); margin-top: .5rem; }
+figcaption a { color: var(--accent); }
+.provenance { font-size: .78rem; color: var(--muted); }
+code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .82rem; word-break: break-all; }
+.flaws li { margin: .3rem 0; }
+)css";
+
+const std::string_view k_report_js = R"js(
+(function () {
+  'use strict';
+  const island = JSON.parse(document.getElementById('nrmlab-data').textContent);
+  const palette = island.palette;
+  const charts = [];
+  window.nrmlabCharts = charts;
+
+  function colourOf(series, position) {
+    const index = series.colour >= 0 ? series.colour : position;
+    return palette[index % palette.length];
+  }
+  function alpha(hex, a) {
+    const n = parseInt(hex.slice(1), 16);
+    return 'rgba(' + (n >> 16) + ',' + ((n >> 8) & 255) + ',' + (n & 255) + ',' + a + ')';
+  }
+
+  // uPlot wants every series on one x array: the union of the series' x values. A null x
+  // in a series is a break (a condition boundary); it becomes an x between its neighbours
+  // where every series is null, so no line crosses it.
+  function align(panel) {
+    const xs = new Set();
+    for (const s of panel.series) {
+      for (let j = 0; j < s.x.length; j++) {
+        if (s.x[j] !== null) xs.add(s.x[j]);
+        else if (j > 0 && j + 1 < s.x.length && s.x[j - 1] !== null && s.x[j + 1] !== null)
+          xs.add((s.x[j - 1] + s.x[j + 1]) / 2);
+      }
+    }
+    const x = Array.from(xs).sort((a, b) => a - b);
+    const at = new Map(x.map((v, i) => [v, i]));
+    const keep = (v) => (v === null || (panel.log_y && v <= 0) ? null : v);
+    const column = (s, values) => {
+      const out = new Array(x.length).fill(null);
+      for (let j = 0; j < s.x.length; j++)
+        if (s.x[j] !== null) out[at.get(s.x[j])] = keep(values[j]);
+      return out;
+    };
+    return { x, column };
+  }
+
+  function makeChart(element, panel) {
+    const { x, column } = align(panel);
+    const data = [x];
+    const series = [{}];
+    const bands = [];
+    const whiskers = [];
+    const helpers = [];  // series that only draw a band's edge: no legend entry
+    let low = Infinity;
+    let high = -Infinity;
+    const extend = (values) => {
+      for (const v of values)
+        if (v !== null && isFinite(v)) {
+          low = Math.min(low, v);
+          high = Math.max(high, v);
+        }
+    };
+    panel.series.forEach((s, position) => {
+      const colour = colourOf(s, position);
+      const entry = { label: s.name, stroke: colour, width: 1.5, spanGaps: false };
+      if (s.style === 'points' || s.style === 'error_bars') {
+        entry.paths = () => null;
+        entry.points = { show: true, size: s.style === 'points' ? 4 : 7, fill: colour };
+      } else if (s.style === 'bars') {
+        entry.paths = uPlot.paths.bars({ size: [0.25, 80] });
+        entry.fill = alpha(colour, 0.65);
+        entry.points = { show: false };
+      }
+      data.push(column(s, s.y));
+      series.push(entry);
+      extend(data[data.length - 1]);
+      const index = series.length - 1;
+      if (s.style === 'band') {
+        data.push(column(s, s.y_high), column(s, s.y_low));
+        series.push({ label: s.name + ' (upper)', stroke: alpha(colour, 0.4), width: 1, dash: [4, 4] });
+        series.push({ label: s.name + ' (lower)', stroke: alpha(colour, 0.4), width: 1, dash: [4, 4] });
+        bands.push({ series: [index + 1, index + 2], fill: alpha(colour, 0.12) });
+        helpers.push(index + 1, index + 2);
+        extend(data[index + 1]);
+        extend(data[index + 2]);
+      } else if (s.style === 'error_bars') {
+        whiskers.push({ index, colour, low: column(s, s.y_low), high: column(s, s.y_high) });
+        extend(whiskers[whiskers.length - 1].low);
+        extend(whiskers[whiskers.length - 1].high);
+      }
+    });
+
+    const categories = panel.x_categories || [];
+    // The y range covers bands and whiskers too; bars stand on zero.
+    const barsOnly = panel.series.some((s) => s.style === 'bars');
+    const yRange = (u, dataMin, dataMax) => {
+      let lo = Math.min(dataMin === null ? low : dataMin, low);
+      let hi = Math.max(dataMax === null ? high : dataMax, high);
+      if (!isFinite(lo) || !isFinite(hi)) { lo = panel.log_y ? 1 : 0; hi = panel.log_y ? 10 : 1; }
+      if (panel.log_y) return uPlot.rangeLog(lo, hi, 10, true);
+      if (barsOnly && lo > 0) lo = 0;
+      return uPlot.rangeNum(lo, hi, 0.1, true);
+    };
+    const scales = { x: { time: false }, y: panel.log_y ? { distr: 3, log: 10, range: yRange } : { range: yRange } };
+    const axes = [{ label: panel.x_label }, { label: panel.y_label, size: 60 }];
+    if (categories.length > 0) {
+      scales.x.range = () => [-0.6, categories.length - 0.4];
+      axes[0].splits = () => categories.map((_, i) => i);
+      axes[0].values = (u, splits) =>
+        splits.map((v) => {
+          const name = categories[Math.round(v)] || '';
+          return name.length > 22 ? name.slice(0, 21) + '\u2026' : name;
+        });
+      const longest = Math.max(...categories.map((c) => Math.min(c.length, 22)));
+      if (categories.length * longest > 40) {
+        axes[0].rotate = -30;
+        axes[0].size = 30 + longest * 5;
+      } else {
+        axes[0].size = 50;
+      }
+    }
+
+    const hooks = {
+      drawClear: [(u) => {
+        const ctx = u.ctx;
+        (panel.spans || []).forEach((span, i) => {
+          const left = u.valToPos(span.x_begin, 'x', true);
+          const right = u.valToPos(span.x_end, 'x', true);
+          ctx.fillStyle = i % 2 === 0 ? 'rgba(0,0,0,0.05)' : 'rgba(0,114,178,0.06)';
+          ctx.fillRect(left, u.bbox.top, right - left, u.bbox.height);
+        });
+      }],
+      draw: [(u) => {
+        const ctx = u.ctx;
+        ctx.save();
+        ctx.font = Math.round(11 * devicePixelRatio) + 'px system-ui, sans-serif';
+        ctx.fillStyle = '#444';
+        for (const span of panel.spans || []) {
+          const left = Math.max(u.valToPos(span.x_begin, 'x', true), u.bbox.left);
+          ctx.fillText(span.label, left + 4, u.bbox.top + 14 * devicePixelRatio);
+        }
+        ctx.beginPath();
+        ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+        ctx.clip();
+        for (const w of whiskers) {
+          if (!u.series[w.index].show) continue;
+          ctx.strokeStyle = w.colour;
+          ctx.lineWidth = 1.5 * devicePixelRatio;
+          for (let i = 0; i < u.data[0].length; i++) {
+            if (w.low[i] === null || w.high[i] === null) continue;
+            const px = u.valToPos(u.data[0][i], 'x', true);
+            const top = u.valToPos(w.high[i], 'y', true);
+            const bottom = u.valToPos(w.low[i], 'y', true);
+            ctx.beginPath();
+            ctx.moveTo(px, top); ctx.lineTo(px, bottom);
+            ctx.moveTo(px - 4, top); ctx.lineTo(px + 4, top);
+            ctx.moveTo(px - 4, bottom); ctx.lineTo(px + 4, bottom);
+            ctx.stroke();
+          }
+        }
+        ctx.restore();
+      }],
+    };
+
+    const width = Math.max(320, element.clientWidth || 520);
+    const options = { width, height: 300, scales, axes, series, bands, hooks,
+                      cursor: { drag: { x: true, y: false } }, legend: { live: true } };
+    const chart = new uPlot(options, data, element);
+    const rows = chart.root.querySelectorAll('.u-legend .u-series');
+    for (const index of helpers)
+      if (rows[index]) rows[index].style.display = 'none';
+    return chart;
+  }
+
+  function toCsv(panel) {
+    const { x, column } = align(panel);
+    const header = [panel.x_label];
+    const columns = [];
+    for (const s of panel.series) {
+      header.push(s.name);
+      columns.push(column(s, s.y));
+    }
+    const quote = (text) => '"' + String(text).replace(/"/g, '""') + '"';
+    const lines = [header.map(quote).join(',')];
+    for (let i = 0; i < x.length; i++)
+      lines.push([x[i]].concat(columns.map((c) => (c[i] === null ? '' : c[i]))).join(','));
+    return lines.join('\n') + '\n';
+  }
+
+  document.querySelectorAll('.chart').forEach((element) => {
+    const panel = island.figures[+element.dataset.figure].panels[+element.dataset.panel];
+    try {
+      charts.push(makeChart(element, panel));
+    } catch (error) {
+      console.error('nrmlab: chart ' + element.id + ' failed: ' + error);
+    }
+    const button = element.parentElement.querySelector('button.csv');
+    if (button)
+      button.addEventListener('click', () => {
+        const link = document.createElement('a');
+        link.href = URL.createObjectURL(new Blob([toCsv(panel)], { type: 'text/csv' }));
+        link.download = element.id + '.csv';
+        link.click();
+      });
+  });
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    window.nrmlabReadyAt = performance.now();
+    window.nrmlabReady = true;
+  }));
+})();
+)js";
+
+}  // namespace nrmlab::report
