@@ -1,16 +1,20 @@
 # nrmlab front end. `make run` and `make test` each install what is missing (Debian
-# packages, via scripts/install-deps.sh) and build out of tree under build/.
+# packages and the npm packages of package-lock.json, via scripts/install-deps.sh; `make
+# test` also the browser its end-to-end test drives) and build out of tree under build/.
 BUILD ?= build
 JOBS ?= $(shell nproc)
 RELEASE := $(BUILD)/release
 ASAN := $(BUILD)/asan
 
-.PHONY: all deps build run test bench format check clean
+.PHONY: all deps test-deps build run test bench format check clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-deps.sh --test
 
 build: deps
 	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -24,10 +28,11 @@ build: deps
 run: build
 	$(RELEASE)/nrmlab study studies/attribution.toml --out runs/attribution
 
-# Static checks; the whole suite built and run under AddressSanitizer + UBSan; then the
-# allocator suite in the release build (ASan serves malloc itself, so glibc, jemalloc and
-# mimalloc can only be tested without it).
-test: deps check
+# Static checks; the whole suite (the report in headless Chromium included, tests/e2e)
+# built and run under AddressSanitizer + UBSan; then the allocator suite in the release
+# build (ASan serves malloc itself, so glibc, jemalloc and mimalloc can only be tested
+# without it).
+test: test-deps check
 	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNRMLAB_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN) -j$(JOBS)
 	cd $(ASAN) && ctest --output-on-failure -j$(JOBS)

@@ -123,7 +123,7 @@ std::string drift_table(const json& drifts) {
   std::string out =
       "<table><tr><th>condition</th><th>steps</th><th>median step</th><th>HAC slope "
       "(ns/step)</th><th>95% CI</th><th>p</th><th>Theil-Sen (ns/step)</th><th>Mann-Kendall "
-      "p</th><th>change over the condition</th><th>change points (step)</th><th>verdict</th></tr>";
+      "p</th><th>slope × steps / median</th><th>change points (step)</th><th>verdict</th></tr>";
   for (const json& d : drifts) {
     std::string points;
     for (const json& step : field(d, "change_points"))

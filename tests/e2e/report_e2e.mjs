@@ -1,0 +1,240 @@
+// The report in a real browser: opens REPORT_HTML from disk in headless Chromium (Debian's
+// /usr/bin/chromium, driven by playwright-core; no browser is ever downloaded) and checks
+// the contract report.html honours (ARCHITECTURE.md, the report stage):
+//   * every interactive chart is a <div class="chart"> that uPlot renders into;
+//   * window.nrmlabCharts holds the uPlot instances in document order;
+//   * window.nrmlabReady = true and window.nrmlabReadyAt = performance.now() once every chart
+//     has been created and drawn;
+//   * the file needs no network.
+//
+// usage: node report_e2e.mjs REPORT_HTML SCREENSHOT_PNG [--expect-no-markup-execution]
+//
+// Prints one JSON line {"load_ms":..., "charts":N, "bytes":SIZE} and saves a full-page
+// screenshot. Exit status 0 when every assertion holds, 1 with one "FAIL:" line per failed
+// assertion, 2 on a usage error.
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+// playwright-core comes from the repository's node_modules (npm ci). ES modules ignore
+// NODE_PATH, so resolve it the CommonJS way: from this file upwards, then NODE_PATH.
+const require = createRequire(import.meta.url);
+let chromium;
+try {
+  ({ chromium } = require('playwright-core'));
+} catch (error) {
+  console.error(`report_e2e: cannot load playwright-core (${error.message}); ` +
+                'run `npm ci` in the repository root (make test does it)');
+  process.exit(2);
+}
+
+const CHROMIUM = process.env.NRMLAB_CHROMIUM || '/usr/bin/chromium';
+const READY_TIMEOUT_MS = 10_000;
+
+const argv = process.argv.slice(2);
+const flags = argv.filter((a) => a.startsWith('--'));
+const positional = argv.filter((a) => !a.startsWith('--'));
+const unknown = flags.filter((f) => f !== '--expect-no-markup-execution');
+if (positional.length !== 2 || unknown.length > 0) {
+  console.error('usage: node report_e2e.mjs REPORT_HTML SCREENSHOT_PNG [--expect-no-markup-execution]');
+  process.exit(2);
+}
+const reportPath = path.resolve(positional[0]);
+const screenshotPath = path.resolve(positional[1]);
+const expectNoMarkup = flags.includes('--expect-no-markup-execution');
+if (!fs.existsSync(reportPath)) {
+  console.error(`FAIL: ${reportPath} does not exist`);
+  process.exit(1);
+}
+const bytes = fs.statSync(reportPath).size;
+
+const failures = [];
+const fail = (message) => failures.push(message);
+
+// Schemes that are not network: the file itself and what it creates in memory.
+const isLocal = (url) => /^(file|data|blob|about):/i.test(url);
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let result = null;
+try {
+  // A fresh context is a fresh, temporary profile.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+
+  const consoleErrors = [];
+  const pageErrors = [];
+  const networkRequests = [];
+  const failedRequests = [];
+  const dialogs = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => pageErrors.push(String(error && error.message || error)));
+  page.on('request', (request) => {
+    if (!isLocal(request.url())) networkRequests.push(request.url());
+  });
+  page.on('requestfailed', (request) => {
+    if (isLocal(request.url()))
+      failedRequests.push(`${request.url()} (${request.failure()?.errorText ?? 'failed'})`);
+  });
+  page.on('websocket', (socket) => networkRequests.push(socket.url()));
+  page.on('dialog', async (dialog) => {
+    dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+    await dialog.dismiss().catch(() => {});
+  });
+  // Nothing may leave the machine: refuse every non-local request (it is also recorded above).
+  await context.route((url) => !isLocal(url.href), (route) => route.abort('blockedbyclient'));
+
+  const url = pathToFileURL(reportPath).href;
+  const started = performance.now();
+  await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
+  let ready = true;
+  try {
+    await page.waitForFunction(() => window.nrmlabReady === true, null,
+                               { timeout: READY_TIMEOUT_MS, polling: 'raf' });
+  } catch {
+    ready = false;
+    fail(`window.nrmlabReady did not become true within ${READY_TIMEOUT_MS / 1000} s`);
+  }
+  const wallMs = performance.now() - started;
+
+  let charts = 0;
+  let loadMs = null;
+  if (ready) {
+    const readyAt = await page.evaluate(() => window.nrmlabReadyAt);
+    if (typeof readyAt === 'number' && Number.isFinite(readyAt) && readyAt > 0) {
+      loadMs = readyAt;  // performance.now() in the page: since its navigation started
+    } else {
+      fail(`window.nrmlabReadyAt is not a positive number (${JSON.stringify(readyAt)})`);
+      loadMs = wallMs;
+    }
+
+    // Every .chart holds a uPlot instance (in document order) and a canvas with paint on it.
+    const found = await page.evaluate(() => {
+      const elements = [...document.querySelectorAll('.chart')];
+      const instances = Array.isArray(window.nrmlabCharts) ? window.nrmlabCharts : null;
+      return {
+        instances: instances ? instances.length : -1,
+        charts: elements.map((element, index) => {
+          const name = element.id ? `#${element.id}` : `.chart[${index}]`;
+          const instance = instances ? instances[index] : undefined;
+          const owns = !!(instance && instance.root && element.contains(instance.root));
+          let painted = 0;
+          let sizes = [];
+          for (const canvas of element.querySelectorAll('canvas')) {
+            sizes.push(`${canvas.width}x${canvas.height}`);
+            if (canvas.width === 0 || canvas.height === 0) continue;
+            const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            let count = 0;
+            for (let k = 3; k < data.length; k += 4) if (data[k] !== 0) ++count;
+            painted = Math.max(painted, count);
+          }
+          return { name, owns, canvases: sizes, painted };
+        }),
+      };
+    });
+    charts = found.charts.length;
+    if (charts === 0) fail('no .chart element in the report');
+    if (found.instances < 0) fail('window.nrmlabCharts is not an array');
+    else if (found.instances !== charts)
+      fail(`window.nrmlabCharts has ${found.instances} instances for ${charts} .chart elements`);
+    for (const chart of found.charts) {
+      if (found.instances >= 0 && !chart.owns)
+        fail(`${chart.name}: window.nrmlabCharts does not hold its uPlot instance at its position`);
+      if (chart.canvases.length === 0) fail(`${chart.name}: no canvas`);
+      else if (chart.painted === 0)
+        fail(`${chart.name}: its canvas is blank (no non-transparent pixel; ${chart.canvases.join(', ')})`);
+    }
+
+    await page.screenshot({ path: screenshotPath, fullPage: true });
+
+    // Drag-to-zoom across the middle third of the first chart's plotting area.
+    if (found.instances > 0) {
+      const box = await page.evaluate(() => {
+        const u = window.nrmlabCharts[0];
+        const over = u.over || u.root.querySelector('.u-over');
+        if (!over) return null;
+        over.scrollIntoView({ block: 'center' });
+        const r = over.getBoundingClientRect();
+        return { x: r.left, y: r.top, width: r.width, height: r.height,
+                 min: u.scales.x.min, max: u.scales.x.max };
+      });
+      if (box === null) {
+        fail('zoom: the first chart has no .u-over element');
+      } else if (!(Number.isFinite(box.min) && Number.isFinite(box.max) && box.max > box.min)) {
+        fail(`zoom: the first chart's x scale is not a range before zooming (${box.min}, ${box.max})`);
+      } else if (box.width < 30 || box.height < 10) {
+        fail(`zoom: the first chart's plotting area is too small to drag (${box.width}x${box.height})`);
+      } else {
+        const y = box.y + box.height / 2;
+        await page.mouse.move(box.x + box.width / 3, y);
+        await page.mouse.down();
+        await page.mouse.move(box.x + box.width / 2, y, { steps: 5 });
+        await page.mouse.move(box.x + (2 * box.width) / 3, y, { steps: 5 });
+        await page.mouse.up();
+        await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
+        const after = await page.evaluate(() => {
+          const u = window.nrmlabCharts[0];
+          return { min: u.scales.x.min, max: u.scales.x.max };
+        });
+        const range = `[${box.min}, ${box.max}] -> [${after.min}, ${after.max}]`;
+        if (!(Number.isFinite(after.min) && Number.isFinite(after.max)))
+          fail(`zoom: the x scale is not finite after the drag (${range})`);
+        else if (!(after.max - after.min < box.max - box.min))
+          fail(`zoom: dragging across the middle third did not narrow the x range (${range})`);
+        else if (!(after.min >= box.min && after.max <= box.max))
+          fail(`zoom: the zoomed x range is not inside the original one (${range})`);
+      }
+    }
+
+    // Hover every chart once (legends and tooltips render labels then).
+    for (let index = 0; index < charts; ++index) {
+      const centre = await page.evaluate((i) => {
+        const element = document.querySelectorAll('.chart')[i];
+        const over = element.querySelector('.u-over') || element;
+        over.scrollIntoView({ block: 'center' });
+        const r = over.getBoundingClientRect();
+        return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+      }, index);
+      await page.mouse.move(centre.x, centre.y);
+    }
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
+  } else {
+    loadMs = wallMs;
+    await page.screenshot({ path: screenshotPath, fullPage: true }).catch(() => {});
+  }
+
+  if (expectNoMarkup) {
+    const probe = await page.evaluate(() => ({
+      xss: typeof window.__nrmlab_xss === 'undefined' ? null : String(window.__nrmlab_xss),
+      injected: document.getElementById('nrmlab-injected') !== null,
+    }));
+    if (probe.xss !== null)
+      fail(`markup executed: window.__nrmlab_xss is set (${probe.xss})`);
+    if (probe.injected) fail('markup injected: an element with id "nrmlab-injected" exists');
+    if (dialogs.length > 0) fail(`markup executed: a dialog opened (${dialogs.join('; ')})`);
+  } else if (dialogs.length > 0) {
+    fail(`the report opened a dialog (${dialogs.join('; ')})`);
+  }
+  for (const message of consoleErrors) fail(`console error: ${message}`);
+  for (const message of pageErrors) fail(`page error: ${message}`);
+  for (const request of networkRequests) fail(`network request (the report must need none): ${request}`);
+  for (const request of failedRequests) fail(`failed request: ${request}`);
+
+  result = { load_ms: Math.round(loadMs * 10) / 10, charts, bytes };
+  await context.close();
+} catch (error) {
+  fail(`unexpected error: ${error && error.stack || error}`);
+} finally {
+  await browser.close();
+}
+
+if (result) console.log(JSON.stringify(result));
+for (const message of failures) console.error(`FAIL: ${message}`);
+process.exit(failures.length === 0 ? 0 : 1);
