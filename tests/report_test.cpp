@@ -2,6 +2,7 @@
 // (made by the nrmlab binary), including markup in every user-supplied text.
 #include "report/report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -183,6 +184,60 @@ TEST(Report, FiguresAreComputedFromTheData) {
   EXPECT_THROW(report::load_report_input(dir, "r999"), Error);
 }
 
+// A run long enough to be thinned, analysed with an expectation (paper mode's V and A).
+TEST(Report, LongSeriesAreThinnedPerConditionAndTheExpectationIsDrawn) {
+  ScratchDir scratch;
+  const fs::path dir = scratch / "long";
+  ASSERT_EQ(run_nrmlab(
+                {"run", "--steps", "3000", "--condition", "OFF-OFF,ON-OFF", "--source", "synthetic",
+                 "--persistence", "off", "--max-agents", "5", "--out", dir.string(), "-q"},
+                scratch)
+                .exit_code,
+            0);
+  ASSERT_EQ(run_nrmlab(
+                {"analyze", dir.string(), "--mode", "all", "--expected-hours", "0.0001", "--quiet"},
+                scratch)
+                .exit_code,
+            0);
+  const report::ReportInput input = report::load_report_input(dir);
+  const auto figures = report::build_figures(input);
+  // Figure 4's lines over 6,000 steps: thinned to the budget, the condition boundary kept.
+  for (const report::Series& series : figures[3].panels[0].series) {
+    EXPECT_LE(series.x.size(), report::k_display_points + 1) << series.name;
+    EXPECT_GT(series.x.size(), report::k_display_points / 2) << series.name;
+    EXPECT_EQ(
+        std::count_if(series.x.begin(), series.x.end(), [](double x) { return std::isnan(x); }), 1)
+        << series.name << ": one break, between the two conditions";
+    ASSERT_FALSE(series.x.empty());
+    EXPECT_EQ(series.x.front(), 0.0);
+    EXPECT_EQ(series.x.back(), 5999.0);
+  }
+  // Figure 1: the expectation beside the observed cumulative time, and V in its badge.
+  const report::Panel& cumulative = figures[0].panels[1];
+  ASSERT_EQ(cumulative.series.size(), 2u);
+  EXPECT_THAT(cumulative.series[1].name, HasSubstr("expected"));
+  EXPECT_THAT(cumulative.badge, ::testing::StartsWith("V = "));
+  const std::string page = report::render_html(input, figures);
+  EXPECT_THAT(page, HasSubstr("against E = 0.0001 h"));
+  EXPECT_THAT(page, Not(HasSubstr("Paper mode did not run")));
+}
+
+TEST(Report, ASoundOnlyAnalysisSaysPaperModeDidNotRun) {
+  ScratchDir scratch;
+  const fs::path dir = scratch / "sound";
+  ASSERT_EQ(
+      run_nrmlab({"run", "--steps", "40", "--source", "synthetic", "--out", dir.string(), "-q"},
+                 scratch)
+          .exit_code,
+      0);
+  ASSERT_EQ(run_nrmlab({"analyze", dir.string(), "--quiet"}, scratch).exit_code, 0);
+  const report::ReportInput input = report::load_report_input(dir);
+  const std::string page = report::render_html(input, report::build_figures(input));
+  EXPECT_THAT(page, HasSubstr("Paper mode did not run for this analysis"));
+  EXPECT_THAT(page, HasSubstr("known flaws</h3>"));
+  EXPECT_THAT(page, Not(HasSubstr("against E =")));
+}
+
 TEST(Report, ASingleRunHasAReportToo) {
   ScratchDir scratch;
   const fs::path dir = scratch / "single";
@@ -200,7 +255,16 @@ TEST(Report, ASingleRunHasAReportToo) {
   EXPECT_THAT(made.out, HasSubstr("report: " + (dir / "report.html").string()));
   EXPECT_THAT(made.out, HasSubstr("verdict  "));
   EXPECT_TRUE(fs::exists(dir / "figures/figure-s2.svg"));
-  EXPECT_THAT(read_text(dir / "report.html"), HasSubstr("single run"));
+  const std::string page = read_text(dir / "report.html");
+  EXPECT_THAT(page, HasSubstr("single run"));
+  // Every section, and a chart for every figure.
+  for (const char* section : {"verdict", "time", "drift", "hypotheses", "interventions", "work",
+                              "paper", "study", "provenance"})
+    EXPECT_THAT(page, HasSubstr(std::string("<h2 id=\"") + section + "\"")) << section;
+  for (const char* chart :
+       {"figure-1-0", "figure-2-0", "figure-3-0", "figure-4-0", "figure-s1-0", "figure-s2-0"})
+    EXPECT_THAT(page, HasSubstr(std::string("class=\"chart\" id=\"") + chart + "\"")) << chart;
+  EXPECT_THAT(page, HasSubstr("A single run has no interventions"));
 }
 
 }  // namespace

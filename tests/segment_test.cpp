@@ -132,6 +132,28 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
+// Replayed inputs at step granularity: every:K refreshes its held sample from the trace
+// each step (not a sample event), which a resumed stretch must do the same way.
+TEST(Segments, ResumeBitIdenticallyOnReplayedInputs) {
+  ScratchDir scratch;
+  model::RunConfig recording = segment_config(scratch / "recorded", "per-step", 30);
+  recording.record_trace = scratch / "inputs.trace";
+  model::run_experiment(recording);
+
+  model::RunConfig config = segment_config(scratch / "straight", "every:3", 30);
+  config.source = model::parse_source_spec("replay:" + (scratch / "inputs.trace").string(),
+                                           model::ReplayGranularity::step, 0);
+  const Outcome straight = run_straight(config);
+  config.out_dir = config.db_dir = scratch / "segmented";
+  int snapshots = 0;
+  const Outcome segmented = run_in_segments(config, 4, snapshots);
+  EXPECT_EQ(snapshots, 7);
+  ASSERT_FALSE(straight.condition.state_digest.empty());
+  EXPECT_EQ(straight.condition.state_digest, segmented.condition.state_digest);
+  EXPECT_EQ(straight.condition.population_history, segmented.condition.population_history);
+  EXPECT_EQ(straight.condition.totals.metric_samples, segmented.condition.totals.metric_samples);
+}
+
 TEST(Segments, RefuseAStateOfAnotherCondition) {
   ScratchDir scratch;
   model::RunConfig config = segment_config(scratch.path(), "per-step", 20);

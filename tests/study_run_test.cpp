@@ -441,6 +441,10 @@ TEST(Recycling, EveryNStepsContinuesEachConditionInFreshProcessesWithIdenticalRe
     }
     EXPECT_EQ(pids.size(), 20u);
     EXPECT_TRUE(keys.count("process.ON-ON@28")) << "each stretch names its first step";
+    // The closing meta covers every process, not just the last one.
+    sqlite::Statement recorded(db, "SELECT value FROM meta WHERE key = 'steps_recorded'");
+    ASSERT_TRUE(recorded.step());
+    EXPECT_EQ(recorded.column_text(0), "120");
     sqlite::Statement steps(db,
                             "SELECT COUNT(*), COUNT(DISTINCT condition || '/' || step) FROM steps");
     ASSERT_TRUE(steps.step());

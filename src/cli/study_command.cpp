@@ -147,7 +147,14 @@ int analyse(const fs::path& dir, const study::StudyPlan& plan, bool quiet) {
   ReportCommandOptions report;
   report.dir = dir.string();
   report.quiet = true;
-  return std::max(analysed, execute_report(report));
+  try {
+    return std::max(analysed, execute_report(report));
+  } catch (const std::exception& error) {
+    // The runs and their analysis stand; only the report is missing.
+    fmt::print(stderr, "nrmlab: warning: no report: {} (analysis.json is complete)\n",
+               error.what());
+    return 1;
+  }
 }
 
 // A study directory to resume, or a new (or matching) one for a study file.

@@ -66,7 +66,10 @@ ConditionEnd run_condition(const RunConfig& config, const ExperimentDesign& desi
   out.population_history.reserve(reserve);
   out.pattern_count_history.reserve(reserve);
 
-  if (hooks.observer != nullptr) hooks.observer->on_condition_begin(index);
+  // A fresh condition's step 0 includes its setup; a resumed stretch's first step does not
+  // include restoring the state (an artefact of recycling, growing with the run).
+  const bool resuming = segment.resume != nullptr;
+  if (hooks.observer != nullptr && !resuming) hooks.observer->on_condition_begin(index);
   const auto started = std::chrono::steady_clock::now();
   sampler.begin_condition(index);
   ConditionEnd ended = ConditionEnd::finished;
@@ -85,6 +88,7 @@ ConditionEnd run_condition(const RunConfig& config, const ExperimentDesign& desi
         segment.resume != nullptr
             ? Simulation(config.params, out.flags, sampler, stores, segment.resume->engine)
             : Simulation(config.params, out.flags, sampler, stores);
+    if (hooks.observer != nullptr && resuming) hooks.observer->on_condition_begin(index);
     for (std::int64_t t = first; t < steps; ++t) {
       if (hooks.stop_requested != nullptr &&
           hooks.stop_requested->load(std::memory_order_relaxed)) {

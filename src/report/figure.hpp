@@ -22,6 +22,23 @@ enum class SeriesStyle {
   band,        // a line with a shaded [y_low, y_high] around it
 };
 
+// The style's name in data files and the report's JSON island.
+inline const char* style_name(SeriesStyle style) {
+  switch (style) {
+    case SeriesStyle::line:
+      return "line";
+    case SeriesStyle::points:
+      return "points";
+    case SeriesStyle::bars:
+      return "bars";
+    case SeriesStyle::error_bars:
+      return "error_bars";
+    case SeriesStyle::band:
+      return "band";
+  }
+  return "line";
+}
+
 struct Series {
   std::string name;  // the legend entry
   SeriesStyle style = SeriesStyle::line;

@@ -19,10 +19,6 @@ constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 
 // ---- small helpers ---------------------------------------------------------------------
 
-double number(const json& value, double fallback = k_nan) {
-  return value.is_number() ? value.get<double>() : fallback;
-}
-
 std::string compact(double value) {
   if (std::isnan(value)) return "n/a";
   return fmt::format("{:.3g}", value);
@@ -34,10 +30,27 @@ std::string p_text(double p) {
 }
 
 // Thins a series to the display budget with LTTB on (x, y); bands and error bars keep
-// the same points.
+// the same points. A NaN x is a break (a condition boundary): each stretch between breaks
+// is thinned on its own, with a share of the budget, and the breaks stay.
 Series thin(Series series) {
   if (series.x.size() <= k_display_points) return series;
-  const auto kept = lttb_indices(series.x, series.y, k_display_points);
+  std::vector<std::size_t> kept;
+  const double share = static_cast<double>(k_display_points) / static_cast<double>(series.x.size());
+  std::size_t begin = 0;
+  while (begin < series.x.size()) {
+    std::size_t end = begin;
+    while (end < series.x.size() && !std::isnan(series.x[end]))
+      ++end;
+    const std::size_t length = end - begin;
+    const auto budget =
+        std::max<std::size_t>(3, static_cast<std::size_t>(share * static_cast<double>(length)));
+    const auto stretch = lttb_indices(std::span(series.x).subspan(begin, length),
+                                      std::span(series.y).subspan(begin, length), budget);
+    for (const std::size_t i : stretch)
+      kept.push_back(begin + i);
+    if (end < series.x.size()) kept.push_back(end);  // the break itself
+    begin = end + 1;
+  }
   series.x = pick(series.x, kept);
   series.y = pick(series.y, kept);
   if (!series.y_low.empty()) series.y_low = pick(series.y_low, kept);
@@ -66,10 +79,6 @@ std::vector<std::string> all_run_ids(const ReportInput& input) {
   for (const ReportRun& run : input.runs)
     ids.push_back(run.id);
   return ids;
-}
-
-const ReportRun& featured(const ReportInput& input) {
-  return input.runs[input.featured];
 }
 
 // The featured run's conditions laid end to end on one step axis.
@@ -107,7 +116,9 @@ std::vector<double> steps_column(const analysis::RunData& data, const std::strin
   return values;
 }
 
-// One series over the step axis, with a gap at each condition boundary.
+// One series over the step axis, with a gap at each condition boundary. A step without a
+// value (a reading on a cadence, e.g. getrusage every 8 steps) is left out, not a gap: the
+// line joins the readings.
 Series over_steps(const analysis::RunData& data, const StepAxis& axis, std::vector<double> y,
                   std::string name, int colour = -1) {
   Series series;
@@ -115,11 +126,12 @@ Series over_steps(const analysis::RunData& data, const StepAxis& axis, std::vect
   series.colour = colour;
   std::size_t row = 0;
   for (const analysis::ConditionData& condition : data.conditions) {
-    if (row > 0) {
+    if (!series.x.empty() && !std::isnan(series.x.back())) {
       series.x.push_back(k_nan);
       series.y.push_back(k_nan);
     }
     for (std::size_t i = 0; i < condition.steps.rows(); ++i, ++row) {
+      if (std::isnan(y[row])) continue;
       series.x.push_back(axis.index[row]);
       series.y.push_back(y[row]);
     }
@@ -138,7 +150,7 @@ const json* drift_of(const ReportRun& run, const std::string& condition) {
 Panel step_time_panel(const ReportInput& input) {
   const analysis::RunData& data = input.featured_data;
   Panel panel;
-  panel.title = fmt::format("Step time of run {}", featured(input).id);
+  panel.title = fmt::format("Step time of run {}", input.featured_run().id);
   panel.x_label = "elapsed time (s)";
   panel.y_label = "step time (ms)";
   std::vector<std::string> badges;
@@ -158,7 +170,7 @@ Panel step_time_panel(const ReportInput& input) {
     panel.spans.push_back({series.x.front(), (t[rows - 1] + wall[rows - 1]) / 1e9, condition.name});
     panel.series.push_back(thin(series));
 
-    if (const json* drift = drift_of(featured(input), condition.name)) {
+    if (const json* drift = drift_of(input.featured_run(), condition.name)) {
       // The HAC fit through the condition's mean, with its slope interval as a band.
       const double slope = number(field((*drift), "hac_slope_ns_per_step")) / 1e6;
       const double low = number(field((*drift), "hac_ci_low")) / 1e6;
@@ -210,9 +222,9 @@ Panel cumulative_panel(const ReportInput& input) {
   panel.y_label = hours ? "cumulative time (h)" : "cumulative time (s)";
   panel.spans = axis.spans;
   panel.series.push_back(over_steps(data, axis, wall, "observed", 0));
-  const json& paper = field(featured(input).analysis, "paper");
+  const json& paper = field(input.featured_run().analysis, "paper");
   const double expected_hours = number(field(field(paper, "variance"), "expected_hours"), 0.0);
-  if (value_or(paper, "has_variance", false) && expected_hours > 0 && !axis.index.empty()) {
+  if (expected_hours > 0 && !axis.index.empty()) {
     Series expected;
     expected.name = fmt::format("expected ({} h)", compact(expected_hours));
     expected.colour = 7;
@@ -228,7 +240,7 @@ Panel cumulative_panel(const ReportInput& input) {
 
 // ---- figure 2 --------------------------------------------------------------------------
 
-std::string verdict_badge(const json& hypothesis) {
+std::string hypothesis_badge(const json& hypothesis) {
   double best_p = k_nan;
   for (const json& evidence : field(hypothesis, "evidence")) {
     const double p = number(field(evidence, "p"));
@@ -280,13 +292,19 @@ Panel hypothesis_panel(const ReportInput& input, const json& hypothesis) {
   panel.title = fmt::format("{}: {}", id, name.substr(0, name.find(" (")));
   panel.x_label = "step (conditions back to back)";
   panel.spans = axis.spans;
-  panel.badge = verdict_badge(hypothesis);
+  panel.badge = hypothesis_badge(hypothesis);
   const auto add = [&](const std::string& column, double scale, const std::string& label) {
     panel.y_label = label;
     panel.series.push_back(over_steps(data, axis, steps_column(data, column, scale), label, 0));
   };
   if (id == "H1") {
-    add("involuntary_switches", 1.0, "involuntary context switches per step");
+    // A getrusage reading covers usage_steps steps: per step is the delta over them.
+    std::vector<double> switches = steps_column(data, "involuntary_switches");
+    const std::vector<double> covered = steps_column(data, "usage_steps");
+    for (std::size_t i = 0; i < switches.size(); ++i)
+      switches[i] = covered[i] > 0 ? switches[i] / covered[i] : k_nan;
+    panel.y_label = "involuntary context switches per step";
+    panel.series.push_back(over_steps(data, axis, switches, panel.y_label, 0));
   } else if (id == "H2") {
     panel.y_label = "resident set (MB)";
     Series rss = memory_series(data, "rss_bytes", 1e-6, "resident set (MB)");
@@ -356,10 +374,12 @@ Panel bars_panel(std::string title, std::string y_label, const CategoryBars& bar
   series.y = bars.value;
   series.y_low = bars.low;
   series.y_high = bars.high;
-  if (!bars.names.empty())
+  const bool any =
+      std::any_of(bars.value.begin(), bars.value.end(), [](double v) { return !std::isnan(v); });
+  if (any)
     panel.series.push_back(std::move(series));
   else
-    panel.empty_reason = "nothing to compare";
+    panel.empty_reason = bars.names.empty() ? "nothing to compare" : "no value could be computed";
   return panel;
 }
 
@@ -491,7 +511,7 @@ Figure study_impact(const ReportInput& input) {
 
 Figure run_impact(const ReportInput& input) {
   Figure figure;
-  const ReportRun& run = featured(input);
+  const ReportRun& run = input.featured_run();
   CategoryBars time, drift;
   std::vector<std::pair<double, double>> work;
   if (run.result.is_object())
@@ -570,7 +590,7 @@ Panel unit_cost_panel(const ReportInput& input) {
     Series series;
   };
   std::vector<Term> terms;
-  for (const json& model : field(field(featured(input).analysis, "sound"), "cost_models")) {
+  for (const json& model : field(field(input.featured_run().analysis, "sound"), "cost_models")) {
     const std::string condition = value_or(model, "condition", "?");
     for (const json& term : field(model, "terms")) {
       const double share = number(field(term, "share"), 0.0);
@@ -583,6 +603,16 @@ Panel unit_cost_panel(const ReportInput& input) {
         series.x.push_back(static_cast<double>(w++));
         series.y.push_back(number(cost));
       }
+      // Windows where the fit had no cost are gaps; a term left with isolated windows is
+      // drawn as points (a line needs two neighbours), one with none is left out.
+      bool joined = false, any = false;
+      for (std::size_t i = 0; i < series.y.size(); ++i) {
+        any = any || !std::isnan(series.y[i]);
+        joined = joined || (i + 1 < series.y.size() && !std::isnan(series.y[i]) &&
+                            !std::isnan(series.y[i + 1]));
+      }
+      if (!any) continue;
+      if (!joined) series.style = SeriesStyle::points;
       terms.push_back({share, std::move(series)});
     }
   }
@@ -619,9 +649,9 @@ Figure runtime_timeline(const ReportInput& input) {
   figure.caption = fmt::format(
       "Per-step time of run {} against elapsed time, one colour per condition (shaded), with "
       "each condition's HAC drift fit and its 95% interval; cumulative time against steps{}.",
-      featured(input).id,
+      input.featured_run().id,
       figure.panels[1].series.size() > 1 ? ", beside the expectation given to the analysis" : "");
-  figure.provenance = provenance_of(input, {featured(input).id});
+  figure.provenance = provenance_of(input, {input.featured_run().id});
   return figure;
 }
 
@@ -629,14 +659,14 @@ Figure hypothesis_results(const ReportInput& input) {
   Figure figure;
   figure.id = "figure-2";
   figure.title = "Figure 2. Hypothesis results";
-  for (const json& hypothesis : field(field(featured(input).analysis, "sound"), "hypotheses"))
+  for (const json& hypothesis : field(field(input.featured_run().analysis, "sound"), "hypotheses"))
     figure.panels.push_back(hypothesis_panel(input, hypothesis));
   figure.caption = fmt::format(
       "One panel per hypothesis for run {}: the series its verdict rests on, with the verdict, "
       "the effect and its 95% interval, and the smallest p-value of its evidence, all computed "
       "by the sound analysis.",
-      featured(input).id);
-  figure.provenance = provenance_of(input, {featured(input).id});
+      input.featured_run().id);
+  figure.provenance = provenance_of(input, {input.featured_run().id});
   return figure;
 }
 
@@ -667,8 +697,8 @@ Figure work_and_cost(const ReportInput& input) {
       "against the pair checks the step did; and the unit costs of the largest work terms "
       "per window (non-negative least squares). Growing work at flat unit costs is H5; rising "
       "unit costs are an efficiency loss.",
-      featured(input).id);
-  figure.provenance = provenance_of(input, {featured(input).id});
+      input.featured_run().id);
+  figure.provenance = provenance_of(input, {input.featured_run().id});
   return figure;
 }
 
@@ -687,7 +717,9 @@ Figure study_timeline(const ReportInput& input) {
     // Greedy lanes per host: a run that starts before the lane's last run ended takes the
     // next lane, so overlaps (contention) show as stacked bars.
     std::map<std::string, std::vector<double>> lane_ends;
-    std::map<std::string, Series> by_host;
+    // One series per host and lane: a series holds one y per x, and overlapping runs need two.
+    std::map<std::pair<std::string, std::size_t>, Series> by_lane;
+    std::map<std::string, int> host_colour;
     std::vector<const ReportRun*> ordered;
     for (const ReportRun& run : input.runs)
       if (run.status.is_object() && field(run.status, "started").is_number() &&
@@ -696,7 +728,6 @@ Figure study_timeline(const ReportInput& input) {
     std::sort(ordered.begin(), ordered.end(), [](const ReportRun* a, const ReportRun* b) {
       return field(a->status, "started").get<double>() < field(b->status, "started").get<double>();
     });
-    int host_index = 0;
     for (const ReportRun* run : ordered) {
       const std::string host = value_or(run->status, "host", "?");
       const double start = field(run->status, "started").get<double>() - origin;
@@ -707,17 +738,19 @@ Figure study_timeline(const ReportInput& input) {
         ++lane;
       if (lane == ends.size()) ends.push_back(end);
       ends[lane] = end;
-      auto [it, inserted] = by_host.try_emplace(host);
+      const auto colour = host_colour.try_emplace(host, static_cast<int>(host_colour.size()));
+      auto [it, inserted] = by_lane.try_emplace({host, lane});
       if (inserted) {
-        it->second.name = "host " + host;
-        it->second.colour = host_index++;
+        it->second.name =
+            lane == 0 ? "host " + host : fmt::format("host {}, overlapping ({})", host, lane + 1);
+        it->second.colour = colour.first->second;
       }
       Series& series = it->second;
       series.x.insert(series.x.end(), {start, end, k_nan});
       series.y.insert(series.y.end(),
                       {static_cast<double>(lane + 1), static_cast<double>(lane + 1), k_nan});
     }
-    for (auto& [host, series] : by_host)
+    for (auto& [lane, series] : by_lane)
       panel.series.push_back(std::move(series));
     const json& summary = field(input.manifest, "summary");
     panel.badge = fmt::format("{} runs; {} overlapped another run", ordered.size(),
@@ -725,7 +758,7 @@ Figure study_timeline(const ReportInput& input) {
     if (panel.series.empty()) panel.empty_reason = "no run has finished yet";
   } else {
     Series series;
-    series.name = featured(input).id;
+    series.name = input.featured_run().id;
     for (const analysis::ConditionData& condition : input.featured_data.conditions) {
       if (condition.steps.rows() == 0 || !condition.steps.has("t_ns")) continue;
       const auto t = condition.steps["t_ns"];

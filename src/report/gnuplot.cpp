@@ -182,22 +182,6 @@ std::string data_file_name(const Figure& figure) {
   return figure.id + ".dat";
 }
 
-std::string style_name(SeriesStyle style) {
-  switch (style) {
-    case SeriesStyle::line:
-      return "line";
-    case SeriesStyle::points:
-      return "points";
-    case SeriesStyle::bars:
-      return "bars";
-    case SeriesStyle::error_bars:
-      return "error_bars";
-    case SeriesStyle::band:
-      return "band";
-  }
-  return "line";
-}
-
 // Blocks separated by two blank lines, in the order of assign_blocks. The comment above
 // each names its series, for a reader restyling the figure by hand.
 std::string data_text(const Figure& figure, const BlockMap& blocks) {

@@ -14,10 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-double number(const json& value) {
-  return value.is_number() ? value.get<double>() : std::nan("");
-}
-
 std::string num(const json& value, const char* format = "{:.3g}") {
   const double x = number(value);
   return std::isnan(x) ? "n/a" : fmt::format(fmt::runtime(format), x);
@@ -32,7 +28,7 @@ std::string percent(const json& value) {
   return std::isnan(x) ? "n/a" : fmt::format("{:.1f}%", 100.0 * x);
 }
 
-std::string verdict_badge(const std::string& verdict) {
+std::string verdict_span(const std::string& verdict) {
   std::string css = verdict;
   for (char& c : css)
     if (c == ' ') c = '-';
@@ -52,26 +48,6 @@ json numbers(const std::vector<double>& values) {
   for (const double v : values)
     out.push_back(std::isnan(v) ? json(nullptr) : json(rounded(v)));
   return out;
-}
-
-const char* style_name(SeriesStyle style) {
-  switch (style) {
-    case SeriesStyle::line:
-      return "line";
-    case SeriesStyle::points:
-      return "points";
-    case SeriesStyle::bars:
-      return "bars";
-    case SeriesStyle::error_bars:
-      return "error_bars";
-    case SeriesStyle::band:
-      return "band";
-  }
-  return "line";
-}
-
-const ReportRun& featured(const ReportInput& input) {
-  return input.runs[input.featured];
 }
 
 // ---- sections --------------------------------------------------------------------------
@@ -148,7 +124,7 @@ std::string hypotheses_html(const json& hypotheses) {
   std::string out;
   for (const json& h : hypotheses) {
     out += fmt::format("<h3>{} {} {}</h3><p>{}</p>", text(h, "id"), text(h, "name"),
-                       verdict_badge(value_or(h, "verdict", "?")), text(h, "reason"));
+                       verdict_span(value_or(h, "verdict", "?")), text(h, "reason"));
     out += fmt::format("<p class=\"note\">{}: {} (95% interval [{}, {}])</p>",
                        text(h, "effect_label"), num(field(h, "effect_size")),
                        num(field(h, "ci_low")), num(field(h, "ci_high")));
@@ -216,14 +192,8 @@ std::string interventions_html(const ReportInput& input) {
   return out;
 }
 
-std::string paper_html(const ReportInput& input) {
-  const ReportRun& run = featured(input);
-  const json& paper = field(run.analysis, "paper");
+std::string paper_table(const ReportRun& run, const json& paper) {
   std::string out;
-  out += fmt::format(
-      "<p>Run {}: the seed's Phase 1A exactly as specified, beside the sound "
-      "verdicts.</p>",
-      escape_html(run.id));
   out +=
       "<table><tr><th>hypothesis</th><th>paper test</th><th>paper rule</th><th>score</th>"
       "<th>tier</th><th>paper verdict</th><th>sound verdict</th></tr>";
@@ -231,7 +201,7 @@ std::string paper_html(const ReportInput& input) {
     std::string sound = "n/a";
     for (const json& s : field(field(run.analysis, "sound"), "hypotheses"))
       if (value_or(s, "id", "") == value_or(h, "id", ""))
-        sound = verdict_badge(value_or(s, "verdict", "?"));
+        sound = verdict_span(value_or(s, "verdict", "?"));
     out += fmt::format(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td>"
         "<td>{}</td><td>{}</td></tr>",
@@ -239,14 +209,17 @@ std::string paper_html(const ReportInput& input) {
         text(h, "verdict"), sound);
   }
   out += "</table>";
-  if (value_or(paper, "has_variance", false))
+  if (field(paper, "variance").is_object())
     out += fmt::format("<p>V = {}%, A = {}%/h against E = {} h. {}</p>",
                        num(field(field(paper, "variance"), "variance_percent")),
                        num(field(field(paper, "variance"), "acceleration_percent_per_hour")),
                        num(field(field(paper, "variance"), "expected_hours")),
                        text(field(paper, "variance"), "note"));
-  if (paper.contains("phase_1a") && field(paper, "phase_1a").empty())
-    out += "<p>Paper mode did not run for this run.</p>";
+  return out;
+}
+
+std::string known_flaws() {
+  std::string out;
   out += R"(<h3>The study's known flaws</h3><ul class="flaws">
 <li>The headline "+73% runtime variance, acceleration +2.5%/h to +3.6%/h" is a unit error: macOS
 <code>ps</code> prints CPU time as minutes:seconds and it was read as hours:minutes. Read
@@ -265,8 +238,28 @@ work done, and decide with interventions.</li></ul>)";
   return out;
 }
 
+std::string paper_html(const ReportInput& input) {
+  const ReportRun& run = input.featured_run();
+  const json& paper = field(run.analysis, "paper");
+  std::string out;
+  if (!paper.is_object()) {
+    out +=
+        "<p>Paper mode did not run for this analysis: run <code>nrmlab analyze DIR --mode "
+        "all</code>, then <code>nrmlab report DIR</code>, to see the seed's Phase 1A beside "
+        "the sound verdicts.</p>";
+  } else {
+    out += fmt::format(
+        "<p>Run {}: the seed's Phase 1A exactly as specified, beside the sound "
+        "verdicts.</p>",
+        escape_html(run.id));
+    out += paper_table(run, paper);
+  }
+  out += known_flaws();
+  return out;
+}
+
 std::string provenance_html(const ReportInput& input) {
-  const ReportRun& run = featured(input);
+  const ReportRun& run = input.featured_run();
   std::string out = "<table>";
   const auto row = [&](const std::string& key, const std::string& value) {
     out += fmt::format("<tr><th>{}</th><td class=\"mono\">{}</td></tr>", escape_html(key),
@@ -313,7 +306,7 @@ json island(const ReportInput& input, const std::vector<Figure>& figures) {
   out["summary"] = field(input.analysis, "summary");
   out["thresholds"] = field(input.analysis, "thresholds");
   out["study"] = input.analysis.contains("study") ? field(input.analysis, "study") : json(nullptr);
-  out["featured_run"] = featured(input).analysis;
+  out["featured_run"] = input.featured_run().analysis;
   out["runs"] = json::array();
   for (const ReportRun& run : input.runs) {
     json verdicts = json::object();
@@ -429,7 +422,7 @@ json to_json(const Figure& figure) {
 
 std::vector<std::string> plain_verdict(const ReportInput& input) {
   std::vector<std::string> lines;
-  const ReportRun& run = featured(input);
+  const ReportRun& run = input.featured_run();
   const json& sound = field(run.analysis, "sound");
   if (input.is_study) {
     const json& study = field(input.analysis, "study");
@@ -461,6 +454,13 @@ std::vector<std::string> plain_verdict(const ReportInput& input) {
                                   value_or(h, "name", ""), value_or(h, "verdict", "?"),
                                   value_or(h, "reason", "")));
   }
+  if (!sound.is_object()) {
+    lines.push_back(
+        fmt::format("Run {} has no sound analysis (it was analysed in paper mode "
+                    "only): run `nrmlab analyze DIR --mode all` for the verdicts.",
+                    run.id));
+    return lines;
+  }
   const json& decomposition = field(sound, "run");
   if (decomposition.is_object())
     lines.push_back(
@@ -472,14 +472,20 @@ std::vector<std::string> plain_verdict(const ReportInput& input) {
                         : percent(field(field(decomposition, "sections")[0], "share")),
                     percent(field(decomposition, "cpu_share"))));
   std::string drifting;
+  std::size_t judged = 0;
+  for (const json& d : field(sound, "drift"))
+    if (!std::isnan(number(field(d, "hac_p")))) ++judged;
   for (const json& d : field(sound, "drift"))
     if (value_or(d, "drifts", false))
       drifting +=
           fmt::format("{}{} ({} {})", drifting.empty() ? "" : ", ", value_or(d, "condition", "?"),
                       value_or(d, "direction", "?"), percent(field(d, "relative_change")));
-  lines.push_back(drifting.empty()
-                      ? fmt::format("Step time of run {} does not drift in any condition.", run.id)
-                      : fmt::format("Step time of run {} drifts in {}.", run.id, drifting));
+  if (!drifting.empty())
+    lines.push_back(fmt::format("Step time of run {} drifts in {}.", run.id, drifting));
+  else if (judged == 0)
+    lines.push_back(fmt::format("No condition of run {} is long enough to judge drift.", run.id));
+  else
+    lines.push_back(fmt::format("Step time of run {} does not drift in any condition.", run.id));
   std::string supported;
   for (const json& h : field(sound, "hypotheses"))
     if (value_or(h, "verdict", "") == "supported")
@@ -491,13 +497,13 @@ std::vector<std::string> plain_verdict(const ReportInput& input) {
 }
 
 std::string render_html(const ReportInput& input, const std::vector<Figure>& figures) {
-  const ReportRun& run = featured(input);
+  const ReportRun& run = input.featured_run();
   const json& sound = field(run.analysis, "sound");
   std::string page;
   page.reserve(1 << 20);
   page += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
   page += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
-  // No network: the page may load nothing but itself (and data: URLs for the CSV export).
+  // No network: the page may load nothing but itself (the CSV export makes blob: URLs).
   page +=
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
       "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">";

@@ -3,6 +3,7 @@
 // null, and a report must still draw what it can from an older or partial document.
 #pragma once
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -15,6 +16,11 @@ inline const nlohmann::json& field(const nlohmann::json& object, std::string_vie
   if (!object.is_object()) return k_missing;
   const auto found = object.find(key);
   return found == object.end() ? k_missing : *found;
+}
+
+// A JSON number as a double; `fallback` (NaN unless given) for null or anything else.
+inline double number(const nlohmann::json& value, double fallback = std::nan("")) {
+  return value.is_number() ? value.get<double>() : fallback;
 }
 
 // object[key] as T, or `fallback` when it is missing or null. Throws nlohmann's type_error

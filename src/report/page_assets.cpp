@@ -56,7 +56,9 @@ const std::string_view k_report_js = R"js(
 
   // uPlot wants every series on one x array: the union of the series' x values. A null x
   // in a series is a break (a condition boundary); it becomes an x between its neighbours
-  // where every series is null, so no line crosses it.
+  // where every series is null, so no line crosses it. A line is filled in at the other
+  // series' x values between two of its own points (on the segment joining them), so it
+  // stays one line; points and bars appear only at their own x.
   function align(panel) {
     const xs = new Set();
     for (const s of panel.series) {
@@ -73,6 +75,13 @@ const std::string_view k_report_js = R"js(
       const out = new Array(x.length).fill(null);
       for (let j = 0; j < s.x.length; j++)
         if (s.x[j] !== null) out[at.get(s.x[j])] = keep(values[j]);
+      if (s.style !== 'line' && s.style !== 'band') return out;
+      for (let j = 0; j + 1 < s.x.length; j++) {
+        const x0 = s.x[j], x1 = s.x[j + 1], y0 = keep(values[j]), y1 = keep(values[j + 1]);
+        if (x0 === null || x1 === null || y0 === null || y1 === null || !(x1 > x0)) continue;
+        for (let i = at.get(x0) + 1; i < at.get(x1); i++)
+          if (out[i] === null) out[i] = y0 + ((y1 - y0) * (x[i] - x0)) / (x1 - x0);
+      }
       return out;
     };
     return { x, column };
@@ -96,7 +105,8 @@ const std::string_view k_report_js = R"js(
     };
     panel.series.forEach((s, position) => {
       const colour = colourOf(s, position);
-      const entry = { label: s.name, stroke: colour, width: 1.5, spanGaps: false };
+      const entry = { label: s.name, stroke: colour, width: 1.5, spanGaps: false,
+                      nrmlabStyle: s.style };
       if (s.style === 'points' || s.style === 'error_bars') {
         entry.paths = () => null;
         entry.points = { show: true, size: s.style === 'points' ? 4 : 7, fill: colour };
@@ -131,7 +141,8 @@ const std::string_view k_report_js = R"js(
       let lo = Math.min(dataMin === null ? low : dataMin, low);
       let hi = Math.max(dataMax === null ? high : dataMax, high);
       if (!isFinite(lo) || !isFinite(hi)) { lo = panel.log_y ? 1 : 0; hi = panel.log_y ? 10 : 1; }
-      if (panel.log_y) return uPlot.rangeLog(lo, hi, 10, true);
+      // Half the smallest value below it, so a bar at the minimum still shows.
+      if (panel.log_y) return uPlot.rangeLog(lo / 2, hi, 10, true);
       if (barsOnly && lo > 0) lo = 0;
       return uPlot.rangeNum(lo, hi, 0.1, true);
     };

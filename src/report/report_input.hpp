@@ -33,6 +33,8 @@ struct ReportInput {
   // complete run (the one a user would look at first).
   std::size_t featured = 0;
   analysis::RunData featured_data;
+
+  const ReportRun& featured_run() const { return runs[featured]; }
 };
 
 // Throws nrmlab::Error naming the file when analysis.json is missing or unreadable, or when

@@ -6,6 +6,7 @@
 
 #include "model/experiment.hpp"
 #include "util/error.hpp"
+#include "util/sqlite.hpp"
 
 namespace nrmlab::telemetry {
 namespace {
@@ -97,7 +98,30 @@ Recorder::Recorder(RecorderOptions options, MetaEntries meta)
   m_step_enter_ns = m_last_flush_ns;
   m_step_enter_cpu_ns = thread_cpu_ns();
   m_usage = read_thread_usage();
+  if (m_options.append) read_earlier_summary();
   if (m_options.side_period_ms > 0) m_side_thread = std::thread([this] { side_loop(); });
+}
+
+void Recorder::read_earlier_summary() {
+  try {
+    sqlite::Connection db(m_options.db_path);
+    sqlite::Statement rows(db,
+                           "SELECT key, value FROM meta WHERE key IN ('steps_recorded', "
+                           "'recorder_ns', 'wall_ns', 'recorder_background_cpu_ns', 'failures')");
+    while (rows.step()) {
+      const std::string key = rows.column_text(0);
+      const std::string value = rows.column_text(1);
+      const auto number = [&] { return value.empty() ? 0 : std::stoll(value); };
+      if (key == "steps_recorded") m_earlier.steps = number();
+      if (key == "recorder_ns") m_earlier.recorder_ns = number();
+      if (key == "wall_ns") m_earlier.wall_ns = number();
+      if (key == "recorder_background_cpu_ns") m_earlier.background_cpu_ns = number();
+      if (key == "failures") m_earlier_failures = value;
+    }
+  } catch (const std::exception& error) {
+    note_failure(std::string("the earlier processes' telemetry summary is unreadable: ") +
+                 error.what());
+  }
 }
 
 Recorder::~Recorder() {
@@ -282,19 +306,25 @@ RecorderSummary Recorder::finish(const std::string& outcome) {
     note_failure("telemetry.db: " + *error + "; telemetry stops, the run goes on");
 
   m_summary.background_cpu_ns = m_side_cpu_ns.load() + m_writer.cpu_ns();
+  RecorderSummary run = m_summary;
+  run.steps += m_earlier.steps;
+  run.recorder_ns += m_earlier.recorder_ns;
+  run.wall_ns += m_earlier.wall_ns;
+  run.background_cpu_ns += m_earlier.background_cpu_ns;
   auto& meta = m_batch.meta;
   meta.emplace_back("complete", "true");
   meta.emplace_back("outcome", outcome);
-  meta.emplace_back("steps_recorded", std::to_string(m_summary.steps));
-  meta.emplace_back("recorder_ns", std::to_string(m_summary.recorder_ns));
-  meta.emplace_back("wall_ns", std::to_string(m_summary.wall_ns));
-  meta.emplace_back("recorder_share", fmt::format("{:.6f}", m_summary.recorder_share()));
-  meta.emplace_back("recorder_background_cpu_ns", std::to_string(m_summary.background_cpu_ns));
-  std::string failures;
+  meta.emplace_back("steps_recorded", std::to_string(run.steps));
+  meta.emplace_back("recorder_ns", std::to_string(run.recorder_ns));
+  meta.emplace_back("wall_ns", std::to_string(run.wall_ns));
+  meta.emplace_back("recorder_share", fmt::format("{:.6f}", run.recorder_share()));
+  meta.emplace_back("recorder_background_cpu_ns", std::to_string(run.background_cpu_ns));
+  std::string failures = m_earlier_failures;
   {
     std::lock_guard lock(m_failure_mutex);
     for (const auto& failure : m_failures)
-      failures += (failures.empty() ? "" : "\n") + failure;
+      if (failures.find(failure) == std::string::npos)
+        failures.append(failures.empty() ? "" : "\n").append(failure);
   }
   meta.emplace_back("failures", failures);
   m_writer.submit(std::move(m_batch));

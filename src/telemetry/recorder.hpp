@@ -85,6 +85,7 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
   void publish_position(int condition, std::int64_t step);
   // Thread-safe: records a problem in meta.failures and warns on the first one.
   void note_failure(const std::string& what);
+  void read_earlier_summary();
 
   RecorderOptions m_options;
   std::unique_ptr<AllocatorProbe> m_allocator;
@@ -105,6 +106,10 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
   std::int64_t m_last_flush_ns = 0;
   std::int64_t m_steps_in_batch = 0;
   RecorderSummary m_summary;
+  // What the run's earlier processes recorded (process recycling appends): the closing
+  // meta covers the whole run, not just this process.
+  RecorderSummary m_earlier;
+  std::string m_earlier_failures;
   bool m_finished = false;
 
   // Shared with the side-stream thread. The position is the step in progress, condition

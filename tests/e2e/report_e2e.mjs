@@ -64,7 +64,8 @@ const browser = await chromium.launch({
 let result = null;
 try {
   // A fresh context is a fresh, temporary profile.
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 },
+                                            acceptDownloads: true });
   const page = await context.newPage();
 
   const consoleErrors = [];
@@ -125,6 +126,8 @@ try {
           const name = element.id ? `#${element.id}` : `.chart[${index}]`;
           const instance = instances ? instances[index] : undefined;
           const owns = !!(instance && instance.root && element.contains(instance.root));
+          // Painted = pixels in a series colour: axes, grid, text and the condition shading
+          // are grey, every palette colour but black is saturated.
           let painted = 0;
           let sizes = [];
           for (const canvas of element.querySelectorAll('canvas')) {
@@ -132,10 +135,25 @@ try {
             if (canvas.width === 0 || canvas.height === 0) continue;
             const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
             let count = 0;
-            for (let k = 3; k < data.length; k += 4) if (data[k] !== 0) ++count;
+            for (let k = 0; k < data.length; k += 4) {
+              const spread = Math.max(data[k], data[k + 1], data[k + 2]) -
+                             Math.min(data[k], data[k + 1], data[k + 2]);
+              if (data[k + 3] > 128 && spread > 60) ++count;
+            }
             painted = Math.max(painted, count);
           }
-          return { name, owns, canvases: sizes, painted };
+          // A line drawn from isolated points (each neighbour null) draws nothing.
+          const broken = [];
+          if (instance && instance.series)
+            instance.series.forEach((series, i) => {
+              if (i === 0 || (series.nrmlabStyle !== 'line' && series.nrmlabStyle !== 'band')) return;
+              const values = instance.data[i];
+              let joined = values.length < 2;
+              for (let k = 0; k + 1 < values.length && !joined; k++)
+                joined = values[k] !== null && values[k + 1] !== null;
+              if (!joined) broken.push(series.label);
+            });
+          return { name, owns, canvases: sizes, painted, broken };
         }),
       };
     });
@@ -149,7 +167,9 @@ try {
         fail(`${chart.name}: window.nrmlabCharts does not hold its uPlot instance at its position`);
       if (chart.canvases.length === 0) fail(`${chart.name}: no canvas`);
       else if (chart.painted === 0)
-        fail(`${chart.name}: its canvas is blank (no non-transparent pixel; ${chart.canvases.join(', ')})`);
+        fail(`${chart.name}: no series drawn (no pixel in a series colour; ${chart.canvases.join(', ')})`);
+      for (const label of chart.broken)
+        fail(`${chart.name}: the line "${label}" has no two neighbouring points, so it draws nothing`);
     }
 
     await page.screenshot({ path: screenshotPath, fullPage: true });
@@ -191,6 +211,18 @@ try {
         else if (!(after.min >= box.min && after.max <= box.max))
           fail(`zoom: the zoomed x range is not inside the original one (${range})`);
       }
+    }
+
+    // The first chart's CSV export: a download of its points with a header row.
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 5000 }),
+      page.locator('button.csv').first().click(),
+    ]).catch((error) => [null, fail(`CSV export: no download (${error.message.split('\n')[0]})`)]);
+    if (download) {
+      const file = await download.path();
+      const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+      if (lines.length < 2 || !lines[0].startsWith('"'))
+        fail(`CSV export: expected a header and rows, got ${lines.length} line(s): ${lines[0]}`);
     }
 
     // Hover every chart once (legends and tooltips render labels then).
