@@ -246,15 +246,15 @@ std::string hypothesis_badge(const json& hypothesis) {
     const double p = number(field(evidence, "p"));
     if (!std::isnan(p) && (std::isnan(best_p) || p < best_p)) best_p = p;
   }
-  // Short enough to sit in a panel's corner; the report's text has the effect's meaning.
+  // Short enough to sit in a panel's corner; the report's text has the interval and the
+  // effect's meaning.
   std::string badge = value_or(hypothesis, "verdict", "?");
   const double effect = number(field(hypothesis, "effect_size"));
-  if (!std::isnan(effect))
-    badge += fmt::format(" (effect {} [{}, {}]", compact(effect),
-                         compact(number(field(hypothesis, "ci_low"))),
-                         compact(number(field(hypothesis, "ci_high"))));
-  if (!std::isnan(best_p)) badge += (std::isnan(effect) ? " (" : ", ") + p_text(best_p);
-  if (!std::isnan(effect) || !std::isnan(best_p)) badge += ")";
+  std::vector<std::string> details;
+  if (!std::isnan(effect)) details.push_back("effect " + compact(effect));
+  if (!std::isnan(best_p)) details.push_back(p_text(best_p));
+  for (std::size_t i = 0; i < details.size(); ++i)
+    badge += (i == 0 ? " (" : ", ") + details[i] + (i + 1 == details.size() ? ")" : "");
   return badge;
 }
 
