@@ -1,4 +1,5 @@
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 
 #include "analysis/sound_mode.hpp"
@@ -30,9 +31,15 @@ bool is_constant(std::span<const double> values) {
 // the cost of two proportional columns).
 std::vector<std::string> usable_counters(const Columns& steps) {
   std::vector<std::string> used;
-  for (const char* counter : k_counters) {
+  // The engine's counters, then any a watched program named (work.<name>).
+  std::vector<std::string> candidates(std::begin(k_counters), std::end(k_counters));
+  for (const std::string& name : steps.names())
+    if (name.starts_with("work.")) candidates.push_back(name);
+  for (const std::string& counter : candidates) {
     const auto column = steps[counter];
     if (column.size() < 3 || is_constant(column)) continue;
+    // A program's counter missing from some markers cannot be charged for those steps.
+    if (std::any_of(column.begin(), column.end(), [](double v) { return std::isnan(v); })) continue;
     bool duplicate = false;
     for (const auto& taken : used) {
       const auto r = stats::pearson(steps[taken], column).r;

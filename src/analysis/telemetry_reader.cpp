@@ -198,6 +198,41 @@ std::size_t RunData::total_steps() const {
   return total;
 }
 
+// The work counters a watched program named in its step markers (table step_work, absent
+// in older databases) become step columns "work.<name>" (NaN where a step did not name it).
+void add_work_counters(sqlite::Connection& db, std::map<int, Columns>& steps) {
+  if (sqlite::query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'step_work'") == 0)
+    return;
+  std::map<int, std::map<std::string, std::map<std::int64_t, double>>> work;
+  sqlite::Statement rows(db, "SELECT condition, step, name, value FROM step_work");
+  while (rows.step())
+    work[static_cast<int>(rows.column_int(0))][rows.column_text(2)][rows.column_int(1)] =
+        rows.column_double(3);
+  for (auto& [index, counters] : work) {
+    const auto found = steps.find(index);
+    if (found == steps.end()) continue;
+    const Columns& old = found->second;
+    std::vector<std::string> names = old.names();
+    for (const auto& [name, values] : counters)
+      names.push_back("work." + name);
+    Columns merged(names);
+    merged.reserve(old.rows());
+    const auto step = old["step"];
+    std::vector<double> row(names.size());
+    for (std::size_t r = 0; r < old.rows(); ++r) {
+      std::size_t c = 0;
+      for (const std::string& name : old.names())
+        row[c++] = old[name][r];
+      for (const auto& [name, values] : counters) {
+        const auto value = values.find(static_cast<std::int64_t>(step[r]));
+        row[c++] = value != values.end() ? value->second : std::nan("");
+      }
+      merged.append_row(row);
+    }
+    found->second = std::move(merged);
+  }
+}
+
 RunData read_run(const fs::path& run_dir) {
   const fs::path path = run_dir / "telemetry.db";
   if (!fs::exists(run_dir)) throw Error(fmt::format("{}: no such directory", run_dir.string()));
@@ -235,6 +270,7 @@ RunData read_run(const fs::path& run_dir) {
       throw Error(
           fmt::format("{}: the steps table is empty: the run recorded no step (outcome: {})",
                       path.string(), run.meta_value("outcome", "unknown")));
+    add_work_counters(db, steps);
     auto memory = read_by_condition(db, "memory", table_columns(db, "memory"), "step");
     auto system = read_by_condition(db, "system", table_columns(db, "system"), "t_ns");
     auto files = read_file_sizes(db);

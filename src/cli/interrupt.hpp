@@ -8,8 +8,11 @@ namespace nrmlab::cli {
 
 // Installs the handlers, then unblocks SIGINT and SIGTERM (the study launcher starts runs
 // with them blocked, so a stop that arrives while a run is still starting waits for these
-// handlers instead of killing it), and returns the flag they set. The flag is the one piece of
-// process-wide mutable state in nrmlab: a signal handler can reach nothing else.
+// handlers instead of killing it), and returns the flag they set. The flag (with the signal
+// that set it) is the one piece of process-wide mutable state in nrmlab: a signal handler
+// can reach nothing else.
 const std::atomic<bool>& install_interrupt_handlers();
+// The signal that set the flag (SIGINT or SIGTERM; 0: none yet), for `watch` to forward.
+int stop_signal();
 
 }  // namespace nrmlab::cli

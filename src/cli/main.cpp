@@ -9,6 +9,7 @@
 #include "cli/report_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/study_command.hpp"
+#include "cli/watch_command.hpp"
 #include "util/error.hpp"
 
 int main(int argc, char** argv) {
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
   CLI::App* analyze = nrmlab::cli::add_analyze_command(app, analyze_options);
   nrmlab::cli::ReportCommandOptions report_options;
   CLI::App* report = nrmlab::cli::add_report_command(app, report_options);
+  nrmlab::cli::WatchCommandOptions watch_options;
+  CLI::App* watch = nrmlab::cli::add_watch_command(app, watch_options);
   nrmlab::cli::StudyOptions study_options;
   CLI::App* study = nrmlab::cli::add_study_command(app, study_options);
   nrmlab::cli::StudyTaskOptions task_options;
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
     if (export_->parsed()) return nrmlab::cli::execute_export(export_options);
     if (analyze->parsed()) return nrmlab::cli::execute_analyze(analyze_options);
     if (report->parsed()) return nrmlab::cli::execute_report(report_options);
+    if (watch->parsed()) return nrmlab::cli::execute_watch(watch_options);
     if (study->parsed()) return nrmlab::cli::execute_study(study_options);
     if (task->parsed()) return nrmlab::cli::execute_study_task(task_options);
     if (gather->parsed()) return nrmlab::cli::execute_study_gather(gather_options);

@@ -11,6 +11,7 @@
 #include "model/metric_source.hpp"
 #include "model/step_counters.hpp"
 #include "telemetry/allocator.hpp"
+#include "telemetry/process_probe.hpp"
 #include "telemetry/system_streams.hpp"
 
 namespace nrmlab::telemetry {
@@ -74,6 +75,23 @@ struct FileRow {
   FileSize file;
 };
 
+// A work counter of one step that is not one of the engine's (`nrmlab watch`: the keys of
+// a program's step markers).
+struct WorkRow {
+  int condition = 0;
+  std::int64_t step = 0;
+  std::string name;
+  double value = 0.0;
+};
+
+// One reading of a watched process (and its descendants) from /proc.
+struct ProcessRow {
+  int condition = 0;
+  std::int64_t step = 0;  // the step in progress
+  std::int64_t t_ns = 0;  // since the watch began
+  ProcessSample sample;
+};
+
 // Everything written in one transaction.
 struct Batch {
   std::vector<std::pair<int, std::string>> conditions;
@@ -83,11 +101,14 @@ struct Batch {
   std::vector<SystemRow> system;
   std::vector<SensorRow> sensors;
   std::vector<FileRow> files;
+  std::vector<WorkRow> work;
+  std::vector<ProcessRow> process;
   std::vector<std::pair<std::string, std::string>> meta;
 
   bool empty() const {
     return conditions.empty() && steps.empty() && memory.empty() && samples.empty() &&
-           system.empty() && sensors.empty() && files.empty() && meta.empty();
+           system.empty() && sensors.empty() && files.empty() && work.empty() && process.empty() &&
+           meta.empty();
   }
 };
 

@@ -39,6 +39,14 @@ CREATE TABLE IF NOT EXISTS sensors(
   t_ns INTEGER, condition INTEGER, step INTEGER, kind TEXT, name TEXT, value REAL);
 CREATE TABLE IF NOT EXISTS files(
   t_ns INTEGER, condition INTEGER, step INTEGER, name TEXT, bytes INTEGER);
+CREATE TABLE IF NOT EXISTS step_work(
+  condition INTEGER, step INTEGER, name TEXT, value REAL, PRIMARY KEY(condition, step, name));
+CREATE TABLE IF NOT EXISTS process(
+  t_ns INTEGER, condition INTEGER, step INTEGER, processes INTEGER, threads INTEGER,
+  user_ns INTEGER, system_ns INTEGER, voluntary_switches INTEGER, involuntary_switches INTEGER,
+  minor_faults INTEGER, major_faults INTEGER, rss_bytes INTEGER, pss_bytes INTEGER,
+  read_bytes INTEGER, write_bytes INTEGER, syscr INTEGER, syscw INTEGER, rchar INTEGER,
+  wchar INTEGER, open_fds INTEGER);
 )sql";
 
 using sqlite::Statement;
@@ -171,6 +179,37 @@ void TelemetryStore::write(const Batch& batch) {
     for (const FileRow& r : batch.files) {
       insert.bind(1, r.t_ns).bind(2, std::int64_t{r.condition}).bind(3, r.step);
       insert.bind(4, r.file.name).bind(5, r.file.bytes).run();
+    }
+  }
+  if (!batch.work.empty()) {
+    Statement insert(m_db, "INSERT OR REPLACE INTO step_work VALUES (?,?,?,?)");
+    for (const WorkRow& r : batch.work)
+      insert.bind(1, std::int64_t{r.condition})
+          .bind(2, r.step)
+          .bind(3, r.name)
+          .bind(4, r.value)
+          .run();
+  }
+  if (!batch.process.empty()) {
+    Statement insert(m_db, "INSERT INTO process VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    for (const ProcessRow& r : batch.process) {
+      const ProcessSample& s = r.sample;
+      insert.bind(1, r.t_ns).bind(2, std::int64_t{r.condition}).bind(3, r.step);
+      insert.bind(4, std::int64_t{s.processes}).bind(5, s.threads);
+      insert.bind(6, s.user_ns).bind(7, s.system_ns);
+      bind_optional(insert, 8, s.voluntary_switches);
+      bind_optional(insert, 9, s.involuntary_switches);
+      insert.bind(10, s.minor_faults).bind(11, s.major_faults);
+      bind_optional(insert, 12, s.rss_bytes);
+      bind_optional(insert, 13, s.pss_bytes);
+      bind_optional(insert, 14, s.read_bytes);
+      bind_optional(insert, 15, s.write_bytes);
+      bind_optional(insert, 16, s.syscr);
+      bind_optional(insert, 17, s.syscw);
+      bind_optional(insert, 18, s.rchar);
+      bind_optional(insert, 19, s.wchar);
+      bind_optional(insert, 20, s.open_fds);
+      insert.run();
     }
   }
   if (!batch.meta.empty()) {

@@ -1,0 +1,121 @@
+#include "telemetry/step_timeline.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace nrmlab::telemetry {
+
+StepTimeline::StepTimeline(std::int64_t origin_ns, std::int64_t window_ns)
+    : m_origin_ns(origin_ns), m_window_ns(window_ns), m_step_begin_ns(origin_ns) {}
+
+void StepTimeline::add_sample(const ProcessSample& sample) {
+  Point point;
+  point.t_ns = sample.t_ns;
+  point.user_ns = static_cast<double>(sample.user_ns);
+  point.system_ns = static_cast<double>(sample.system_ns);
+  if (sample.voluntary_switches && sample.involuntary_switches) {
+    m_has_voluntary = true;
+    point.voluntary = static_cast<double>(*sample.voluntary_switches);
+    point.involuntary = static_cast<double>(*sample.involuntary_switches);
+  }
+  point.minor = static_cast<double>(sample.minor_faults);
+  point.major = static_cast<double>(sample.major_faults);
+  point.rss_bytes = sample.rss_bytes;
+  m_points.push_back(point);
+}
+
+void StepTimeline::add_marker(std::int64_t t_ns, StepMarker marker) {
+  ++m_markers;
+  m_pending.push_back({t_ns, std::move(marker)});
+}
+
+StepTimeline::Point StepTimeline::at(std::int64_t t_ns) const {
+  if (m_points.empty()) {
+    Point nothing;
+    nothing.t_ns = t_ns;
+    return nothing;
+  }
+  if (t_ns <= m_points.front().t_ns) return m_points.front();
+  if (t_ns >= m_points.back().t_ns) return m_points.back();
+  const auto after = std::lower_bound(m_points.begin(), m_points.end(), t_ns,
+                                      [](const Point& p, std::int64_t t) { return p.t_ns < t; });
+  const Point& b = *after;
+  const Point& a = *std::prev(after);
+  const double f = static_cast<double>(t_ns - a.t_ns) / static_cast<double>(b.t_ns - a.t_ns);
+  const auto mix = [f](double x, double y) { return x + f * (y - x); };
+  Point p;
+  p.t_ns = t_ns;
+  p.user_ns = mix(a.user_ns, b.user_ns);
+  p.system_ns = mix(a.system_ns, b.system_ns);
+  p.voluntary = mix(a.voluntary, b.voluntary);
+  p.involuntary = mix(a.involuntary, b.involuntary);
+  p.minor = mix(a.minor, b.minor);
+  p.major = mix(a.major, b.major);
+  p.rss_bytes = a.rss_bytes;
+  return p;
+}
+
+void StepTimeline::emit(std::int64_t begin_ns, std::int64_t end_ns, const StepMarker& marker,
+                        Batch& batch) {
+  const Point from = at(begin_ns);
+  const Point to = at(end_ns);
+  const auto delta = [](double a, double b) {
+    return static_cast<std::int64_t>(std::llround(std::max(0.0, b - a)));
+  };
+  StepRow row;
+  row.condition = 0;
+  row.step = m_next_step;
+  row.t_ns = begin_ns - m_origin_ns;
+  row.wall_ns = end_ns - begin_ns;
+  row.user_ns = delta(from.user_ns, to.user_ns);
+  row.system_ns = delta(from.system_ns, to.system_ns);
+  row.cpu_ns = *row.user_ns + *row.system_ns;
+  row.usage_steps = 1;
+  if (m_has_voluntary) {
+    row.voluntary_switches = delta(from.voluntary, to.voluntary);
+    row.involuntary_switches = delta(from.involuntary, to.involuntary);
+  }
+  row.minor_faults = delta(from.minor, to.minor);
+  row.major_faults = delta(from.major, to.major);
+  batch.steps.push_back(row);
+  for (const auto& [name, value] : marker.counters)
+    batch.work.push_back({0, m_next_step, name, value});
+  MemoryRow memory;
+  memory.condition = 0;
+  memory.step = m_next_step;
+  memory.t_ns = end_ns - m_origin_ns;
+  memory.rss_bytes = to.rss_bytes;
+  batch.memory.push_back(memory);
+  ++m_next_step;
+}
+
+void StepTimeline::take_ready(Batch& batch) {
+  const std::int64_t known = m_points.empty() ? m_origin_ns : m_points.back().t_ns;
+  while (!m_pending.empty() && m_pending.front().end_ns <= known) {
+    emit(m_step_begin_ns, m_pending.front().end_ns, m_pending.front().marker, batch);
+    m_step_begin_ns = m_pending.front().end_ns;
+    m_pending.pop_front();
+  }
+  // Keep the readings the pending steps still need (and, without any marker yet, all of
+  // them: the windows are cut at the end).
+  if (m_markers == 0) return;
+  while (m_points.size() > 2 && m_points[1].t_ns <= m_step_begin_ns)
+    m_points.pop_front();
+}
+
+void StepTimeline::finish(std::int64_t t_ns, Batch& batch) {
+  if (m_markers == 0) {
+    const std::int64_t end = m_points.empty() ? t_ns : std::max(t_ns, m_points.back().t_ns);
+    for (std::int64_t begin = m_origin_ns; begin < end; begin += m_window_ns)
+      emit(begin, std::min(begin + m_window_ns, end), StepMarker{}, batch);
+    return;
+  }
+  while (!m_pending.empty()) {
+    emit(m_step_begin_ns, m_pending.front().end_ns, m_pending.front().marker, batch);
+    m_step_begin_ns = m_pending.front().end_ns;
+    m_pending.pop_front();
+  }
+  // What ran after the last marker is not a whole step: it is left out, not guessed.
+}
+
+}  // namespace nrmlab::telemetry

@@ -1,0 +1,210 @@
+// `nrmlab watch` on real foreign programs: a C++ program with a planted cause of slowdown
+// (tests/watch/growing_workload.cpp, not linked against nrmlab), and programs that fail in
+// every way the issue lists. Each must leave a usable run directory and a clear message.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+#include "util/sqlite.hpp"
+
+namespace nrmlab {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using testing::read_text;
+using testing::run_nrmlab;
+using testing::ScratchDir;
+
+std::string meta(const fs::path& run, const std::string& key) {
+  sqlite::Connection db(run / "telemetry.db");
+  sqlite::Statement query(db, "SELECT value FROM meta WHERE key = ?");
+  query.bind(1, key);
+  return query.step() ? query.column_text(0) : std::string("(absent)");
+}
+
+std::int64_t count(const fs::path& run, const std::string& sql) {
+  sqlite::Connection db(run / "telemetry.db");
+  return sqlite::query_int(db, sql);
+}
+
+TEST(Watch, FindsThePlantedWorkloadGrowthOfAForeignProgram) {
+  ScratchDir scratch;
+  const fs::path run = scratch / "growth";
+  const auto result = run_nrmlab(
+      {"watch", "--out", run.string(), "--", NRMLAB_WATCH_GROWTH, "60", "20000", "6000"}, scratch);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  // The program's output passes through unchanged (markers included).
+  EXPECT_THAT(result.out, HasSubstr("NRMLAB step=59 items=374000"));
+  EXPECT_THAT(result.err, HasSubstr("checksum"));
+  EXPECT_EQ(meta(run, "step_source"), "markers");
+  EXPECT_EQ(count(run, "SELECT count(*) FROM steps"), 60);
+  EXPECT_EQ(count(run, "SELECT count(*) FROM step_work WHERE name = 'items'"), 60);
+  EXPECT_GT(count(run, "SELECT count(*) FROM process"), 0);
+  EXPECT_GT(count(run, "SELECT max(user_ns) FROM process"), 0);
+
+  const nlohmann::json analysis = nlohmann::json::parse(read_text(run / "analysis.json"));
+  std::string h5;
+  for (const auto& h : analysis["runs"][0]["sound"]["hypotheses"])
+    if (h["id"] == "H5")
+      h5 = h["verdict"].get<std::string>() + ": " + h["reason"].get<std::string>();
+  EXPECT_THAT(h5, ::testing::StartsWith("supported")) << h5;
+  EXPECT_TRUE(fs::exists(run / "report.html"));
+}
+
+TEST(Watch, AProgramThatDoesNotExistOrCannotRunIsAClearErrorWithARunDirectory) {
+  ScratchDir scratch;
+  const auto missing = run_nrmlab(
+      {"watch", "--out", (scratch / "missing").string(), "--", "/no/such/program"}, scratch);
+  EXPECT_EQ(missing.exit_code, 127);
+  EXPECT_THAT(missing.err, HasSubstr("cannot run /no/such/program: No such file or directory"));
+  EXPECT_THAT(meta(scratch / "missing", "outcome"), HasSubstr("not started"));
+
+  const fs::path script = scratch / "not-executable.sh";
+  std::ofstream(script) << "echo hi\n";
+  ::chmod(script.c_str(), 0644);
+  const auto denied =
+      run_nrmlab({"watch", "--out", (scratch / "denied").string(), "--", script.string()}, scratch);
+  EXPECT_EQ(denied.exit_code, 126);
+  EXPECT_THAT(denied.err, HasSubstr("Permission denied"));
+}
+
+TEST(Watch, TheExitStatusAndACrashArePropagated) {
+  ScratchDir scratch;
+  const auto status = run_nrmlab(
+      {"watch", "--out", (scratch / "seven").string(), "--", "sh", "-c", "exit 7"}, scratch);
+  EXPECT_EQ(status.exit_code, 7);
+  EXPECT_THAT(status.err, HasSubstr("exited with status 7"));
+  EXPECT_EQ(meta(scratch / "seven", "complete"), "true");
+
+  const auto crash = run_nrmlab(
+      {"watch", "--out", (scratch / "crash").string(), "--", "sh", "-c", "kill -SEGV $$"}, scratch);
+  EXPECT_EQ(crash.exit_code, 128 + SIGSEGV);
+  EXPECT_THAT(crash.err, HasSubstr("killed by signal 11"));
+  EXPECT_EQ(meta(scratch / "crash", "exit_code"), std::to_string(128 + SIGSEGV));
+}
+
+TEST(Watch, WithoutMarkersTimeWindowsStandInAndTheAnalysisIsTold) {
+  ScratchDir scratch;
+  const fs::path run = scratch / "windows";
+  const auto result = run_nrmlab(
+      {"watch", "--out", run.string(), "--window-ms", "100", "--", "sleep", "1.05"}, scratch);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("no step marker"));
+  EXPECT_EQ(meta(run, "step_source"), "time windows");
+  const auto steps = count(run, "SELECT count(*) FROM steps");
+  EXPECT_GE(steps, 10);
+  EXPECT_LE(steps, 13);
+}
+
+TEST(Watch, MalformedMarkersAreReportedAndSkipped) {
+  ScratchDir scratch;
+  const fs::path run = scratch / "malformed";
+  const auto result =
+      run_nrmlab({"watch", "--out", run.string(), "--no-analysis", "--", "sh", "-c",
+                  "echo 'NRMLAB step=abc'; echo 'NRMLAB step=1 items=2'; echo 'NRMLAB step=2 x='; "
+                  "echo 'NRMLAB step=3 items=4'"},
+                 scratch);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("malformed step marker ignored"));
+  EXPECT_EQ(meta(run, "malformed_markers"), "2");
+  EXPECT_EQ(count(run, "SELECT count(*) FROM steps"), 2);
+}
+
+TEST(Watch, AFloodOfOutputPassesThroughWhole) {
+  ScratchDir scratch;
+  const auto result = run_nrmlab({"watch", "--out", (scratch / "flood").string(), "--no-analysis",
+                                  "--", "sh", "-c", "yes 0123456789abcdef | head -n 300000"},
+                                 scratch);
+  EXPECT_EQ(result.exit_code, 0) << result.err.substr(0, 400);
+  // 300,000 lines of 17 bytes, plus the paths nrmlab prints at the end.
+  EXPECT_EQ(result.out.find("telemetry: "), 300000u * 17u);
+}
+
+TEST(Watch, AProgramThatForksAndExitsEndsTheWatch) {
+  ScratchDir scratch;
+  const auto started = std::chrono::steady_clock::now();
+  const auto result = run_nrmlab({"watch", "--out", (scratch / "forks").string(), "--no-analysis",
+                                  "--", "sh", "-c", "(sleep 20; echo late) & echo started"},
+                                 scratch);
+  const auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("still hold its output"));
+  EXPECT_LT(seconds, 15.0) << "nrmlab waited for the background process";
+}
+
+TEST(Watch, TheStepChannelsCarryMarkersWithoutTouchingTheOutput) {
+  ScratchDir scratch;
+  const fs::path run = scratch / "fd";
+  const auto result = run_nrmlab(
+      {"watch", "--out", run.string(), "--no-analysis", "--", "sh", "-c",
+       "for i in 1 2 3; do echo \"NRMLAB step=$i n=$i\" >&$NRMLAB_STEP_FD; echo plain $i; done"},
+      scratch);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(count(run, "SELECT count(*) FROM steps"), 3);
+  EXPECT_THAT(result.out, HasSubstr("plain 1\nplain 2\nplain 3\n"));
+  EXPECT_THAT(result.out, ::testing::Not(HasSubstr("NRMLAB")));
+}
+
+TEST(Watch, AStepRegexMarksStepsOfAnyFormat) {
+  ScratchDir scratch;
+  const fs::path run = scratch / "regex";
+  const auto result = run_nrmlab(
+      {"watch", "--out", run.string(), "--no-analysis", "--step-regex", "^iteration ([0-9]+)", "--",
+       "sh", "-c", "echo iteration 1 cells=5; echo other; echo iteration 2 cells=9"},
+      scratch);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(count(run, "SELECT count(*) FROM steps"), 2);
+  EXPECT_EQ(count(run, "SELECT sum(value) FROM step_work WHERE name = 'cells'"), 14);
+
+  const auto bad = run_nrmlab(
+      {"watch", "--out", (scratch / "bad").string(), "--step-regex", "(", "--", "true"}, scratch);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("--step-regex"));
+}
+
+TEST(Watch, SigtermIsForwardedAndNothingIsLeftRunning) {
+  ScratchDir scratch;
+  const fs::path run = scratch / "term";
+  const pid_t watcher = testing::start_process(
+      {NRMLAB_BINARY, "watch", "--out", run.string(), "--no-analysis", "--", "sleep", "30"},
+      scratch / "term.out", scratch / "term.err");
+  // Wait until the program runs (its pid is in the meta).
+  std::string program;
+  for (int i = 0; i < 100 && (program.empty() || program == "(absent)"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (fs::exists(run / "telemetry.db")) program = meta(run, "process.program");
+  }
+  ASSERT_NE(program, "(absent)");
+  ::kill(watcher, SIGTERM);
+  EXPECT_EQ(testing::wait_process(watcher), 128 + SIGTERM);
+  EXPECT_NE(::kill(std::stoi(program), 0), 0) << "the program outlived nrmlab";
+  EXPECT_THAT(meta(run, "program_outcome"), HasSubstr("killed by signal 15"));
+}
+
+TEST(Watch, AttachingToARunningProcessRecordsItUntilItEnds) {
+  ScratchDir scratch;
+  const pid_t target =
+      testing::start_process({"/bin/sleep", "1.2"}, scratch / "s.out", scratch / "s.err");
+  const fs::path run = scratch / "attached";
+  const auto result = run_nrmlab({"watch", "--out", run.string(), "--no-analysis", "--window-ms",
+                                  "200", "--pid", std::to_string(target)},
+                                 scratch);
+  testing::wait_process(target);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(meta(run, "step_source"), "time windows");
+  EXPECT_GE(count(run, "SELECT count(*) FROM steps"), 4);
+}
+
+}  // namespace
+}  // namespace nrmlab
