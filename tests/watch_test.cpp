@@ -101,6 +101,9 @@ TEST(Watch, WithoutMarkersTimeWindowsStandInAndTheAnalysisIsTold) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.err, HasSubstr("no step marker"));
   EXPECT_EQ(meta(run, "step_source"), "time windows");
+  // The analysis says so, in its summary and in the report.
+  EXPECT_THAT(result.out, HasSubstr("fixed windows of wall time stand in for steps"));
+  EXPECT_THAT(read_text(run / "report.html"), HasSubstr("printed no step marker"));
   const auto steps = count(run, "SELECT count(*) FROM steps");
   EXPECT_GE(steps, 10);
   EXPECT_LE(steps, 20);  // the program's start and nrmlab's notice of its end add a little

@@ -87,6 +87,7 @@ Json run_json(const RunAnalysis& a) {
           {"preset", a.preset},
           {"allocator", a.allocator},
           {"outcome", a.outcome},
+          {"step_source", a.step_source},
           {"complete", a.complete},
           {"steps", a.steps},
           {"wall_seconds", a.wall_seconds},

@@ -238,6 +238,9 @@ struct RunAnalysis {
   std::string preset;
   std::string allocator;
   std::string outcome;
+  // What a step is: "engine" (a native run), or for `nrmlab watch` "markers" (the
+  // program's) or "time windows" (it printed none: fixed windows of wall time).
+  std::string step_source;
   bool complete = false;
   std::size_t steps = 0;
   double wall_seconds = 0.0;

@@ -90,6 +90,10 @@ std::vector<std::string> advice(const SoundAnalysis& s) {
 void run_summary(const RunAnalysis& a, std::vector<std::string>& lines) {
   lines.push_back(fmt::format("run {} ({}, {} steps, {:.2f} s, {})", a.id, a.experiment, a.steps,
                               a.wall_seconds, a.outcome));
+  if (a.step_source == "time windows")
+    lines.push_back(
+        "steps    the program printed no step marker: fixed windows of wall time stand in for "
+        "steps, so drift is per window and no work counter can explain it");
   if (a.has_sound) {
     const SoundAnalysis& s = a.sound;
     lines.push_back(time_line(s.run));

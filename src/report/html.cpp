@@ -454,6 +454,12 @@ std::vector<std::string> plain_verdict(const ReportInput& input) {
                                   value_or(h, "name", ""), value_or(h, "verdict", "?"),
                                   value_or(h, "reason", "")));
   }
+  if (value_or(run.analysis, "step_source", "") == "time windows")
+    lines.push_back(
+        fmt::format("Run {} printed no step marker: fixed windows of wall time stand "
+                    "in for its steps, so drift is per window and no work counter "
+                    "can explain it.",
+                    run.id));
   if (!sound.is_object()) {
     lines.push_back(
         fmt::format("Run {} has no sound analysis (it was analysed in paper mode "
