@@ -195,6 +195,80 @@ TEST(Watch, SigtermIsForwardedAndNothingIsLeftRunning) {
   EXPECT_THAT(meta(run, "program_outcome"), HasSubstr("killed by signal 15"));
 }
 
+TEST(Watch, TheStepSocketCarriesMarkersToo) {
+  ScratchDir scratch;
+  const fs::path run = scratch / "socket";
+  // python3 is on every machine make test installs for (the browser test needs node only,
+  // but Debian's python3 is part of the base system).
+  const auto result =
+      run_nrmlab({"watch", "--out", run.string(), "--no-analysis", "--", "python3", "-c",
+                  "import os, socket\n"
+                  "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+                  "for i in range(4): s.sendto(f'NRMLAB step={i} k={i}'.encode(), "
+                  "os.environ['NRMLAB_STEP_SOCKET'])\n"},
+                 scratch);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(count(run, "SELECT count(*) FROM steps"), 4);
+  EXPECT_FALSE(fs::exists(run / "step.sock")) << "the socket is removed at the end";
+}
+
+TEST(Watch, TheLastStepKeepsItsCpuAndAMarkerWithoutNewlineCounts) {
+  ScratchDir scratch;
+  const fs::path run = scratch / "busy";
+  const auto result =
+      run_nrmlab({"watch", "--out", run.string(), "--no-analysis", "--", "sh", "-c",
+                  "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; printf 'NRMLAB step=1'"},
+                 scratch);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(count(run, "SELECT count(*) FROM steps"), 1);
+  // About 0.3 s of CPU (more under load), most of it after the last /proc reading could
+  // see it: the reaped program's own account (wait4) covers what /proc missed.
+  EXPECT_GE(count(run, "SELECT cpu_ns FROM steps"), 150'000'000);
+}
+
+TEST(Watch, SigintIsForwardedAndASecondStopKillsAProgramThatIgnoresTheFirst) {
+  ScratchDir scratch;
+  const auto start = [&](const fs::path& run, const std::string& script) {
+    const pid_t watcher = testing::start_process({NRMLAB_BINARY, "watch", "--out", run.string(),
+                                                  "--no-analysis", "--", "/bin/sh", "-c", script},
+                                                 run.string() + ".out", run.string() + ".err");
+    for (int i = 0; i < 200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      if (fs::exists(run / "telemetry.db") && meta(run, "process.program") != "(absent)") break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the program is running
+    return watcher;
+  };
+  const fs::path interrupted = scratch / "int";
+  const pid_t first = start(interrupted, "sleep 30");
+  ::kill(first, SIGINT);
+  EXPECT_EQ(testing::wait_process(first), 128 + SIGINT);
+  EXPECT_EQ(meta(interrupted, "outcome"), "interrupted");
+
+  const fs::path stubborn = scratch / "stubborn";
+  const pid_t second = start(stubborn, "trap '' TERM; sleep 30; sleep 30");
+  ::kill(second, SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(second, SIGTERM);
+  EXPECT_EQ(testing::wait_process(second), 128 + SIGKILL);
+  EXPECT_EQ(meta(stubborn, "complete"), "true") << "nrmlab closed the run after the kill";
+  EXPECT_THAT(read_text(stubborn.string() + ".err"), HasSubstr("a second stop"));
+}
+
+TEST(Watch, AReaderThatGoesAwayEndsTheProgramAsWithoutNrmlab) {
+  ScratchDir scratch;
+  const auto started = std::chrono::steady_clock::now();
+  const auto result =
+      testing::run_process({"/bin/sh", "-c",
+                            std::string(NRMLAB_BINARY) + " watch --no-analysis --out '" +
+                                (scratch / "yes").string() + "' -- yes | head -n 1"},
+                           scratch);
+  const auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(result.out, "y\n");
+  EXPECT_LT(seconds, 10.0);
+}
+
 TEST(Watch, AttachingToARunningProcessRecordsItUntilItEnds) {
   ScratchDir scratch;
   const pid_t target =

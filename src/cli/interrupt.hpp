@@ -14,5 +14,9 @@ namespace nrmlab::cli {
 const std::atomic<bool>& install_interrupt_handlers();
 // The signal that set the flag (SIGINT or SIGTERM; 0: none yet), for `watch` to forward.
 int stop_signal();
+// How many stop signals arrived. `watch` handles a second one itself (it kills the program
+// and still closes the run): it calls keep_handling_stops() after the first.
+int stop_count();
+void keep_handling_stops();
 
 }  // namespace nrmlab::cli

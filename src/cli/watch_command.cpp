@@ -2,6 +2,7 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <ctime>
 #include <filesystem>
@@ -35,7 +36,7 @@ CLI::App* add_watch_command(CLI::App& app, WatchCommandOptions& o) {
       "  nrmlab watch --pid 4242 --window-ms 5000");
   // After `--`, everything is the program's (its own options included).
   command->add_option("program", o.program, "The program and its arguments, after --");
-  command->add_option("--out", o.out, "Run directory (default: runs/watch-PROGRAM-TIME)");
+  command->add_option("--out", o.out, "Run directory (default: runs/watch-PROGRAM-TIME-PID)");
   command->add_option("--pid", o.pid, "Attach to this running process instead of starting one")
       ->check(CLI::PositiveNumber);
   command->add_option("--step-regex", o.step_regex,
@@ -67,10 +68,11 @@ int execute_watch(const WatchCommandOptions& o) {
   options.pid = o.pid;
   const std::string name =
       o.pid != 0 ? fmt::format("pid{}", o.pid) : fs::path(program.front()).filename().string();
-  options.out_dir = !o.out.empty()
-                        ? fs::path(o.out)
-                        : fs::path("runs") / fmt::format("watch-{}-{:%Y%m%d-%H%M%S}", name,
-                                                         fmt::localtime(std::time(nullptr)));
+  options.out_dir =
+      !o.out.empty()
+          ? fs::path(o.out)
+          : fs::path("runs") / fmt::format("watch-{}-{:%Y%m%d-%H%M%S}-{}", name,
+                                           fmt::localtime(std::time(nullptr)), ::getpid());
   options.step_regex = o.step_regex;
   options.period_ms = std::max<std::int64_t>(1, 1000 / o.hz);
   options.window_ms = o.window_ms;
@@ -79,6 +81,8 @@ int execute_watch(const WatchCommandOptions& o) {
   options.stderr_file = o.stderr_file;
   install_interrupt_handlers();
   options.stop_signal = [] { return stop_signal(); };
+  options.stop_count = [] { return stop_count(); };
+  options.keep_handling_stops = [] { keep_handling_stops(); };
   options.warn = [](const std::string& what) { fmt::print(stderr, "nrmlab: watch: {}\n", what); };
 
   telemetry::WatchOutcome outcome;

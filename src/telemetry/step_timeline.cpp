@@ -5,8 +5,11 @@
 
 namespace nrmlab::telemetry {
 
-StepTimeline::StepTimeline(std::int64_t origin_ns, std::int64_t window_ns)
-    : m_origin_ns(origin_ns), m_window_ns(window_ns), m_step_begin_ns(origin_ns) {}
+StepTimeline::StepTimeline(std::int64_t origin_ns, std::int64_t window_ns, std::int64_t grace_ns)
+    : m_origin_ns(origin_ns),
+      m_window_ns(window_ns),
+      m_grace_ns(grace_ns),
+      m_step_begin_ns(origin_ns) {}
 
 void StepTimeline::add_sample(const ProcessSample& sample) {
   Point point;
@@ -14,7 +17,7 @@ void StepTimeline::add_sample(const ProcessSample& sample) {
   point.user_ns = static_cast<double>(sample.user_ns);
   point.system_ns = static_cast<double>(sample.system_ns);
   if (sample.voluntary_switches && sample.involuntary_switches) {
-    m_has_voluntary = true;
+    m_has_switches = true;
     point.voluntary = static_cast<double>(*sample.voluntary_switches);
     point.involuntary = static_cast<double>(*sample.involuntary_switches);
   }
@@ -26,7 +29,16 @@ void StepTimeline::add_sample(const ProcessSample& sample) {
 
 void StepTimeline::add_marker(std::int64_t t_ns, StepMarker marker) {
   ++m_markers;
+  if (m_windows) {
+    ++m_markers_ignored;  // the steps are already windows
+    return;
+  }
   m_pending.push_back({t_ns, std::move(marker)});
+}
+
+std::int64_t StepTimeline::step_at(std::int64_t t_ns) const {
+  if (m_windows) return std::max<std::int64_t>(0, (t_ns - m_origin_ns) / m_window_ns);
+  return m_next_step + static_cast<std::int64_t>(m_pending.size());
 }
 
 StepTimeline::Point StepTimeline::at(std::int64_t t_ns) const {
@@ -40,6 +52,7 @@ StepTimeline::Point StepTimeline::at(std::int64_t t_ns) const {
   const auto after = std::lower_bound(m_points.begin(), m_points.end(), t_ns,
                                       [](const Point& p, std::int64_t t) { return p.t_ns < t; });
   const Point& b = *after;
+  if (b.t_ns == t_ns) return b;
   const Point& a = *std::prev(after);
   const double f = static_cast<double>(t_ns - a.t_ns) / static_cast<double>(b.t_ns - a.t_ns);
   const auto mix = [f](double x, double y) { return x + f * (y - x); };
@@ -71,7 +84,7 @@ void StepTimeline::emit(std::int64_t begin_ns, std::int64_t end_ns, const StepMa
   row.system_ns = delta(from.system_ns, to.system_ns);
   row.cpu_ns = *row.user_ns + *row.system_ns;
   row.usage_steps = 1;
-  if (m_has_voluntary) {
+  if (m_has_switches) {
     row.voluntary_switches = delta(from.voluntary, to.voluntary);
     row.involuntary_switches = delta(from.involuntary, to.involuntary);
   }
@@ -91,23 +104,37 @@ void StepTimeline::emit(std::int64_t begin_ns, std::int64_t end_ns, const StepMa
 
 void StepTimeline::take_ready(Batch& batch) {
   const std::int64_t known = m_points.empty() ? m_origin_ns : m_points.back().t_ns;
-  while (!m_pending.empty() && m_pending.front().end_ns <= known) {
-    emit(m_step_begin_ns, m_pending.front().end_ns, m_pending.front().marker, batch);
-    m_step_begin_ns = m_pending.front().end_ns;
-    m_pending.pop_front();
+  if (m_markers == 0 && !m_windows && known - m_origin_ns >= m_grace_ns) m_windows = true;
+  if (m_windows) {
+    while (m_step_begin_ns + m_window_ns <= known) {
+      emit(m_step_begin_ns, m_step_begin_ns + m_window_ns, StepMarker{}, batch);
+      m_step_begin_ns += m_window_ns;
+    }
+  } else {
+    while (!m_pending.empty() && m_pending.front().end_ns <= known) {
+      emit(m_step_begin_ns, m_pending.front().end_ns, m_pending.front().marker, batch);
+      m_step_begin_ns = m_pending.front().end_ns;
+      m_pending.pop_front();
+    }
   }
-  // Keep the readings the pending steps still need (and, without any marker yet, all of
-  // them: the windows are cut at the end).
-  if (m_markers == 0) return;
+  prune();
+}
+
+// Keeps the readings the steps still to write need: the last one at or before the next
+// step's beginning, and everything after. Before the first marker or the grace period,
+// everything (the windows may yet start at the origin).
+void StepTimeline::prune() {
+  if (m_markers == 0 && !m_windows) return;
   while (m_points.size() > 2 && m_points[1].t_ns <= m_step_begin_ns)
     m_points.pop_front();
 }
 
 void StepTimeline::finish(std::int64_t t_ns, Batch& batch) {
-  if (m_markers == 0) {
-    const std::int64_t end = m_points.empty() ? t_ns : std::max(t_ns, m_points.back().t_ns);
-    for (std::int64_t begin = m_origin_ns; begin < end; begin += m_window_ns)
-      emit(begin, std::min(begin + m_window_ns, end), StepMarker{}, batch);
+  const std::int64_t end = m_points.empty() ? t_ns : std::max(t_ns, m_points.back().t_ns);
+  if (m_markers == 0) m_windows = true;  // the grace period ends with the program
+  if (m_windows) {
+    for (; m_step_begin_ns + m_window_ns <= end; m_step_begin_ns += m_window_ns)
+      emit(m_step_begin_ns, m_step_begin_ns + m_window_ns, StepMarker{}, batch);
     return;
   }
   while (!m_pending.empty()) {
@@ -115,7 +142,6 @@ void StepTimeline::finish(std::int64_t t_ns, Batch& batch) {
     m_step_begin_ns = m_pending.front().end_ns;
     m_pending.pop_front();
   }
-  // What ran after the last marker is not a whole step: it is left out, not guessed.
 }
 
 }  // namespace nrmlab::telemetry

@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,9 +50,12 @@ UniqueFd bind_step_socket(const std::filesystem::path& path) {
 
 // In the child, between fork and exec: only async-signal-safe calls.
 [[noreturn]] void exec_child(char* const* argv, char* const* envp, int out, int err, int step,
-                             int report) {
-  ::setpgid(0, 0);
+                             int report, bool own_group, pid_t parent) {
+  if (own_group) ::setpgid(0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);  // nrmlab died before the line above
+  // Descriptors nrmlab inherited without close-on-exec are not the program's business.
+  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   // The watcher may have blocked or ignored signals; the program starts with the defaults.
   sigset_t none;
   sigemptyset(&none);
@@ -71,7 +76,7 @@ UniqueFd bind_step_socket(const std::filesystem::path& path) {
 }  // namespace
 
 StartedProgram start_program(const std::vector<std::string>& argv,
-                             const std::filesystem::path& step_socket) {
+                             const std::filesystem::path& step_socket, bool own_group) {
   if (argv.empty() || argv.front().empty()) throw Error("watch: no program to run");
   Pipe out = make_pipe();
   Pipe err = make_pipe();
@@ -101,12 +106,13 @@ StartedProgram start_program(const std::vector<std::string>& argv,
     args.push_back(argument.data());
   args.push_back(nullptr);
 
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw Error(fmt::format("cannot watch: fork: {}", std::strerror(errno)));
   if (pid == 0)
     exec_child(args.data(), envp.data(), out.write.get(), err.write.get(), step.write.get(),
-               report.write.get());
-  ::setpgid(pid, pid);  // also here: no race with a signal sent before the child ran
+               report.write.get(), own_group, parent);
+  if (own_group) ::setpgid(pid, pid);  // also here: no race with a signal sent before exec
   out.write.reset();
   err.write.reset();
   step.write.reset();

@@ -39,9 +39,12 @@ struct StartedProgram {
 
 // Starts argv[0] (looked up in PATH) with the environment plus NRMLAB_STEP_FD and, when
 // `step_socket` is not empty, NRMLAB_STEP_SOCKET (the socket is created there first).
+// `own_group`: the program gets its own process group. Not when nrmlab reads a terminal:
+// a program in a background group that reads the terminal is stopped (SIGTTIN), so there
+// it stays in nrmlab's group and the terminal's signals reach it directly.
 // Throws ProgramNotStarted when the program cannot be executed (reported by the child
 // through a close-on-exec pipe, so the reason is exact), nrmlab::Error for anything else.
 StartedProgram start_program(const std::vector<std::string>& argv,
-                             const std::filesystem::path& step_socket);
+                             const std::filesystem::path& step_socket, bool own_group);
 
 }  // namespace nrmlab::telemetry

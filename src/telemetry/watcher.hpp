@@ -23,14 +23,18 @@ struct WatchOptions {
   std::filesystem::path out_dir;       // the run directory (telemetry.db goes there)
   std::string step_regex;              // empty: `NRMLAB step=<n> [key=value ...]`
   std::int64_t period_ms = 100;        // /proc readings
-  std::int64_t window_ms = 1000;       // steps when the program gives no marker
+  std::int64_t window_ms = 1000;       // steps when the program gives no marker ...
+  std::int64_t grace_ms = 30'000;      // ... by then (imports and set-up come first)
   std::int64_t side_period_ms = 1000;  // machine-wide readings (load, other processes' CPU)
   bool include_children = false;       // count the program's descendants too
   // Where the program's stdout and stderr go (empty: nrmlab's own, unchanged).
   std::filesystem::path stdout_file;
   std::filesystem::path stderr_file;
-  // The signal that asked nrmlab to stop (0: none yet); forwarded once to the program.
+  // The signal that asked nrmlab to stop (0: none yet), forwarded once to the program, and
+  // how many came: at the second, the program (and its process group) is killed.
   std::function<int()> stop_signal;
+  std::function<int()> stop_count;
+  std::function<void()> keep_handling_stops;     // called once the first stop is forwarded
   std::function<void(const std::string&)> warn;  // problems worth a line on stderr
 };
 

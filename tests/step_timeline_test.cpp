@@ -1,0 +1,108 @@
+// StepTimeline: step rows from readings and markers, by interpolation; time windows when no
+// marker comes within the grace period.
+#include "telemetry/step_timeline.hpp"
+
+#include <gtest/gtest.h>
+
+namespace nrmlab {
+namespace {
+
+using telemetry::Batch;
+using telemetry::ProcessSample;
+using telemetry::StepMarker;
+using telemetry::StepTimeline;
+
+constexpr std::int64_t k_ms = 1'000'000;
+constexpr std::int64_t k_origin = 1'000'000'000;
+
+// A program that burns CPU at `share` of wall time: a reading every 100 ms.
+ProcessSample reading(std::int64_t ms, double share) {
+  ProcessSample s;
+  s.t_ns = k_origin + ms * k_ms;
+  s.user_ns = static_cast<std::int64_t>(share * static_cast<double>(ms * k_ms));
+  s.voluntary_switches = ms / 10;
+  s.involuntary_switches = 0;
+  s.rss_bytes = 1000 + ms;
+  return s;
+}
+
+StepMarker counted(double items) {
+  StepMarker m;
+  m.counters = {{"items", items}};
+  return m;
+}
+
+TEST(StepTimeline, StepsAreTheGrowthOfTheCountersBetweenMarkersInterpolated) {
+  StepTimeline timeline(k_origin, 1000 * k_ms, 30'000 * k_ms);
+  Batch batch;
+  timeline.add_sample(reading(0, 0.5));
+  timeline.add_sample(reading(100, 0.5));
+  timeline.add_marker(k_origin + 150 * k_ms, counted(3));  // between two readings
+  timeline.take_ready(batch);
+  EXPECT_TRUE(batch.steps.empty()) << "no reading after the step's end yet";
+  timeline.add_sample(reading(200, 0.5));
+  timeline.add_marker(k_origin + 200 * k_ms, counted(4));  // on a reading
+  timeline.take_ready(batch);
+  ASSERT_EQ(batch.steps.size(), 2u);
+  EXPECT_EQ(batch.steps[0].step, 0);
+  EXPECT_EQ(batch.steps[0].t_ns, 0);
+  EXPECT_EQ(batch.steps[0].wall_ns, 150 * k_ms);
+  EXPECT_EQ(batch.steps[0].cpu_ns, 75 * k_ms);
+  EXPECT_EQ(*batch.steps[0].voluntary_switches, 15);
+  EXPECT_EQ(batch.steps[1].t_ns, 150 * k_ms);
+  EXPECT_EQ(batch.steps[1].wall_ns, 50 * k_ms);
+  EXPECT_EQ(batch.steps[1].cpu_ns, 25 * k_ms);
+  ASSERT_EQ(batch.work.size(), 2u);
+  EXPECT_EQ(batch.work[1].name, "items");
+  EXPECT_EQ(batch.work[1].value, 4.0);
+  ASSERT_EQ(batch.memory.size(), 2u);
+  EXPECT_EQ(*batch.memory[1].rss_bytes, 1200);  // the reading at the step's end
+  EXPECT_FALSE(timeline.windows());
+}
+
+TEST(StepTimeline, WhatRunsAfterTheLastMarkerIsNotAStep) {
+  StepTimeline timeline(k_origin, 1000 * k_ms, 30'000 * k_ms);
+  Batch batch;
+  timeline.add_sample(reading(0, 1.0));
+  timeline.add_marker(k_origin + 50 * k_ms, counted(1));
+  timeline.add_sample(reading(300, 1.0));
+  timeline.finish(k_origin + 300 * k_ms, batch);
+  ASSERT_EQ(batch.steps.size(), 1u);
+  EXPECT_EQ(batch.steps[0].wall_ns, 50 * k_ms);
+}
+
+TEST(StepTimeline, WithoutMarkersWindowsAreCutLiveAfterTheGracePeriod) {
+  StepTimeline timeline(k_origin, 100 * k_ms, 1000 * k_ms);
+  Batch batch;
+  for (std::int64_t ms = 0; ms <= 900; ms += 100)
+    timeline.add_sample(reading(ms, 0.25));
+  timeline.take_ready(batch);
+  EXPECT_TRUE(batch.steps.empty()) << "a marker may still come within the grace period";
+  timeline.add_sample(reading(1000, 0.25));
+  timeline.take_ready(batch);
+  EXPECT_TRUE(timeline.windows());
+  ASSERT_EQ(batch.steps.size(), 10u) << "windows from the start, once the grace period is over";
+  EXPECT_EQ(batch.steps[9].t_ns, 900 * k_ms);
+  EXPECT_EQ(batch.steps[9].cpu_ns, 25 * k_ms);
+  EXPECT_EQ(timeline.step_at(k_origin + 1050 * k_ms), 10);
+  // A marker now does not change the steps; the last, partial window is left out.
+  timeline.add_marker(k_origin + 1020 * k_ms, counted(1));
+  EXPECT_EQ(timeline.markers_ignored(), 1);
+  timeline.add_sample(reading(1150, 0.25));
+  timeline.finish(k_origin + 1150 * k_ms, batch);
+  EXPECT_EQ(batch.steps.size(), 11u);
+}
+
+TEST(StepTimeline, AProgramThatEndsWithinTheGracePeriodWithoutMarkersGetsWindows) {
+  StepTimeline timeline(k_origin, 100 * k_ms, 30'000 * k_ms);
+  Batch batch;
+  for (std::int64_t ms = 0; ms <= 350; ms += 50)
+    timeline.add_sample(reading(ms, 1.0));
+  timeline.finish(k_origin + 350 * k_ms, batch);
+  EXPECT_TRUE(timeline.windows());
+  ASSERT_EQ(batch.steps.size(), 3u);
+  EXPECT_EQ(batch.steps[2].cpu_ns, 100 * k_ms);
+}
+
+}  // namespace
+}  // namespace nrmlab
