@@ -4,6 +4,11 @@
 #include <cmath>
 
 namespace nrmlab::telemetry {
+namespace {
+
+constexpr std::int64_t k_memory_interval_ns = 100'000'000;
+
+}  // namespace
 
 StepTimeline::StepTimeline(std::int64_t origin_ns, std::int64_t window_ns, std::int64_t grace_ns)
     : m_origin_ns(origin_ns),
@@ -93,12 +98,17 @@ void StepTimeline::emit(std::int64_t begin_ns, std::int64_t end_ns, const StepMa
   batch.steps.push_back(row);
   for (const auto& [name, value] : marker.counters)
     batch.work.push_back({0, m_next_step, name, value});
-  MemoryRow memory;
-  memory.condition = 0;
-  memory.step = m_next_step;
-  memory.t_ns = end_ns - m_origin_ns;
-  memory.rss_bytes = to.rss_bytes;
-  batch.memory.push_back(memory);
+  // RSS changes only with a reading: one memory row per reading interval is all there is
+  // to know (a program doing 10^5 steps a second would otherwise write 10^5 copies).
+  if (m_next_step == 0 || end_ns - m_last_memory_ns >= k_memory_interval_ns) {
+    MemoryRow memory;
+    memory.condition = 0;
+    memory.step = m_next_step;
+    memory.t_ns = end_ns - m_origin_ns;
+    memory.rss_bytes = to.rss_bytes;
+    batch.memory.push_back(memory);
+    m_last_memory_ns = end_ns;
+  }
   ++m_next_step;
 }
 

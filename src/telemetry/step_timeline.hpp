@@ -68,6 +68,7 @@ class StepTimeline {
   std::deque<Pending> m_pending;
   std::int64_t m_step_begin_ns;  // where the next step to write begins
   std::int64_t m_next_step = 0;
+  std::int64_t m_last_memory_ns = 0;  // the end of the step that last got a memory row
   std::int64_t m_markers = 0;
   std::int64_t m_markers_ignored = 0;
   bool m_windows = false;
