@@ -5,7 +5,7 @@
 #
 # usage: scripts/install-deps.sh [--test]
 #   --test  also what only the tests need: Debian's chromium (the browser test drives it;
-#           no browser is ever downloaded)
+#           no browser is ever downloaded) and python3 (small programs the watch tests run)
 #
 # Idempotent and fast when everything is present: it asks dpkg first and only calls
 # apt-get (update + install) for what is missing, and runs `npm ci` only when node_modules
@@ -36,7 +36,8 @@ if ! command -v npm >/dev/null; then
   packages+=(nodejs npm)
 fi
 if ((with_tests)); then
-  packages+=(chromium)
+  # python3: the watch tests' small foreign programs (a Unix-socket client, a terminal).
+  packages+=(chromium python3)
 fi
 
 missing=()

@@ -198,8 +198,7 @@ TEST(Watch, SigtermIsForwardedAndNothingIsLeftRunning) {
 TEST(Watch, TheStepSocketCarriesMarkersToo) {
   ScratchDir scratch;
   const fs::path run = scratch / "socket";
-  // python3 is on every machine make test installs for (the browser test needs node only,
-  // but Debian's python3 is part of the base system).
+  // A small Unix-socket client (make test installs python3).
   const auto result =
       run_nrmlab({"watch", "--out", run.string(), "--no-analysis", "--", "python3", "-c",
                   "import os, socket\n"
@@ -267,6 +266,45 @@ TEST(Watch, AReaderThatGoesAwayEndsTheProgramAsWithoutNrmlab) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   EXPECT_EQ(result.out, "y\n");
   EXPECT_LT(seconds, 10.0);
+}
+
+// On a terminal the program stays in the foreground: it can read what is typed (a program
+// in a background group would be stopped), and the terminal's Ctrl-C reaches it once.
+TEST(Watch, OnATerminalTheProgramReadsItAndCtrlCEndsIt) {
+  ScratchDir scratch;
+  const std::string script = R"(
+import os, pty, select, sys, time
+def run(argv, keys):
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(argv[0], argv)
+    time.sleep(1.0)
+    os.write(fd, keys)
+    out, end = b"", time.time() + 20
+    while time.time() < end:
+        if select.select([fd], [], [], 0.5)[0]:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            out += data
+    _, status = os.waitpid(pid, 0)
+    return out.decode(errors="replace"), os.waitstatus_to_exitcode(status)
+nrmlab, work = sys.argv[1], sys.argv[2]
+out, code = run([nrmlab, "watch", "--no-analysis", "--out", work + "/read", "--",
+                 "/bin/sh", "-c", "read x; echo got $x"], b"hello\n")
+print("read", code, "got hello" in out)
+out, code = run([nrmlab, "watch", "--no-analysis", "--out", work + "/int", "--",
+                 "/bin/sleep", "30"], b"\x03")
+print("ctrl-c", code, "killed by signal 2" in out)
+)";
+  const auto result = testing::run_process(
+      {"/usr/bin/python3", "-c", script, NRMLAB_BINARY, scratch.path().string()}, scratch);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("read 0 True"));
+  EXPECT_THAT(result.out, HasSubstr("ctrl-c 130 True"));
 }
 
 TEST(Watch, AttachingToARunningProcessRecordsItUntilItEnds) {
