@@ -44,8 +44,9 @@ check:
 	@scripts/check-layering.sh
 	@scripts/check-format.sh
 
+# Every benchmark (micro and end to end), written to bench/results/<date>.json.
 bench: build
-	$(RELEASE)/bench/nrmlab_bench
+	bench/run.sh $(RELEASE)
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')
