@@ -29,16 +29,17 @@ run: build
 	$(RELEASE)/nrmlab study studies/attribution.toml --out runs/attribution
 
 # Static checks; the whole suite (the report in headless Chromium included, tests/e2e)
-# built and run under AddressSanitizer + UBSan; then the allocator suite in the release
-# build (ASan serves malloc itself, so glibc, jemalloc and mimalloc can only be tested
-# without it).
+# built and run under AddressSanitizer + UBSan; then, in the release build, the allocator
+# suite (ASan serves malloc itself, so glibc, jemalloc and mimalloc can only be tested
+# without it) and the short planted-cause validation (`nrmlab validate`: every verdict
+# right, at the speed and with the allocators it validates).
 test: test-deps check
 	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNRMLAB_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN) -j$(JOBS)
 	cd $(ASAN) && ctest --output-on-failure -j$(JOBS)
 	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DNRMLAB_TESTS=ON >/dev/null
 	@cmake --build $(RELEASE) -j$(JOBS)
-	cd $(RELEASE) && ctest --output-on-failure -L allocator
+	cd $(RELEASE) && ctest --output-on-failure -L 'allocator|validate'
 
 check:
 	@scripts/check-layering.sh

@@ -3,7 +3,7 @@
 # and the stages before it; src/util includes no nrmlab stage at all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stages=(util model telemetry study analysis report cli)
+stages=(util model telemetry study analysis validate report cli)
 status=0
 for i in "${!stages[@]}"; do
   stage=${stages[$i]}

@@ -1,9 +1,15 @@
-// Helpers over the registered subcommands, for messages that name what exists.
+// Helpers over the registered subcommands, for messages that name what exists, and the
+// path of nrmlab itself.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <string>
 #include <string_view>
+
+#include "util/error.hpp"
 
 namespace nrmlab::cli {
 
@@ -18,6 +24,14 @@ inline std::string command_names(const CLI::App& app) {
   for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; }))
     names += (names.empty() ? "" : ", ") + command->get_name();
   return names;
+}
+
+// This nrmlab's own executable, which the study runner and the validator start per run.
+inline std::filesystem::path own_binary() {
+  std::error_code ec;
+  const std::filesystem::path path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) throw Error(fmt::format("cannot find the nrmlab binary: {}", ec.message()));
+  return path;
 }
 
 }  // namespace nrmlab::cli

@@ -9,6 +9,7 @@
 #include "cli/report_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/study_command.hpp"
+#include "cli/validate_command.hpp"
 #include "cli/watch_command.hpp"
 #include "util/error.hpp"
 
@@ -33,6 +34,10 @@ int main(int argc, char** argv) {
   CLI::App* task = nrmlab::cli::add_study_task_command(app, task_options);
   nrmlab::cli::StudyGatherOptions gather_options;
   CLI::App* gather = nrmlab::cli::add_study_gather_command(app, gather_options);
+  nrmlab::cli::ValidateCommandOptions validate_options;
+  CLI::App* validate = nrmlab::cli::add_validate_command(app, validate_options);
+  nrmlab::cli::WorkloadCommandOptions workload_options;
+  CLI::App* workload = nrmlab::cli::add_validate_workload_command(app, workload_options);
   if (argc > 1 && argv[1][0] != '-' && !nrmlab::cli::is_command(app, argv[1])) {
     fmt::print(stderr, "nrmlab: unknown command '{}' (commands: {}; see nrmlab --help)\n", argv[1],
                nrmlab::cli::command_names(app));
@@ -48,6 +53,8 @@ int main(int argc, char** argv) {
     if (study->parsed()) return nrmlab::cli::execute_study(study_options);
     if (task->parsed()) return nrmlab::cli::execute_study_task(task_options);
     if (gather->parsed()) return nrmlab::cli::execute_study_gather(gather_options);
+    if (validate->parsed()) return nrmlab::cli::execute_validate(validate_options);
+    if (workload->parsed()) return nrmlab::cli::execute_validate_workload(workload_options);
   } catch (const std::exception& error) {
     fmt::print(stderr, "nrmlab: error: {}\n", error.what());
     return 1;

@@ -7,6 +7,7 @@
 
 #include "analysis/thresholds.hpp"
 #include "cli/analyze_command.hpp"
+#include "cli/commands.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/progress.hpp"
 #include "cli/report_command.hpp"
@@ -24,13 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using study::RunState;
-
-fs::path own_binary() {
-  std::error_code ec;
-  const fs::path path = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw Error(fmt::format("cannot find the nrmlab binary: {}", ec.message()));
-  return path;
-}
 
 std::string levels_text(const study::PlannedRun& run) {
   std::string text;

@@ -116,7 +116,7 @@ ChildRun Launcher::start(const PlannedRun& run) const {
 
   // Everything the child needs is built before fork: between fork and exec only
   // async-signal-safe calls are allowed.
-  std::vector<std::string> arguments = {m_binary.string(), "run"};
+  std::vector<std::string> arguments = {m_binary.string(), run.command};
   arguments.insert(arguments.end(), run.arguments.begin(), run.arguments.end());
   for (const char* extra : {"--out", dir.c_str(), "--quiet"})
     arguments.emplace_back(extra);

@@ -1,4 +1,5 @@
-// Runs one planned run as a child process: `nrmlab run ARGS --out STUDY/runs/<id>`, with
+// Runs one planned run as a child process: `nrmlab run ARGS --out STUDY/runs/<id>` (or the
+// run's other command: `nrmlab validate` starts its planted-cause workloads this way), with
 // the allocator preloaded, stdout and stderr kept in the run directory, and its outcome
 // written to status.json when it exits. The same code serves the local runner (several
 // children at once) and a Slurm array task (one child), so results do not depend on the

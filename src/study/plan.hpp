@@ -21,7 +21,8 @@ struct PlannedRun {
   std::uint64_t seed = 0;  // shared by every cell of one replicate (paired comparisons)
   std::vector<std::pair<std::string, std::string>> levels;  // factor -> level
   std::string allocator = "system";
-  std::vector<std::string> arguments;  // for `nrmlab run`, without --out
+  std::string command = "run";         // the nrmlab subcommand the child runs
+  std::vector<std::string> arguments;  // for `nrmlab COMMAND`, without --out
   std::string hash;                    // of the allocator and the arguments
   double estimated_seconds = 0.0;
 };

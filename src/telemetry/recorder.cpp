@@ -155,8 +155,12 @@ void Recorder::on_condition_begin(int condition) {
   // The recorder's work after the previous condition's last step belongs to no step.
   m_summary.recorder_ns += m_pending_recorder_ns;
   publish_position(condition, 0);
+  m_condition = condition;
+  const auto index = static_cast<std::size_t>(condition);
   m_batch.conditions.emplace_back(
-      condition, std::string(model::condition_name(model::condition_at(condition))));
+      condition, index < m_options.condition_names.size()
+                     ? m_options.condition_names[index]
+                     : std::string(model::condition_name(model::condition_at(condition))));
   m_usage = read_thread_usage();
   m_usage_steps = 0;
   // Step 0's interval (which includes the condition's setup) starts here; the rest of
@@ -170,6 +174,12 @@ void Recorder::on_sample(const model::SampleKey& key, const model::MetricSample&
   if (!m_options.record_inputs) return;
   const std::int64_t enter = monotonic_ns();
   m_batch.samples.push_back({key, sample});
+  m_pending_recorder_ns += monotonic_ns() - enter;
+}
+
+void Recorder::record_work(std::int64_t step, std::string name, double value) {
+  const std::int64_t enter = monotonic_ns();
+  m_batch.work.push_back({m_condition, step, std::move(name), value});
   m_pending_recorder_ns += monotonic_ns() - enter;
 }
 

@@ -34,6 +34,9 @@ struct RecorderOptions {
   std::int64_t batch_ms = 1000;          // ... and at most this long between batches
   std::int64_t side_period_ms = 250;     // side streams' period (0: off)
   bool record_inputs = true;             // the metric_inputs table (the replay trace)
+  // Names of the conditions by index; empty: the engine's (OFF-OFF, ON-OFF, ...). A workload
+  // that is not the NRM engine (`nrmlab validate`) names its own.
+  std::vector<std::string> condition_names;
   // Process recycling runs one run in several processes, one after another: each later
   // process keeps the database (append) and measures time from the first one's origin
   // (CLOCK_MONOTONIC ns; 0: now), so t_ns runs on across processes.
@@ -73,6 +76,9 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
   void on_condition_begin(int condition) override;
   void on_step(const model::StepRecord& record) override;
   void on_sample(const model::SampleKey& key, const model::MetricSample& sample) override;
+  // A work counter of the step in progress that is not one of the engine's (step_work;
+  // the analysis reads it as work.<name>). Call before that step's on_step.
+  void record_work(std::int64_t step, std::string name, double value);
   // Flushes everything, stops the threads and writes the closing meta (recorder share,
   // failures, and `outcome`: how the run ended, e.g. "complete", "interrupted" or the
   // error). Idempotent; the destructor calls it with "abandoned".
@@ -98,6 +104,7 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
 
   // Engine-thread state.
   Batch m_batch;
+  int m_condition = 0;
   std::int64_t m_step_enter_ns = 0;  // when the current step's interval began
   std::int64_t m_step_enter_cpu_ns = 0;
   ThreadUsage m_usage;                     // at the previous getrusage reading

@@ -1,0 +1,160 @@
+// The compute-bound workloads: stable, growth (H5) and contention (H1). Their unit of work
+// is a chain of dependent floating-point operations on data that stays in the L1 cache, so
+// a unit costs the same at every step and only the number of units (or the CPU the
+// process gets) can change a step's time.
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include "util/error.hpp"
+#include "validate/workload.hpp"
+#include "validate/workloads_internal.hpp"
+
+namespace nrmlab::validate {
+namespace {
+
+// About 10 ns per unit: eight dependent multiply-adds and a halving (which keeps the
+// value bounded), all in one chain, so the unit's latency is its cost.
+class UnitKernel {
+ public:
+  explicit UnitKernel(std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> value(0.5, 1.5);
+    for (double& x : m_state)
+      x = value(rng);
+  }
+  void run(std::int64_t units) {
+    std::size_t i = m_next;
+    double x = m_carry;  // one dependency chain through every unit: nothing overlaps
+    for (std::int64_t u = 0; u < units; ++u) {
+      for (int k = 0; k < 8; ++k)
+        x = x * 0.999 + m_state[i];
+      x *= 0.5;
+      i = (i + 1) % m_state.size();
+    }
+    m_next = i;
+    m_carry = x;
+  }
+  double checksum() const { return m_carry; }
+
+ private:
+  std::array<double, 256> m_state{};
+  std::size_t m_next = 0;
+  double m_carry = 1.0;
+};
+
+constexpr std::int64_t k_stable_units = 100'000;  // about 1 ms a step
+
+class Stable final : public Workload {
+ public:
+  explicit Stable(const WorkloadOptions& options) : m_kernel(options.seed) {}
+  void step(std::int64_t, StepReport& report) override {
+    m_kernel.run(k_stable_units);
+    report.work.emplace_back("units", static_cast<double>(k_stable_units));
+  }
+  double checksum() const override { return m_kernel.checksum(); }
+
+ private:
+  UnitKernel m_kernel;
+};
+
+// Work grows linearly over the run, from a tenth of the stable step to the stable step.
+class Growth final : public Workload {
+ public:
+  explicit Growth(const WorkloadOptions& options)
+      : m_kernel(options.seed), m_steps(std::max<std::int64_t>(options.steps, 2)) {}
+  void step(std::int64_t index, StepReport& report) override {
+    const std::int64_t first = k_stable_units / 10;
+    const std::int64_t units = first + (k_stable_units - first) * index / (m_steps - 1);
+    m_kernel.run(units);
+    report.work.emplace_back("units", static_cast<double>(units));
+  }
+  double checksum() const override { return m_kernel.checksum(); }
+
+ private:
+  UnitKernel m_kernel;
+  std::int64_t m_steps;
+};
+
+// CPU-bound processes that compete for the cores. Each is a fork that spins until it is
+// killed; it dies with this process (PR_SET_PDEATHSIG), so none outlives a crash.
+class Competitors {
+ public:
+  Competitors() = default;
+  Competitors(const Competitors&) = delete;
+  Competitors& operator=(const Competitors&) = delete;
+  ~Competitors() { stop(); }
+
+  void start(unsigned count) {
+    const pid_t parent = ::getpid();
+    for (unsigned i = 0; i < count; ++i) {
+      const pid_t pid = ::fork();
+      if (pid < 0)
+        throw Error(fmt::format("cannot start a competing process: {}", std::strerror(errno)));
+      if (pid == 0) {
+        // Only async-signal-safe calls from here: the parent has other threads.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(0);
+        volatile std::uint64_t spin = 0;
+        for (;;)
+          spin = spin + 1;
+      }
+      m_pids.push_back(pid);
+    }
+  }
+  void stop() {
+    for (const pid_t pid : m_pids)
+      ::kill(pid, SIGKILL);
+    for (const pid_t pid : m_pids)
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    m_pids.clear();
+  }
+
+ private:
+  std::vector<pid_t> m_pids;
+};
+
+// The stable step, with two competitors per core during the middle half of the run: the
+// run's process then gets about two fifths of a core (one competitor per core left it 70%
+// to 80% of one on the development VM, the scheduler favouring the older process).
+class Contention final : public Workload {
+ public:
+  explicit Contention(const WorkloadOptions& options)
+      : m_kernel(options.seed), m_begin(options.steps / 4), m_end(3 * options.steps / 4) {}
+  void step(std::int64_t index, StepReport& report) override {
+    if (index == m_begin)
+      m_competitors.start(2 * std::max(1u, std::thread::hardware_concurrency()));
+    if (index == m_end) m_competitors.stop();
+    m_kernel.run(k_stable_units);
+    report.work.emplace_back("units", static_cast<double>(k_stable_units));
+  }
+  double checksum() const override { return m_kernel.checksum(); }
+
+ private:
+  UnitKernel m_kernel;
+  std::int64_t m_begin, m_end;
+  Competitors m_competitors;
+};
+
+}  // namespace
+
+std::unique_ptr<Workload> make_stable(const WorkloadOptions& options) {
+  return std::make_unique<Stable>(options);
+}
+std::unique_ptr<Workload> make_growth(const WorkloadOptions& options) {
+  return std::make_unique<Growth>(options);
+}
+std::unique_ptr<Workload> make_contention(const WorkloadOptions& options) {
+  return std::make_unique<Contention>(options);
+}
+
+}  // namespace nrmlab::validate

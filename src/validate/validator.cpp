@@ -1,0 +1,426 @@
+#include "validate/validator.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "analysis/analyze.hpp"
+#include "build_info.hpp"
+#include "study/launcher.hpp"
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
+#include "util/sqlite.hpp"
+#include "validate/verdict.hpp"
+
+namespace nrmlab::validate {
+namespace {
+
+namespace fs = std::filesystem;
+
+// How a case's run is started: a planted workload (`nrmlab validate-workload`) or the NRM
+// engine itself (`nrmlab run`).
+struct CaseSpec {
+  ValidationCase info;
+  std::string workload;  // empty: the engine with a blocking sampler
+  bool intervention = false;
+};
+
+// The blocking sampler is the original's own problem (study.md): a live sample of CPU use
+// that blocks for its measuring window, on every step. C256's OFF-OFF condition at its
+// default population, with a 5 ms window.
+constexpr int k_blocking_window_ms = 5;
+
+const std::vector<CaseSpec>& specs() {
+  static const std::vector<CaseSpec> k_specs = {
+      {{"none", "nothing: the same computation every step", "none"}, "stable", false},
+      {{"growth", "H5: work per step grows tenfold, each unit costs the same", "H5"},
+       "growth",
+       false},
+      {{"store",
+        "H3: unbatched writes to a store whose per-write cost grows with its size (a "
+        "duplicate check on an unindexed column)",
+        "H3"},
+       "store",
+       false},
+      {{"contention", "H1: one CPU-bound competitor per core during the middle third", "H1"},
+       "contention",
+       false},
+      {{"fragmentation",
+        "H2: a long-lived list scattered over the heap by interleaved short-lived buffers; "
+        "confirmed when the slowdown shrinks under a size-class allocator",
+        "H2"},
+       "fragmentation",
+       true},
+      {{"blocking",
+        fmt::format("the original's blocking sampler: a {} ms live CPU sample every step (the "
+                    "NRM engine)",
+                    k_blocking_window_ms),
+        "off-CPU"},
+       "",
+       false},
+      {{"thermal", "nothing: H4 on this machine (no sensors: not testable)", "H4 not testable"},
+       "stable",
+       false},
+  };
+  return k_specs;
+}
+
+std::vector<CaseSpec> selected(const std::vector<std::string>& ids) {
+  if (ids.empty()) return specs();
+  std::vector<CaseSpec> chosen;
+  for (const CaseSpec& spec : specs())
+    if (std::find(ids.begin(), ids.end(), spec.info.id) != ids.end()) chosen.push_back(spec);
+  for (const std::string& id : ids)
+    if (std::none_of(specs().begin(), specs().end(),
+                     [&](const CaseSpec& s) { return s.info.id == id; }))
+      throw Error(fmt::format("unknown case '{}' (cases: {})", id, fmt::join(case_ids(), ", ")));
+  return chosen;
+}
+
+// The size-class allocators this machine has (the H2 intervention needs at least one).
+std::vector<std::string> size_class_allocators() {
+  std::vector<std::string> found;
+  for (const char* allocator : {"jemalloc", "mimalloc"}) {
+    try {
+      study::allocator_library(allocator);
+      found.emplace_back(allocator);
+    } catch (const Error&) {
+    }
+  }
+  return found;
+}
+
+study::PlannedRun plan(const CaseSpec& spec, std::size_t index, int replicate, std::uint64_t seed,
+                       std::int64_t steps, const std::string& allocator) {
+  study::PlannedRun run;
+  run.index = index;
+  run.id = allocator == "system" ? fmt::format("{}-{}", spec.info.id, replicate)
+                                 : fmt::format("{}-{}-{}", spec.info.id, replicate, allocator);
+  run.replicate = replicate;
+  run.seed = seed;
+  run.allocator = allocator;
+  if (spec.workload.empty()) {
+    run.command = "run";
+    // One condition of C256 with a per-step live sample that blocks for its window;
+    // persistence off so the window is the only deliberate wait.
+    run.arguments = {"--experiment",  "c256",
+                     "--preset",      "clean",
+                     "--sampling",    "per-step",
+                     "--window-ms",   std::to_string(k_blocking_window_ms),
+                     "--persistence", "off",
+                     "--condition",   "OFF-OFF",
+                     "--source",      "live",
+                     "--steps",       std::to_string(steps / 3),
+                     "--seed",        std::to_string(seed)};
+  } else {
+    run.command = "validate-workload";
+    run.arguments = {"--workload",         spec.workload, "--seed",
+                     std::to_string(seed), "--steps",     std::to_string(steps)};
+  }
+  return run;
+}
+
+nlohmann::ordered_json to_json(const ValidationReport& r) {
+  nlohmann::ordered_json cases = nlohmann::ordered_json::array();
+  for (const auto& c : r.cases)
+    cases.push_back({{"id", c.id}, {"planted", c.planted}, {"expected", c.expected}});
+  nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+  for (const auto& run : r.runs)
+    runs.push_back({{"id", run.id},
+                    {"case_id", run.case_id},
+                    {"replicate", run.replicate},
+                    {"seed", run.seed},
+                    {"allocator", run.allocator},
+                    {"intervention", run.intervention},
+                    {"seconds", run.seconds},
+                    {"attempts", run.attempts},
+                    {"external_cores", run.external_cores},
+                    {"verdict", run.verdict},
+                    {"expected", run.expected},
+                    {"correct", run.correct},
+                    {"supported", run.supported},
+                    {"off_cpu_share", run.off_cpu_share},
+                    {"dominant", run.dominant},
+                    {"relative_change", run.relative_change},
+                    {"reason", run.reason},
+                    {"error", run.error}});
+  nlohmann::ordered_json confusion = nlohmann::ordered_json::object();
+  for (const auto& c : r.cases) {
+    nlohmann::ordered_json row = nlohmann::ordered_json::object();
+    if (const auto it = r.confusion.find(c.id); it != r.confusion.end())
+      for (const auto& [verdict, count] : it->second)
+        row[verdict] = count;
+    confusion[c.id] = row;
+  }
+  return {{"schema", r.schema},
+          {"mode", r.mode},
+          {"nrmlab_version", r.nrmlab_version},
+          {"nrmlab_commit", r.nrmlab_commit},
+          {"out_dir", r.out_dir},
+          {"replicates", r.replicates},
+          {"steps", r.steps},
+          {"allocators", r.allocators},
+          {"cases", cases},
+          {"runs", runs},
+          {"verdicts", r.verdicts},
+          {"confusion", confusion},
+          {"wrong", r.wrong},
+          {"interrupted", r.interrupted}};
+}
+
+// Starts one run, waits for it and analyses it; failures become the run's error.
+ValidationRun execute(const study::Launcher& launcher, const study::PlannedRun& planned,
+                      const CaseSpec& spec, const fs::path& out, const std::atomic<bool>* stop) {
+  ValidationRun run;
+  run.id = planned.id;
+  run.case_id = spec.info.id;
+  run.replicate = static_cast<int>(planned.replicate);
+  run.seed = planned.seed;
+  run.allocator = planned.allocator;
+  run.intervention = planned.allocator != "system";
+  const fs::path dir = out / "runs" / planned.id;
+  try {
+    const study::RunStatus status = launcher.run_to_end(planned, stop);
+    run.seconds = status.duration();
+    if (status.state != study::RunState::complete) {
+      run.error =
+          status.stderr_tail.empty()
+              ? fmt::format("the run ended with {}",
+                            status.signal != 0 ? fmt::format("signal {}", status.signal)
+                                               : fmt::format("exit code {}", status.exit_code))
+              : status.stderr_tail;
+      return run;
+    }
+    analysis::AnalyzeOptions options;
+    options.mode = analysis::Mode::sound;
+    const analysis::AnalysisReport report = analysis::analyze(dir, options);
+    analysis::write_analysis(report, dir / "analysis.json");
+    if (report.runs.size() != 1) {
+      run.error = fmt::format("{} holds {} runs, expected 1", dir.string(), report.runs.size());
+      return run;
+    }
+    const bool thermal = spec.info.id == "thermal";
+    const Verdict verdict = read_verdict(report.runs.front(), thermal);
+    // Whether H4 can be tested depends on the machine's sensors, which the run recorded.
+    if (thermal) run.expected = expected_thermal_label(report.runs.front());
+    run.verdict = verdict.label;
+    run.supported = verdict.supported;
+    run.off_cpu_share = verdict.off_cpu_share;
+    run.dominant = verdict.dominant;
+    run.relative_change = verdict.relative_change;
+    run.reason = verdict.reason;
+  } catch (const std::exception& error) {
+    run.error = error.what();
+  }
+  return run;
+}
+
+// A planted cause is tested alone: a run during which other processes used more than this
+// many cores (its side stream's other-CPU readings) is disturbed, and is run again.
+constexpr double k_max_external_cores = 0.3;
+constexpr int k_attempts = 3;
+
+// Cores used by processes other than the run's while it ran; NaN when its side stream has
+// fewer than two readings (a run too short to tell).
+double external_cores(const fs::path& telemetry) {
+  sqlite::Connection db(telemetry, sqlite::Connection::Threading::confined);
+  sqlite::Statement rows(db, "SELECT t_ns, other_cpu_ns FROM system ORDER BY t_ns");
+  double first = std::numeric_limits<double>::quiet_NaN(), last = first, other_ns = 0.0;
+  std::size_t readings = 0;
+  while (rows.step()) {
+    const double t = rows.column_double(0);
+    if (readings++ == 0)
+      first = t;
+    else
+      other_ns += rows.column_double(1);  // the CPU others used since the previous reading
+    last = t;
+  }
+  return readings >= 2 && last > first ? other_ns / (last - first)
+                                       : std::numeric_limits<double>::quiet_NaN();
+}
+
+// execute(), again while other processes disturb the run (contention's competitors are the
+// planted cause, not a disturbance).
+ValidationRun execute_alone(const study::Launcher& launcher, const study::PlannedRun& planned,
+                            const CaseSpec& spec, const fs::path& out,
+                            const std::atomic<bool>* stop) {
+  ValidationRun run;
+  for (int attempt = 1; attempt <= k_attempts; ++attempt) {
+    run = execute(launcher, planned, spec, out, stop);
+    run.attempts = attempt;
+    if (!run.error.empty() || spec.info.id == "contention") return run;
+    try {
+      run.external_cores = external_cores(out / "runs" / planned.id / "telemetry.db");
+    } catch (const std::exception&) {
+      return run;  // no side stream to judge by
+    }
+    if (!(run.external_cores > k_max_external_cores)) return run;
+    if (stop != nullptr && stop->load()) break;
+  }
+  run.verdict = "disturbed";
+  run.reason = fmt::format(
+      "other processes used {:.2f} cores during each of {} attempts: a busy machine is real "
+      "contention, not the planted cause",
+      run.external_cores, k_attempts);
+  return run;
+}
+
+// H2 is right only when the allocator intervention confirms it: under every size-class
+// allocator the same workload's slowdown must be at most half the system allocator's.
+void confirm_fragmentation(ValidationRun& system, const std::vector<ValidationRun>& interventions) {
+  if (system.verdict != "H2") return;
+  for (const ValidationRun& other : interventions) {
+    if (!other.error.empty() || other.verdict == "disturbed") {
+      system.verdict = "H2, intervention failed";
+      system.reason =
+          fmt::format("{}: {}", other.id, other.error.empty() ? other.reason : other.error);
+      return;
+    }
+    if (!(other.relative_change <= 0.5 * system.relative_change)) {
+      system.verdict = "H2, not confirmed";
+      system.reason = fmt::format(
+          "step time grew {:.0f}% under the system allocator and {:.0f}% under {}: the "
+          "allocator does not explain it",
+          100 * system.relative_change, 100 * other.relative_change, other.allocator);
+      return;
+    }
+  }
+  std::string changes;
+  for (const ValidationRun& other : interventions)
+    changes += fmt::format(", {:.0f}% under {}", 100 * other.relative_change, other.allocator);
+  system.reason = fmt::format("{}; step time grew {:.0f}% under the system allocator{}",
+                              system.reason, 100 * system.relative_change, changes);
+}
+
+}  // namespace
+
+std::vector<std::string> case_ids() {
+  std::vector<std::string> ids;
+  for (const CaseSpec& spec : specs())
+    ids.push_back(spec.info.id);
+  return ids;
+}
+
+ValidationReport run_validation(const ValidateOptions& options) {
+  const std::vector<CaseSpec> cases = selected(options.cases);
+  ValidationReport report;
+  report.mode = options.full ? "full" : "short";
+  report.nrmlab_version = build_info::k_version;
+  report.nrmlab_commit = build_info::k_commit;
+  report.out_dir = options.out.string();
+  report.replicates = options.replicates > 0 ? options.replicates : options.full ? 10 : 3;
+  report.steps = options.steps > 0 ? options.steps : options.full ? 600 : 300;
+  report.allocators = size_class_allocators();
+  for (const CaseSpec& spec : cases)
+    report.cases.push_back(spec.info);
+
+  std::error_code ec;
+  fs::remove_all(options.out / "runs", ec);
+  fs::create_directories(options.out / "runs", ec);
+  if (ec)
+    throw Error(fmt::format("cannot create {}: {}", (options.out / "runs").string(), ec.message()));
+  const study::Launcher launcher(options.nrmlab_binary, options.out, "local");
+
+  std::size_t total = 0;
+  for (const CaseSpec& spec : cases)
+    total += static_cast<std::size_t>(report.replicates) *
+             (1 + (spec.intervention ? report.allocators.size() : 0));
+  std::size_t done = 0, index = 0;
+  const auto stopped = [&] { return options.stop != nullptr && options.stop->load(); };
+  // Replicate-major, so an interrupted validation has seen every case.
+  for (int replicate = 0; replicate < report.replicates && !stopped(); ++replicate) {
+    const std::uint64_t seed = options.seed + static_cast<std::uint64_t>(replicate);
+    for (const CaseSpec& spec : cases) {
+      if (stopped()) break;
+      ValidationRun run =
+          execute_alone(launcher, plan(spec, index++, replicate, seed, report.steps, "system"),
+                        spec, options.out, options.stop);
+      std::vector<ValidationRun> interventions;
+      if (spec.intervention) {
+        if (report.allocators.empty() && run.verdict == "H2")
+          run.verdict = "H2, no size-class allocator";
+        for (const std::string& allocator : report.allocators) {
+          if (stopped()) break;
+          interventions.push_back(
+              execute_alone(launcher, plan(spec, index++, replicate, seed, report.steps, allocator),
+                            spec, options.out, options.stop));
+        }
+        confirm_fragmentation(run, interventions);
+      }
+      if (stopped() && !run.error.empty()) break;  // a run cut short is no verdict
+      if (!run.error.empty()) run.verdict = "error";
+      if (run.expected.empty()) run.expected = spec.info.expected;
+      run.correct = run.verdict == run.expected;
+      for (ValidationCase& c : report.cases)
+        if (c.id == spec.info.id) c.expected = run.expected;
+      for (ValidationRun& other : interventions) {
+        report.runs.push_back(std::move(other));
+        if (options.on_run) options.on_run(report.runs.back(), ++done, total);
+      }
+      report.runs.push_back(std::move(run));
+      if (options.on_run) options.on_run(report.runs.back(), ++done, total);
+    }
+  }
+  report.interrupted = stopped();
+  tally(report);
+  write_file_atomically(options.out / "validation.json", to_json(report).dump(1) + "\n");
+  return report;
+}
+
+void tally(ValidationReport& report) {
+  report.confusion.clear();
+  report.verdicts.clear();
+  report.wrong = 0;
+  for (const ValidationRun& run : report.runs) {
+    if (run.intervention) continue;  // it decides its replicate's verdict, it has none
+    report.confusion[run.case_id][run.verdict] += 1;
+    report.wrong += run.correct ? 0 : 1;
+  }
+  // The columns: the expected verdicts in case order, then any other verdict reached.
+  const auto add = [&](const std::string& verdict) {
+    if (std::find(report.verdicts.begin(), report.verdicts.end(), verdict) == report.verdicts.end())
+      report.verdicts.push_back(verdict);
+  };
+  for (const auto& c : report.cases)
+    add(c.expected);
+  for (const auto& [id, row] : report.confusion)
+    for (const auto& [verdict, count] : row)
+      add(verdict);
+}
+
+std::vector<std::string> confusion_table(const ValidationReport& report) {
+  std::size_t first = std::string("planted").size();
+  for (const auto& c : report.cases)
+    first = std::max(first, c.id.size());
+  std::vector<std::size_t> widths;
+  for (const auto& verdict : report.verdicts)
+    widths.push_back(std::max<std::size_t>(verdict.size(), 3));
+  std::vector<std::string> lines;
+  std::string header = fmt::format("{:<{}}  {:<15}", "planted", first, "expected");
+  for (std::size_t i = 0; i < report.verdicts.size(); ++i)
+    header += fmt::format("  {:>{}}", report.verdicts[i], widths[i]);
+  header += "  right";
+  lines.push_back(header);
+  for (const auto& c : report.cases) {
+    const auto row_it = report.confusion.find(c.id);
+    int right = 0, all = 0;
+    std::string line = fmt::format("{:<{}}  {:<15}", c.id, first, c.expected);
+    for (std::size_t i = 0; i < report.verdicts.size(); ++i) {
+      int count = 0;
+      if (row_it != report.confusion.end())
+        if (const auto it = row_it->second.find(report.verdicts[i]); it != row_it->second.end())
+          count = it->second;
+      all += count;
+      if (report.verdicts[i] == c.expected) right = count;
+      line +=
+          fmt::format("  {:>{}}", count == 0 ? std::string(".") : std::to_string(count), widths[i]);
+    }
+    line += fmt::format("  {}/{}", right, all);
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+}  // namespace nrmlab::validate

@@ -1,0 +1,33 @@
+// The verdict of one analysed run, named by one label so planted causes and verdicts can
+// be tallied: "none" (no hypothesis supported), a hypothesis ("H1".."H5"), "off-CPU"
+// (off-CPU time dominates and contention does not explain it: the run waits, as with the
+// blocking sampler), several joined by "+", and for the thermal case "H4 <verdict>".
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analysis/analysis_result.hpp"
+
+namespace nrmlab::validate {
+
+// Off-CPU time "dominates" a run at or above this share of its wall time.
+inline constexpr double k_off_cpu_dominates = 0.5;
+
+struct Verdict {
+  std::string label;
+  std::vector<std::string> supported;  // H1..H5 that the sound analysis supports
+  double off_cpu_share = 0.0;
+  std::string dominant;
+  double relative_change = 0.0;  // the first condition's drift (validation runs have one)
+  std::string reason;            // the decisive hypothesis' reason, or the time split
+};
+
+// `thermal`: the case asks about H4 alone, so its verdict is part of the label.
+Verdict read_verdict(const analysis::RunAnalysis& run, bool thermal);
+
+// What the thermal case must conclude on the machine that recorded `run`: H4 cannot be
+// tested without sensors; with them nothing planted may be found.
+std::string expected_thermal_label(const analysis::RunAnalysis& run);
+
+}  // namespace nrmlab::validate

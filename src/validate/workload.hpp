@@ -1,0 +1,59 @@
+// The planted-cause workloads of `nrmlab validate`: small programs, each with one known
+// cause of slowdown (or none), run under the same recorder as the NRM engine so the
+// analysis sees exactly the telemetry it sees for a real run. Each workload does its work
+// one step at a time and says what a step did (work counters, database time); the
+// recorder measures the rest.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/step_counters.hpp"
+
+namespace nrmlab::validate {
+
+enum class WorkloadKind {
+  stable,         // the same computation every step: nothing to find
+  growth,         // H5: work per step grows, each unit costs the same
+  store,          // H3: unbatched writes to a store whose per-write cost grows with its size
+  contention,     // H1: stable, with CPU-bound competitors for the middle third of the run
+  fragmentation,  // H2: a long-lived structure scattered by interleaved short-lived allocations
+};
+
+std::optional<WorkloadKind> parse_workload(std::string_view name);
+std::string_view workload_name(WorkloadKind kind);
+// Every workload's name, for messages and --help.
+std::vector<std::string> workload_names();
+
+struct WorkloadOptions {
+  WorkloadKind kind = WorkloadKind::stable;
+  std::uint64_t seed = 1;
+  std::int64_t steps = 400;
+  std::filesystem::path dir;  // the run directory (the store workload keeps its database here)
+};
+
+// What one step did, beyond what the recorder measures itself.
+struct StepReport {
+  model::StepCounters counters;                      // db_transactions and db_rows for the store
+  model::SectionTimes sections;                      // database_ns for the store
+  std::vector<std::pair<std::string, double>> work;  // named work counters (work.<name>)
+};
+
+class Workload {
+ public:
+  virtual ~Workload() = default;
+  // Set-up that belongs to no step (allocating, filling caches, creating the store).
+  virtual void prepare() {}
+  virtual void step(std::int64_t index, StepReport& report) = 0;
+  // A checksum of the computation, so the compiler cannot drop it.
+  virtual double checksum() const = 0;
+};
+
+std::unique_ptr<Workload> make_workload(const WorkloadOptions& options);
+
+}  // namespace nrmlab::validate
