@@ -3,6 +3,7 @@
 // a unit costs the same at every step and only the number of units (or the CPU the
 // process gets) can change a step's time.
 #include <fmt/format.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -84,6 +85,15 @@ class Growth final : public Workload {
   std::int64_t m_steps;
 };
 
+// The cores this process may run on (its affinity, which a batch system may restrict).
+unsigned usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return static_cast<unsigned>(CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 // CPU-bound processes that compete for the cores. Each is a fork that spins until it is
 // killed; it dies with this process (PR_SET_PDEATHSIG), so none outlives a crash.
 class Competitors {
@@ -131,8 +141,7 @@ class Contention final : public Workload {
   explicit Contention(const WorkloadOptions& options)
       : m_kernel(options.seed), m_begin(options.steps / 4), m_end(3 * options.steps / 4) {}
   void step(std::int64_t index, StepReport& report) override {
-    if (index == m_begin)
-      m_competitors.start(2 * std::max(1u, std::thread::hardware_concurrency()));
+    if (index == m_begin) m_competitors.start(2 * usable_cores());
     if (index == m_end) m_competitors.stop();
     m_kernel.run(k_stable_units);
     report.work.emplace_back("units", static_cast<double>(k_stable_units));

@@ -217,9 +217,6 @@ ValidationRun execute(const study::Launcher& launcher, const study::PlannedRun& 
   return run;
 }
 
-// A planted cause is tested alone: a run during which other processes used more than this
-// many cores (its side stream's other-CPU readings) is disturbed, and is run again.
-constexpr double k_max_external_cores = 0.3;
 constexpr int k_attempts = 3;
 
 // Cores used by processes other than the run's while it ran; NaN when its side stream has
@@ -244,8 +241,9 @@ double external_cores(const fs::path& telemetry) {
 // execute(), again while other processes disturb the run (contention's competitors are the
 // planted cause, not a disturbance).
 ValidationRun execute_alone(const study::Launcher& launcher, const study::PlannedRun& planned,
-                            const CaseSpec& spec, const fs::path& out,
-                            const std::atomic<bool>* stop) {
+                            const CaseSpec& spec, const ValidateOptions& options) {
+  const fs::path& out = options.out;
+  const std::atomic<bool>* stop = options.stop;
   ValidationRun run;
   for (int attempt = 1; attempt <= k_attempts; ++attempt) {
     run = execute(launcher, planned, spec, out, stop);
@@ -256,7 +254,7 @@ ValidationRun execute_alone(const study::Launcher& launcher, const study::Planne
     } catch (const std::exception&) {
       return run;  // no side stream to judge by
     }
-    if (!(run.external_cores > k_max_external_cores)) return run;
+    if (!(run.external_cores > options.max_external_cores)) return run;
     if (stop != nullptr && stop->load()) break;
   }
   run.verdict = "disturbed";
@@ -317,6 +315,13 @@ ValidationReport run_validation(const ValidateOptions& options) {
     report.cases.push_back(spec.info);
 
   std::error_code ec;
+  // OUT/runs is replaced: only ever in a directory that is new, empty or a validation's.
+  if (fs::exists(options.out, ec) && !fs::is_empty(options.out, ec) &&
+      !fs::exists(options.out / "validation.json", ec))
+    throw Error(fmt::format(
+        "{} is not empty and holds no validation.json: choose a new directory for --out (its "
+        "runs/ would be replaced)",
+        options.out.string()));
   fs::remove_all(options.out / "runs", ec);
   fs::create_directories(options.out / "runs", ec);
   if (ec)
@@ -334,9 +339,8 @@ ValidationReport run_validation(const ValidateOptions& options) {
     const std::uint64_t seed = options.seed + static_cast<std::uint64_t>(replicate);
     for (const CaseSpec& spec : cases) {
       if (stopped()) break;
-      ValidationRun run =
-          execute_alone(launcher, plan(spec, index++, replicate, seed, report.steps, "system"),
-                        spec, options.out, options.stop);
+      ValidationRun run = execute_alone(
+          launcher, plan(spec, index++, replicate, seed, report.steps, "system"), spec, options);
       std::vector<ValidationRun> interventions;
       if (spec.intervention) {
         if (report.allocators.empty() && run.verdict == "H2")
@@ -345,11 +349,14 @@ ValidationReport run_validation(const ValidateOptions& options) {
           if (stopped()) break;
           interventions.push_back(
               execute_alone(launcher, plan(spec, index++, replicate, seed, report.steps, allocator),
-                            spec, options.out, options.stop));
+                            spec, options));
         }
         confirm_fragmentation(run, interventions);
       }
-      if (stopped() && !run.error.empty()) break;  // a run cut short is no verdict
+      // A replicate cut short by the stop has no verdict.
+      const bool cut = std::any_of(interventions.begin(), interventions.end(),
+                                   [](const ValidationRun& r) { return !r.error.empty(); });
+      if (stopped() && (cut || !run.error.empty())) break;
       if (!run.error.empty()) run.verdict = "error";
       if (run.expected.empty()) run.expected = spec.info.expected;
       run.correct = run.verdict == run.expected;

@@ -71,6 +71,9 @@ struct ValidateOptions {
   std::int64_t steps = 0;               // per run; 0: 300 (short) or 600 (full)
   std::uint64_t seed = 1;               // replicate r of every case uses seed + r
   std::vector<std::string> cases;       // empty: every case
+  // A planted cause is tested alone: a run during which other processes used more than
+  // this many cores (its side stream's other-CPU readings) is disturbed, and runs again.
+  double max_external_cores = 0.3;
   const std::atomic<bool>* stop = nullptr;
   // After each run: the run, how many have ended, how many there are.
   std::function<void(const ValidationRun&, std::size_t, std::size_t)> on_run;
