@@ -17,4 +17,10 @@ for i in "${!stages[@]}"; do
     fi
   done
 done
+# Siblings: the report stage sits after validate in the list but must not use it either.
+if hits=$(grep -rnE '#include "validate/' src/report 2>/dev/null); then
+  echo "check-layering: src/report must not include src/validate:" >&2
+  echo "$hits" >&2
+  status=1
+fi
 exit $status

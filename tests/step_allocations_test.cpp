@@ -12,12 +12,12 @@
 
 namespace {
 // Counted only between begin and end of a measured stretch, on this (the only) thread.
-long g_allocations = 0;
-bool g_counting = false;
+long s_allocations = 0;
+bool s_counting = false;
 }  // namespace
 
 void* operator new(std::size_t size) {
-  if (g_counting) ++g_allocations;
+  if (s_counting) ++s_allocations;
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
@@ -55,15 +55,15 @@ Counted count_allocations(std::int64_t agents, bool accumulating, int steps) {
   Counted counted;
   counted.table_before = simulation.pattern_count();
   for (int step = 0; step < steps; ++step) {
-    const long before = g_allocations;
-    g_counting = true;
+    const long before = s_allocations;
+    s_counting = true;
     simulation.step();
-    g_counting = false;
-    counted.steps_that_allocated += g_allocations > before ? 1 : 0;
+    s_counting = false;
+    counted.steps_that_allocated += s_allocations > before ? 1 : 0;
   }
-  counted.allocations = g_allocations;
+  counted.allocations = s_allocations;
   counted.table_after = simulation.pattern_count();
-  g_allocations = 0;
+  s_allocations = 0;
   return counted;
 }
 

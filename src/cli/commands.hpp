@@ -22,7 +22,8 @@ inline bool is_command(const CLI::App& app, std::string_view name) {
 inline std::string command_names(const CLI::App& app) {
   std::string names;
   for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; }))
-    names += (names.empty() ? "" : ", ") + command->get_name();
+    if (!command->get_group().empty())  // internal commands (an empty group) stay unlisted
+      names += (names.empty() ? "" : ", ") + command->get_name();
   return names;
 }
 

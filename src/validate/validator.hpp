@@ -54,6 +54,7 @@ struct ValidationReport {
   std::int64_t replicates = 0;
   std::int64_t steps = 0;
   std::vector<std::string> allocators;  // the size-class allocators of the H2 intervention
+  double max_external_cores = 0.0;      // the disturbance limit (ValidateOptions)
   std::vector<ValidationCase> cases;
   std::vector<ValidationRun> runs;
   std::vector<std::string> verdicts;  // the confusion matrix's columns
@@ -86,6 +87,20 @@ std::vector<std::string> case_ids();
 // nrmlab::Error for bad options (an unknown case) or an unwritable directory; a run that
 // fails is a wrong verdict ("error"), not an exception.
 ValidationReport run_validation(const ValidateOptions& options);
+
+// H2 is right only when the allocator intervention confirms it: one run under each of the
+// `allocators` size-class allocators, each slowing by at most half the system allocator's
+// relative change. Otherwise the system run's verdict becomes "H2, <why not>".
+void confirm_fragmentation(ValidationRun& system, const std::vector<ValidationRun>& interventions,
+                           std::size_t allocators);
+
+// Whether a verdict is right: the expected label, or for the thermal case on a machine with
+// sensors also "H4 not testable" (a short run may not see them vary).
+bool is_right(const std::string& verdict, const std::string& expected);
+
+// Cores used by processes other than a run's while it ran, from its telemetry.db's side
+// stream; NaN when it has fewer than two readings (a run too short to tell).
+double external_cores(const std::filesystem::path& telemetry);
 
 // Fills confusion, verdicts and wrong from the runs (interventions excluded).
 void tally(ValidationReport& report);

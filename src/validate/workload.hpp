@@ -21,7 +21,7 @@ enum class WorkloadKind {
   stable,         // the same computation every step: nothing to find
   growth,         // H5: work per step grows, each unit costs the same
   store,          // H3: unbatched writes to a store whose per-write cost grows with its size
-  contention,     // H1: stable, with CPU-bound competitors for the middle third of the run
+  contention,     // H1: stable, two CPU-bound competitors per core in the middle half
   fragmentation,  // H2: a long-lived structure scattered by interleaved short-lived allocations
 };
 
