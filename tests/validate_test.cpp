@@ -466,6 +466,10 @@ TEST(ValidateCli, RefusesAnUnknownCaseAndHidesItsChildCommand) {
   const auto help = run_nrmlab({"--help"}, scratch);
   EXPECT_NE(help.out.find("validate"), std::string::npos);
   EXPECT_EQ(help.out.find("validate-workload"), std::string::npos) << help.out;
+  const auto unknown = run_nrmlab({"nonsense"}, scratch);
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("validate"), std::string::npos) << unknown.err;
+  EXPECT_EQ(unknown.err.find("validate-workload"), std::string::npos) << unknown.err;
   const auto workload_help = run_nrmlab({"validate", "--help"}, scratch);
   EXPECT_NE(workload_help.out.find("fragmentation"), std::string::npos);
 }
