@@ -144,32 +144,33 @@ void Simulation::detect_clusters() {
     m_phases[i] = m_agents[m_list[i]].phase;
   m_scores.load(m_phases);
 
-  m_group_of.assign(n, -1);
-  m_groups_used = 0;
+  m_fold.reset(n);
   const double threshold = m_params.resonance_threshold;
+  m_resonant.resize(n);
   for (std::size_t i = 0; i + 1 < n; ++i) {
     m_scores.score_row(i);
-    // Agent i's group changes only when i itself joins one, so pairs whose j is already in
-    // i's group (the common case once a component forms) skip the fold.
-    std::int32_t group_i = m_group_of[i];
-    for (std::size_t j = i + 1; j < n; ++j) {
-      const bool resonant = m_scores.similarity(j) >= threshold;
-      if (m_stores != nullptr)
+    if (m_stores != nullptr) {
+      for (std::size_t j = i + 1; j < n; ++j)
         m_stores->write_resonance(
             m_agents[m_list[i]].id, m_agents[m_list[j]].id,
-            {m_scores.alignment(j), m_scores.ratio(j), m_scores.similarity(j)}, resonant);
-      if (!resonant) continue;
-      ++m_counters.resonant_pairs;
-      if (group_i >= 0 && m_group_of[j] == group_i) continue;
-      fold_pair(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j));
-      group_i = m_group_of[i];
+            {m_scores.alignment(j), m_scores.ratio(j), m_scores.similarity(j)},
+            m_scores.similarity(j) >= threshold);
     }
+    // About a third of the pairs resonate, in no pattern a branch predictor can learn, so
+    // the row's resonant partners are gathered without branching and folded afterwards.
+    std::size_t resonant = 0;
+    for (std::size_t j = i + 1; j < n; ++j) {
+      m_resonant[resonant] = static_cast<std::uint32_t>(j);
+      resonant += m_scores.similarity(j) >= threshold ? 1 : 0;
+    }
+    m_counters.resonant_pairs += resonant;
+    for (std::size_t k = 0; k < resonant; ++k)
+      m_fold.fold(static_cast<std::uint32_t>(i), m_resonant[k]);
   }
   m_counters.resonance_pairs += n * (n - (n > 0 ? 1 : 0)) / 2;
 
   if (!m_params.accumulating_clusters) m_clusters.clear();
-  for (std::size_t g = 0; g < m_groups_used; ++g) {
-    std::vector<std::uint32_t>& group = m_groups[g];
+  for (std::vector<std::uint32_t>& group : m_fold.groups()) {
     if (group.empty()) continue;  // merged into an earlier group
     // List positions ascend with list order; store the members' serials in that order.
     std::sort(group.begin(), group.end());
@@ -178,35 +179,6 @@ void Simulation::detect_clusters() {
       m_entry.push_back(m_list[position]);
     m_clusters.append(m_entry);
     ++m_counters.clusters_found;
-  }
-}
-
-// Folds one resonant pair into the groups: neither grouped -> new group; one grouped -> the
-// other joins; both in different groups -> the second group merges into the first.
-void Simulation::fold_pair(std::uint32_t i, std::uint32_t j) {
-  const std::int32_t gi = m_group_of[i];
-  const std::int32_t gj = m_group_of[j];
-  if (gi < 0 && gj < 0) {
-    if (m_groups_used == m_groups.size()) m_groups.emplace_back();
-    std::vector<std::uint32_t>& group = m_groups[m_groups_used];
-    group.clear();
-    group.push_back(i);
-    group.push_back(j);
-    m_group_of[i] = m_group_of[j] = static_cast<std::int32_t>(m_groups_used++);
-  } else if (gi < 0) {
-    m_groups[static_cast<std::size_t>(gj)].push_back(i);
-    m_group_of[i] = gj;
-  } else if (gj < 0) {
-    m_groups[static_cast<std::size_t>(gi)].push_back(j);
-    m_group_of[j] = gi;
-  } else if (gi != gj) {
-    std::vector<std::uint32_t>& first = m_groups[static_cast<std::size_t>(gi)];
-    std::vector<std::uint32_t>& second = m_groups[static_cast<std::size_t>(gj)];
-    for (const std::uint32_t member : second) {
-      m_group_of[member] = gi;
-      first.push_back(member);
-    }
-    second.clear();
   }
 }
 

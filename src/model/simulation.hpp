@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "model/cluster_fold.hpp"
 #include "model/cluster_table.hpp"
 #include "model/experiment.hpp"
 #include "model/pair_scores.hpp"
@@ -62,7 +63,6 @@ class Simulation {
                              const MetricSample& sample);
   void apply_reality_sources();
   void detect_clusters();
-  void fold_pair(std::uint32_t i, std::uint32_t j);
   void pool_energy();
   void evolve(std::uint32_t agent);
   void apply_energy_recovery();
@@ -91,10 +91,9 @@ class Simulation {
   // Scratch space for cluster detection, kept to avoid allocating in the step loop.
   std::vector<PhaseState> m_phases;  // the list's phases, in list order
   PairScores m_scores;
-  std::vector<std::int32_t> m_group_of;              // by list position; -1 when ungrouped
-  std::vector<std::vector<std::uint32_t>> m_groups;  // list positions; empty once merged
-  std::vector<std::uint32_t> m_entry;                // one component's serials
-  std::size_t m_groups_used = 0;
+  std::vector<std::uint32_t> m_resonant;  // one row's resonant partners (list positions)
+  ClusterFold m_fold;
+  std::vector<std::uint32_t> m_entry;  // one component's serials
 
   std::int64_t m_step = 0;
   StepCounters m_counters;
