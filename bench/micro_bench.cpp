@@ -1,7 +1,8 @@
 // Micro benchmarks of the pieces issue 8 names: the resonance pair check, pooling over the
 // cluster table, evolve, a telemetry batch write, and Spearman, OLS and HAC on 10^6 points.
-// Together with engine_bench (whole C256, one pooling step at 100 / 1,000 / 10,000 agents),
-// telemetry_bench (the per-step probe set) and analysis_bench (10^6-step analysis).
+// Together with engine_bench (whole C256, one pooling step and the cluster fold alone at
+// 100 / 1,000 / 10,000 agents), telemetry_bench (the per-step probe set) and analysis_bench
+// (10^6-step analysis).
 #include <cmath>
 #include <filesystem>
 #include <random>
