@@ -3,9 +3,10 @@
 # 3,000 steps) under the clean preset (its bridge.db takes a row per pair checked), then
 # the engine alone (persistence off) at the original 100 agents and at 1,000, each with the
 # recorder's share of wall time. The other presets write a database connection per row and
-# sleep 100 ms per sample: at full size they take hours to days, so each is measured over the first
-# PROBE_STEPS steps of every condition (live source: the sampler really blocks) and its
-# full-size figure is the study planner's estimate (`nrmlab study ... --plan`), not a run.
+# sleep 100 ms per sample: at full size they take hours to days, so each preset is measured
+# over the first PROBE_STEPS steps of every condition (live source: the sampler really
+# blocks), and its full-size figure is the study planner's estimate (`nrmlab study ...
+# --plan`), not a run.
 # Usage: bench/end_to_end.sh [NRMLAB_BINARY]. Prints one JSON line per measurement.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,13 +57,17 @@ def planned_seconds():
                 seconds += float(number) * units[char]
                 number = ""
         estimates[level] = seconds
+    missing = [p for p in PRESETS if p not in estimates]
+    if missing:
+        sys.exit(f"end_to_end.sh: `nrmlab study --plan` gave no estimate for {missing}:\n{text}")
     return estimates
 
 estimates = planned_seconds()
 for preset in PRESETS:
     wall, samples, share = run(preset, PROBE_STEPS, [], source="live")
-    print(json.dumps({"measure": f"C256, {preset} preset, first {PROBE_STEPS} steps of each condition (live)",
-                      "max_agents": 100, "seconds": round(wall, 3), "metric_samples": samples,
+    measure = f"C256, {preset} preset, first {PROBE_STEPS} steps of each condition (live)"
+    print(json.dumps({"measure": measure, "max_agents": 100, "seconds": round(wall, 3),
+                      "metric_samples": samples,
                       "planned_full_size_seconds": round(estimates[preset])}))
 
 wall, samples, share = run("clean", FULL, [])

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark, into bench/results/<date>.json:
-#   micro       Google Benchmark (bench/nrmlab_bench): pair check, cluster fold, cluster-table
-#               pooling, evolve, pooling steps at 100 / 1,000 / 10,000 agents, whole C256, the probe
-#               set, a telemetry batch, Spearman / OLS / HAC on 10^6 points, analysis of a
-#               10^6-step run, the watch probe and marker parser;
+#   micro       Google Benchmark (bench/nrmlab_bench): pair check, cluster fold,
+#               cluster-table pooling, evolve, pooling steps at 100 / 1,000 / 10,000 agents,
+#               whole C256, the probe set, a telemetry batch, Spearman / OLS / HAC on 10^6
+#               points, analysis of a 10^6-step run, the watch probe and marker parser;
 #   end_to_end  bench/end_to_end.sh, bench/report_limits.sh, bench/watch_cost.sh;
 #   machine     what it ran on.
 # Usage: bench/run.sh BUILD_DIR (the release build).
