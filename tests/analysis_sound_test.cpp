@@ -48,7 +48,7 @@ TEST(AnalysisSound, PureLinearDriftIsFoundAndNotBlamedOnWork) {
   const auto report = analyse(run, scratch);
   const auto& drift = report.runs[0].sound.drift.at(0);
   EXPECT_TRUE(drift.drifts);
-  EXPECT_EQ(drift.direction, "slower");
+  EXPECT_EQ(drift.direction, analysis::DriftDirection::slower);
   EXPECT_NEAR(drift.hac_slope_ns_per_step, 250, 25);
   EXPECT_LT(drift.hac_ci_low, 250);
   EXPECT_GT(drift.hac_ci_high, 250);
@@ -57,10 +57,10 @@ TEST(AnalysisSound, PureLinearDriftIsFoundAndNotBlamedOnWork) {
   EXPECT_NEAR(drift.relative_change, 250.0 * 1999 / 1.25e6, 0.05);
   EXPECT_EQ(drift.windows.size(), 20u);
   EXPECT_LT(drift.windows.front().p50_ms, drift.windows.back().p50_ms);
-  EXPECT_EQ(hypothesis(report, "H5").verdict, "not supported");  // the work did not grow
-  EXPECT_EQ(hypothesis(report, "H1").verdict, "not supported");
-  EXPECT_EQ(hypothesis(report, "H3").verdict, "not testable");  // no database work
-  EXPECT_EQ(hypothesis(report, "H4").verdict, "not testable");  // no sensors
+  EXPECT_EQ(hypothesis(report, "H5").verdict, analysis::Verdict::not_supported);  // the work did not grow
+  EXPECT_EQ(hypothesis(report, "H1").verdict, analysis::Verdict::not_supported);
+  EXPECT_EQ(hypothesis(report, "H3").verdict, analysis::Verdict::not_testable);  // no database work
+  EXPECT_EQ(hypothesis(report, "H4").verdict, analysis::Verdict::not_testable);  // no sensors
 }
 
 TEST(AnalysisSound, StableRunDoesNotDriftAndSupportsNothing) {
@@ -73,9 +73,9 @@ TEST(AnalysisSound, StableRunDoesNotDriftAndSupportsNothing) {
   run.conditions = {c};
   const auto report = analyse(run, scratch);
   EXPECT_FALSE(report.runs[0].sound.drift[0].drifts);
-  EXPECT_EQ(report.runs[0].sound.drift[0].direction, "stable");
+  EXPECT_EQ(report.runs[0].sound.drift[0].direction, analysis::DriftDirection::stable);
   for (const auto& h : report.runs[0].sound.hypotheses)
-    EXPECT_NE(h.verdict, "supported") << h.id;
+    EXPECT_NE(h.verdict, analysis::Verdict::supported) << h.id;
 }
 
 TEST(AnalysisSound, StepChangeIsLocatedByChangePointDetection) {
@@ -113,7 +113,7 @@ TEST(AnalysisSound, WorkloadGrowthAtFlatUnitCostSupportsH5) {
   run.conditions = {c};
   const auto report = analyse(run, scratch);
   const auto& h5 = hypothesis(report, "H5");
-  EXPECT_EQ(h5.verdict, "supported") << h5.reason;
+  EXPECT_EQ(h5.verdict, analysis::Verdict::supported) << h5.reason;
   EXPECT_GT(h5.effect_size, 0.9);
   const auto& model = report.runs[0].sound.cost_models[0];
   EXPECT_GT(model.r_squared, 0.95);
@@ -157,8 +157,8 @@ TEST(AnalysisSound, DriftInOneUnitCostIsAttributedToThatCounterAndToIo) {
     }
   }
   EXPECT_TRUE(found_rows);
-  EXPECT_EQ(hypothesis(report, "H3").verdict, "supported") << hypothesis(report, "H3").reason;
-  EXPECT_EQ(hypothesis(report, "H5").verdict, "not supported");
+  EXPECT_EQ(hypothesis(report, "H3").verdict, analysis::Verdict::supported) << hypothesis(report, "H3").reason;
+  EXPECT_EQ(hypothesis(report, "H5").verdict, analysis::Verdict::not_supported);
 }
 
 TEST(AnalysisSound, FewerRowsPerCommitIsNotIoAccumulation) {
@@ -179,7 +179,7 @@ TEST(AnalysisSound, FewerRowsPerCommitIsNotIoAccumulation) {
   run.conditions = {c};
   const auto report = analyse(run, scratch);
   const auto& h3 = hypothesis(report, "H3");
-  EXPECT_EQ(h3.verdict, "not supported") << h3.reason;
+  EXPECT_EQ(h3.verdict, analysis::Verdict::not_supported) << h3.reason;
   EXPECT_LT(std::abs(h3.effect_size), 0.05);
 }
 
@@ -202,7 +202,7 @@ TEST(AnalysisSound, TrendingButUnrelatedIndicatorsAreNotSupported) {
   const auto report = analyse(run, scratch);
   EXPECT_TRUE(report.runs[0].sound.drift[0].drifts);
   const auto& h1 = hypothesis(report, "H1");
-  EXPECT_EQ(h1.verdict, "not supported") << h1.reason;
+  EXPECT_EQ(h1.verdict, analysis::Verdict::not_supported) << h1.reason;
   EXPECT_GE(h1.evidence.size(), 3u);
 }
 
@@ -223,7 +223,7 @@ TEST(AnalysisSound, ContentionThatSlowsStepsSupportsH1) {
   run.conditions = {c};
   const auto report = analyse(run, scratch);
   const auto& h1 = hypothesis(report, "H1");
-  EXPECT_EQ(h1.verdict, "supported") << h1.reason;
+  EXPECT_EQ(h1.verdict, analysis::Verdict::supported) << h1.reason;
   EXPECT_GT(h1.effect_size, 0.5);
   EXPECT_LT(h1.ci_low, h1.effect_size);
   EXPECT_GT(h1.ci_high, h1.effect_size);
@@ -246,12 +246,12 @@ TEST(AnalysisSound, ThermalThrottlingIsTestableOnlyWithSensors) {
   };
   auto report = analyse(run, scratch);
   const auto& h4 = hypothesis(report, "H4");
-  EXPECT_EQ(h4.verdict, "supported") << h4.reason;
+  EXPECT_EQ(h4.verdict, analysis::Verdict::supported) << h4.reason;
   EXPECT_LT(h4.effect_size, -0.5);  // lower frequency, slower steps
 
   run.cpu_frequency_khz = nullptr;  // the same run on a machine without sensors
   report = analyse(run, scratch);
-  EXPECT_EQ(hypothesis(report, "H4").verdict, "not testable");
+  EXPECT_EQ(hypothesis(report, "H4").verdict, analysis::Verdict::not_testable);
   EXPECT_NE(hypothesis(report, "H4").reason.find("no CPU frequency"), std::string::npos);
 }
 
@@ -272,7 +272,7 @@ TEST(AnalysisSound, FragmentationNeedsGrowingRatiosAndGrowingUnitCosts) {
   run.conditions = {c};
   const auto report = analyse(run, scratch);
   const auto& h2 = hypothesis(report, "H2");
-  EXPECT_EQ(h2.verdict, "supported") << h2.reason;
+  EXPECT_EQ(h2.verdict, analysis::Verdict::supported) << h2.reason;
   EXPECT_GT(h2.effect_size, 0.2);
 }
 
@@ -285,7 +285,7 @@ TEST(AnalysisSound, ConstantSeriesGiveNullsNotNumbers) {
   EXPECT_FALSE(drift.drifts);
   EXPECT_TRUE(drift.change_points.empty());
   for (const auto& h : report.runs[0].sound.hypotheses)
-    EXPECT_NE(h.verdict, "supported") << h.id;
+    EXPECT_NE(h.verdict, analysis::Verdict::supported) << h.id;
   // Paper mode: every score is NaN, so every hypothesis is untestable, and JSON says null.
   for (const auto& h : report.runs[0].paper.phase_1a) {
     EXPECT_FALSE(h.testable) << h.id;
@@ -306,12 +306,12 @@ TEST(AnalysisSound, VeryShortRunIsNotTestableRatherThanWrong) {
   run.conditions = {c};
   const auto report = analyse(run, scratch, analysis::Mode::all);
   const auto& drift = report.runs[0].sound.drift[0];
-  EXPECT_EQ(drift.direction, "too short");
+  EXPECT_EQ(drift.direction, analysis::DriftDirection::too_short);
   EXPECT_FALSE(drift.drifts);
   EXPECT_TRUE(std::isnan(drift.hac_slope_ns_per_step));
   for (const auto& h : report.runs[0].sound.hypotheses)
     if (h.id != "observer") {
-      EXPECT_EQ(h.verdict, "not testable") << h.id;
+      EXPECT_EQ(h.verdict, analysis::Verdict::not_testable) << h.id;
     }
   EXPECT_EQ(report.runs[0].paper.steps, 5u);
 }

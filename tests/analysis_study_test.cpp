@@ -68,7 +68,7 @@ TEST(AnalysisStudy, AllocatorInterventionDecidesFragmentation) {
   EXPECT_LT(je.drift_ci_high, 0);
   EXPECT_LT(je.mean_step_ci_high, 0);  // faster on average too
   ASSERT_EQ(s.hypotheses.size(), 1u);
-  EXPECT_EQ(s.hypotheses[0].verdict, "supported") << s.hypotheses[0].reason;
+  EXPECT_EQ(s.hypotheses[0].verdict, analysis::Verdict::supported) << s.hypotheses[0].reason;
   // The seed varies between replicates but is not a factor.
   for (const auto& f : s.interventions)
     EXPECT_NE(f.factor, "seed");

@@ -33,7 +33,7 @@ using validate::read_verdict;
 analysis::Hypothesis hypothesis(std::string id, std::string verdict) {
   analysis::Hypothesis h;
   h.id = std::move(id);
-  h.verdict = std::move(verdict);
+  h.verdict = analysis::parse_verdict(verdict);
   h.reason = fmt::format("because {}", h.id);
   return h;
 }

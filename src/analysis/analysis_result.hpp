@@ -4,11 +4,13 @@
 // ARCHITECTURE.md documents the meaning of each field.
 #pragma once
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "analysis/thresholds.hpp"
+#include "analysis/verdict.hpp"
 
 namespace nrmlab::analysis {
 
@@ -75,7 +77,7 @@ struct Drift {
   std::vector<std::int64_t> change_points;  // steps where the mean level shifts (PELT)
   std::vector<double> segment_means_ms;
   bool drifts = false;
-  std::string direction;  // "slower", "faster" or "stable"
+  DriftDirection direction = DriftDirection::stable;
   std::vector<WindowPercentiles> windows;
 };
 
@@ -111,7 +113,7 @@ struct Evidence {
 struct Hypothesis {
   std::string id;            // H1..H5, observer
   std::string name;          // "contention", ...
-  std::string verdict;       // "supported" | "not supported" | "not testable"
+  Verdict verdict = Verdict::not_testable;
   std::string reason;        // one sentence: why this verdict
   std::string effect_label;  // what effect_size measures
   double effect_size = 0.0;
@@ -238,9 +240,9 @@ struct RunAnalysis {
   std::string preset;
   std::string allocator;
   std::string outcome;
-  // What a step is: "engine" (a native run), or for `nrmlab watch` "markers" (the
-  // program's) or "time windows" (it printed none: fixed windows of wall time).
-  std::string step_source;
+  // What a step is: the engine's (a native run), or for `nrmlab watch` the program's
+  // markers, or fixed windows of wall time (it printed none).
+  StepSource step_source = StepSource::engine;
   bool complete = false;
   std::size_t steps = 0;
   double wall_seconds = 0.0;
@@ -265,5 +267,14 @@ struct AnalysisReport {
 };
 
 nlohmann::ordered_json to_json(const AnalysisReport& report);
+// Parts of the document, as they appear in it (the report embeds them).
+nlohmann::ordered_json to_json(const RunAnalysis& run);
+nlohmann::ordered_json to_json(const StudyAnalysis& study);
+nlohmann::ordered_json to_json(const Thresholds& thresholds);
+// The inverse of to_json. Absent keys keep their defaults (older documents); a present
+// value of the wrong type, or another schema, throws nrmlab::Error naming the key.
+AnalysisReport analysis_from_json(const nlohmann::ordered_json& json);
+// analysis_from_json of a file; errors name the file.
+AnalysisReport read_analysis(const std::filesystem::path& file);
 
 }  // namespace nrmlab::analysis

@@ -55,7 +55,7 @@ AnalysisReport analyze(const std::filesystem::path& dir, const AnalyzeOptions& o
     a.experiment = data.meta_value("experiment");
     a.allocator = data.meta_value("allocator");
     a.outcome = data.meta_value("outcome", "unknown");
-    a.step_source = data.meta_value("step_source", "engine");
+    a.step_source = parse_step_source(data.meta_value("step_source", "engine"));
     a.complete = data.meta_value("complete") == "true";
     a.steps = data.total_steps();
     a.provenance = provenance(data);

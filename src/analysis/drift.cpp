@@ -67,7 +67,7 @@ Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds
           &d.theil_sen_slope_ns_per_step, &d.theil_sen_ci_low, &d.theil_sen_ci_high,
           &d.mann_kendall_z, &d.mann_kendall_p, &d.mann_kendall_tau, &d.relative_change})
       *field = nan;
-    d.direction = "too short";
+    d.direction = DriftDirection::too_short;
     return d;
   }
   const auto hac = stats::hac_trend(step, wall, thresholds.confidence);
@@ -107,7 +107,9 @@ Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds
   const bool trend_agrees = mk.p < thresholds.alpha && (mk.z > 0) == (hac.slope > 0);
   d.drifts = slope_significant && trend_agrees &&
              std::abs(d.relative_change) >= thresholds.min_relative_drift;
-  d.direction = !d.drifts ? "stable" : (hac.slope > 0 ? "slower" : "faster");
+  d.direction = !d.drifts       ? DriftDirection::stable
+                : hac.slope > 0 ? DriftDirection::slower
+                                : DriftDirection::faster;
   return d;
 }
 

@@ -332,7 +332,7 @@ Phase1B phase_1b(const std::vector<RunSummary>& runs, const std::vector<Equivale
 Hypothesis allocator_verdict(const FactorEffect& allocator, const Thresholds& t) {
   Hypothesis h{"H2",
                "memory fragmentation (allocator intervention)",
-               "not supported",
+               Verdict::not_supported,
                "",
                "change in drift under the alternative allocator",
                k_nan,
@@ -356,13 +356,13 @@ Hypothesis allocator_verdict(const FactorEffect& allocator, const Thresholds& t)
     }
   }
   if (!base || !std::isfinite(base->drift)) {
-    h.verdict = "not testable";
+    h.verdict = Verdict::not_testable;
     h.reason = "no drift measured under the baseline allocator";
   } else if (!std::isfinite(h.ci_high)) {
-    h.verdict = "not testable";
+    h.verdict = Verdict::not_testable;
     h.reason = "the allocator levels need at least two replicates each for an interval";
   } else if (base->drift >= t.min_relative_drift && h.ci_high < 0) {
-    h.verdict = "supported";
+    h.verdict = Verdict::supported;
     h.reason = fmt::format(
         "step time drifts {:.0f}% under {} and a size-class allocator "
         "reduces the drift",

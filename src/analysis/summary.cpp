@@ -1,5 +1,7 @@
 #include "analysis/summary.hpp"
 
+#include "analysis/hypothesis_registry.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,37 +15,42 @@ std::string percent(double share) {
   return std::isfinite(share) ? fmt::format("{:.0f}%", 100 * share) : "n/a";
 }
 
-std::string section_label(const std::string& section) {
+// `foreign`: a watched program, whose uninstrumented time is all of its own work (on or
+// off the CPU), not the model's computation.
+std::string section_label(const std::string& section, bool foreign) {
   static const std::map<std::string, std::string> k_labels = {
       {"window", "the metric sampler's blocking window"},
       {"sampling", "taking metric samples"},
       {"database", "database work"},
       {"recorder", "nrmlab's own telemetry"},
       {"compute", "model compute"}};
+  if (foreign && section == "compute") return "the program's own work (on or off the CPU)";
+  if (foreign && section == "recorder") return "nrmlab's own watching";
   const auto it = k_labels.find(section);
   return it == k_labels.end() ? section : it->second;
 }
 
-std::string time_line(const TimeDecomposition& t) {
+std::string time_line(const TimeDecomposition& t, bool foreign) {
   std::string parts;
   for (const auto& s : t.sections)
     if (s.share >= 0.01)
       parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", s.section, percent(s.share));
   return fmt::format("time     {} is {} ({}); {} on-CPU, {} off-CPU",
-                     t.scope == "run" ? "step time" : t.scope, section_label(t.dominant), parts,
-                     percent(t.cpu_share), percent(t.off_cpu_share));
+                     t.scope == "run" ? "step time" : t.scope, section_label(t.dominant, foreign),
+                     parts, percent(t.cpu_share), percent(t.off_cpu_share));
 }
 
 std::string drift_line(const std::vector<Drift>& drift) {
   std::string parts;
   for (const auto& d : drift) {
     std::string part = d.condition + " ";
-    if (d.direction == "too short")
+    if (d.direction == DriftDirection::too_short)
       part += "too short to tell";
     else if (!d.drifts)
       part += "stable";
     else
-      part += fmt::format("{} {:+.0f}% over the condition{}", d.direction, 100 * d.relative_change,
+      part += fmt::format("{} {:+.0f}% over the condition{}", to_string(d.direction),
+                          100 * d.relative_change,
                           d.change_points.empty()
                               ? ""
                               : fmt::format(" (level shift at step {})", d.change_points.front()));
@@ -52,60 +59,61 @@ std::string drift_line(const std::vector<Drift>& drift) {
   return "drift    " + parts;
 }
 
-std::vector<std::string> advice(const SoundAnalysis& s) {
+// What to change: the engine's own overheads when one dominates, then each supported
+// hypothesis' advice (for the kind of run), else what would decide.
+std::vector<std::string> advice(const SoundAnalysis& s, bool foreign) {
   std::vector<std::string> out;
-  if (s.run.dominant == "window")
+  if (!foreign && s.run.dominant == "window")
     out.push_back(
         "the blocking sampler dominates: sample once per step or every K steps "
         "(--sampling per-step|every:K) or shorten --window-ms");
-  if (s.run.dominant == "database")
+  if (!foreign && s.run.dominant == "database")
     out.push_back(
         "persistence dominates: write one transaction per step (--persistence "
         "transaction-per-step) or turn it off");
   for (const auto& h : s.hypotheses) {
-    if (h.verdict != "supported") continue;
-    if (h.id == "H5")
-      out.push_back(
-          "work grows step by step: find what accumulates (pattern memory, agents "
-          "that are never dropped -- the model's defect switches)");
-    if (h.id == "H3") out.push_back("the store's per-operation cost grows: batch writes, prune it");
-    if (h.id == "H2")
-      out.push_back(
-          "allocator ratios grow with unit costs: run the allocator intervention "
-          "(jemalloc, mimalloc) to decide");
-    if (h.id == "H1")
-      out.push_back("other work competes for the CPU: run alone or on reserved cores");
-    if (h.id == "observer") out.push_back("telemetry is costly here: lower its cadences");
+    const HypothesisSpec* spec = find_hypothesis(h.id);
+    if (!is_supported(h.verdict) || !spec) continue;
+    const std::string_view line = foreign ? spec->program_advice : spec->engine_advice;
+    if (!line.empty()) out.emplace_back(line);
   }
   bool drifts = false;
   for (const auto& d : s.drift)
     drifts = drifts || d.drifts;
-  if (out.empty())
-    out.push_back(drifts ? "no tested mechanism explains the drift: run a factorial study over "
-                           "the overhead factors"
-                         : "nothing to fix: the run does not slow down");
+  if (!out.empty()) return out;
+  if (!drifts)
+    out.emplace_back("nothing to fix: the run does not slow down");
+  else if (foreign)
+    out.emplace_back(
+        "no tested mechanism explains the drift: add key=value work counters to the step "
+        "markers, so that growing work can be told from dearer work");
+  else
+    out.emplace_back(
+        "no tested mechanism explains the drift: run a factorial study over the overhead "
+        "factors");
   return out;
 }
 
 void run_summary(const RunAnalysis& a, std::vector<std::string>& lines) {
   lines.push_back(fmt::format("run {} ({}, {} steps, {:.2f} s, {})", a.id, a.experiment, a.steps,
                               a.wall_seconds, a.outcome));
-  if (a.step_source == "time windows")
+  const bool foreign = is_foreign(a.step_source);
+  if (a.step_source == StepSource::time_windows)
     lines.push_back(
         "steps    the program printed no step marker: fixed windows of wall time stand in for "
         "steps, so drift is per window and no work counter can explain it");
   if (a.has_sound) {
     const SoundAnalysis& s = a.sound;
-    lines.push_back(time_line(s.run));
+    lines.push_back(time_line(s.run, foreign));
     lines.push_back(drift_line(s.drift));
     for (const auto& h : s.hypotheses) {
       std::string effect;
-      if (h.verdict == "supported" && std::isfinite(h.effect_size))
+      if (is_supported(h.verdict) && std::isfinite(h.effect_size))
         effect = fmt::format(" [{} {:.2f}]", h.effect_label, h.effect_size);
       lines.push_back(
-          fmt::format("{:<8} {}: {}{} -- {}", h.id, h.name, h.verdict, effect, h.reason));
+          fmt::format("{:<8} {}: {}{} -- {}", h.id, h.name, to_string(h.verdict), effect, h.reason));
     }
-    for (const auto& line : advice(s))
+    for (const auto& line : advice(s, foreign))
       lines.push_back("change   " + line);
   }
   if (a.has_paper)
@@ -125,7 +133,7 @@ void study_summary(const AnalysisReport& r, std::vector<std::string>& lines) {
       drifts = drifts || d.drifts;
     drifting += drifts;
     for (const auto& h : a.sound.hypotheses)
-      if (h.verdict == "supported") ++supported[h.id];
+      if (is_supported(h.verdict)) ++supported[h.id];
   }
   // Paper mode keeps no per-run sound analysis: there is no drift to count.
   lines.push_back(r.mode == "paper" ? fmt::format("study    {} runs", s.runs)
@@ -156,7 +164,8 @@ void study_summary(const AnalysisReport& r, std::vector<std::string>& lines) {
   for (std::size_t i = 0; i < std::min<std::size_t>(5, effects.size()); ++i)
     lines.push_back("effect   " + effects[i].second);
   for (const auto& h : s.hypotheses)
-    lines.push_back(fmt::format("{:<8} {}: {} -- {}", h.id, h.name, h.verdict, h.reason));
+    lines.push_back(
+        fmt::format("{:<8} {}: {} -- {}", h.id, h.name, to_string(h.verdict), h.reason));
   if (s.has_phase_1b)
     lines.push_back(fmt::format(
         "paper    Phase 1B: speedup {:.1f}x ({}), variance {}, functional "

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "analysis/hypothesis_registry.hpp"
 #include "report/downsample.hpp"
 #include "report/json_field.hpp"
 
@@ -67,9 +68,8 @@ std::vector<std::string> provenance_of(const ReportInput& input,
     runs += (i > 0 ? ", " : "") + run_ids[i];
   if (run_ids.size() > 12) runs += fmt::format(" and {} more", run_ids.size() - 12);
   lines.push_back("runs: " + runs);
-  lines.push_back(fmt::format("nrmlab {} (commit {})",
-                              value_or(input.analysis, "nrmlab_version", "?"),
-                              value_or(input.analysis, "nrmlab_commit", "?")));
+  lines.push_back(fmt::format("nrmlab {} (commit {})", input.analysis.nrmlab_version,
+                              input.analysis.nrmlab_commit));
   lines.push_back("directory: " + input.dir.string());
   return lines;
 }
@@ -139,9 +139,9 @@ Series over_steps(const analysis::RunData& data, const StepAxis& axis, std::vect
   return thin(std::move(series));
 }
 
-const json* drift_of(const ReportRun& run, const std::string& condition) {
-  for (const json& drift : field(field(run.analysis, "sound"), "drift"))
-    if (value_or(drift, "condition", "") == condition) return &drift;
+const analysis::Drift* drift_of(const ReportRun& run, const std::string& condition) {
+  for (const analysis::Drift& drift : run.analysis.sound.drift)
+    if (drift.condition == condition) return &drift;
   return nullptr;
 }
 
@@ -170,11 +170,11 @@ Panel step_time_panel(const ReportInput& input) {
     panel.spans.push_back({series.x.front(), (t[rows - 1] + wall[rows - 1]) / 1e9, condition.name});
     panel.series.push_back(thin(series));
 
-    if (const json* drift = drift_of(input.featured_run(), condition.name)) {
+    if (const analysis::Drift* drift = drift_of(input.featured_run(), condition.name)) {
       // The HAC fit through the condition's mean, with its slope interval as a band.
-      const double slope = number(field((*drift), "hac_slope_ns_per_step")) / 1e6;
-      const double low = number(field((*drift), "hac_ci_low")) / 1e6;
-      const double high = number(field((*drift), "hac_ci_high")) / 1e6;
+      const double slope = drift->hac_slope_ns_per_step / 1e6;
+      const double low = drift->hac_ci_low / 1e6;
+      const double high = drift->hac_ci_high / 1e6;
       double mean = 0.0;
       for (const double y : series.y)
         mean += y;
@@ -182,7 +182,7 @@ Panel step_time_panel(const ReportInput& input) {
       const double centre = static_cast<double>(rows - 1) / 2.0;
       if (!std::isnan(slope)) {
         Series fit;
-        fit.name = condition.name + " drift (HAC, 95% CI)";
+        fit.name = fmt::format("{} drift (HAC, {} CI)", condition.name, input.interval_label());
         fit.style = SeriesStyle::band;
         fit.colour = condition.index;
         for (const std::size_t i : {std::size_t{0}, rows - 1}) {
@@ -194,7 +194,7 @@ Panel step_time_panel(const ReportInput& input) {
         }
         panel.series.push_back(std::move(fit));
       }
-      badges.push_back(fmt::format("{} {}", condition.name, value_or(*drift, "direction", "?")));
+      badges.push_back(fmt::format("{} {}", condition.name, to_string(drift->direction)));
     }
   }
   for (std::size_t i = 0; i < badges.size(); ++i)
@@ -222,8 +222,9 @@ Panel cumulative_panel(const ReportInput& input) {
   panel.y_label = hours ? "cumulative time (h)" : "cumulative time (s)";
   panel.spans = axis.spans;
   panel.series.push_back(over_steps(data, axis, wall, "observed", 0));
-  const json& paper = field(input.featured_run().analysis, "paper");
-  const double expected_hours = number(field(field(paper, "variance"), "expected_hours"), 0.0);
+  const analysis::RunAnalysis& run = input.featured_run().analysis;
+  const bool has_variance = run.has_paper && run.paper.has_variance;
+  const double expected_hours = has_variance ? run.paper.variance.expected_hours : 0.0;
   if (expected_hours > 0 && !axis.index.empty()) {
     Series expected;
     expected.name = fmt::format("expected ({} h)", compact(expected_hours));
@@ -231,8 +232,7 @@ Panel cumulative_panel(const ReportInput& input) {
     expected.x = {0.0, axis.index.back() + 1};
     expected.y = {0.0, hours ? expected_hours : expected_hours * 3600.0};
     panel.series.push_back(std::move(expected));
-    panel.badge =
-        fmt::format("V = {:+.1f}%", number(field(field(paper, "variance"), "variance_percent")));
+    panel.badge = fmt::format("V = {:+.1f}%", run.paper.variance.variance_percent);
   }
   if (axis.index.empty()) panel.empty_reason = "the run recorded no steps";
   return panel;
@@ -240,16 +240,16 @@ Panel cumulative_panel(const ReportInput& input) {
 
 // ---- figure 2 --------------------------------------------------------------------------
 
-std::string hypothesis_badge(const json& hypothesis) {
+std::string hypothesis_badge(const analysis::Hypothesis& hypothesis) {
   double best_p = k_nan;
-  for (const json& evidence : field(hypothesis, "evidence")) {
-    const double p = number(field(evidence, "p"));
+  for (const analysis::Evidence& evidence : hypothesis.evidence) {
+    const double p = evidence.p;
     if (!std::isnan(p) && (std::isnan(best_p) || p < best_p)) best_p = p;
   }
   // Short enough to sit in a panel's corner; the report's text has the interval and the
   // effect's meaning.
-  std::string badge = value_or(hypothesis, "verdict", "?");
-  const double effect = number(field(hypothesis, "effect_size"));
+  std::string badge(to_string(hypothesis.verdict));
+  const double effect = hypothesis.effect_size;
   std::vector<std::string> details;
   if (!std::isnan(effect)) details.push_back("effect " + compact(effect));
   if (!std::isnan(best_p)) details.push_back(p_text(best_p));
@@ -282,70 +282,116 @@ Series memory_series(const analysis::RunData& data, const std::string& column, d
   return thin(std::move(series));
 }
 
-Panel hypothesis_panel(const ReportInput& input, const json& hypothesis) {
+// The run's own work counters: the engine's `engine_column`, or the counters a watched
+// program named on its step markers (work.<name>).
+std::vector<std::string> work_columns(const ReportInput& input, std::string_view engine_column) {
+  if (!analysis::is_foreign(input.featured_run().analysis.step_source))
+    return {std::string(engine_column)};
+  std::vector<std::string> columns;
+  for (const analysis::ConditionData& condition : input.featured_data.conditions)
+    for (const std::string& name : condition.steps.names())
+      if (name.rfind("work.", 0) == 0 &&
+          std::find(columns.begin(), columns.end(), name) == columns.end())
+        columns.push_back(name);
+  return columns;
+}
+
+void sensor_series(const analysis::RunData& data, const StepAxis& axis, Panel& panel) {
+  for (const analysis::ConditionData& condition : data.conditions)
+    if (condition.sensors.rows() > 0 && condition.sensors.has("value")) {
+      Series sensor;
+      sensor.name = condition.name + " sensors";
+      sensor.style = SeriesStyle::points;
+      sensor.colour = condition.index;
+      const auto step = condition.sensors["step"];
+      const auto value = condition.sensors["value"];
+      const double offset = axis.spans.empty() ? 0.0 : [&] {
+        for (const Span& span : axis.spans)
+          if (span.label == condition.name) return span.x_begin;
+        return 0.0;
+      }();
+      for (std::size_t i = 0; i < step.size(); ++i) {
+        sensor.x.push_back(offset + step[i]);
+        sensor.y.push_back(value[i]);
+      }
+      panel.series.push_back(thin(std::move(sensor)));
+    }
+}
+
+void work_counter_series(const ReportInput& input, const StepAxis& axis,
+                         const analysis::PanelSpec& spec, Panel& panel) {
   const analysis::RunData& data = input.featured_data;
-  const StepAxis axis = step_axis(data);
-  const std::string id = value_or(hypothesis, "id", "?");
+  const std::vector<std::string> columns = work_columns(input, spec.column);
+  if (!analysis::is_foreign(input.featured_run().analysis.step_source)) {
+    panel.series.push_back(over_steps(
+        data, axis, steps_column(data, columns.front(), spec.scale), panel.y_label, 0));
+    return;
+  }
+  panel.y_label = "the program's work counters per step";
+  if (columns.empty())
+    panel.empty_reason = "the program's step markers carry no key=value work counter";
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    panel.series.push_back(over_steps(data, axis, steps_column(data, columns[i]),
+                                      columns[i].substr(5), static_cast<int>(i)));
+}
+
+// Draws the series a hypothesis' verdict rests on, as its registry entry describes them.
+void evidence_series(const ReportInput& input, const StepAxis& axis,
+                     const analysis::PanelSpec& spec, Panel& panel) {
+  const analysis::RunData& data = input.featured_data;
+  panel.y_label = spec.y_label;
+  switch (spec.source) {
+    case analysis::PanelSource::step_column: {
+      std::vector<double> values = steps_column(data, std::string(spec.column), spec.scale);
+      // A getrusage reading covers usage_steps steps: per step is the delta over them.
+      if (!spec.per_column.empty()) {
+        const std::vector<double> per = steps_column(data, std::string(spec.per_column));
+        for (std::size_t i = 0; i < values.size(); ++i)
+          values[i] = per[i] > 0 ? values[i] / per[i] : k_nan;
+      }
+      panel.series.push_back(over_steps(data, axis, values, panel.y_label, 0));
+      break;
+    }
+    case analysis::PanelSource::memory_column: {
+      Series series = memory_series(data, std::string(spec.column), spec.scale, panel.y_label);
+      if (series.x.empty())
+        panel.empty_reason = spec.empty_reason;
+      else
+        panel.series.push_back(std::move(series));
+      break;
+    }
+    case analysis::PanelSource::sensors:
+      if (data.sensor_readings == 0) panel.empty_reason = spec.empty_reason;
+      sensor_series(data, axis, panel);
+      break;
+    case analysis::PanelSource::work_counters:
+      work_counter_series(input, axis, spec, panel);
+      break;
+    case analysis::PanelSource::recorder_share: {
+      std::vector<double> recorder = steps_column(data, "recorder_ns");
+      const std::vector<double> wall = steps_column(data, "wall_ns");
+      for (std::size_t i = 0; i < recorder.size(); ++i)
+        recorder[i] = wall[i] > 0 ? 100.0 * recorder[i] / wall[i] : k_nan;
+      panel.series.push_back(over_steps(data, axis, recorder, panel.y_label, 0));
+      break;
+    }
+  }
+}
+
+Panel hypothesis_panel(const ReportInput& input, const analysis::Hypothesis& hypothesis) {
+  const StepAxis axis = step_axis(input.featured_data);
   Panel panel;
   // "emergent complexity (workload growth)" -> "emergent complexity": titles must fit.
-  const std::string name = value_or(hypothesis, "name", "");
-  panel.title = fmt::format("{}: {}", id, name.substr(0, name.find(" (")));
+  panel.title =
+      fmt::format("{}: {}", hypothesis.id, hypothesis.name.substr(0, hypothesis.name.find(" (")));
   panel.x_label = "step (conditions back to back)";
   panel.spans = axis.spans;
   panel.badge = hypothesis_badge(hypothesis);
-  const auto add = [&](const std::string& column, double scale, const std::string& label) {
-    panel.y_label = label;
-    panel.series.push_back(over_steps(data, axis, steps_column(data, column, scale), label, 0));
-  };
-  if (id == "H1") {
-    // A getrusage reading covers usage_steps steps: per step is the delta over them.
-    std::vector<double> switches = steps_column(data, "involuntary_switches");
-    const std::vector<double> covered = steps_column(data, "usage_steps");
-    for (std::size_t i = 0; i < switches.size(); ++i)
-      switches[i] = covered[i] > 0 ? switches[i] / covered[i] : k_nan;
-    panel.y_label = "involuntary context switches per step";
-    panel.series.push_back(over_steps(data, axis, switches, panel.y_label, 0));
-  } else if (id == "H2") {
-    panel.y_label = "resident set (MB)";
-    Series rss = memory_series(data, "rss_bytes", 1e-6, "resident set (MB)");
-    if (rss.x.empty())
-      panel.empty_reason = "no memory readings (the run had --memory-every 0)";
-    else
-      panel.series.push_back(std::move(rss));
-  } else if (id == "H3") {
-    add("database_ns", 1e-6, "database time per step (ms)");
-  } else if (id == "H4") {
-    panel.y_label = "sensor reading";
-    if (data.sensor_readings == 0) panel.empty_reason = "no sensor on this machine";
-    for (const analysis::ConditionData& condition : data.conditions)
-      if (condition.sensors.rows() > 0 && condition.sensors.has("value")) {
-        Series sensor;
-        sensor.name = condition.name + " sensors";
-        sensor.style = SeriesStyle::points;
-        sensor.colour = condition.index;
-        const auto step = condition.sensors["step"];
-        const auto value = condition.sensors["value"];
-        const double offset = axis.spans.empty() ? 0.0 : [&] {
-          for (const Span& span : axis.spans)
-            if (span.label == condition.name) return span.x_begin;
-          return 0.0;
-        }();
-        for (std::size_t i = 0; i < step.size(); ++i) {
-          sensor.x.push_back(offset + step[i]);
-          sensor.y.push_back(value[i]);
-        }
-        panel.series.push_back(thin(std::move(sensor)));
-      }
-  } else if (id == "H5") {
-    add("resonance_pairs", 1.0, "resonance pairs checked per step");
-  } else {
-    std::vector<double> recorder = steps_column(data, "recorder_ns");
-    const std::vector<double> wall = steps_column(data, "wall_ns");
-    for (std::size_t i = 0; i < recorder.size(); ++i)
-      recorder[i] = wall[i] > 0 ? 100.0 * recorder[i] / wall[i] : k_nan;
-    panel.y_label = "recorder share of step time (%)";
-    panel.series.push_back(over_steps(data, axis, recorder, panel.y_label, 0));
-  }
+  if (const analysis::HypothesisSpec* spec = analysis::find_hypothesis(hypothesis.id))
+    evidence_series(input, axis, spec->panel, panel);
+  else
+    panel.empty_reason =
+        fmt::format("this version of nrmlab draws no figure for {}", hypothesis.id);
   if (axis.index.empty() && panel.empty_reason.empty())
     panel.empty_reason = "the run recorded no steps";
   return panel;
@@ -430,33 +476,32 @@ std::string short_factor(const std::string& name) {
 Figure study_impact(const ReportInput& input) {
   Figure figure;
   CategoryBars drift;
-  for (const json& factor : field(field(input.analysis, "study"), "interventions")) {
-    const std::string name = short_factor(value_or(factor, "factor", "?"));
-    const std::string baseline = value_or(factor, "baseline", "");
+  for (const analysis::FactorEffect& factor : input.analysis.study.interventions) {
+    const std::string name = short_factor(factor.factor);
+    const std::string& baseline = factor.baseline;
     double base_mean = k_nan;
-    for (const json& level : field(factor, "levels"))
-      if (value_or(level, "level", "") == baseline)
-        base_mean = number(field(level, "mean_step_ms"));
+    for (const analysis::LevelEffect& level : factor.levels)
+      if (level.level == baseline) base_mean = level.mean_step_ms;
     CategoryBars time;
     std::string badge;
     double largest = -1.0;
-    for (const json& level : field(factor, "levels")) {
-      const std::string label = value_or(level, "level", "?");
+    for (const analysis::LevelEffect& level : factor.levels) {
+      const std::string& label = level.level;
       const auto positive = [](double v) { return v > 0 ? v : k_nan; };
       time.names.push_back(label);
-      time.value.push_back(number(field(level, "mean_step_ms")));
-      time.low.push_back(positive(base_mean + number(field(level, "mean_step_ci_low"))));
-      time.high.push_back(positive(base_mean + number(field(level, "mean_step_ci_high"))));
+      time.value.push_back(level.mean_step_ms);
+      time.low.push_back(positive(base_mean + level.mean_step_ci_low));
+      time.high.push_back(positive(base_mean + level.mean_step_ci_high));
       if (label == baseline) continue;
-      const double ratio = number(field(level, "ratio"));
+      const double ratio = level.ratio;
       if (!std::isnan(ratio) && std::abs(std::log(ratio)) > largest) {
         largest = std::abs(std::log(ratio));
         badge = fmt::format("{}: x{} vs {}", label, compact(ratio), baseline);
       }
       drift.names.push_back(fmt::format("{}: {}", name, label));
-      drift.value.push_back(100.0 * number(field(level, "drift_delta")));
-      drift.low.push_back(100.0 * number(field(level, "drift_ci_low")));
-      drift.high.push_back(100.0 * number(field(level, "drift_ci_high")));
+      drift.value.push_back(100.0 * level.drift_delta);
+      drift.low.push_back(100.0 * level.drift_ci_low);
+      drift.high.push_back(100.0 * level.drift_ci_high);
     }
     Panel panel = bars_panel(name, "mean step time (ms)", time, "mean over runs", true);
     panel.x_label = name;
@@ -464,7 +509,7 @@ Figure study_impact(const ReportInput& input) {
     if (!panel.series.empty()) {
       // The interval of the difference from the baseline, placed on the baseline's mean.
       Series interval = panel.series.front();
-      interval.name = "95% CI";
+      interval.name = input.interval_label() + " CI";
       interval.colour = 7;
       panel.series.front().style = SeriesStyle::bars;
       panel.series.front().y_low.clear();
@@ -475,7 +520,9 @@ Figure study_impact(const ReportInput& input) {
   }
   figure.panels.push_back(bars_panel("Change of drift against the baseline level",
                                      "drift change (% points)", drift,
-                                     "difference of means (95% CI)", false));
+                                     fmt::format("difference of means ({} CI)",
+                                                 input.interval_label()),
+                                     false));
 
   for (const json& factor : field(field(input.manifest, "study"), "factors")) {
     const std::string key = factor.is_string() ? factor.get<std::string>() : factor.dump();
@@ -520,9 +567,9 @@ Figure run_impact(const ReportInput& input) {
       time.value.push_back(number(field(condition, "runtime_seconds")));
       json single = {{"conditions", {{name, condition}}}};
       work.push_back(work_per_step(single));
-      if (const json* d = drift_of(run, name)) {
+      if (const analysis::Drift* d = drift_of(run, name)) {
         drift.names.push_back(name);
-        drift.value.push_back(100.0 * number(field((*d), "relative_change")));
+        drift.value.push_back(100.0 * d->relative_change);
       }
     }
   Panel runtime = bars_panel("Runtime per condition", "runtime (s)", time, "runtime", true);
@@ -540,7 +587,32 @@ Figure run_impact(const ReportInput& input) {
 
 // ---- figure 4 --------------------------------------------------------------------------
 
+bool is_foreign(const ReportInput& input) {
+  return analysis::is_foreign(input.featured_run().analysis.step_source);
+}
+
+// A watched program's work is what its markers count; the engine's is figure 4's pattern
+// memory and population.
+Panel program_work_panel(const ReportInput& input) {
+  const analysis::RunData& data = input.featured_data;
+  const StepAxis axis = step_axis(data);
+  Panel panel;
+  panel.title = "The program's work counters";
+  panel.x_label = "step (conditions back to back)";
+  panel.y_label = "count per step";
+  panel.spans = axis.spans;
+  const std::vector<std::string> columns = work_columns(input, "");
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    panel.series.push_back(over_steps(data, axis, steps_column(data, columns[i]),
+                                      columns[i].substr(5), static_cast<int>(i)));
+  if (columns.empty())
+    panel.empty_reason = "the program's step markers carry no key=value work counter";
+  if (axis.index.empty()) panel.empty_reason = "the run recorded no steps";
+  return panel;
+}
+
 Panel memory_and_agents_panel(const ReportInput& input) {
+  if (is_foreign(input)) return program_work_panel(input);
   const analysis::RunData& data = input.featured_data;
   const StepAxis axis = step_axis(data);
   Panel panel;
@@ -558,15 +630,21 @@ Panel memory_and_agents_panel(const ReportInput& input) {
 Panel time_against_work_panel(const ReportInput& input) {
   Panel panel;
   panel.title = "Step time against work";
-  panel.x_label = "resonance pairs checked in the step";
+  // The engine's pair checks, or a program's first counter.
+  const std::vector<std::string> columns = work_columns(input, "resonance_pairs");
+  const std::string column = columns.empty() ? "" : columns.front();
+  panel.x_label = is_foreign(input) ? column.empty() ? "work (no counter on the markers)"
+                                                     : column.substr(5) + " in the step"
+                                    : "resonance pairs checked in the step";
   panel.y_label = "step time (ms)";
   for (const analysis::ConditionData& condition : input.featured_data.conditions) {
-    if (!condition.steps.has("resonance_pairs") || !condition.steps.has("wall_ns")) continue;
+    if (column.empty() || !condition.steps.has(column) || !condition.steps.has("wall_ns"))
+      continue;
     Series series;
     series.name = condition.name;
     series.style = SeriesStyle::points;
     series.colour = condition.index;
-    const auto pairs = condition.steps["resonance_pairs"];
+    const auto pairs = condition.steps[column];
     const auto wall = condition.steps["wall_ns"];
     // A scatter has no order to keep: an even stride is a fair sample of it.
     const std::size_t stride = std::max<std::size_t>(1, pairs.size() / k_display_points);
@@ -576,7 +654,10 @@ Panel time_against_work_panel(const ReportInput& input) {
     }
     panel.series.push_back(std::move(series));
   }
-  if (panel.series.empty()) panel.empty_reason = "the run recorded no steps";
+  if (panel.series.empty())
+    panel.empty_reason =
+        column.empty() ? "the program's step markers carry no key=value work counter"
+                       : "the run recorded no steps";
   return panel;
 }
 
@@ -590,18 +671,17 @@ Panel unit_cost_panel(const ReportInput& input) {
     Series series;
   };
   std::vector<Term> terms;
-  for (const json& model : field(field(input.featured_run().analysis, "sound"), "cost_models")) {
-    const std::string condition = value_or(model, "condition", "?");
-    for (const json& term : field(model, "terms")) {
-      const double share = number(field(term, "share"), 0.0);
-      if (share <= 0.0) continue;
+  for (const analysis::CostModel& model : input.featured_run().analysis.sound.cost_models) {
+    for (const analysis::UnitCost& term : model.terms) {
+      const double share = term.share;
+      if (!(share > 0.0)) continue;
       Series series;
-      series.name = fmt::format("{}: {}", condition, value_or(term, "counter", "?"));
+      series.name = fmt::format("{}: {}", model.condition, term.counter);
       series.style = SeriesStyle::line;
       std::size_t w = 0;
-      for (const json& cost : field(term, "window_costs_ns")) {
+      for (const double cost : term.window_costs_ns) {
         series.x.push_back(static_cast<double>(w++));
-        series.y.push_back(number(cost));
+        series.y.push_back(cost);
       }
       // Windows where the fit had no cost are gaps; a term left with isolated windows is
       // drawn as points (a line needs two neighbours), one with none is left out.
@@ -648,8 +728,8 @@ Figure runtime_timeline(const ReportInput& input) {
   figure.panels = {step_time_panel(input), cumulative_panel(input)};
   figure.caption = fmt::format(
       "Per-step time of run {} against elapsed time, one colour per condition (shaded), with "
-      "each condition's HAC drift fit and its 95% interval; cumulative time against steps{}.",
-      input.featured_run().id,
+      "each condition's HAC drift fit and its {} interval; cumulative time against steps{}.",
+      input.featured_run().id, input.interval_label(),
       figure.panels[1].series.size() > 1 ? ", beside the expectation given to the analysis" : "");
   figure.provenance = provenance_of(input, {input.featured_run().id});
   return figure;
@@ -659,28 +739,30 @@ Figure hypothesis_results(const ReportInput& input) {
   Figure figure;
   figure.id = "figure-2";
   figure.title = "Figure 2. Hypothesis results";
-  for (const json& hypothesis : field(field(input.featured_run().analysis, "sound"), "hypotheses"))
+  for (const analysis::Hypothesis& hypothesis : input.featured_run().analysis.sound.hypotheses)
     figure.panels.push_back(hypothesis_panel(input, hypothesis));
   figure.caption = fmt::format(
       "One panel per hypothesis for run {}: the series its verdict rests on, with the verdict, "
-      "the effect and its 95% interval, and the smallest p-value of its evidence, all computed "
+      "the effect and its {} interval, and the smallest p-value of its evidence, all computed "
       "by the sound analysis.",
-      input.featured_run().id);
+      input.featured_run().id, input.interval_label());
   figure.provenance = provenance_of(input, {input.featured_run().id});
   return figure;
 }
 
 Figure optimization_impact(const ReportInput& input) {
-  Figure figure = input.is_study && field(input.analysis, "study").is_object() ? study_impact(input)
-                                                                               : run_impact(input);
+  Figure figure =
+      input.is_study && input.analysis.has_study ? study_impact(input) : run_impact(input);
   figure.id = "figure-3";
   figure.title = "Figure 3. Optimization impact";
   figure.caption =
       input.is_study
-          ? "Mean step time per factor level (log scale; bars are the 95% interval of the "
-            "difference from the baseline level over replicates, placed on the baseline), "
-            "metric samples and database rows per step, and the drift of step time over a "
-            "condition, per factor level."
+          ? fmt::format(
+                "Mean step time per factor level (log scale; bars are the {} interval of the "
+                "difference from the baseline level over replicates, placed on the baseline), "
+                "metric samples and database rows per step, and the drift of step time over a "
+                "condition, per factor level.",
+                input.interval_label())
           : "Runtime, metric samples and database rows per step, and drift, per condition.";
   figure.provenance = provenance_of(input, all_run_ids(input));
   return figure;
@@ -693,11 +775,14 @@ Figure work_and_cost(const ReportInput& input) {
   figure.panels = {memory_and_agents_panel(input), time_against_work_panel(input),
                    unit_cost_panel(input)};
   figure.caption = fmt::format(
-      "Run {}: the cluster table (pattern memory) and the population over time; step time "
-      "against the pair checks the step did; and the unit costs of the largest work terms "
-      "per window (non-negative least squares). Growing work at flat unit costs is H5; rising "
-      "unit costs are an efficiency loss.",
-      input.featured_run().id);
+      "Run {}: {}; and the unit costs of the largest work terms per window (non-negative "
+      "least squares). Growing work at flat unit costs is H5; rising unit costs are an "
+      "efficiency loss.",
+      input.featured_run().id,
+      is_foreign(input) ? "the work counters the program's step markers carry, over time; step "
+                          "time against the first of them"
+                        : "the cluster table (pattern memory) and the population over time; "
+                          "step time against the pair checks the step did");
   figure.provenance = provenance_of(input, {input.featured_run().id});
   return figure;
 }
@@ -794,10 +879,10 @@ Figure priors_against_evidence(const ReportInput& input) {
   std::map<std::string, int> supported, significant;
   for (const ReportRun& run : input.runs) {
     ++runs;
-    for (const json& h : field(field(run.analysis, "sound"), "hypotheses"))
-      if (value_or(h, "verdict", "") == "supported") ++supported[value_or(h, "id", "")];
-    for (const json& h : field(field(run.analysis, "paper"), "phase_1a"))
-      if (value_or(h, "significant", false)) ++significant[value_or(h, "id", "")];
+    for (const analysis::Hypothesis& h : run.analysis.sound.hypotheses)
+      if (is_supported(h.verdict)) ++supported[h.id];
+    for (const analysis::PaperHypothesis& h : run.analysis.paper.phase_1a)
+      if (h.significant) ++significant[h.id];
   }
   std::size_t i = 0;
   for (const Prior& p : k_priors) {

@@ -14,22 +14,18 @@ namespace {
 
 using nlohmann::json;
 
-std::string num(const json& value, const char* format = "{:.3g}") {
-  const double x = number(value);
+std::string num(double x, const char* format = "{:.3g}") {
   return std::isnan(x) ? "n/a" : fmt::format(fmt::runtime(format), x);
 }
 
-std::string text(const json& object, const char* key) {
-  return escape_html(object.is_object() ? value_or(object, key, "") : "");
-}
+std::string text(std::string_view raw) { return escape_html(raw); }
 
-std::string percent(const json& value) {
-  const double x = number(value);
+std::string percent(double x) {
   return std::isnan(x) ? "n/a" : fmt::format("{:.1f}%", 100.0 * x);
 }
 
-std::string verdict_span(const std::string& verdict) {
-  std::string css = verdict;
+std::string verdict_span(std::string_view verdict) {
+  std::string css(verdict);
   for (char& c : css)
     if (c == ' ') c = '-';
   return fmt::format("<span class=\"badge {}\">{}</span>", escape_html(css), escape_html(verdict));
@@ -85,136 +81,140 @@ std::string figure_html(const Figure& figure, std::size_t index) {
   return out;
 }
 
-std::string decomposition_table(const json& decomposition) {
+std::string decomposition_table(const analysis::TimeDecomposition& decomposition) {
   std::string out = "<table><tr><th>section</th><th>seconds</th><th>share of wall time</th></tr>";
-  for (const json& section : field(decomposition, "sections"))
+  for (const analysis::SectionShare& section : decomposition.sections)
     out += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                       text(section, "section"), num(field(section, "seconds"), "{:.4g}"),
-                       percent(field(section, "share")));
+                       text(section.section), num(section.seconds, "{:.4g}"),
+                       percent(section.share));
   out += "</table>";
   return out;
 }
 
-std::string drift_table(const json& drifts) {
-  std::string out =
+std::string drift_table(const std::vector<analysis::Drift>& drifts, const std::string& level) {
+  std::string out = fmt::format(
       "<table><tr><th>condition</th><th>steps</th><th>median step</th><th>HAC slope "
-      "(ns/step)</th><th>95% CI</th><th>p</th><th>Theil-Sen (ns/step)</th><th>Mann-Kendall "
-      "p</th><th>slope × steps / median</th><th>change points (step)</th><th>verdict</th></tr>";
-  for (const json& d : drifts) {
+      "(ns/step)</th><th>{} CI</th><th>p</th><th>Theil-Sen (ns/step)</th><th>Mann-Kendall "
+      "p</th><th>slope × steps / median</th><th>change points (step)</th><th>verdict</th></tr>",
+      level);
+  for (const analysis::Drift& d : drifts) {
     std::string points;
-    for (const json& step : field(d, "change_points"))
-      points += (points.empty() ? "" : ", ") + num(step, "{:.0f}");
+    for (const std::int64_t step : d.change_points)
+      points += (points.empty() ? "" : ", ") + num(static_cast<double>(step), "{:.0f}");
     out += fmt::format(
         "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{} ms</td><td "
         "class=\"num\">{}</td><td class=\"num\">[{}, {}]</td><td class=\"num\">{}</td><td "
         "class=\"num\">{}</td><td class=\"num\">{}</td><td "
         "class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-        text(d, "condition"), num(field(d, "steps"), "{:.0f}"),
-        num(field(d, "median_step_ms"), "{:.4g}"), num(field(d, "hac_slope_ns_per_step")),
-        num(field(d, "hac_ci_low")), num(field(d, "hac_ci_high")), num(field(d, "hac_p"), "{:.2g}"),
-        num(field(d, "theil_sen_slope_ns_per_step")), num(field(d, "mann_kendall_p"), "{:.2g}"),
-        percent(field(d, "relative_change")), points.empty() ? "none" : points,
-        text(d, "direction"));
+        text(d.condition), num(static_cast<double>(d.steps), "{:.0f}"),
+        num(d.median_step_ms, "{:.4g}"), num(d.hac_slope_ns_per_step), num(d.hac_ci_low),
+        num(d.hac_ci_high), num(d.hac_p, "{:.2g}"), num(d.theil_sen_slope_ns_per_step),
+        num(d.mann_kendall_p, "{:.2g}"), percent(d.relative_change),
+        points.empty() ? "none" : points, text(to_string(d.direction)));
   }
   out += "</table>";
   return out;
 }
 
-std::string hypotheses_html(const json& hypotheses) {
+std::string hypotheses_html(const std::vector<analysis::Hypothesis>& hypotheses,
+                            const std::string& level) {
   std::string out;
-  for (const json& h : hypotheses) {
-    out += fmt::format("<h3>{} {} {}</h3><p>{}</p>", text(h, "id"), text(h, "name"),
-                       verdict_span(value_or(h, "verdict", "?")), text(h, "reason"));
-    out += fmt::format("<p class=\"note\">{}: {} (95% interval [{}, {}])</p>",
-                       text(h, "effect_label"), num(field(h, "effect_size")),
-                       num(field(h, "ci_low")), num(field(h, "ci_high")));
-    if (field(h, "evidence").empty()) continue;
+  for (const analysis::Hypothesis& h : hypotheses) {
+    out += fmt::format("<h3>{} {} {}</h3><p>{}</p>", text(h.id), text(h.name),
+                       verdict_span(to_string(h.verdict)), text(h.reason));
+    out += fmt::format("<p class=\"note\">{}: {} ({} interval [{}, {}])</p>", text(h.effect_label),
+                       num(h.effect_size), level, num(h.ci_low), num(h.ci_high));
+    if (h.evidence.empty()) continue;
     out += "<table><tr><th>evidence</th><th>value</th><th>p</th><th>note</th></tr>";
-    for (const json& e : field(h, "evidence"))
+    for (const analysis::Evidence& e : h.evidence)
       out += fmt::format(
           "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-          text(e, "what"), num(field(e, "value")), num(field(e, "p"), "{:.2g}"), text(e, "note"));
+          text(e.what), num(e.value), num(e.p, "{:.2g}"), text(e.note));
     out += "</table>";
   }
   return out;
 }
 
+std::string interactions_html(const std::vector<analysis::Interaction>& interactions,
+                              const std::string& level) {
+  if (interactions.empty()) return "";
+  std::string out = fmt::format(
+      "<h3>Interactions</h3><table><tr><th>factors</th><th>interaction on mean step "
+      "time</th><th>{} CI</th></tr>",
+      level);
+  for (const analysis::Interaction& i : interactions)
+    out += fmt::format(
+        "<tr><td>{} × {}</td><td class=\"num\">{} ms</td><td class=\"num\">[{}, "
+        "{}]</td></tr>",
+        text(i.factor_a), text(i.factor_b), num(i.mean_step_interaction_ms), num(i.ci_low),
+        num(i.ci_high));
+  return out + "</table>";
+}
+
 std::string interventions_html(const ReportInput& input) {
-  const json& study = field(input.analysis, "study");
-  if (!input.is_study || !study.is_object() || field(study, "interventions").empty())
+  const analysis::StudyAnalysis& study = input.analysis.study;
+  const std::string level = input.interval_label();
+  if (!input.is_study || !input.analysis.has_study || study.interventions.empty())
     return "<p>A single run has no interventions: run a study (<code>nrmlab study</code>) to vary "
            "a factor and measure its effect.</p>";
-  std::string out =
+  std::string out = fmt::format(
       "<table><tr><th>factor</th><th>level</th><th>runs</th><th>mean step</th><th>ratio to "
-      "baseline</th><th>difference (95% CI)</th><th>drift</th><th>drift difference (95% "
-      "CI)</th></tr>";
-  for (const json& factor : field(study, "interventions")) {
+      "baseline</th><th>difference ({} CI)</th><th>drift</th><th>drift difference ({} "
+      "CI)</th></tr>",
+      level, level);
+  for (const analysis::FactorEffect& factor : study.interventions) {
     std::string aliases;
-    for (const json& alias : field(factor, "aliases"))
-      aliases += (aliases.empty() ? " (with " : ", ") + escape_html(alias.get<std::string>());
+    for (const std::string& alias : factor.aliases)
+      aliases += (aliases.empty() ? " (with " : ", ") + escape_html(alias);
     if (!aliases.empty()) aliases += ")";
-    for (const json& level : field(factor, "levels")) {
-      const bool baseline = value_or(level, "level", "") == value_or(factor, "baseline", "");
+    for (const analysis::LevelEffect& l : factor.levels) {
+      const bool baseline = l.level == factor.baseline;
       out += fmt::format(
           "<tr><td>{}{}</td><td>{}{}</td><td class=\"num\">{}</td><td class=\"num\">{} ms</td><td "
           "class=\"num\">×{}</td><td class=\"num\">{} ms [{}, {}]</td><td class=\"num\">{}</td><td "
           "class=\"num\">{} [{}, {}]</td></tr>",
-          text(factor, "factor"), aliases, text(level, "level"), baseline ? " (baseline)" : "",
-          num(field(level, "runs"), "{:.0f}"), num(field(level, "mean_step_ms"), "{:.4g}"),
-          num(field(level, "ratio")), num(field(level, "mean_step_delta_ms")),
-          num(field(level, "mean_step_ci_low")), num(field(level, "mean_step_ci_high")),
-          percent(field(level, "drift")), percent(field(level, "drift_delta")),
-          percent(field(level, "drift_ci_low")), percent(field(level, "drift_ci_high")));
+          text(factor.factor), aliases, text(l.level), baseline ? " (baseline)" : "",
+          num(static_cast<double>(l.runs), "{:.0f}"), num(l.mean_step_ms, "{:.4g}"), num(l.ratio),
+          num(l.mean_step_delta_ms), num(l.mean_step_ci_low), num(l.mean_step_ci_high),
+          percent(l.drift), percent(l.drift_delta), percent(l.drift_ci_low),
+          percent(l.drift_ci_high));
     }
   }
   out += "</table>";
-  if (!field(study, "interactions").empty()) {
-    out +=
-        "<h3>Interactions</h3><table><tr><th>factors</th><th>interaction on mean step "
-        "time</th><th>95% CI</th></tr>";
-    for (const json& i : field(study, "interactions"))
-      out += fmt::format(
-          "<tr><td>{} × {}</td><td class=\"num\">{} ms</td><td class=\"num\">[{}, "
-          "{}]</td></tr>",
-          text(i, "factor_a"), text(i, "factor_b"), num(field(i, "mean_step_interaction_ms")),
-          num(field(i, "ci_low")), num(field(i, "ci_high")));
-    out += "</table>";
-  }
+  out += interactions_html(study.interactions, level);
   std::size_t equivalent = 0;
-  for (const json& check : field(study, "equivalence"))
-    if (value_or(check, "equivalent", false)) ++equivalent;
+  for (const analysis::EquivalenceCheck& check : study.equivalence)
+    if (check.equivalent) ++equivalent;
   out += fmt::format(
       "<p>Functional equivalence: {} of {} overhead variants reproduce their "
       "reference run's science.</p>",
-      equivalent, field(study, "equivalence").size());
-  if (!field(study, "hypotheses").empty())
-    out += "<h3>Study-level verdicts</h3>" + hypotheses_html(field(study, "hypotheses"));
+      equivalent, study.equivalence.size());
+  if (!study.hypotheses.empty())
+    out += "<h3>Study-level verdicts</h3>" + hypotheses_html(study.hypotheses, level);
   return out;
 }
 
-std::string paper_table(const ReportRun& run, const json& paper) {
+std::string paper_table(const ReportRun& run, const analysis::PaperAnalysis& paper) {
   std::string out;
   out +=
       "<table><tr><th>hypothesis</th><th>paper test</th><th>paper rule</th><th>score</th>"
       "<th>tier</th><th>paper verdict</th><th>sound verdict</th></tr>";
-  for (const json& h : field(paper, "phase_1a")) {
+  for (const analysis::PaperHypothesis& h : paper.phase_1a) {
     std::string sound = "n/a";
-    for (const json& s : field(field(run.analysis, "sound"), "hypotheses"))
-      if (value_or(s, "id", "") == value_or(h, "id", ""))
-        sound = verdict_span(value_or(s, "verdict", "?"));
+    for (const analysis::Hypothesis& s : run.analysis.sound.hypotheses)
+      if (s.id == h.id) sound = verdict_span(to_string(s.verdict));
     out += fmt::format(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td>"
         "<td>{}</td><td>{}</td></tr>",
-        text(h, "id"), text(h, "test"), text(h, "rule"), num(field(h, "score")), text(h, "tier"),
-        text(h, "verdict"), sound);
+        text(h.id), text(h.test), text(h.rule), num(h.score), text(h.tier), text(h.verdict),
+        sound);
   }
   out += "</table>";
-  if (field(paper, "variance").is_object())
+  if (paper.has_variance)
     out += fmt::format("<p>V = {}%, A = {}%/h against E = {} h. {}</p>",
-                       num(field(field(paper, "variance"), "variance_percent")),
-                       num(field(field(paper, "variance"), "acceleration_percent_per_hour")),
-                       num(field(field(paper, "variance"), "expected_hours")),
-                       text(field(paper, "variance"), "note"));
+                       num(paper.variance.variance_percent),
+                       num(paper.variance.acceleration_percent_per_hour),
+                       num(paper.variance.expected_hours), text(paper.variance.note));
   return out;
 }
 
@@ -240,9 +240,8 @@ work done, and decide with interventions.</li></ul>)";
 
 std::string paper_html(const ReportInput& input) {
   const ReportRun& run = input.featured_run();
-  const json& paper = field(run.analysis, "paper");
   std::string out;
-  if (!paper.is_object()) {
+  if (!run.analysis.has_paper) {
     out +=
         "<p>Paper mode did not run for this analysis: run <code>nrmlab analyze DIR --mode "
         "all</code>, then <code>nrmlab report DIR</code>, to see the seed's Phase 1A beside "
@@ -252,7 +251,7 @@ std::string paper_html(const ReportInput& input) {
         "<p>Run {}: the seed's Phase 1A exactly as specified, beside the sound "
         "verdicts.</p>",
         escape_html(run.id));
-    out += paper_table(run, paper);
+    out += paper_table(run, run.analysis.paper);
   }
   out += known_flaws();
   return out;
@@ -266,10 +265,9 @@ std::string provenance_html(const ReportInput& input) {
                        escape_html(value));
   };
   row("directory", input.dir.string());
-  row("report made by",
-      fmt::format("nrmlab {} (commit {})", value_or(input.analysis, "nrmlab_version", "?"),
-                  value_or(input.analysis, "nrmlab_commit", "?")));
-  row("analysis mode", value_or(input.analysis, "mode", "?"));
+  row("report made by", fmt::format("nrmlab {} (commit {})", input.analysis.nrmlab_version,
+                                    input.analysis.nrmlab_commit));
+  row("analysis mode", input.analysis.mode);
   if (input.is_study) {
     const json& study = field(input.manifest, "study");
     row("study file", value_or(study, "file", "") + " (hash " + value_or(study, "hash", "") + ")");
@@ -286,8 +284,10 @@ std::string provenance_html(const ReportInput& input) {
                                                         : argument.dump());
       row("its command", command);
     }
-  if (field(run.analysis, "provenance").is_object())
-    for (const auto& [key, value] : field(run.analysis, "provenance").items())
+  // Sorted by key (json, not ordered_json): the table is looked up, not read in order.
+  const json provenance(run.analysis.provenance);
+  if (provenance.is_object())
+    for (const auto& [key, value] : provenance.items())
       row(key, value.is_string() ? value.get<std::string>() : value.dump());
   out += "</table>";
   return out;
@@ -303,26 +303,27 @@ json island(const ReportInput& input, const std::vector<Figure>& figures) {
     out["palette"].push_back(colour);
   out["name"] = input.name;
   out["description"] = input.description;
-  out["summary"] = field(input.analysis, "summary");
-  out["thresholds"] = field(input.analysis, "thresholds");
-  out["study"] = input.analysis.contains("study") ? field(input.analysis, "study") : json(nullptr);
-  out["featured_run"] = input.featured_run().analysis;
+  out["summary"] = input.analysis.summary;
+  out["thresholds"] = json(analysis::to_json(input.analysis.thresholds));
+  out["study"] = input.analysis.has_study ? json(analysis::to_json(input.analysis.study))
+                                          : json(nullptr);
+  out["featured_run"] = json(analysis::to_json(input.featured_run().analysis));
   out["runs"] = json::array();
   for (const ReportRun& run : input.runs) {
     json verdicts = json::object();
-    for (const json& h : field(field(run.analysis, "sound"), "hypotheses"))
-      verdicts[value_or(h, "id", "?")] = value_or(h, "verdict", "?");
+    for (const analysis::Hypothesis& h : run.analysis.sound.hypotheses)
+      verdicts[h.id] = to_string(h.verdict);
     json drift = json::array();
-    for (const json& d : field(field(run.analysis, "sound"), "drift"))
-      drift.push_back({{"condition", field(d, "condition")},
-                       {"median_step_ms", field(d, "median_step_ms")},
-                       {"relative_change", field(d, "relative_change")},
-                       {"direction", field(d, "direction")}});
+    for (const analysis::Drift& d : run.analysis.sound.drift)
+      drift.push_back({{"condition", d.condition},
+                       {"median_step_ms", d.median_step_ms},
+                       {"relative_change", d.relative_change},
+                       {"direction", to_string(d.direction)}});
     out["runs"].push_back({{"id", run.id},
                            {"levels", run.levels},
                            {"status", run.status},
-                           {"complete", field(run.analysis, "complete")},
-                           {"wall_seconds", field(run.analysis, "wall_seconds")},
+                           {"complete", run.analysis.complete},
+                           {"wall_seconds", run.analysis.wall_seconds},
                            {"verdicts", verdicts},
                            {"drift", drift}});
   }
@@ -420,83 +421,85 @@ json to_json(const Figure& figure) {
           {"panels", panels}};
 }
 
-std::vector<std::string> plain_verdict(const ReportInput& input) {
-  std::vector<std::string> lines;
-  const ReportRun& run = input.featured_run();
-  const json& sound = field(run.analysis, "sound");
-  if (input.is_study) {
-    const json& study = field(input.analysis, "study");
-    // The largest effect whose interval excludes zero.
-    std::string best;
-    double largest = 0.0;
-    for (const json& factor : field(study, "interventions"))
-      for (const json& level : field(factor, "levels")) {
-        const double ratio = number(field(level, "ratio"));
-        const double low = number(field(level, "mean_step_ci_low"));
-        const double high = number(field(level, "mean_step_ci_high"));
-        if (std::isnan(ratio) || !(low > 0 || high < 0)) continue;
-        const double size = std::abs(std::log(ratio));
-        if (size > largest) {
-          largest = size;
-          best = fmt::format(
-              "{} = {} changes mean step time ×{:.3g} against {} (difference {} ms, "
-              "95% CI [{}, {}])",
-              value_or(factor, "factor", "?"), value_or(level, "level", "?"), ratio,
-              value_or(factor, "baseline", "?"), num(field(level, "mean_step_delta_ms")),
-              num(field(level, "mean_step_ci_low")), num(field(level, "mean_step_ci_high")));
-        }
+namespace {
+
+// The study's largest effect whose interval excludes zero, and its study-level verdicts.
+void study_verdict(const ReportInput& input, std::vector<std::string>& lines) {
+  const std::string level = input.interval_label();
+  std::string best;
+  double largest = 0.0;
+  for (const analysis::FactorEffect& factor : input.analysis.study.interventions)
+    for (const analysis::LevelEffect& l : factor.levels) {
+      const double ratio = l.ratio;
+      if (std::isnan(ratio) || !(l.mean_step_ci_low > 0 || l.mean_step_ci_high < 0)) continue;
+      const double size = std::abs(std::log(ratio));
+      if (size > largest) {
+        largest = size;
+        best = fmt::format(
+            "{} = {} changes mean step time ×{:.3g} against {} (difference {} ms, "
+            "{} CI [{}, {}])",
+            factor.factor, l.level, ratio, factor.baseline, num(l.mean_step_delta_ms), level,
+            num(l.mean_step_ci_low), num(l.mean_step_ci_high));
       }
-    lines.push_back(best.empty()
-                        ? "No factor of this study changes step time beyond its 95% interval."
-                        : "The largest cause of step time in this study: " + best + ".");
-    for (const json& h : field(study, "hypotheses"))
-      lines.push_back(fmt::format("{} ({}) is {} at study level: {}.", value_or(h, "id", "?"),
-                                  value_or(h, "name", ""), value_or(h, "verdict", "?"),
-                                  value_or(h, "reason", "")));
-  }
-  if (value_or(run.analysis, "step_source", "") == "time windows")
-    lines.push_back(
-        fmt::format("Run {} printed no step marker: fixed windows of wall time stand "
-                    "in for its steps, so drift is per window and no work counter "
-                    "can explain it.",
-                    run.id));
-  if (!sound.is_object()) {
-    lines.push_back(
-        fmt::format("Run {} has no sound analysis (it was analysed in paper mode "
-                    "only): run `nrmlab analyze DIR --mode all` for the verdicts.",
-                    run.id));
-    return lines;
-  }
-  const json& decomposition = field(sound, "run");
-  if (decomposition.is_object())
-    lines.push_back(
-        fmt::format("In run {}, {} takes the largest share of wall time ({}); the "
-                    "process is on the CPU {} of the time.",
-                    run.id, value_or(decomposition, "dominant", "?"),
-                    field(decomposition, "sections").empty()
-                        ? std::string("n/a")
-                        : percent(field(field(decomposition, "sections")[0], "share")),
-                    percent(field(decomposition, "cpu_share"))));
+    }
+  lines.push_back(best.empty() ? fmt::format("No factor of this study changes step time beyond "
+                                             "its {} interval.",
+                                             level)
+                               : "The largest cause of step time in this study: " + best + ".");
+  for (const analysis::Hypothesis& h : input.analysis.study.hypotheses)
+    lines.push_back(fmt::format("{} ({}) is {} at study level: {}.", h.id, h.name,
+                                to_string(h.verdict), h.reason));
+}
+
+void drift_verdict(const ReportRun& run, std::vector<std::string>& lines) {
   std::string drifting;
   std::size_t judged = 0;
-  for (const json& d : field(sound, "drift"))
-    if (!std::isnan(number(field(d, "hac_p")))) ++judged;
-  for (const json& d : field(sound, "drift"))
-    if (value_or(d, "drifts", false))
-      drifting +=
-          fmt::format("{}{} ({} {})", drifting.empty() ? "" : ", ", value_or(d, "condition", "?"),
-                      value_or(d, "direction", "?"), percent(field(d, "relative_change")));
+  for (const analysis::Drift& d : run.analysis.sound.drift) {
+    if (!std::isnan(d.hac_p)) ++judged;
+    if (d.drifts)
+      drifting += fmt::format("{}{} ({} {})", drifting.empty() ? "" : ", ", d.condition,
+                              to_string(d.direction), percent(d.relative_change));
+  }
   if (!drifting.empty())
     lines.push_back(fmt::format("Step time of run {} drifts in {}.", run.id, drifting));
   else if (judged == 0)
     lines.push_back(fmt::format("No condition of run {} is long enough to judge drift.", run.id));
   else
     lines.push_back(fmt::format("Step time of run {} does not drift in any condition.", run.id));
+}
+
+}  // namespace
+
+std::vector<std::string> plain_verdict(const ReportInput& input) {
+  std::vector<std::string> lines;
+  const ReportRun& run = input.featured_run();
+  if (input.is_study) study_verdict(input, lines);
+  if (run.analysis.step_source == analysis::StepSource::time_windows)
+    lines.push_back(
+        fmt::format("Run {} printed no step marker: fixed windows of wall time stand "
+                    "in for its steps, so drift is per window and no work counter "
+                    "can explain it.",
+                    run.id));
+  if (!run.analysis.has_sound) {
+    lines.push_back(
+        fmt::format("Run {} has no sound analysis (it was analysed in paper mode "
+                    "only): run `nrmlab analyze DIR --mode all` for the verdicts.",
+                    run.id));
+    return lines;
+  }
+  const analysis::TimeDecomposition& decomposition = run.analysis.sound.run;
+  lines.push_back(fmt::format(
+      "In run {}, {} takes the largest share of wall time ({}); the "
+      "process is on the CPU {} of the time.",
+      run.id, decomposition.dominant,
+      decomposition.sections.empty() ? std::string("n/a")
+                                     : percent(decomposition.sections.front().share),
+      percent(decomposition.cpu_share)));
+  drift_verdict(run, lines);
   std::string supported;
-  for (const json& h : field(sound, "hypotheses"))
-    if (value_or(h, "verdict", "") == "supported")
-      supported += fmt::format("{}{} ({})", supported.empty() ? "" : "; ", value_or(h, "id", "?"),
-                               value_or(h, "reason", ""));
+  for (const analysis::Hypothesis& h : run.analysis.sound.hypotheses)
+    if (is_supported(h.verdict))
+      supported += fmt::format("{}{} ({})", supported.empty() ? "" : "; ", h.id, h.reason);
   lines.push_back(supported.empty() ? "No hypothesis is supported by this run's evidence."
                                     : "Supported by this run's evidence: " + supported + ".");
   return lines;
@@ -504,7 +507,8 @@ std::vector<std::string> plain_verdict(const ReportInput& input) {
 
 std::string render_html(const ReportInput& input, const std::vector<Figure>& figures) {
   const ReportRun& run = input.featured_run();
-  const json& sound = field(run.analysis, "sound");
+  const analysis::SoundAnalysis& sound = run.analysis.sound;
+  const std::string level = input.interval_label();
   std::string page;
   page.reserve(1 << 20);
   page += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
@@ -535,19 +539,17 @@ std::string render_html(const ReportInput& input, const std::vector<Figure>& fig
   for (const std::string& line : plain_verdict(input))
     page += "<li>" + escape_html(line) + "</li>";
   page += "</ul></div>";
-  if (field(input.analysis, "summary").is_array()) {
-    page += "<details><summary>The ten-second summary</summary><pre>";
-    for (const json& line : field(input.analysis, "summary"))
-      page += escape_html(line.is_string() ? line.get<std::string>() : line.dump()) + "\n";
-    page += "</pre></details>";
-  }
+  page += "<details><summary>The ten-second summary</summary><pre>";
+  for (const std::string& line : input.analysis.summary)
+    page += escape_html(line) + "\n";
+  page += "</pre></details>";
 
   page += fmt::format("<h2 id=\"time\">What dominates step time</h2><p>Run {}, all conditions:</p>",
                       escape_html(run.id));
-  page += decomposition_table(field(sound, "run"));
-  page += "<h2 id=\"drift\">Drift per condition</h2>" + drift_table(field(sound, "drift"));
+  page += decomposition_table(sound.run);
+  page += "<h2 id=\"drift\">Drift per condition</h2>" + drift_table(sound.drift, level);
   page += figure_html(figures.at(0), 0);
-  page += "<h2 id=\"hypotheses\">Hypotheses</h2>" + hypotheses_html(field(sound, "hypotheses"));
+  page += "<h2 id=\"hypotheses\">Hypotheses</h2>" + hypotheses_html(sound.hypotheses, level);
   page += figure_html(figures.at(1), 1);
   page += "<h2 id=\"interventions\">Interventions</h2>" + interventions_html(input);
   page += figure_html(figures.at(2), 2);

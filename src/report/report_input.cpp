@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <fstream>
 
 #include "analysis/telemetry_reader.hpp"
@@ -37,9 +38,9 @@ std::size_t choose_featured(const std::vector<ReportRun>& runs, const std::strin
   std::size_t best = 0;
   double slowest = -1.0;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    const nlohmann::json& run = runs[i].analysis;
-    const double wall = value_or(run, "wall_seconds", 0.0);
-    if (value_or(run, "complete", false) && wall > slowest) {
+    const analysis::RunAnalysis& run = runs[i].analysis;
+    const double wall = std::isnan(run.wall_seconds) ? 0.0 : run.wall_seconds;
+    if (run.complete && wall > slowest) {
       slowest = wall;
       best = i;
     }
@@ -49,13 +50,20 @@ std::size_t choose_featured(const std::vector<ReportRun>& runs, const std::strin
 
 }  // namespace
 
+std::string ReportInput::interval_label() const {
+  return fmt::format("{:g}%", 100.0 * analysis.thresholds.confidence);
+}
+
 ReportInput load_report_input(const fs::path& dir, const std::string& featured_id) {
   ReportInput input;
   input.dir = dir;
-  input.analysis = read_json(dir / "analysis.json", true);
-  if (!input.analysis.is_object() || !field(input.analysis, "runs").is_array() ||
-      field(input.analysis, "runs").empty())
-    throw Error(fmt::format("{}: holds no analysed run", (dir / "analysis.json").string()));
+  const fs::path analysis_file = dir / "analysis.json";
+  if (!fs::exists(analysis_file))
+    throw Error(fmt::format("{}: not found; run `nrmlab analyze {}` first", analysis_file.string(),
+                            dir.string()));
+  input.analysis = analysis::read_analysis(analysis_file);
+  if (input.analysis.runs.empty())
+    throw Error(fmt::format("{}: holds no analysed run", analysis_file.string()));
   input.manifest = read_json(dir / "manifest.json", false);
   input.is_study = input.manifest.is_object();
   const fs::path absolute = fs::absolute(dir).lexically_normal();
@@ -70,12 +78,12 @@ ReportInput load_report_input(const fs::path& dir, const std::string& featured_i
       if (run.is_object() && field(run, "id").is_string())
         by_id[field(run, "id").get<std::string>()] = run;
   }
-  for (const nlohmann::json& entry : field(input.analysis, "runs")) {
+  for (analysis::RunAnalysis& entry : input.analysis.runs) {
     ReportRun run;
-    run.id = value_or(entry, "id", "");
+    run.id = entry.id;
     // Not the analysis' "dir": that is relative to where the analysis ran.
     run.dir = input.is_study ? dir / "runs" / run.id : dir;
-    run.analysis = entry;
+    run.analysis = std::move(entry);
     if (by_id.contains(run.id)) {
       run.levels = field(by_id[run.id], "levels");
       run.status = field(by_id[run.id], "status");
@@ -83,6 +91,7 @@ ReportInput load_report_input(const fs::path& dir, const std::string& featured_i
     run.result = read_json(run.dir / "result.json", false);
     input.runs.push_back(std::move(run));
   }
+  input.analysis.runs.clear();  // moved into `runs`
   input.featured = choose_featured(input.runs, featured_id);
   input.featured_data = analysis::read_run(input.runs[input.featured].dir);
   return input;

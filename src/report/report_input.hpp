@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/analysis_result.hpp"
 #include "analysis/run_data.hpp"
 
 namespace nrmlab::report {
@@ -15,7 +16,7 @@ namespace nrmlab::report {
 struct ReportRun {
   std::string id;
   std::filesystem::path dir;
-  nlohmann::json analysis;  // its entry in analysis.json's runs
+  analysis::RunAnalysis analysis;  // its entry in analysis.json's runs
   nlohmann::json levels;    // factor -> level (studies; null for a single run)
   nlohmann::json status;    // the manifest's status: started, finished, host (null: none)
   nlohmann::json result;    // result.json (null when absent)
@@ -26,7 +27,7 @@ struct ReportInput {
   std::string name;  // the study's name, or the run directory's
   std::string description;
   bool is_study = false;
-  nlohmann::json analysis;  // analysis.json
+  analysis::AnalysisReport analysis;  // analysis.json, typed (its runs are in `runs`)
   nlohmann::json manifest;  // manifest.json (null for a single run)
   std::vector<ReportRun> runs;
   // Figures 1, 2 and 4 show one run's steps: the one asked for, or else the slowest
@@ -35,6 +36,8 @@ struct ReportInput {
   analysis::RunData featured_data;
 
   const ReportRun& featured_run() const { return runs[featured]; }
+  // "95%": the confidence level every interval of the analysis was computed at.
+  std::string interval_label() const;
 };
 
 // Throws nrmlab::Error naming the file when analysis.json is missing or unreadable, or when

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "analysis/hypothesis_registry.hpp"
+
 namespace nrmlab::validate {
 
 Verdict read_verdict(const analysis::RunAnalysis& run, bool thermal) {
@@ -14,18 +16,23 @@ Verdict read_verdict(const analysis::RunAnalysis& run, bool thermal) {
   if (!sound.drift.empty()) v.relative_change = sound.drift.front().relative_change;
   std::vector<std::string> parts;
   // Off-CPU time that contention explains is preemption, H1's verdict, not waiting.
-  const bool contention = std::any_of(
-      sound.hypotheses.begin(), sound.hypotheses.end(),
-      [](const analysis::Hypothesis& h) { return h.id == "H1" && h.verdict == "supported"; });
-  if (v.off_cpu_share >= k_off_cpu_dominates && !contention) {
+  const auto explains_off_cpu = [](const analysis::Hypothesis& h) {
+    const analysis::HypothesisSpec* spec = analysis::find_hypothesis(h.id);
+    return spec && spec->explains_off_cpu && analysis::is_supported(h.verdict);
+  };
+  const bool preempted =
+      std::any_of(sound.hypotheses.begin(), sound.hypotheses.end(), explains_off_cpu);
+  if (v.off_cpu_share >= k_off_cpu_dominates && !preempted) {
     parts.emplace_back("off-CPU");
     v.reason = fmt::format("{:.0f}% of wall time off-CPU; {} dominates", 100 * v.off_cpu_share,
                            v.dominant);
   }
-  std::string h4 = "not testable";
+  // The thermal case is planted for H4: its label carries H4's verdict by name.
+  analysis::Verdict h4 = analysis::Verdict::not_testable;
   for (const analysis::Hypothesis& h : sound.hypotheses) {
     if (h.id == "H4") h4 = h.verdict;
-    if (h.id.size() != 2 || h.id[0] != 'H' || h.verdict != "supported") continue;
+    const analysis::HypothesisSpec* spec = analysis::find_hypothesis(h.id);
+    if (!spec || !spec->names_cause || !analysis::is_supported(h.verdict)) continue;
     if (thermal && h.id == "H4") continue;  // the thermal label names H4 below
     v.supported.push_back(h.id);
     parts.push_back(h.id);
@@ -34,8 +41,8 @@ Verdict read_verdict(const analysis::RunAnalysis& run, bool thermal) {
   if (thermal) {
     for (const analysis::Hypothesis& h : sound.hypotheses)
       if (h.id == "H4" && v.reason.empty()) v.reason = h.reason;
-    if (h4 == "supported") v.supported.emplace_back("H4");
-    parts.insert(parts.begin(), fmt::format("H4 {}", h4));
+    if (analysis::is_supported(h4)) v.supported.emplace_back("H4");
+    parts.insert(parts.begin(), fmt::format("H4 {}", analysis::to_string(h4)));
   }
   if (parts.empty()) {
     v.label = "none";

@@ -1,0 +1,41 @@
+// What the hypothesis tests share: aligned series for partial correlations, the
+// correlation test itself, and the relative trend of a side stream.
+#pragma once
+
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "analysis/hypothesis_registry.hpp"
+
+namespace nrmlab::analysis::evidence {
+
+inline constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
+// Fewer readings than this make no test.
+inline constexpr std::size_t k_min_points = 10;
+
+Outcome untestable(std::string reason);
+std::string format_p(double p);  // "0.012", or "n/a"
+
+// Index of the step row with step number `step` (steps ascend within a condition).
+std::size_t step_index(std::span<const double> steps, double step);
+
+// Aligned series for a partial correlation: the indicator, the step time over the same
+// steps, and the controls (step index and agents).
+struct Aligned {
+  std::vector<double> indicator, step_time, step, agents;
+  void add(double value, double time, double at_step, double agent_count);
+};
+
+// Partial Spearman of an indicator with step time, controlling for step and agents;
+// positive when the indicator goes with slower steps. `sign` = -1 for indicators whose
+// *fall* should slow steps (CPU frequency).
+Outcome correlate(const std::string& what, const Aligned& a, const Thresholds& t,
+                  double sign = 1);
+
+// Change of a series over its span, relative to its start (Theil-Sen line on at most 1000
+// block medians), and Mann-Kendall's p. NaN when fewer than k_min_points are finite.
+std::pair<double, double> relative_trend(std::span<const double> x, std::span<const double> y);
+
+}  // namespace nrmlab::analysis::evidence
