@@ -165,11 +165,11 @@ TEST(Report, FiguresAreComputedFromTheData) {
   EXPECT_EQ(fits, 4u);
   EXPECT_EQ(timeline.spans.size(), 4u);
   // Figure 2: a panel per hypothesis of the analysis, each with its computed verdict.
-  const auto& hypotheses = input.runs[input.featured].analysis["sound"]["hypotheses"];
+  const auto& hypotheses = input.runs[input.featured].analysis.sound.hypotheses;
   ASSERT_EQ(figures[1].panels.size(), hypotheses.size());
   for (std::size_t i = 0; i < hypotheses.size(); ++i)
     EXPECT_THAT(figures[1].panels[i].badge,
-                ::testing::StartsWith(hypotheses[i]["verdict"].get<std::string>()));
+                ::testing::StartsWith(std::string(to_string(hypotheses[i].verdict))));
   // Figure 3: the persistence intervention, with both levels.
   ASSERT_FALSE(figures[2].panels.empty());
   EXPECT_EQ(figures[2].panels[0].title, "persistence");
