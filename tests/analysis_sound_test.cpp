@@ -57,7 +57,8 @@ TEST(AnalysisSound, PureLinearDriftIsFoundAndNotBlamedOnWork) {
   EXPECT_NEAR(drift.relative_change, 250.0 * 1999 / 1.25e6, 0.05);
   EXPECT_EQ(drift.windows.size(), 20u);
   EXPECT_LT(drift.windows.front().p50_ms, drift.windows.back().p50_ms);
-  EXPECT_EQ(hypothesis(report, "H5").verdict, analysis::Verdict::not_supported);  // the work did not grow
+  EXPECT_EQ(hypothesis(report, "H5").verdict,
+            analysis::Verdict::not_supported);  // the work did not grow
   EXPECT_EQ(hypothesis(report, "H1").verdict, analysis::Verdict::not_supported);
   EXPECT_EQ(hypothesis(report, "H3").verdict, analysis::Verdict::not_testable);  // no database work
   EXPECT_EQ(hypothesis(report, "H4").verdict, analysis::Verdict::not_testable);  // no sensors
@@ -157,7 +158,8 @@ TEST(AnalysisSound, DriftInOneUnitCostIsAttributedToThatCounterAndToIo) {
     }
   }
   EXPECT_TRUE(found_rows);
-  EXPECT_EQ(hypothesis(report, "H3").verdict, analysis::Verdict::supported) << hypothesis(report, "H3").reason;
+  EXPECT_EQ(hypothesis(report, "H3").verdict, analysis::Verdict::supported)
+      << hypothesis(report, "H3").reason;
   EXPECT_EQ(hypothesis(report, "H5").verdict, analysis::Verdict::not_supported);
 }
 

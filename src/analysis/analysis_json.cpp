@@ -60,51 +60,51 @@ void read_field(const Json& j, const char* key, T& out) {
 
 // nlohmann's NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE (3.11.2) handles only the unordered
 // nlohmann::json; these use ordered_json, so fields keep declaration order.
-#define NRMLAB_JSON_TYPE(Type, ...)                                            \
-  inline void to_json(Json& nlohmann_json_j, const Type& nlohmann_json_t) {    \
-    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_TO, __VA_ARGS__))   \
-  }                                                                            \
-  inline void from_json(const Json& nlohmann_json_j, Type& nlohmann_json_t) {  \
-    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NRMLAB_JSON_FROM, __VA_ARGS__))   \
+#define NRMLAB_JSON_TYPE(Type, ...)                                           \
+  inline void to_json(Json& nlohmann_json_j, const Type& nlohmann_json_t) {   \
+    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_TO, __VA_ARGS__))  \
+  }                                                                           \
+  inline void from_json(const Json& nlohmann_json_j, Type& nlohmann_json_t) { \
+    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NRMLAB_JSON_FROM, __VA_ARGS__))  \
   }
 
 NRMLAB_JSON_TYPE(SectionShare, section, seconds, share)
 NRMLAB_JSON_TYPE(TimeDecomposition, scope, steps, wall_seconds, cpu_seconds, cpu_share,
-                   off_cpu_share, off_cpu_unexplained_share, recorder_share, sections, dominant)
+                 off_cpu_share, off_cpu_unexplained_share, recorder_share, sections, dominant)
 NRMLAB_JSON_TYPE(WindowPercentiles, first_step, last_step, mean_ms, p50_ms, p95_ms, p99_ms,
-                   cpu_share, recorder_share, dominant, dominant_share)
+                 cpu_share, recorder_share, dominant, dominant_share)
 NRMLAB_JSON_TYPE(Drift, condition, steps, median_step_ms, hac_slope_ns_per_step, hac_ci_low,
-                   hac_ci_high, hac_p, hac_lag, theil_sen_slope_ns_per_step, theil_sen_ci_low,
-                   theil_sen_ci_high, theil_sen_points, mann_kendall_z, mann_kendall_p,
-                   mann_kendall_tau, relative_change, change_points, segment_means_ms, drifts,
-                   direction, windows)
-NRMLAB_JSON_TYPE(UnitCost, counter, unit_cost_ns, share, window_costs_ns, relative_change,
-                   trend_p, drifts, count_relative_change)
+                 hac_ci_high, hac_p, hac_lag, theil_sen_slope_ns_per_step, theil_sen_ci_low,
+                 theil_sen_ci_high, theil_sen_points, mann_kendall_z, mann_kendall_p,
+                 mann_kendall_tau, relative_change, change_points, segment_means_ms, drifts,
+                 direction, windows)
+NRMLAB_JSON_TYPE(UnitCost, counter, unit_cost_ns, share, window_costs_ns, relative_change, trend_p,
+                 drifts, count_relative_change)
 NRMLAB_JSON_TYPE(CostModel, condition, r_squared, terms, actual_slope_ns_per_step,
-                   work_slope_ns_per_step, explained_fraction)
+                 work_slope_ns_per_step, explained_fraction)
 NRMLAB_JSON_TYPE(Evidence, what, value, p, note)
-NRMLAB_JSON_TYPE(Hypothesis, id, name, verdict, reason, effect_label, effect_size, ci_low,
-                   ci_high, evidence)
+NRMLAB_JSON_TYPE(Hypothesis, id, name, verdict, reason, effect_label, effect_size, ci_low, ci_high,
+                 evidence)
 NRMLAB_JSON_TYPE(SoundAnalysis, run, conditions, drift, cost_models, hypotheses)
 NRMLAB_JSON_TYPE(PaperHypothesis, id, test, rule, statistics, score, testable, significant, tier,
                  verdict, interpretation)
 NRMLAB_JSON_TYPE(VarianceCharacterisation, expected_hours, observed_hours, variance_percent,
                  acceleration_percent_per_hour, milestones, note)
 NRMLAB_JSON_TYPE(LevelEffect, level, runs, mean_step_ms, mean_step_delta_ms, mean_step_ci_low,
-                   mean_step_ci_high, ratio, drift, drift_delta, drift_ci_low, drift_ci_high)
+                 mean_step_ci_high, ratio, drift, drift_delta, drift_ci_low, drift_ci_high)
 NRMLAB_JSON_TYPE(FactorEffect, factor, aliases, baseline, levels)
 NRMLAB_JSON_TYPE(Interaction, factor_a, factor_b, mean_step_interaction_ms, ci_low, ci_high)
 NRMLAB_JSON_TYPE(EquivalenceCheck, reference_run, run, method, equivalent, detail)
-NRMLAB_JSON_TYPE(Phase1B, unoptimized_run, optimized_runs, speedup, speedup_band,
-                   speedup_confirmed, cv_unoptimized, cv_optimized, acceleration_unoptimized,
-                   acceleration_optimized, cv_reduction, acceleration_reduction, variance_reduced,
-                   functionally_equivalent, equivalence, verdict)
+NRMLAB_JSON_TYPE(Phase1B, unoptimized_run, optimized_runs, speedup, speedup_band, speedup_confirmed,
+                 cv_unoptimized, cv_optimized, acceleration_unoptimized, acceleration_optimized,
+                 cv_reduction, acceleration_reduction, variance_reduced, functionally_equivalent,
+                 equivalence, verdict)
 NRMLAB_JSON_TYPE(Thresholds, alpha, min_relative_drift, min_explained_fraction,
-                   min_unit_cost_change, min_partial_r, min_contention_share, min_io_share,
-                   min_ratio_growth, max_observer_share, windows, equivalence_margin, confidence,
-                   paper_alpha, paper_h2_r_squared, paper_h3_r_squared, paper_h5_r_squared,
-                   paper_tier1, paper_tier2, paper_speedup_low, paper_speedup_high,
-                   paper_speedup_partial, paper_variance_reduction)
+                 min_unit_cost_change, min_partial_r, min_contention_share, min_io_share,
+                 min_ratio_growth, max_observer_share, windows, equivalence_margin, confidence,
+                 paper_alpha, paper_h2_r_squared, paper_h3_r_squared, paper_h5_r_squared,
+                 paper_tier1, paper_tier2, paper_speedup_low, paper_speedup_high,
+                 paper_speedup_partial, paper_variance_reduction)
 
 namespace {
 
@@ -191,8 +191,12 @@ void read_study(const Json& j, AnalysisReport& report) {
 
 }  // namespace
 
-Json to_json(const RunAnalysis& run) { return run_json(run); }
-Json to_json(const StudyAnalysis& study) { return study_json(study); }
+Json to_json(const RunAnalysis& run) {
+  return run_json(run);
+}
+Json to_json(const StudyAnalysis& study) {
+  return study_json(study);
+}
 Json to_json(const Thresholds& thresholds) {
   Json j;
   to_json(j, thresholds);

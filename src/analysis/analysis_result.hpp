@@ -111,8 +111,8 @@ struct Evidence {
 };
 
 struct Hypothesis {
-  std::string id;            // H1..H5, observer
-  std::string name;          // "contention", ...
+  std::string id;    // H1..H5, observer
+  std::string name;  // "contention", ...
   Verdict verdict = Verdict::not_testable;
   std::string reason;        // one sentence: why this verdict
   std::string effect_label;  // what effect_size measures

@@ -14,7 +14,7 @@ namespace nrmlab::analysis {
 namespace {
 
 Verdict verdict_of(const Outcome& o) {
-  return o.supported ? Verdict::supported
+  return o.supported  ? Verdict::supported
          : o.testable ? Verdict::not_supported
                       : Verdict::not_testable;
 }

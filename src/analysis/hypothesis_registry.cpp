@@ -4,12 +4,12 @@ namespace nrmlab::analysis {
 
 // Each hypothesis file in src/analysis/hypotheses/ defines one of these. The list's order
 // is analysis.json's and the summary's.
-#define NRMLAB_HYPOTHESES(X)   \
-  X(contention)                \
-  X(fragmentation)             \
-  X(io_accumulation)           \
-  X(thermal)                   \
-  X(emergent_complexity)       \
+#define NRMLAB_HYPOTHESES(X) \
+  X(contention)              \
+  X(fragmentation)           \
+  X(io_accumulation)         \
+  X(thermal)                 \
+  X(emergent_complexity)     \
   X(observer)
 
 #define NRMLAB_DECLARE(name) extern const HypothesisSpec k_##name##_hypothesis;

@@ -63,8 +63,8 @@ enum class PanelSource {
 
 struct PanelSpec {
   PanelSource source = PanelSource::step_column;
-  std::string_view column{};    // step_column, memory_column
-  double scale = 1.0;           // multiplies the column
+  std::string_view column{};      // step_column, memory_column
+  double scale = 1.0;             // multiplies the column
   std::string_view per_column{};  // step_column: divide by this column (row by row)
   std::string_view y_label{};
   std::string_view empty_reason{};  // when the run has no such data
@@ -84,7 +84,7 @@ struct HypothesisSpec {
   PanelSpec panel{};
   std::string_view engine_advice{};   // when supported in a run of the NRM engine
   std::string_view program_advice{};  // when supported in a watched program
-  bool names_cause = true;          // a cause of slowdown (the validator's labels)
+  bool names_cause = true;            // a cause of slowdown (the validator's labels)
   // Supported, it accounts for off-CPU time (preemption is time off the CPU), so the
   // validator does not also call the run "off-CPU".
   bool explains_off_cpu = false;

@@ -1,12 +1,12 @@
 #include "analysis/summary.hpp"
 
-#include "analysis/hypothesis_registry.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
+
+#include "analysis/hypothesis_registry.hpp"
 
 namespace nrmlab::analysis {
 namespace {
@@ -24,7 +24,7 @@ std::string section_label(const std::string& section, bool foreign) {
       {"database", "database work"},
       {"recorder", "nrmlab's own telemetry"},
       {"compute", "model compute"}};
-  if (foreign && section == "compute") return "the program's own work (on or off the CPU)";
+  if (foreign && section == "compute") return "the program's own work, on or off the CPU";
   if (foreign && section == "recorder") return "nrmlab's own watching";
   const auto it = k_labels.find(section);
   return it == k_labels.end() ? section : it->second;
@@ -110,8 +110,8 @@ void run_summary(const RunAnalysis& a, std::vector<std::string>& lines) {
       std::string effect;
       if (is_supported(h.verdict) && std::isfinite(h.effect_size))
         effect = fmt::format(" [{} {:.2f}]", h.effect_label, h.effect_size);
-      lines.push_back(
-          fmt::format("{:<8} {}: {}{} -- {}", h.id, h.name, to_string(h.verdict), effect, h.reason));
+      lines.push_back(fmt::format("{:<8} {}: {}{} -- {}", h.id, h.name, to_string(h.verdict),
+                                  effect, h.reason));
     }
     for (const auto& line : advice(s, foreign))
       lines.push_back("change   " + line);

@@ -53,11 +53,19 @@ E parse_json(const Json& j, E (*parser)(std::string_view), std::string_view what
 
 }  // namespace
 
-std::string_view to_string(Verdict verdict) { return name_of(k_verdicts, verdict); }
-std::string_view to_string(DriftDirection direction) { return name_of(k_directions, direction); }
-std::string_view to_string(StepSource source) { return name_of(k_step_sources, source); }
+std::string_view to_string(Verdict verdict) {
+  return name_of(k_verdicts, verdict);
+}
+std::string_view to_string(DriftDirection direction) {
+  return name_of(k_directions, direction);
+}
+std::string_view to_string(StepSource source) {
+  return name_of(k_step_sources, source);
+}
 
-Verdict parse_verdict(std::string_view text) { return parse(k_verdicts, text, "verdict"); }
+Verdict parse_verdict(std::string_view text) {
+  return parse(k_verdicts, text, "verdict");
+}
 DriftDirection parse_drift_direction(std::string_view text) {
   return parse(k_directions, text, "drift direction");
 }
@@ -65,12 +73,24 @@ StepSource parse_step_source(std::string_view text) {
   return parse(k_step_sources, text, "step source");
 }
 
-void to_json(nlohmann::ordered_json& j, Verdict v) { j = to_string(v); }
-void to_json(nlohmann::ordered_json& j, DriftDirection d) { j = to_string(d); }
-void to_json(nlohmann::ordered_json& j, StepSource s) { j = to_string(s); }
-void to_json(nlohmann::json& j, Verdict v) { j = to_string(v); }
-void to_json(nlohmann::json& j, DriftDirection d) { j = to_string(d); }
-void to_json(nlohmann::json& j, StepSource s) { j = to_string(s); }
+void to_json(nlohmann::ordered_json& j, Verdict v) {
+  j = to_string(v);
+}
+void to_json(nlohmann::ordered_json& j, DriftDirection d) {
+  j = to_string(d);
+}
+void to_json(nlohmann::ordered_json& j, StepSource s) {
+  j = to_string(s);
+}
+void to_json(nlohmann::json& j, Verdict v) {
+  j = to_string(v);
+}
+void to_json(nlohmann::json& j, DriftDirection d) {
+  j = to_string(d);
+}
+void to_json(nlohmann::json& j, StepSource s) {
+  j = to_string(s);
+}
 void from_json(const nlohmann::json& j, Verdict& v) {
   v = parse_json(j, parse_verdict, "verdict");
 }

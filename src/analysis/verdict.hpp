@@ -46,15 +46,27 @@ DriftDirection parse_drift_direction(std::string_view text);
 StepSource parse_step_source(std::string_view text);
 
 // For messages and test failures: the analysis.json string.
-inline std::ostream& operator<<(std::ostream& out, Verdict v) { return out << to_string(v); }
-inline std::ostream& operator<<(std::ostream& out, DriftDirection d) { return out << to_string(d); }
-inline std::ostream& operator<<(std::ostream& out, StepSource s) { return out << to_string(s); }
+inline std::ostream& operator<<(std::ostream& out, Verdict v) {
+  return out << to_string(v);
+}
+inline std::ostream& operator<<(std::ostream& out, DriftDirection d) {
+  return out << to_string(d);
+}
+inline std::ostream& operator<<(std::ostream& out, StepSource s) {
+  return out << to_string(s);
+}
 
-constexpr bool is_supported(Verdict v) { return v == Verdict::supported; }
+constexpr bool is_supported(Verdict v) {
+  return v == Verdict::supported;
+}
 // The data could decide the question (whatever the answer).
-constexpr bool is_testable(Verdict v) { return v != Verdict::not_testable; }
+constexpr bool is_testable(Verdict v) {
+  return v != Verdict::not_testable;
+}
 // Steps of a watched program, not of the NRM engine: wording and advice follow.
-constexpr bool is_foreign(StepSource s) { return s != StepSource::engine; }
+constexpr bool is_foreign(StepSource s) {
+  return s != StepSource::engine;
+}
 
 // analysis.json: the strings above (both json flavours; ordered_json keeps field order).
 void to_json(nlohmann::ordered_json& j, Verdict v);

@@ -323,8 +323,8 @@ void work_counter_series(const ReportInput& input, const StepAxis& axis,
   const analysis::RunData& data = input.featured_data;
   const std::vector<std::string> columns = work_columns(input, spec.column);
   if (!analysis::is_foreign(input.featured_run().analysis.step_source)) {
-    panel.series.push_back(over_steps(
-        data, axis, steps_column(data, columns.front(), spec.scale), panel.y_label, 0));
+    panel.series.push_back(
+        over_steps(data, axis, steps_column(data, columns.front(), spec.scale), panel.y_label, 0));
     return;
   }
   panel.y_label = "the program's work counters per step";
@@ -518,11 +518,9 @@ Figure study_impact(const ReportInput& input) {
     }
     figure.panels.push_back(std::move(panel));
   }
-  figure.panels.push_back(bars_panel("Change of drift against the baseline level",
-                                     "drift change (% points)", drift,
-                                     fmt::format("difference of means ({} CI)",
-                                                 input.interval_label()),
-                                     false));
+  figure.panels.push_back(
+      bars_panel("Change of drift against the baseline level", "drift change (% points)", drift,
+                 fmt::format("difference of means ({} CI)", input.interval_label()), false));
 
   for (const json& factor : field(field(input.manifest, "study"), "factors")) {
     const std::string key = factor.is_string() ? factor.get<std::string>() : factor.dump();
@@ -638,8 +636,7 @@ Panel time_against_work_panel(const ReportInput& input) {
                                     : "resonance pairs checked in the step";
   panel.y_label = "step time (ms)";
   for (const analysis::ConditionData& condition : input.featured_data.conditions) {
-    if (column.empty() || !condition.steps.has(column) || !condition.steps.has("wall_ns"))
-      continue;
+    if (column.empty() || !condition.steps.has(column) || !condition.steps.has("wall_ns")) continue;
     Series series;
     series.name = condition.name;
     series.style = SeriesStyle::points;
@@ -655,9 +652,9 @@ Panel time_against_work_panel(const ReportInput& input) {
     panel.series.push_back(std::move(series));
   }
   if (panel.series.empty())
-    panel.empty_reason =
-        column.empty() ? "the program's step markers carry no key=value work counter"
-                       : "the run recorded no steps";
+    panel.empty_reason = column.empty()
+                             ? "the program's step markers carry no key=value work counter"
+                             : "the run recorded no steps";
   return panel;
 }
 

@@ -18,7 +18,9 @@ std::string num(double x, const char* format = "{:.3g}") {
   return std::isnan(x) ? "n/a" : fmt::format(fmt::runtime(format), x);
 }
 
-std::string text(std::string_view raw) { return escape_html(raw); }
+std::string text(std::string_view raw) {
+  return escape_html(raw);
+}
 
 std::string percent(double x) {
   return std::isnan(x) ? "n/a" : fmt::format("{:.1f}%", 100.0 * x);
@@ -84,9 +86,9 @@ std::string figure_html(const Figure& figure, std::size_t index) {
 std::string decomposition_table(const analysis::TimeDecomposition& decomposition) {
   std::string out = "<table><tr><th>section</th><th>seconds</th><th>share of wall time</th></tr>";
   for (const analysis::SectionShare& section : decomposition.sections)
-    out += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                       text(section.section), num(section.seconds, "{:.4g}"),
-                       percent(section.share));
+    out +=
+        fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                    text(section.section), num(section.seconds, "{:.4g}"), percent(section.share));
   out += "</table>";
   return out;
 }
@@ -206,8 +208,7 @@ std::string paper_table(const ReportRun& run, const analysis::PaperAnalysis& pap
     out += fmt::format(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td>"
         "<td>{}</td><td>{}</td></tr>",
-        text(h.id), text(h.test), text(h.rule), num(h.score), text(h.tier), text(h.verdict),
-        sound);
+        text(h.id), text(h.test), text(h.rule), num(h.score), text(h.tier), text(h.verdict), sound);
   }
   out += "</table>";
   if (paper.has_variance)
@@ -305,8 +306,8 @@ json island(const ReportInput& input, const std::vector<Figure>& figures) {
   out["description"] = input.description;
   out["summary"] = input.analysis.summary;
   out["thresholds"] = json(analysis::to_json(input.analysis.thresholds));
-  out["study"] = input.analysis.has_study ? json(analysis::to_json(input.analysis.study))
-                                          : json(nullptr);
+  out["study"] =
+      input.analysis.has_study ? json(analysis::to_json(input.analysis.study)) : json(nullptr);
   out["featured_run"] = json(analysis::to_json(input.featured_run().analysis));
   out["runs"] = json::array();
   for (const ReportRun& run : input.runs) {
@@ -488,13 +489,13 @@ std::vector<std::string> plain_verdict(const ReportInput& input) {
     return lines;
   }
   const analysis::TimeDecomposition& decomposition = run.analysis.sound.run;
-  lines.push_back(fmt::format(
-      "In run {}, {} takes the largest share of wall time ({}); the "
-      "process is on the CPU {} of the time.",
-      run.id, decomposition.dominant,
-      decomposition.sections.empty() ? std::string("n/a")
-                                     : percent(decomposition.sections.front().share),
-      percent(decomposition.cpu_share)));
+  lines.push_back(
+      fmt::format("In run {}, {} takes the largest share of wall time ({}); the "
+                  "process is on the CPU {} of the time.",
+                  run.id, decomposition.dominant,
+                  decomposition.sections.empty() ? std::string("n/a")
+                                                 : percent(decomposition.sections.front().share),
+                  percent(decomposition.cpu_share)));
   drift_verdict(run, lines);
   std::string supported;
   for (const analysis::Hypothesis& h : run.analysis.sound.hypotheses)

@@ -17,9 +17,9 @@ struct ReportRun {
   std::string id;
   std::filesystem::path dir;
   analysis::RunAnalysis analysis;  // its entry in analysis.json's runs
-  nlohmann::json levels;    // factor -> level (studies; null for a single run)
-  nlohmann::json status;    // the manifest's status: started, finished, host (null: none)
-  nlohmann::json result;    // result.json (null when absent)
+  nlohmann::json levels;           // factor -> level (studies; null for a single run)
+  nlohmann::json status;           // the manifest's status: started, finished, host (null: none)
+  nlohmann::json result;           // result.json (null when absent)
 };
 
 struct ReportInput {
@@ -28,7 +28,7 @@ struct ReportInput {
   std::string description;
   bool is_study = false;
   analysis::AnalysisReport analysis;  // analysis.json, typed (its runs are in `runs`)
-  nlohmann::json manifest;  // manifest.json (null for a single run)
+  nlohmann::json manifest;            // manifest.json (null for a single run)
   std::vector<ReportRun> runs;
   // Figures 1, 2 and 4 show one run's steps: the one asked for, or else the slowest
   // complete run (the one a user would look at first).

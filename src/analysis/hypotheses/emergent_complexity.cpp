@@ -64,17 +64,20 @@ extern const HypothesisSpec k_emergent_complexity_hypothesis{
     .id = "H5",
     .name = "emergent complexity (workload growth)",
     .effect_label = "share of the slowdown explained by work",
-    .needs = "work counters per step (the engine's, or key=value counters on a program's "
-             "step markers) and enough steps to fit a trend",
+    .needs =
+        "work counters per step (the engine's, or key=value counters on a program's "
+        "step markers) and enough steps to fit a trend",
     .condition_test = emergent_complexity,
     .needs_trend = false,  // says "too few steps to fit a trend" itself
     .panel = {.source = PanelSource::work_counters,
               .column = "resonance_pairs",
               .y_label = "resonance pairs checked per step"},
-    .engine_advice = "work grows step by step: find what accumulates (pattern memory, agents "
-                     "that are never dropped -- the model's defect switches)",
-    .program_advice = "work grows step by step: find what accumulates in the program's state "
-                      "(the growing counters are named above)",
+    .engine_advice =
+        "work grows step by step: find what accumulates (pattern memory, agents "
+        "that are never dropped -- the model's defect switches)",
+    .program_advice =
+        "work grows step by step: find what accumulates in the program's state "
+        "(the growing counters are named above)",
 };
 
 }  // namespace nrmlab::analysis

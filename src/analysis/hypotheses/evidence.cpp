@@ -33,7 +33,9 @@ Outcome untestable(std::string reason) {
   return o;
 }
 
-std::string format_p(double p) { return std::isfinite(p) ? fmt::format("{:.2g}", p) : "n/a"; }
+std::string format_p(double p) {
+  return std::isfinite(p) ? fmt::format("{:.2g}", p) : "n/a";
+}
 
 std::size_t step_index(std::span<const double> steps, double step) {
   const auto it = std::lower_bound(steps.begin(), steps.end(), step);

@@ -31,8 +31,7 @@ struct Aligned {
 // Partial Spearman of an indicator with step time, controlling for step and agents;
 // positive when the indicator goes with slower steps. `sign` = -1 for indicators whose
 // *fall* should slow steps (CPU frequency).
-Outcome correlate(const std::string& what, const Aligned& a, const Thresholds& t,
-                  double sign = 1);
+Outcome correlate(const std::string& what, const Aligned& a, const Thresholds& t, double sign = 1);
 
 // Change of a series over its span, relative to its start (Theil-Sen line on at most 1000
 // block medians), and Mann-Kendall's p. NaN when fewer than k_min_points are finite.

@@ -72,11 +72,13 @@ extern const HypothesisSpec k_fragmentation_hypothesis{
               .scale = 1e-6,
               .y_label = "resident set (MB)",
               .empty_reason = "no memory readings (the run had --memory-every 0)"},
-    .engine_advice = "allocator ratios grow with unit costs: run the allocator intervention "
-                     "(jemalloc, mimalloc) to decide",
-    .program_advice = "allocator ratios grow with unit costs: run the program again under "
-                      "another allocator (LD_PRELOAD=libjemalloc.so.2 or libmimalloc.so.2) "
-                      "to decide",
+    .engine_advice =
+        "allocator ratios grow with unit costs: run the allocator intervention "
+        "(jemalloc, mimalloc) to decide",
+    .program_advice =
+        "allocator ratios grow with unit costs: run the program again under "
+        "another allocator (LD_PRELOAD=libjemalloc.so.2 or libmimalloc.so.2) "
+        "to decide",
 };
 
 }  // namespace nrmlab::analysis

@@ -101,8 +101,9 @@ extern const HypothesisSpec k_io_accumulation_hypothesis{
     .id = "H3",
     .name = "I/O accumulation",
     .effect_label = "relative growth of the database cost of the same work",
-    .needs = "timed database work with transaction and row counts (database_ns, "
-             "db_transactions, db_rows)",
+    .needs =
+        "timed database work with transaction and row counts (database_ns, "
+        "db_transactions, db_rows)",
     .condition_test = io_accumulation,
     .panel = {.source = PanelSource::step_column,
               .column = "database_ns",
