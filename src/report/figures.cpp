@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "analysis/hypothesis_registry.hpp"
@@ -470,86 +471,95 @@ std::string short_factor(const std::string& name) {
   return dot == std::string::npos ? name : name.substr(dot + 1);
 }
 
-// One panel per intervention (mean step time by level, with the interval of the difference
-// from the baseline), one panel of drift changes, and one panel of work per step for each
-// factor that changes the work.
+// One intervention's panel: mean step time by level, with the interval of the difference
+// from the baseline placed on the baseline's mean. Each non-baseline level's drift change
+// joins `drift`.
+Panel intervention_panel(const ReportInput& input, const analysis::FactorEffect& factor,
+                         CategoryBars& drift) {
+  const std::string name = short_factor(factor.factor);
+  const std::string& baseline = factor.baseline;
+  double base_mean = k_nan;
+  for (const analysis::LevelEffect& level : factor.levels)
+    if (level.level == baseline) base_mean = level.mean_step_ms;
+  CategoryBars time;
+  std::string badge;
+  double largest = -1.0;
+  for (const analysis::LevelEffect& level : factor.levels) {
+    const std::string& label = level.level;
+    const auto positive = [](double v) { return v > 0 ? v : k_nan; };
+    time.names.push_back(label);
+    time.value.push_back(level.mean_step_ms);
+    time.low.push_back(positive(base_mean + level.mean_step_ci_low));
+    time.high.push_back(positive(base_mean + level.mean_step_ci_high));
+    if (label == baseline) continue;
+    const double ratio = level.ratio;
+    if (!std::isnan(ratio) && std::abs(std::log(ratio)) > largest) {
+      largest = std::abs(std::log(ratio));
+      badge = fmt::format("{}: x{} vs {}", label, compact(ratio), baseline);
+    }
+    drift.names.push_back(fmt::format("{}: {}", name, label));
+    drift.value.push_back(100.0 * level.drift_delta);
+    drift.low.push_back(100.0 * level.drift_ci_low);
+    drift.high.push_back(100.0 * level.drift_ci_high);
+  }
+  Panel panel = bars_panel(name, "mean step time (ms)", time, "mean over runs", true);
+  panel.x_label = name;
+  panel.badge = badge;
+  if (!panel.series.empty()) {
+    Series interval = panel.series.front();
+    interval.name = input.interval_label() + " CI";
+    interval.colour = 7;
+    panel.series.front().style = SeriesStyle::bars;
+    panel.series.front().y_low.clear();
+    panel.series.front().y_high.clear();
+    panel.series.push_back(std::move(interval));
+  }
+  return panel;
+}
+
+// Metric samples and database rows per step by the levels of the study factor `key`, or
+// nothing when the factor does not change the work done.
+std::optional<Panel> factor_work_panel(const ReportInput& input, const std::string& key) {
+  std::map<std::string, std::pair<double, double>> sums;
+  std::map<std::string, int> counts;
+  std::vector<std::string> order;
+  for (const ReportRun& run : input.runs) {
+    const json& level_json = field(run.levels, key);
+    if (!level_json.is_string()) continue;
+    const std::string level = level_json.get<std::string>();
+    const auto [samples, rows] = work_per_step(run.result);
+    if (std::isnan(samples)) continue;
+    if (!counts.count(level)) order.push_back(level);
+    sums[level].first += samples;
+    sums[level].second += rows;
+    ++counts[level];
+  }
+  std::vector<std::pair<double, double>> work;
+  for (const std::string& level : order)
+    work.emplace_back(sums[level].first / counts[level], sums[level].second / counts[level]);
+  bool varies = false;
+  for (std::size_t i = 1; i < work.size(); ++i)
+    varies = varies || std::abs(work[i].first - work[0].first) > 0.01 * work[0].first ||
+             std::abs(work[i].second - work[0].second) > 0.01 * std::max(work[0].second, 1.0);
+  if (!varies) return std::nullopt;
+  Panel panel = work_panel(fmt::format("Work per step by {}", key), order, work);
+  panel.x_label = key;
+  return panel;
+}
+
+// One panel per intervention, one panel of drift changes, and one panel of work per step
+// for each factor that changes the work.
 Figure study_impact(const ReportInput& input) {
   Figure figure;
   CategoryBars drift;
-  for (const analysis::FactorEffect& factor : input.analysis.study.interventions) {
-    const std::string name = short_factor(factor.factor);
-    const std::string& baseline = factor.baseline;
-    double base_mean = k_nan;
-    for (const analysis::LevelEffect& level : factor.levels)
-      if (level.level == baseline) base_mean = level.mean_step_ms;
-    CategoryBars time;
-    std::string badge;
-    double largest = -1.0;
-    for (const analysis::LevelEffect& level : factor.levels) {
-      const std::string& label = level.level;
-      const auto positive = [](double v) { return v > 0 ? v : k_nan; };
-      time.names.push_back(label);
-      time.value.push_back(level.mean_step_ms);
-      time.low.push_back(positive(base_mean + level.mean_step_ci_low));
-      time.high.push_back(positive(base_mean + level.mean_step_ci_high));
-      if (label == baseline) continue;
-      const double ratio = level.ratio;
-      if (!std::isnan(ratio) && std::abs(std::log(ratio)) > largest) {
-        largest = std::abs(std::log(ratio));
-        badge = fmt::format("{}: x{} vs {}", label, compact(ratio), baseline);
-      }
-      drift.names.push_back(fmt::format("{}: {}", name, label));
-      drift.value.push_back(100.0 * level.drift_delta);
-      drift.low.push_back(100.0 * level.drift_ci_low);
-      drift.high.push_back(100.0 * level.drift_ci_high);
-    }
-    Panel panel = bars_panel(name, "mean step time (ms)", time, "mean over runs", true);
-    panel.x_label = name;
-    panel.badge = badge;
-    if (!panel.series.empty()) {
-      // The interval of the difference from the baseline, placed on the baseline's mean.
-      Series interval = panel.series.front();
-      interval.name = input.interval_label() + " CI";
-      interval.colour = 7;
-      panel.series.front().style = SeriesStyle::bars;
-      panel.series.front().y_low.clear();
-      panel.series.front().y_high.clear();
-      panel.series.push_back(std::move(interval));
-    }
-    figure.panels.push_back(std::move(panel));
-  }
+  for (const analysis::FactorEffect& factor : input.analysis.study.interventions)
+    figure.panels.push_back(intervention_panel(input, factor, drift));
   figure.panels.push_back(
       bars_panel("Change of drift against the baseline level", "drift change (% points)", drift,
                  fmt::format("difference of means ({} CI)", input.interval_label()), false));
-
   for (const json& factor : field(field(input.manifest, "study"), "factors")) {
     const std::string key = factor.is_string() ? factor.get<std::string>() : factor.dump();
-    std::map<std::string, std::pair<double, double>> sums;
-    std::map<std::string, int> counts;
-    std::vector<std::string> order;
-    for (const ReportRun& run : input.runs) {
-      const json& level_json = field(run.levels, key);
-      if (!level_json.is_string()) continue;
-      const std::string level = level_json.get<std::string>();
-      const auto [samples, rows] = work_per_step(run.result);
-      if (std::isnan(samples)) continue;
-      if (!counts.count(level)) order.push_back(level);
-      sums[level].first += samples;
-      sums[level].second += rows;
-      ++counts[level];
-    }
-    std::vector<std::pair<double, double>> work;
-    for (const std::string& level : order)
-      work.emplace_back(sums[level].first / counts[level], sums[level].second / counts[level]);
-    // Only the factors that change the work done are worth a panel.
-    bool varies = false;
-    for (std::size_t i = 1; i < work.size(); ++i)
-      varies = varies || std::abs(work[i].first - work[0].first) > 0.01 * work[0].first ||
-               std::abs(work[i].second - work[0].second) > 0.01 * std::max(work[0].second, 1.0);
-    if (!varies) continue;
-    Panel panel = work_panel(fmt::format("Work per step by {}", key), order, work);
-    panel.x_label = key;
-    figure.panels.push_back(std::move(panel));
+    if (auto panel = factor_work_panel(input, key)) figure.panels.push_back(std::move(*panel));
   }
   return figure;
 }

@@ -489,13 +489,16 @@ std::vector<std::string> plain_verdict(const ReportInput& input) {
     return lines;
   }
   const analysis::TimeDecomposition& decomposition = run.analysis.sound.run;
-  lines.push_back(
-      fmt::format("In run {}, {} takes the largest share of wall time ({}); the "
-                  "process is on the CPU {} of the time.",
-                  run.id, decomposition.dominant,
-                  decomposition.sections.empty() ? std::string("n/a")
-                                                 : percent(decomposition.sections.front().share),
-                  percent(decomposition.cpu_share)));
+  lines.push_back(fmt::format(
+      "In run {}, {} takes the largest share of wall time ({}); the "
+      "process is on the CPU {} of the time.",
+      run.id,
+      analysis::is_foreign(run.analysis.step_source) && decomposition.dominant == "compute"
+          ? std::string("the program's own work (on or off the CPU)")
+          : decomposition.dominant,
+      decomposition.sections.empty() ? std::string("n/a")
+                                     : percent(decomposition.sections.front().share),
+      percent(decomposition.cpu_share)));
   drift_verdict(run, lines);
   std::string supported;
   for (const analysis::Hypothesis& h : run.analysis.sound.hypotheses)
