@@ -241,6 +241,12 @@ work done, and decide with interventions.</li></ul>)";
 
 std::string paper_html(const ReportInput& input) {
   const ReportRun& run = input.featured_run();
+  // Paper mode is the seed study's analysis of the NRM engine: a watched program has none.
+  if (analysis::is_foreign(run.analysis.step_source) && !run.analysis.has_paper)
+    return fmt::format(
+        "<p>Paper mode is the seed study's own analysis of the NRM engine's C256 runs; it does "
+        "not apply to run {}, a watched program.</p>",
+        escape_html(run.id));
   std::string out;
   if (!run.analysis.has_paper) {
     out +=
