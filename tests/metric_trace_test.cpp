@@ -122,6 +122,23 @@ TEST(MetricTrace, AMissingFileIsAClearError) {
   }
 }
 
+TEST(MetricTrace, ReadsCrlfLinesAndNamesTheLineAfterAnEarlyEnd) {
+  ScratchDir scratch;
+  const std::string file = (scratch / "trace.csv").string();
+  std::string crlf;
+  for (const char c : std::string(k_header) + "OFF-OFF,0,0,1.5,20,40,50,1,2,3,4,100\n") {
+    if (c == '\n') crlf += '\r';
+    crlf += c;
+  }
+  const MetricTrace trace = MetricTrace::load(write_file(scratch, crlf));
+  ASSERT_NE(trace.at(0, 0, 0), nullptr);
+  EXPECT_EQ(trace.at(0, 0, 0)->process_count, 100);
+  EXPECT_THAT(load_error(scratch, "# nrmlab metric trace v1\n"),
+              HasSubstr(file + ":2: expected '# steps=N', found the end of the file"));
+  EXPECT_THAT(load_error(scratch, "# nrmlab metric trace v1\n# steps=3\n"),
+              HasSubstr(file + ":3: expected the column header, found the end of the file"));
+}
+
 TEST(ReplaySource, RefusesRunsTheTraceCannotServe) {
   ScratchDir scratch;
   const auto path = write_file(scratch, std::string(k_header) +

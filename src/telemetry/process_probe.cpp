@@ -365,6 +365,16 @@ struct ProcessProbe::State {
   State(pid_t pid, bool include_children, fs::path proc_root);
 
   std::optional<ProcessSample> sample(bool with_pss);
+  void forget_target();
+  std::vector<std::unique_ptr<Tracked>> update_membership();
+  bool read_tree(bool with_pss, std::vector<std::unique_ptr<Tracked>>& left);
+  // Sums over the live processes; 0 until a process cannot provide the value.
+  struct Gauges {
+    std::optional<std::int64_t> rss = 0, fds = 0, pss = 0;
+  };
+  void sum_tree(ProcessSample& out, Counters& sum, Gauges& gauges) const;
+  void hold_high_water(Counters& sum);
+  void fill_counters(ProcessSample& out, const Counters& sum) const;
 
   enum class Read { live, gone, unreadable };
   Read refresh_stat(Tracked& process);
@@ -375,6 +385,12 @@ struct ProcessProbe::State {
   void discover_by_children();
   void discover_by_scan(std::vector<std::unique_ptr<Tracked>>& left);
   bool read_details(Tracked& process, bool with_pss);
+  void take_stat_counters(Tracked& process) const;
+  enum class Detail { ok, absent, gone };
+  Detail check_detail(Tracked& process, Outcome outcome, int error, const std::string& path);
+  Detail read_io(Tracked& process);
+  Detail read_open_fds(Tracked& process, const std::string& dir);
+  Detail read_pss(Tracked& process, const std::string& dir);
   bool read_tasks(Tracked& process);
   void read_task(const Tracked& process, Task& task, std::optional<std::int64_t>& rss,
                  bool& switches_ok);
@@ -712,14 +728,12 @@ bool ProcessProbe::State::read_tasks(Tracked& process) {
   return true;
 }
 
-// Everything but stat. Returns false if the process has turned out to be gone (then it is
-// left out of this sample entirely, so the sample stays consistent).
-bool ProcessProbe::State::read_details(Tracked& process, bool with_pss) {
+// The cumulative counters stat gives. With descendants, a process stands for itself and every
+// child it has reaped (the kernel adds their times and faults to cutime, cstime, cminflt,
+// cmajflt), so children that lived between two samples are counted; `absorbed` is that part,
+// how a vanished child's totals are recognised as reaped. The target alone is only itself.
+void ProcessProbe::State::take_stat_counters(Tracked& process) const {
   const StatFields& stat = process.now;
-  // With descendants, a process stands for itself and every child it has reaped (the kernel
-  // adds their times and faults to cutime, cstime, cminflt, cmajflt), so children that lived
-  // between two samples are counted; `absorbed` is that part, how a vanished child's totals
-  // are recognised as reaped. The target alone is only itself.
   if (m_include_children) {
     process.total[k_user] = stat.utime + stat.cutime;
     process.total[k_system] = stat.stime + stat.cstime;
@@ -735,23 +749,23 @@ bool ProcessProbe::State::read_details(Tracked& process, bool with_pss) {
   process.absorbed[k_system] = stat.cstime;
   process.absorbed[k_minor] = stat.cminflt;
   process.absorbed[k_major] = stat.cmajflt;
+}
 
-  if (!read_tasks(process)) return false;
+// A secondary file that is missing: the process exited after its stat was read (leave it
+// out), or the file does not exist (a problem to report).
+ProcessProbe::State::Detail ProcessProbe::State::check_detail(Tracked& process, Outcome outcome,
+                                                              int error, const std::string& path) {
+  if (outcome == Outcome::ok) return Detail::ok;
+  if (outcome == Outcome::gone && !still_alive(process)) return Detail::gone;
+  fail_once(path + ": " + error_text(error));
+  return Detail::absent;
+}
 
-  // A secondary file that is missing: the process exited after its stat was read (leave
-  // it out), or the file does not exist (a problem to report).
-  enum class Detail { ok, absent, gone };
-  const auto check = [&](Outcome outcome, int error, const std::string& path) {
-    if (outcome == Outcome::ok) return Detail::ok;
-    if (outcome == Outcome::gone && !still_alive(process)) return Detail::gone;
-    fail_once(path + ": " + error_text(error));
-    return Detail::absent;
-  };
-
+ProcessProbe::State::Detail ProcessProbe::State::read_io(Tracked& process) {
   int error = 0;
   const Outcome io_read = process.io.read(m_buffer, error);
-  const Detail io = check(io_read, error, process.io.path());
-  if (io == Detail::gone) return false;
+  const Detail io = check_detail(process, io_read, error, process.io.path());
+  if (io == Detail::gone) return io;
   for (const auto& [key, counter] : k_io_keys)
     process.total[counter] = std::nullopt;
   if (io == Detail::ok) {
@@ -768,34 +782,52 @@ bool ProcessProbe::State::read_details(Tracked& process, bool with_pss) {
   // I/O has no separate field for reaped children: all of it may be absorbed.
   for (const auto& [key, counter] : k_io_keys)
     process.absorbed[counter] = process.total[counter];
+  return io;
+}
 
-  process.open_fds = std::nullopt;
-  process.pss = std::nullopt;
-  if (is_exiting(stat)) return true;  // only its counters still mean something
-
-  if (!process.rss) fail_once("no VmRSS in " + process.dir + "/task/*/status");
-  const std::string dir = live_dir(process);
+// `dir` is live_dir(process): the process's own fd directory is kept open, a thread's is not.
+ProcessProbe::State::Detail ProcessProbe::State::read_open_fds(Tracked& process,
+                                                               const std::string& dir) {
+  int error = 0;
   std::int64_t fds = 0;
   const auto count = [&](std::string_view) { ++fds; };
   const Outcome listed = dir == process.dir ? process.fd_dir.list(error, count)
                                             : ProcDir(dir + "/fd", nullptr).list(error, count);
-  const Detail fd_detail = check(listed, error, dir + "/fd");
-  if (fd_detail == Detail::gone) return false;
-  if (fd_detail == Detail::ok) process.open_fds = fds;
+  const Detail detail = check_detail(process, listed, error, dir + "/fd");
+  if (detail == Detail::ok) process.open_fds = fds;
+  return detail;
+}
 
-  if (with_pss) {
-    ProcFile rollup(dir + "/smaps_rollup", nullptr);
-    const Outcome rollup_read = rollup.read(m_buffer, error);
-    const Detail detail = check(rollup_read, error, rollup.path());
-    if (detail == Detail::gone) return false;
-    if (detail == Detail::ok) {
-      for_each_line(m_buffer,
-                    [&](std::string_view key, std::string_view word, std::string_view all) {
-                      if (key == "Pss") process.pss = parse_kib(word, all);
-                    });
-      if (!process.pss) fail_once("cannot parse Pss in " + rollup.path());
-    }
+ProcessProbe::State::Detail ProcessProbe::State::read_pss(Tracked& process,
+                                                          const std::string& dir) {
+  int error = 0;
+  ProcFile rollup(dir + "/smaps_rollup", nullptr);
+  const Outcome rollup_read = rollup.read(m_buffer, error);
+  const Detail detail = check_detail(process, rollup_read, error, rollup.path());
+  if (detail == Detail::ok) {
+    for_each_line(m_buffer, [&](std::string_view key, std::string_view word, std::string_view all) {
+      if (key == "Pss") process.pss = parse_kib(word, all);
+    });
+    if (!process.pss) fail_once("cannot parse Pss in " + rollup.path());
   }
+  return detail;
+}
+
+// Everything but stat. Returns false if the process has turned out to be gone (then it is
+// left out of this sample entirely, so the sample stays consistent).
+bool ProcessProbe::State::read_details(Tracked& process, bool with_pss) {
+  take_stat_counters(process);
+  if (!read_tasks(process)) return false;
+  if (read_io(process) == Detail::gone) return false;
+
+  process.open_fds = std::nullopt;
+  process.pss = std::nullopt;
+  if (is_exiting(process.now)) return true;  // only its counters still mean something
+
+  if (!process.rss) fail_once("no VmRSS in " + process.dir + "/task/*/status");
+  const std::string dir = live_dir(process);
+  if (read_open_fds(process, dir) == Detail::gone) return false;
+  if (with_pss && read_pss(process, dir) == Detail::gone) return false;
   return true;
 }
 
@@ -852,55 +884,51 @@ void ProcessProbe::State::commit() {
   }
 }
 
-std::optional<ProcessSample> ProcessProbe::State::sample(bool with_pss) {
-  if (m_gone) return std::nullopt;
-  ProcessSample out;
-  out.t_ns = monotonic_ns();
+// The target has exited: nothing more will be read, so every kept descriptor is closed.
+void ProcessProbe::State::forget_target() {
+  m_gone = true;
+  m_tree.clear();
+  m_proc_dir = ProcDir();
+  m_loadavg = ProcFile();
+}
 
-  Tracked& target = *m_tree.at(m_pid);
-  const Read read = refresh_stat(target);
-  if (read == Read::gone || (read == Read::live && is_zombie(target.now))) {
-    m_gone = true;
-    m_tree.clear();  // closes every kept descriptor
-    m_proc_dir = ProcDir();
-    m_loadavg = ProcFile();
-    return std::nullopt;
-  }
-  if (read == Read::unreadable) return std::nullopt;
-
+// With descendants: drops those that left (returned) and, when due, searches for new ones.
+std::vector<std::unique_ptr<Tracked>> ProcessProbe::State::update_membership() {
   std::vector<std::unique_ptr<Tracked>> left;
-  if (m_include_children) {
-    left = settle_membership();
-    if (should_discover()) {
-      m_samples_since_discovery = 0;
-      if (m_children_files) {
-        discover_by_children();
-      } else {
-        discover_by_scan(left);
-      }
+  if (!m_include_children) return left;
+  left = settle_membership();
+  if (should_discover()) {
+    m_samples_since_discovery = 0;
+    if (m_children_files) {
+      discover_by_children();
+    } else {
+      discover_by_scan(left);
     }
   }
+  return left;
+}
+
+// Reads every process of the tree; a descendant found gone moves to `left`. Returns false
+// if the target itself exited a moment ago (the next call finds it gone).
+bool ProcessProbe::State::read_tree(bool with_pss, std::vector<std::unique_ptr<Tracked>>& left) {
   bool target_lost = false;
   for (auto it = m_tree.begin(); it != m_tree.end();) {
     if (read_details(*it->second, with_pss)) {
       ++it;
     } else if (it->first == m_pid) {
-      target_lost = true;  // it exited a moment ago: the next call finds it gone
+      target_lost = true;
       ++it;
     } else {
       left.push_back(std::move(it->second));
       it = m_tree.erase(it);
     }
   }
-  account_left(left);
-  if (target_lost) {
-    commit();
-    return std::nullopt;
-  }
+  return !target_lost;
+}
 
-  Counters sum = m_carried;
-  const bool gauges = !is_exiting(target.now);
-  std::optional<std::int64_t> rss = 0, fds = 0, pss = 0;
+// Adds the tree's counters to `sum` (which starts as the carried part) and its gauges to
+// `gauges`; counts processes and threads into `out`.
+void ProcessProbe::State::sum_tree(ProcessSample& out, Counters& sum, Gauges& gauges) const {
   for (const auto& [pid, process] : m_tree) {
     for (std::size_t c = 0; c < k_counter_count; ++c)
       sum[c] =
@@ -909,10 +937,17 @@ std::optional<ProcessSample> ProcessProbe::State::sample(bool with_pss) {
     ++out.processes;
     out.threads += process->now.threads;
     if (is_exiting(process->now)) continue;
-    rss = rss && process->rss ? std::optional(*rss + *process->rss) : std::nullopt;
-    fds = fds && process->open_fds ? std::optional(*fds + *process->open_fds) : std::nullopt;
-    pss = pss && process->pss ? std::optional(*pss + *process->pss) : std::nullopt;
+    gauges.rss =
+        gauges.rss && process->rss ? std::optional(*gauges.rss + *process->rss) : std::nullopt;
+    gauges.fds = gauges.fds && process->open_fds ? std::optional(*gauges.fds + *process->open_fds)
+                                                 : std::nullopt;
+    gauges.pss =
+        gauges.pss && process->pss ? std::optional(*gauges.pss + *process->pss) : std::nullopt;
   }
+}
+
+// The monotonicity guarantee: a cumulative counter that fell holds its previous value.
+void ProcessProbe::State::hold_high_water(Counters& sum) {
   for (std::size_t c = 0; c < k_counter_count; ++c) {
     if (sum[c] && m_high_water[c] && *sum[c] < *m_high_water[c]) {
       fail_once("cumulative " + std::string(k_counter_names[c]) +
@@ -921,8 +956,9 @@ std::optional<ProcessSample> ProcessProbe::State::sample(bool with_pss) {
     }
     if (sum[c]) m_high_water[c] = sum[c];
   }
-  commit();
+}
 
+void ProcessProbe::State::fill_counters(ProcessSample& out, const Counters& sum) const {
   out.user_ns = *sum[k_user] * m_tick_ns;
   out.system_ns = *sum[k_system] * m_tick_ns;
   out.minor_faults = *sum[k_minor];
@@ -935,10 +971,41 @@ std::optional<ProcessSample> ProcessProbe::State::sample(bool with_pss) {
   out.syscw = sum[k_syscw];
   out.read_bytes = sum[k_read_bytes];
   out.write_bytes = sum[k_write_bytes];
-  if (gauges) {
-    out.rss_bytes = rss;
-    out.open_fds = fds;
-    if (with_pss) out.pss_bytes = pss;
+}
+
+std::optional<ProcessSample> ProcessProbe::State::sample(bool with_pss) {
+  if (m_gone) return std::nullopt;
+  ProcessSample out;
+  out.t_ns = monotonic_ns();
+
+  Tracked& target = *m_tree.at(m_pid);
+  const Read read = refresh_stat(target);
+  if (read == Read::gone || (read == Read::live && is_zombie(target.now))) {
+    forget_target();
+    return std::nullopt;
+  }
+  if (read == Read::unreadable) return std::nullopt;
+
+  std::vector<std::unique_ptr<Tracked>> left = update_membership();
+  const bool target_read = read_tree(with_pss, left);
+  account_left(left);
+  if (!target_read) {
+    commit();
+    return std::nullopt;
+  }
+
+  Counters sum = m_carried;
+  const bool gauges_valid = !is_exiting(target.now);
+  Gauges gauges;
+  sum_tree(out, sum, gauges);
+  hold_high_water(sum);
+  commit();
+
+  fill_counters(out, sum);
+  if (gauges_valid) {
+    out.rss_bytes = gauges.rss;
+    out.open_fds = gauges.fds;
+    if (with_pss) out.pss_bytes = gauges.pss;
   }
   return out;
 }
