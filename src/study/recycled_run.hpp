@@ -14,7 +14,7 @@
 #include "model/experiment_runner.hpp"
 #include "model/result.hpp"
 
-namespace nrmlab::cli {
+namespace nrmlab::study {
 
 // Runs in the child: `part` names one condition, `segment` the stretch of it; `first` is
 // true in the run's first process.
@@ -27,4 +27,4 @@ model::ExperimentResult run_recycled(const model::RunConfig& config,
                                      const model::Recycling& recycling,
                                      const std::atomic<bool>& stop, const RunPart& run_part);
 
-}  // namespace nrmlab::cli
+}  // namespace nrmlab::study
