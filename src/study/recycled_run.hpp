@@ -5,7 +5,10 @@
 // the engine's state (model::Snapshot) back with its result; the next process continues
 // from it bit for bit. The inputs of synthetic and replayed sources are a pure function of
 // (seed, condition, step, call), so recycling changes cost, never results. This process
-// assembles result.json; the children append to one telemetry.db.
+// assembles result.json; the children append to one telemetry.db. The children are forked
+// by util/process's fork_child: they inherit only stdio and their report pipe, and keep the
+// interrupt handlers of `nrmlab run` (a forwarded SIGTERM ends a stretch cleanly). The CLI
+// only calls run_recycled.
 #pragma once
 
 #include <atomic>
