@@ -10,9 +10,9 @@
 
 #include "cli/interrupt.hpp"
 #include "cli/progress.hpp"
-#include "cli/recycled_run.hpp"
 #include "cli/run_output.hpp"
 #include "model/experiment_runner.hpp"
+#include "study/recycled_run.hpp"
 #include "util/error.hpp"
 #include "util/hash.hpp"
 
@@ -340,7 +340,7 @@ Execution execute_here(const RunOptions& options, const model::RunConfig& config
   if (checkpoints)
     hooks.checkpoint = [&](const model::ExperimentResult& result) {
       try {
-        write_result(config.out_dir, result);
+        model::write_result(config.out_dir, result);
       } catch (const Error& error) {
         if (!result.stopped_because) throw;  // on the error path, keep the original error
         fmt::print(stderr, "nrmlab: warning: {}\n", error.what());
@@ -390,7 +390,7 @@ int execute_run(const RunOptions& options) {
   if (recycling.kind == Kind::every_steps ||
       (recycling.kind == Kind::condition && config.conditions.size() > 1)) {
     recorder_options.origin_ns = monotonic_now_ns();
-    execution.result = run_recycled(
+    execution.result = study::run_recycled(
         config, recycling, stop,
         [&](const model::RunConfig& part, const model::Segment& segment, bool first) {
           recorder_options.append = !first;

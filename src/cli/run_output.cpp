@@ -7,7 +7,6 @@
 #include <fstream>
 #include <string>
 
-#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
 namespace nrmlab::cli {
@@ -26,10 +25,6 @@ void prepare_output_dir(const fs::path& dir) {
         fmt::format("output directory {} is not writable: {}", dir.string(), std::strerror(errno)));
   std::fclose(file);
   fs::remove(probe, ec);
-}
-
-void write_result(const fs::path& dir, const model::ExperimentResult& result) {
-  write_file_atomically(dir / "result.json", to_json(result).dump(1) + "\n");
 }
 
 void print_summary(std::FILE* out, const model::ExperimentResult& result) {

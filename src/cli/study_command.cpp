@@ -205,6 +205,7 @@ int run_here(const StudyOptions& options, const fs::path& dir, study::StudyState
   study::LocalOptions local;
   local.nrmlab_binary = own_binary();
   local.parallel = state.plan.parallel;
+  local.lock_fd = lock.fd();
   local.stop = &install_interrupt_handlers();
   local.on_progress = [&](const study::LocalProgress& p) { progress.update(p); };
   local.on_finished = [&](const study::PlannedRun& run, const study::RunStatus& status) {

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "build_info.hpp"
+#include "util/atomic_file.hpp"
 
 namespace nrmlab::model {
 namespace {
@@ -141,6 +142,10 @@ nlohmann::ordered_json to_json(const ExperimentResult& result) {
       {"conditions", conditions},
       {"synergy", result.synergy ? to_json(*result.synergy) : nlohmann::ordered_json(nullptr)},
   };
+}
+
+void write_result(const std::filesystem::path& dir, const ExperimentResult& result) {
+  write_file_atomically(dir / "result.json", to_json(result).dump(1) + "\n");
 }
 
 }  // namespace nrmlab::model

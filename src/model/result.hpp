@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -57,5 +58,9 @@ void append_segment(ConditionResult& condition, const ConditionResult& later);
 
 // Settles `complete` and, when all four conditions completed, the synergy analysis.
 void finish_experiment(ExperimentResult& result);
+
+// Writes DIR/result.json through a temporary file and a rename, so a reader (or a crash)
+// never sees half a document. Throws nrmlab::Error naming the file.
+void write_result(const std::filesystem::path& dir, const ExperimentResult& result);
 
 }  // namespace nrmlab::model

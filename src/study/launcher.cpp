@@ -1,8 +1,6 @@
 #include "study/launcher.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,8 +15,7 @@
 
 #include "study/manifest.hpp"
 #include "util/error.hpp"
-
-extern char** environ;
+#include "util/process.hpp"
 
 namespace nrmlab::study {
 namespace {
@@ -29,30 +26,6 @@ std::string host_name() {
   std::array<char, 256> name{};
   if (gethostname(name.data(), name.size() - 1) != 0) return "unknown";
   return name.data();
-}
-
-// The child's environment: ours, with LD_PRELOAD set to exactly the run's allocator (a
-// preload inherited from the runner would silently change the allocator under test).
-std::vector<std::string> child_environment(const std::optional<fs::path>& library) {
-  std::vector<std::string> environment;
-  for (char** entry = environ; *entry != nullptr; ++entry)
-    if (std::strncmp(*entry, "LD_PRELOAD=", 11) != 0) environment.emplace_back(*entry);
-  if (library) environment.push_back("LD_PRELOAD=" + library->string());
-  return environment;
-}
-
-std::vector<char*> pointers(std::vector<std::string>& strings) {
-  std::vector<char*> result;
-  for (std::string& text : strings)
-    result.push_back(text.data());
-  result.push_back(nullptr);
-  return result;
-}
-
-int open_log(const fs::path& file) {
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(fmt::format("cannot create {}: {}", file.string(), std::strerror(errno)));
-  return fd;
 }
 
 }  // namespace
@@ -99,11 +72,13 @@ std::string file_tail(const fs::path& file, std::size_t max_lines) {
   return text.substr(start);
 }
 
-Launcher::Launcher(fs::path nrmlab_binary, fs::path study_dir, std::string backend)
+Launcher::Launcher(fs::path nrmlab_binary, fs::path study_dir, std::string backend,
+                   std::vector<int> pass_fds)
     : m_binary(std::move(nrmlab_binary)),
       m_study_dir(std::move(study_dir)),
       m_backend(std::move(backend)),
-      m_host(host_name()) {}
+      m_host(host_name()),
+      m_pass_fds(std::move(pass_fds)) {}
 
 ChildRun Launcher::start(const PlannedRun& run) const {
   const std::optional<fs::path> library = allocator_library(run.allocator);
@@ -114,51 +89,29 @@ ChildRun Launcher::start(const PlannedRun& run) const {
   fs::create_directories(dir, ec);
   if (ec) throw Error(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
 
-  // Everything the child needs is built before fork: between fork and exec only
-  // async-signal-safe calls are allowed.
   std::vector<std::string> arguments = {m_binary.string(), run.command};
   arguments.insert(arguments.end(), run.arguments.begin(), run.arguments.end());
   for (const char* extra : {"--out", dir.c_str(), "--quiet"})
     arguments.emplace_back(extra);
-  std::vector<std::string> environment = child_environment(library);
-  std::vector<char*> argv = pointers(arguments);
-  std::vector<char*> envp = pointers(environment);
-  const int out = open_log(dir / "stdout.log");
-  const int err = open_log(dir / "stderr.log");
-  const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const pid_t parent = ::getpid();
-
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    sigset_t child_exits;
-    sigemptyset(&child_exits);
-    sigaddset(&child_exits, SIGCHLD);
-    ::sigprocmask(SIG_UNBLOCK, &child_exits, nullptr);  // blocked by a ChildExitWaiter
-    // A stop sent while the run is still starting stays pending until `nrmlab run` has
-    // installed its handlers (and unblocks these), so it ends the run cleanly with 130.
-    sigset_t stops;
-    sigemptyset(&stops);
-    sigaddset(&stops, SIGINT);
-    sigaddset(&stops, SIGTERM);
-    ::sigprocmask(SIG_BLOCK, &stops, nullptr);
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);  // the runner died before prctl took effect
-    ::dup2(null, STDIN_FILENO);
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(err, STDERR_FILENO);
-    ::execve(argv[0], argv.data(), envp.data());
-    const char message[] = "nrmlab study: cannot execute the nrmlab binary\n";
-    [[maybe_unused]] const auto written = ::write(STDERR_FILENO, message, sizeof message - 1);
-    ::_exit(127);
+  LaunchOptions options;
+  options.stdin_from = StreamTarget::null();
+  options.stdout_to = StreamTarget::file(dir / "stdout.log");
+  options.stderr_to = StreamTarget::file(dir / "stderr.log");
+  options.pass_fds = m_pass_fds;
+  // LD_PRELOAD is exactly the run's allocator: a preload inherited from the runner would
+  // silently change the allocator under test.
+  options.environment = {{"LD_PRELOAD", library ? std::optional(library->string()) : std::nullopt}};
+  options.own_process_group = true;
+  options.parent_death_signal = SIGTERM;
+  // A stop sent while the run is still starting stays pending until `nrmlab run` has
+  // installed its handlers (and unblocks these), so it ends the run cleanly with 130.
+  options.blocked_signals = {SIGINT, SIGTERM};
+  try {
+    const Spawned child = spawn(arguments, options);
+    return {child.pid, run.index, unix_now()};
+  } catch (const Error& error) {
+    throw Error(fmt::format("cannot start run {}: {}", run.id, error.what()));
   }
-  const int fork_errno = errno;
-  ::close(out);
-  ::close(err);
-  ::close(null);
-  if (pid < 0)
-    throw Error(fmt::format("cannot start run {}: {}", run.id, std::strerror(fork_errno)));
-  return {pid, run.index, unix_now()};
 }
 
 RunStatus Launcher::finish(const PlannedRun& run, const ChildRun& child, int wait_status,

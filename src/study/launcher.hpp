@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "study/plan.hpp"
 #include "study/run_status.hpp"
@@ -39,11 +40,13 @@ struct ChildRun {
 
 class Launcher {
  public:
+  // `pass_fds`: descriptors the runs inherit (the study's lock); they get no other.
   Launcher(std::filesystem::path nrmlab_binary, std::filesystem::path study_dir,
-           std::string backend);
+           std::string backend, std::vector<int> pass_fds = {});
 
   // Clears what an earlier, incomplete attempt left in the run directory and starts the
-  // child. Throws nrmlab::Error when it cannot (the allocator is missing, fork fails).
+  // child. Throws nrmlab::Error when it cannot (the allocator is missing, a log cannot be
+  // created, the binary cannot be executed, fork fails).
   ChildRun start(const PlannedRun& run) const;
   // Records the outcome of an exited child (its waitpid status) in status.json.
   RunStatus finish(const PlannedRun& run, const ChildRun& child, int wait_status,
@@ -56,6 +59,7 @@ class Launcher {
   std::filesystem::path m_study_dir;
   std::string m_backend;
   std::string m_host;
+  std::vector<int> m_pass_fds;
 };
 
 // Waits for "a child exited" without polling: SIGCHLD is blocked for the object's lifetime

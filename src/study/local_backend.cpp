@@ -30,8 +30,9 @@ double seconds_since(Clock::time_point start) {
 StudyLock::StudyLock(const std::filesystem::path& study_dir, double wait_seconds,
                      const std::function<void()>& on_wait) {
   const std::filesystem::path file = study_dir / ".lock";
-  // Deliberately without O_CLOEXEC: the runs inherit the lock (see the header).
-  m_fd = ::open(file.c_str(), O_RDWR | O_CREAT, 0644);
+  // The runs inherit the lock (see the header), but only by being passed it: a program
+  // other than a run must not hold the study.
+  m_fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (m_fd < 0) throw Error(fmt::format("cannot open {}: {}", file.string(), std::strerror(errno)));
   const auto start = Clock::now();
   bool told = false;
@@ -53,7 +54,9 @@ StudyLock::~StudyLock() {
 
 StudyState run_local(const std::filesystem::path& study_dir, StudyState state,
                      const LocalOptions& options) {
-  const Launcher launcher(options.nrmlab_binary, study_dir, "local");
+  std::vector<int> pass_fds;
+  if (options.lock_fd >= 0) pass_fds.push_back(options.lock_fd);
+  const Launcher launcher(options.nrmlab_binary, study_dir, "local", std::move(pass_fds));
   const ChildExitWaiter waiter;
   const std::vector<PlannedRun>& runs = state.plan.runs;
   std::deque<std::size_t> pending;

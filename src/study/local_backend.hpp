@@ -29,6 +29,7 @@ struct LocalOptions {
   const std::atomic<bool>* stop = nullptr;
   std::function<void(const LocalProgress&)> on_progress;  // at most every 200 ms
   std::function<void(const PlannedRun&, const RunStatus&)> on_finished;
+  int lock_fd = -1;  // the StudyLock's descriptor, which every run inherits (see below)
 };
 
 // Holds an exclusive lock on STUDY/.lock for its lifetime, so two runners never work on one
@@ -44,6 +45,9 @@ class StudyLock {
   StudyLock(const StudyLock&) = delete;
   StudyLock& operator=(const StudyLock&) = delete;
   ~StudyLock();
+  // Close-on-exec like every descriptor: it reaches a run only when passed to it explicitly
+  // (LocalOptions::lock_fd).
+  int fd() const { return m_fd; }
 
  private:
   int m_fd = -1;

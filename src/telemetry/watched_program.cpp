@@ -2,19 +2,16 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <linux/close_range.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
-extern char** environ;
+#include "util/process.hpp"
 
 namespace nrmlab::telemetry {
 namespace {
@@ -48,93 +45,40 @@ UniqueFd bind_step_socket(const std::filesystem::path& path) {
   return socket;
 }
 
-// In the child, between fork and exec: only async-signal-safe calls.
-[[noreturn]] void exec_child(char* const* argv, char* const* envp, int out, int err, int step,
-                             int report, bool own_group, pid_t parent) {
-  if (own_group) ::setpgid(0, 0);
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(127);  // nrmlab died before the line above
-  // Descriptors nrmlab inherited without close-on-exec are not the program's business.
-  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-  // The watcher may have blocked or ignored signals; the program starts with the defaults.
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::signal(SIGINT, SIG_DFL);
-  ::signal(SIGTERM, SIG_DFL);
-  ::signal(SIGPIPE, SIG_DFL);
-  ::dup2(out, STDOUT_FILENO);
-  ::dup2(err, STDERR_FILENO);
-  // The step channel keeps its number; only it loses close-on-exec.
-  ::fcntl(step, F_SETFD, 0);
-  ::execvpe(argv[0], argv, envp);
-  const int error = errno;
-  (void)!::write(report, &error, sizeof error);
-  ::_exit(error == ENOENT ? 127 : 126);
-}
-
 }  // namespace
 
 StartedProgram start_program(const std::vector<std::string>& argv,
                              const std::filesystem::path& step_socket, bool own_group) {
   if (argv.empty() || argv.front().empty()) throw Error("watch: no program to run");
-  Pipe out = make_pipe();
-  Pipe err = make_pipe();
   Pipe step = make_pipe();
-  Pipe report = make_pipe();
   StartedProgram program;
   if (!step_socket.empty()) program.step_socket = bind_step_socket(step_socket);
 
-  // Everything the child needs is built before fork: it may only exec after it.
-  std::vector<std::string> environment;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    const std::string_view text(*entry);
-    if (!text.starts_with("NRMLAB_STEP_FD=") && !text.starts_with("NRMLAB_STEP_SOCKET="))
-      environment.emplace_back(text);
+  LaunchOptions options;
+  options.stdout_to = StreamTarget::pipe();
+  options.stderr_to = StreamTarget::pipe();
+  options.pass_fds = {step.write.get()};  // the step channel keeps its number
+  options.environment = {
+      {"NRMLAB_STEP_FD", std::to_string(step.write.get())},
+      {"NRMLAB_STEP_SOCKET",
+       step_socket.empty() ? std::nullopt : std::optional(step_socket.string())},
+      // Python buffers a pipe in 8 KiB blocks: its step markers would arrive in bursts.
+      {"PYTHONUNBUFFERED", "1"}};
+  options.parent_death_signal = SIGKILL;
+  options.own_process_group = own_group;
+  Spawned spawned;
+  try {
+    spawned = spawn(argv, options);
+  } catch (const LaunchError& error) {
+    throw ProgramNotStarted(error.what(), error.exit_code());
   }
-  environment.push_back(fmt::format("NRMLAB_STEP_FD={}", step.write.get()));
-  if (!step_socket.empty()) environment.push_back("NRMLAB_STEP_SOCKET=" + step_socket.string());
-  // Python buffers a pipe in 8 KiB blocks: its step markers would arrive in bursts.
-  environment.push_back("PYTHONUNBUFFERED=1");
-  std::vector<char*> envp;
-  for (std::string& entry : environment)
-    envp.push_back(entry.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> arguments = argv;
-  std::vector<char*> args;
-  for (std::string& argument : arguments)
-    args.push_back(argument.data());
-  args.push_back(nullptr);
-
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) throw Error(fmt::format("cannot watch: fork: {}", std::strerror(errno)));
-  if (pid == 0)
-    exec_child(args.data(), envp.data(), out.write.get(), err.write.get(), step.write.get(),
-               report.write.get(), own_group, parent);
-  if (own_group) ::setpgid(pid, pid);  // also here: no race with a signal sent before exec
-  out.write.reset();
-  err.write.reset();
   step.write.reset();
-  report.write.reset();
-
-  int error = 0;
-  ssize_t got;
-  while ((got = ::read(report.read.get(), &error, sizeof error)) < 0 && errno == EINTR) {
-  }
-  if (got == sizeof error) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    const int code = error == ENOENT ? 127 : 126;
-    throw ProgramNotStarted(fmt::format("cannot run {}: {}", argv.front(), std::strerror(error)),
-                            code);
-  }
-  for (const UniqueFd* fd : {&out.read, &err.read, &step.read})
-    ::fcntl(fd->get(), F_SETFL, ::fcntl(fd->get(), F_GETFL) | O_NONBLOCK);
-  program.pid = pid;
-  program.stdout_fd = std::move(out.read);
-  program.stderr_fd = std::move(err.read);
+  program.pid = spawned.pid;
+  program.stdout_fd = std::move(spawned.stdout_pipe);
+  program.stderr_fd = std::move(spawned.stderr_pipe);
   program.step_fd = std::move(step.read);
+  for (const UniqueFd* fd : {&program.stdout_fd, &program.stderr_fd, &program.step_fd})
+    ::fcntl(fd->get(), F_SETFL, ::fcntl(fd->get(), F_GETFL) | O_NONBLOCK);
   return program;
 }
 

@@ -6,30 +6,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include <utility>
 
 #include "util/error.hpp"
+#include "util/unique_fd.hpp"
 
 namespace nrmlab {
-namespace {
-
-// Closes the descriptor on every path out.
-class Descriptor {
- public:
-  explicit Descriptor(int fd) : m_fd(fd) {}
-  Descriptor(const Descriptor&) = delete;
-  Descriptor& operator=(const Descriptor&) = delete;
-  ~Descriptor() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  int get() const { return m_fd; }
-  int release() { return std::exchange(m_fd, -1); }
-
- private:
-  int m_fd;
-};
-
-}  // namespace
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view text) {
   const std::filesystem::path temporary = path.string() + ".tmp";
@@ -38,7 +19,7 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view t
     ::unlink(temporary.c_str());
     return Error(fmt::format("{}: cannot {}: {}", path.string(), what, reason));
   };
-  Descriptor file(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  UniqueFd file(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (file.get() < 0) throw failed("create");
   std::size_t written = 0;
   while (written < text.size()) {

@@ -1,6 +1,7 @@
 // Runs a program to completion and captures what it prints: for short helper commands
-// (sbatch, scontrol, squeue) whose output is the answer. The program is executed directly
-// from argv, never through a shell, so nothing in an argument is interpreted.
+// (sbatch, scontrol, squeue, gnuplot) whose output is the answer. Started by the launcher
+// (util/process.hpp): from argv, never through a shell, so nothing in an argument is
+// interpreted, and with nothing of ours but stdin inherited.
 #pragma once
 
 #include <string>
@@ -9,13 +10,14 @@
 namespace nrmlab {
 
 struct CommandOutput {
-  int exit_code = -1;  // -1: it did not start or a signal ended it
+  int exit_code = -1;  // 128 + the signal when a signal ended it
   std::string out;
   std::string err;
 };
 
-// argv[0] is looked up in PATH. Never throws for the program's failure: a program that is
-// missing yields exit_code 127 and a message in `err`.
+// argv[0] is looked up in PATH. A program that cannot be executed is not an exception here
+// but an answer: exit_code 127 (not found) or 126, and `err` says "cannot run PROGRAM:
+// REASON". Throws nrmlab::Error when no process can be started at all (pipe, fork).
 CommandOutput run_command(const std::vector<std::string>& argv);
 
 }  // namespace nrmlab

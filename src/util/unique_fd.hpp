@@ -1,5 +1,5 @@
-// A file descriptor that closes itself: pipes and sockets passed between the parts of a
-// watcher must not leak into a child or outlive their owner.
+// A file descriptor that closes itself on every path out: pipes, sockets and files must not
+// leak into a child or outlive their owner. The one descriptor wrapper of nrmlab.
 #pragma once
 
 #include <unistd.h>
@@ -26,6 +26,8 @@ class UniqueFd {
 
   int get() const { return m_fd; }
   bool valid() const { return m_fd >= 0; }
+  // Gives the descriptor up without closing it (to close it by hand and check the result).
+  int release() { return std::exchange(m_fd, -1); }
   void reset(int fd = -1) {
     if (m_fd >= 0) ::close(m_fd);
     m_fd = fd;

@@ -2,21 +2,18 @@
 // is a chain of dependent floating-point operations on data that stays in the L1 cache, so
 // a unit costs the same at every step and only the number of units (or the CPU the
 // process gets) can change a step's time.
-#include <fmt/format.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <random>
 #include <thread>
 
-#include "util/error.hpp"
+#include "util/process.hpp"
 #include "validate/workload.hpp"
 #include "validate/workloads_internal.hpp"
 
@@ -96,7 +93,7 @@ unsigned usable_cores() {
 }
 
 // CPU-bound processes that compete for the cores. Each is a fork that spins until it is
-// killed; it dies with this process (PR_SET_PDEATHSIG), so none outlives a crash.
+// killed; it dies with this thread's process (PR_SET_PDEATHSIG), so none outlives a crash.
 class Competitors {
  public:
   Competitors() = default;
@@ -105,20 +102,20 @@ class Competitors {
   ~Competitors() { stop(); }
 
   void start(unsigned count) {
-    const pid_t parent = ::getpid();
+    LaunchOptions options;
+    options.parent_death_signal = SIGKILL;
     for (unsigned i = 0; i < count; ++i) {
-      const pid_t pid = ::fork();
-      if (pid < 0)
-        throw Error(fmt::format("cannot start a competing process: {}", std::strerror(errno)));
-      if (pid == 0) {
-        // Only async-signal-safe calls from here: the parent has other threads.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) ::_exit(0);
-        volatile std::uint64_t spin = 0;
-        for (;;)
-          spin = spin + 1;
-      }
-      m_pids.push_back(pid);
+      // Only async-signal-safe work in the child: the parent has other threads.
+      const Spawned spinner = fork_child(
+          "a competing process",
+          [] {
+            volatile std::uint64_t spin = 0;
+            for (;;)
+              spin = spin + 1;
+            return 0;
+          },
+          options);
+      m_pids.push_back(spinner.pid);
     }
   }
   void stop() {

@@ -5,7 +5,10 @@
 // the engine's state (model::Snapshot) back with its result; the next process continues
 // from it bit for bit. The inputs of synthetic and replayed sources are a pure function of
 // (seed, condition, step, call), so recycling changes cost, never results. This process
-// assembles result.json; the children append to one telemetry.db.
+// assembles result.json; the children append to one telemetry.db. The children are forked
+// by util/process's fork_child: they inherit only stdio and their report pipe, and keep the
+// interrupt handlers of `nrmlab run` (a forwarded SIGTERM ends a stretch cleanly). The CLI
+// only calls run_recycled.
 #pragma once
 
 #include <atomic>
@@ -14,7 +17,7 @@
 #include "model/experiment_runner.hpp"
 #include "model/result.hpp"
 
-namespace nrmlab::cli {
+namespace nrmlab::study {
 
 // Runs in the child: `part` names one condition, `segment` the stretch of it; `first` is
 // true in the run's first process.
@@ -27,4 +30,4 @@ model::ExperimentResult run_recycled(const model::RunConfig& config,
                                      const model::Recycling& recycling,
                                      const std::atomic<bool>& stop, const RunPart& run_part);
 
-}  // namespace nrmlab::cli
+}  // namespace nrmlab::study

@@ -1,10 +1,9 @@
-#include "cli/recycled_run.hpp"
+#include "study/recycled_run.hpp"
 
 #include <fcntl.h>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,10 +14,10 @@
 #include <ctime>
 #include <optional>
 
-#include "cli/run_output.hpp"
 #include "util/error.hpp"
+#include "util/process.hpp"
 
-namespace nrmlab::cli {
+namespace nrmlab::study {
 namespace {
 
 // What a child reports: its stretch's result, why it stopped if it did, and the engine's
@@ -36,10 +35,9 @@ std::string child_report(const model::ExperimentResult& part, const model::Snaps
   return {bytes.begin(), bytes.end()};
 }
 
-[[noreturn]] void run_child(int out, const model::RunConfig& part, model::Segment segment,
-                            bool first, const RunPart& run_part) {
-  ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the run's own process
-  int code = 1;
+// In the child: runs the stretch and sends its report; returns the exit status.
+int run_child(int out, const model::RunConfig& part, model::Segment segment, bool first,
+              const RunPart& run_part) {
   try {
     model::Snapshot suspended;
     segment.suspended = &suspended;
@@ -52,13 +50,11 @@ std::string child_report(const model::ExperimentResult& part, const model::Snaps
       if (n <= 0) break;
       written += static_cast<std::size_t>(n);
     }
-    code = result.stopped_because ? 130 : 0;
+    return result.stopped_because ? 130 : 0;
   } catch (const std::exception& error) {
     fmt::print(stderr, "nrmlab: error: {}\n", error.what());
   }
-  std::fflush(stdout);
-  std::fflush(stderr);
-  ::_exit(code);  // the parent owns everything else this process inherited
+  return 1;
 }
 
 // Reads the child's report, forwarding one SIGTERM if we are asked to stop meanwhile.
@@ -96,24 +92,28 @@ struct ChildOutcome {
 // Runs one stretch in a fresh child process and waits for it.
 ChildOutcome run_in_child(const model::RunConfig& part, const model::Segment& segment, bool first,
                           const RunPart& run_part, const std::atomic<bool>& stop) {
-  int pipe[2];
-  if (::pipe2(pipe, O_CLOEXEC) != 0)
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0)
     throw Error(fmt::format("cannot recycle: pipe: {}", std::strerror(errno)));
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t child = ::fork();
-  if (child == 0) {
-    ::close(pipe[0]);
-    run_child(pipe[1], part, segment, first, run_part);
+  UniqueFd in(fds[0]);
+  UniqueFd out(fds[1]);
+  LaunchOptions options;
+  options.pass_fds = {out.get()};
+  options.parent_death_signal = SIGTERM;  // never outlive the run's own process
+  // The stretch stops cleanly (and reports) on the SIGTERM we forward: it needs the
+  // interrupt handlers of `nrmlab run`.
+  options.keep_signal_handlers = true;
+  Spawned child;
+  try {
+    child = fork_child(
+        "a recycled process", [&] { return run_child(out.get(), part, segment, first, run_part); },
+        options);
+  } catch (const Error& error) {
+    throw Error(fmt::format("cannot recycle: {}", error.what()));
   }
-  ::close(pipe[1]);
-  if (child < 0) {
-    ::close(pipe[0]);
-    throw Error(fmt::format("cannot recycle: fork: {}", std::strerror(errno)));
-  }
+  out.reset();  // the child's report ends when the child closes its copy
   ChildOutcome outcome;
-  const std::string bytes = collect(pipe[0], child, stop, outcome.wait_status);
-  ::close(pipe[0]);
+  const std::string bytes = collect(in.get(), child.pid, stop, outcome.wait_status);
   outcome.report = nlohmann::json::from_cbor(bytes, true, false);
   if (!outcome.report.is_object())
     outcome.report = nlohmann::json(nlohmann::json::value_t::discarded);
@@ -168,7 +168,8 @@ model::ExperimentResult run_recycled(const model::RunConfig& config,
     }
     if (condition) result.conditions.push_back(std::move(*condition));
     if (code == 0 && readable) {
-      write_result(config.out_dir, result);  // a checkpoint per condition, as without recycling
+      model::write_result(config.out_dir,
+                          result);  // a checkpoint per condition, as without recycling
       continue;
     }
     if (code == 130 || (stop.load() && readable)) {
@@ -180,12 +181,12 @@ model::ExperimentResult run_recycled(const model::RunConfig& config,
             ? fmt::format("condition {} sent no readable result from its process", name)
             : fmt::format("condition {} failed in its process ({} {})", name,
                           signal == 0 ? "exit status" : "signal", signal == 0 ? code : signal);
-    write_result(config.out_dir, result);
+    model::write_result(config.out_dir, result);
     throw Error(*result.stopped_because);
   }
   model::finish_experiment(result);
-  write_result(config.out_dir, result);
+  model::write_result(config.out_dir, result);
   return result;
 }
 
-}  // namespace nrmlab::cli
+}  // namespace nrmlab::study
