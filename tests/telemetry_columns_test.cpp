@@ -18,6 +18,7 @@
 
 #include "analysis/sound_mode.hpp"
 #include "analysis/telemetry_reader.hpp"
+#include "row_fields.hpp"
 #include "telemetry/columns.hpp"
 #include "telemetry/export.hpp"
 #include "telemetry/telemetry_store.hpp"
@@ -100,110 +101,6 @@ TEST(TelemetryColumns, NewDatabasesStoreTheSchemaOfOlderOnes) {
   EXPECT_EQ(stored_schema(scratch / "new.db"), captured);
 }
 
-// ---- Every field of every row struct ----
-//
-// The fields are named here by structured bindings: adding a field to a struct without
-// naming it below does not compile ("only N names provided"), and once named, the coverage
-// test demands a column that reads it.
-
-template <class T>
-constexpr bool k_leaf = std::is_arithmetic_v<T> || std::is_same_v<T, std::string>;
-template <class T>
-constexpr bool k_leaf<std::optional<T>> = true;
-
-template <class G, class... Fields>
-void each(G& g, Fields&... fields) {
-  (g(fields), ...);
-}
-
-// clang-format off
-template <class G> void fields(model::SectionTimes& s, G& g) {
-  auto& [a, b, c, d] = s; each(g, a, b, c, d); }
-template <class G> void fields(model::StepCounters& s, G& g) {
-  auto& [a, b, c, d, e, f, h, i, j, k, l] = s; each(g, a, b, c, d, e, f, h, i, j, k, l); }
-template <class G> void fields(telemetry::AllocatorStats& s, G& g) {
-  auto& [a, b, c, d, e, f, h, i, j] = s; each(g, a, b, c, d, e, f, h, i, j); }
-template <class G> void fields(model::SampleKey& s, G& g) {
-  auto& [a, b, c] = s; each(g, a, b, c); }
-template <class G> void fields(model::MetricSample& s, G& g) {
-  auto& [a, b, c, d, e, f, h, i, j] = s; each(g, a, b, c, d, e, f, h, i, j); }
-template <class G> void fields(telemetry::SystemSample& s, G& g) {
-  auto& [a, b, c, d, e, f, h, i, j, k, l, m, n] = s; each(g, a, b, c, d, e, f, h, i, j, k, l, m, n); }
-template <class G> void fields(telemetry::SensorReading& s, G& g) {
-  auto& [a, b, c] = s; each(g, a, b, c); }
-template <class G> void fields(telemetry::FileSize& s, G& g) {
-  auto& [a, b] = s; each(g, a, b); }
-template <class G> void fields(telemetry::ProcessSample& s, G& g) {
-  auto& [a, b, c, d, e, f, h, i, j, k, l, m, n, o, p, q, r, t] = s;
-  each(g, a, b, c, d, e, f, h, i, j, k, l, m, n, o, p, q, r, t); }
-template <class G> void fields(telemetry::StepRow& s, G& g) {
-  auto& [a, b, c, d, e, f, h, i, j, k, l, m, n, o, p] = s; each(g, a, b, c, d, e, f, h, i, j, k, l, m, n, o, p); }
-template <class G> void fields(telemetry::MemoryRow& s, G& g) {
-  auto& [a, b, c, d, e, f] = s; each(g, a, b, c, d, e, f); }
-template <class G> void fields(telemetry::SampleRow& s, G& g) {
-  auto& [a, b] = s; each(g, a, b); }
-template <class G> void fields(telemetry::SystemRow& s, G& g) {
-  auto& [a, b, c, d, e, f] = s; each(g, a, b, c, d, e, f); }
-template <class G> void fields(telemetry::SensorRow& s, G& g) {
-  auto& [a, b, c, d] = s; each(g, a, b, c, d); }
-template <class G> void fields(telemetry::FileRow& s, G& g) {
-  auto& [a, b, c, d] = s; each(g, a, b, c, d); }
-template <class G> void fields(telemetry::WorkRow& s, G& g) {
-  auto& [a, b, c, d] = s; each(g, a, b, c, d); }
-template <class G> void fields(telemetry::ProcessRow& s, G& g) {
-  auto& [a, b, c, d] = s; each(g, a, b, c, d); }
-template <class G, class A, class B> void fields(std::pair<A, B>& s, G& g) {
-  each(g, s.first, s.second); }
-// clang-format on
-
-// Calls f on every leaf (number, string or optional) of `value`, depth first.
-template <class T, class F>
-void for_each_leaf(T& value, F& f) {
-  if constexpr (k_leaf<T>) {
-    f(value);
-  } else {
-    auto recurse = [&](auto& field) { for_each_leaf(field, f); };
-    fields(value, recurse);
-  }
-}
-
-// Gives every leaf a value no other leaf has (or, with `absent`, leaves optionals empty).
-struct Filler {
-  std::int64_t next = 1000;
-  bool absent = false;
-
-  template <class T>
-  void operator()(T& leaf) {
-    if constexpr (telemetry::column_detail::IsOptional<T>::value) {
-      typename T::value_type value{};
-      (*this)(value);
-      leaf = absent ? std::nullopt : std::optional(value);
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      leaf = "text " + std::to_string(next++);
-    } else if constexpr (std::is_floating_point_v<T>) {
-      leaf = static_cast<double>(next++) + 0.25;
-    } else {
-      leaf = static_cast<T>(next++);
-    }
-  }
-};
-
-// Changes a leaf's value (an absent optional gets one).
-struct Perturb {
-  template <class T>
-  void operator()(T& leaf) const {
-    if constexpr (telemetry::column_detail::IsOptional<T>::value) {
-      typename T::value_type value = leaf.value_or(typename T::value_type{});
-      (*this)(value);
-      leaf = value;
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      leaf += " changed";
-    } else {
-      leaf += static_cast<T>(1'000'003);
-    }
-  }
-};
-
 template <class Row>
 std::vector<Value> values_of(const Row& row) {
   std::vector<Value> values;
@@ -271,61 +168,6 @@ TEST(TelemetryColumns, TypesAndNullabilityFollowTheFields) {
   for (const auto& table : telemetry::telemetry_tables())
     for (const auto& column : table.columns)
       EXPECT_FALSE(column.doc.empty()) << table.name << "." << column.name;
-}
-
-// ---- Round trip ----
-
-// Two rows of a table: every field distinct, then the same with every optional absent.
-template <class Row>
-void add_rows(std::vector<Row>& rows, Filler& filler, void (*key)(Row&, int)) {
-  for (const bool absent : {false, true}) {
-    Row row;
-    filler.absent = absent;
-    for_each_leaf(row, filler);
-    key(row, static_cast<int>(rows.size()));
-    rows.push_back(row);
-  }
-}
-
-// One condition (2) and steps 7 and 8, so every table's rows meet in the analysis.
-constexpr int k_condition = 2;
-telemetry::Batch every_column_batch() {
-  telemetry::Batch b;
-  Filler f;
-  add_rows<telemetry::ConditionRow>(b.conditions, f, [](auto& r, int i) { r.first = 2 + i; });
-  add_rows<telemetry::StepRow>(b.steps, f, [](auto& r, int i) {
-    r.condition = k_condition;
-    r.step = 7 + i;
-    r.wall_ns = 1'000'000'000;  // so compute_ns is positive and unlike any other value
-  });
-  add_rows<telemetry::MemoryRow>(b.memory, f, [](auto& r, int i) {
-    r.condition = k_condition;
-    r.step = 7 + i;
-  });
-  add_rows<telemetry::SampleRow>(b.samples, f, [](auto& r, int i) {
-    r.key.condition = k_condition;
-    r.key.step = 7 + i;
-  });
-  add_rows<telemetry::SystemRow>(b.system, f, [](auto& r, int i) {
-    r.condition = k_condition;
-    r.step = 7 + i;
-  });
-  add_rows<telemetry::SensorRow>(b.sensors, f, [](auto& r, int i) {
-    r.condition = k_condition;
-    r.step = 7 + i;
-  });
-  add_rows<telemetry::FileRow>(b.files, f, [](auto& r, int i) {
-    r.condition = k_condition;
-    r.step = 7 + i;
-  });
-  add_rows<telemetry::WorkRow>(b.work, f, [](auto& r, int i) {
-    r.condition = k_condition;
-    r.step = 7 + i;
-  });
-  add_rows<telemetry::ProcessRow>(b.process, f, [](auto& r, int i) { r.step = 7 + i; });
-  add_rows<telemetry::MetaRow>(b.meta, f, [](auto&, int) {});
-  b.meta.emplace_back("schema", telemetry::k_telemetry_schema_version);
-  return b;
 }
 
 std::vector<std::string> read_lines(const fs::path& path) {
@@ -452,6 +294,57 @@ TEST(TelemetryColumns, EveryColumnRoundTripsThroughTheExport) {
   expect_exported(c, j, batch.files);
   expect_exported(c, j, batch.work);
   expect_exported(c, j, batch.process);
+}
+
+// Every table of the database, as {"table", "columns", "rows"} per line, rows in storage
+// order and values typed as SQLite stored them.
+std::vector<nlohmann::ordered_json> dump_tables(const fs::path& path) {
+  sqlite::Connection db(path);
+  std::vector<nlohmann::ordered_json> tables;
+  sqlite::Statement list(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid");
+  while (list.step()) {
+    const std::string name = list.column_text(0);
+    sqlite::Statement rows(db, fmt::format("SELECT * FROM \"{}\" ORDER BY rowid", name));
+    sqlite3_stmt* raw = rows.handle();
+    nlohmann::ordered_json table = {{"table", name},
+                                    {"columns", nlohmann::ordered_json::array()},
+                                    {"rows", nlohmann::ordered_json::array()}};
+    for (int c = 0; c < sqlite3_column_count(raw); ++c)
+      table["columns"].push_back(sqlite3_column_name(raw, c));
+    while (rows.step()) {
+      nlohmann::ordered_json row = nlohmann::ordered_json::array();
+      for (int c = 0; c < sqlite3_column_count(raw); ++c)
+        switch (sqlite3_column_type(raw, c)) {
+          case SQLITE_INTEGER:
+            row.push_back(sqlite3_column_int64(raw, c));
+            break;
+          case SQLITE_FLOAT:
+            row.push_back(sqlite3_column_double(raw, c));
+            break;
+          case SQLITE_TEXT:
+            row.push_back(rows.column_text(c));
+            break;
+          default:
+            row.push_back(nullptr);
+        }
+      table["rows"].push_back(row);
+    }
+    tables.push_back(table);
+  }
+  return tables;
+}
+
+// The same batch written by the hand-written binds before the registry: compiled from the
+// sources at 2190b65 with tests/row_fields.hpp, and its database dumped as dump_tables does.
+// A column bound from the wrong field (two accessors swapped) fails here, as nowhere else.
+TEST(TelemetryColumns, EveryColumnHoldsWhatTheCodeBeforeTheRegistryWrote) {
+  ScratchDir scratch;
+  { telemetry::TelemetryStore(scratch / "telemetry.db").write(every_column_batch()); }
+  const auto tables = dump_tables(scratch / "telemetry.db");
+  const auto expected = read_lines(fs::path(NRMLAB_TEST_DATA) / "telemetry_v1_every_column.jsonl");
+  ASSERT_EQ(tables.size(), expected.size());
+  for (std::size_t i = 0; i < tables.size(); ++i)
+    EXPECT_EQ(tables[i].dump(), nlohmann::ordered_json::parse(expected[i]).dump());
 }
 
 TEST(TelemetryColumns, EveryAnalysedColumnRoundTripsThroughTheReader) {
