@@ -53,8 +53,8 @@ const ColumnSpec* find_column(const TableSpec& table, std::string_view name);
 std::string create_table_sql(const TableSpec& table);
 // Every table's CREATE statement, each followed by a newline.
 std::string schema_sql();
-// "INSERT [OR REPLACE] INTO name(columns) VALUES (?,...)": a keyed table replaces the row
-// with the same key (a step re-recorded after a resume); an unkeyed one appends.
+// "INSERT [OR REPLACE] INTO name(columns) VALUES (?,...)": a keyed table keeps the last row
+// written for a key, as it always has; an unkeyed one appends.
 std::string insert_sql(const TableSpec& table);
 
 }  // namespace nrmlab::telemetry
