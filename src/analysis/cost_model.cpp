@@ -10,14 +10,11 @@
 #include "analysis/stats/nnls.hpp"
 #include "analysis/stats/theil_sen.hpp"
 #include "analysis/windows.hpp"
+#include "model/step_counters.hpp"
 
 namespace nrmlab::analysis {
 namespace {
 
-// The work counters of model.md that a step's time can be charged to (study.md 4.2).
-const char* const k_counters[] = {"agents",          "evolve_calls",   "metric_samples",
-                                  "resonance_pairs", "clusters_found", "db_transactions",
-                                  "db_rows"};
 constexpr std::size_t k_min_window_steps = 20;
 
 bool is_constant(std::span<const double> values) {
@@ -31,8 +28,10 @@ bool is_constant(std::span<const double> values) {
 // the cost of two proportional columns).
 std::vector<std::string> usable_counters(const Columns& steps) {
   std::vector<std::string> used;
-  // The engine's counters, then any a watched program named (work.<name>).
-  std::vector<std::string> candidates(std::begin(k_counters), std::end(k_counters));
+  // The engine's work counters (study.md 4.2), then any a watched program named (work.<name>).
+  std::vector<std::string> candidates;
+  for (const model::StepCounterField& field : model::k_step_counter_fields)
+    if (field.role == model::CounterRole::work) candidates.emplace_back(field.name);
   for (const std::string& name : steps.names())
     if (name.starts_with("work.")) candidates.push_back(name);
   for (const std::string& counter : candidates) {

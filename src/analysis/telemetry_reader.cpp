@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "study/run_status.hpp"
+#include "telemetry/schema.hpp"
 #include "util/error.hpp"
 #include "util/sqlite.hpp"
 
@@ -21,28 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 constexpr double k_absent = std::numeric_limits<double>::quiet_NaN();
 
-// The columns each table must have for the analysis to run; anything else is read too.
-const std::map<std::string, std::vector<std::string>>& required_columns() {
-  // clang-format off
-  static const std::map<std::string, std::vector<std::string>> k_required = {
-      {"meta", {"key", "value"}},
-      {"conditions", {"condition", "name"}},
-      // The steps columns the analysis reads; the condition must stay first.
-      {"steps",
-       {"condition", "step", "t_ns", "wall_ns", "cpu_ns", "usage_steps", "involuntary_switches",
-        "sampling_ns", "window_ns", "database_ns", "recorder_ns", "compute_ns", "agents",
-        "evolve_calls", "metric_samples", "resonance_pairs", "clusters_found", "pattern_count",
-        "db_transactions", "db_rows"}},
-      {"memory", {"condition", "step", "t_ns", "rss_bytes"}},
-      {"system", {"condition", "step", "t_ns", "cpu_percent", "memory_percent", "load1", "other_cpu_ns"}},
-      {"sensors", {"kind"}},
-      {"files", {"condition", "step", "t_ns", "name", "bytes"}},
-  };
-  // clang-format on
-  return k_required;
-}
-
-std::vector<std::string> table_columns(sqlite::Connection& db, const std::string& table) {
+std::vector<std::string> table_columns(sqlite::Connection& db, std::string_view table) {
   std::vector<std::string> names;
   sqlite::Statement info(db, fmt::format("PRAGMA table_info({})", table));
   while (info.step())
@@ -50,22 +30,44 @@ std::vector<std::string> table_columns(sqlite::Connection& db, const std::string
   return names;
 }
 
-// Checks every required table and column, reporting all that are missing at once.
+bool contains(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Checks every column the registry marks required (and so its table), reporting all that
+// are missing at once. Tables without a required column may be absent (older databases).
 void check_schema(sqlite::Connection& db, const fs::path& path) {
   std::vector<std::string> missing;
-  for (const auto& [table, columns] : required_columns()) {
-    const auto present = table_columns(db, table);
+  for (const telemetry::TableSpec& table : telemetry::telemetry_tables()) {
+    std::vector<std::string_view> required;
+    for (const telemetry::ColumnSpec& column : table.columns)
+      if (column.use == telemetry::AnalysisUse::required) required.push_back(column.name);
+    if (required.empty()) continue;
+    const auto present = table_columns(db, table.name);
     if (present.empty()) {
-      missing.push_back(fmt::format("table '{}'", table));
+      missing.push_back(fmt::format("table '{}'", table.name));
       continue;
     }
-    for (const auto& column : columns)
-      if (std::find(present.begin(), present.end(), column) == present.end())
-        missing.push_back(fmt::format("column '{}.{}'", table, column));
+    for (const std::string_view column : required)
+      if (!contains(present, column))
+        missing.push_back(fmt::format("column '{}.{}'", table.name, column));
   }
   if (!missing.empty())
     throw Error(fmt::format("{}: not a complete nrmlab telemetry database (schema {}): missing {}",
-                            path.string(), "nrmlab.telemetry/1", fmt::join(missing, ", ")));
+                            path.string(), telemetry::k_telemetry_schema_version,
+                            fmt::join(missing, ", ")));
+}
+
+// The columns of `table` the analysis reads (required, and optional ones this database
+// has), in table order. Reading costs ~50 ns per value and a million steps have 29 million
+// of them, so the columns no analysis uses are left out.
+std::vector<std::string> analysed_columns(sqlite::Connection& db, std::string_view table) {
+  const auto present = table_columns(db, table);
+  std::vector<std::string> names;
+  for (const telemetry::ColumnSpec& column : telemetry::telemetry_table(table).columns)
+    if (column.use != telemetry::AnalysisUse::unread && contains(present, column.name))
+      names.emplace_back(column.name);
+  return names;
 }
 
 double column_value(sqlite3_stmt* statement, int index) {
@@ -251,28 +253,30 @@ RunData read_run(const fs::path& run_dir) {
     sqlite::Statement meta(db, "SELECT key, value FROM meta");
     while (meta.step())
       run.meta[meta.column_text(0)] = meta.column_text(1);
-    if (const auto schema = run.meta_value("schema"); schema != "nrmlab.telemetry/1")
-      throw Error(fmt::format("{}: telemetry schema '{}', expected nrmlab.telemetry/1",
-                              path.string(), schema.empty() ? "(none in meta)" : schema));
+    if (const auto schema = run.meta_value("schema");
+        schema != telemetry::k_telemetry_schema_version)
+      throw Error(fmt::format("{}: telemetry schema '{}', expected {}", path.string(),
+                              schema.empty() ? "(none in meta)" : schema,
+                              telemetry::k_telemetry_schema_version));
 
     std::map<int, std::string> names;
     sqlite::Statement conditions(db, "SELECT condition, name FROM conditions");
     while (conditions.step())
       names[static_cast<int>(conditions.column_int(0))] = conditions.column_text(1);
 
-    // Only the step columns the analysis uses (minus the condition, which keys the map):
-    // reading costs ~50 ns per value, and a million steps have 29 million of them.
-    const auto& step_columns = required_columns().at("steps");
-    auto steps = read_by_condition(
-        db, "steps", std::vector<std::string>(step_columns.begin() + 1, step_columns.end()),
-        "step");
+    // The condition keys the map rather than being a column.
+    auto step_columns = analysed_columns(db, "steps");
+    std::erase(step_columns, "condition");
+    auto steps = read_by_condition(db, "steps", step_columns, "step");
     if (steps.empty())
       throw Error(
           fmt::format("{}: the steps table is empty: the run recorded no step (outcome: {})",
                       path.string(), run.meta_value("outcome", "unknown")));
     add_work_counters(db, steps);
-    auto memory = read_by_condition(db, "memory", table_columns(db, "memory"), "step");
-    auto system = read_by_condition(db, "system", table_columns(db, "system"), "t_ns");
+    const auto memory_columns = analysed_columns(db, "memory");
+    const auto system_columns = analysed_columns(db, "system");
+    auto memory = read_by_condition(db, "memory", memory_columns, "step");
+    auto system = read_by_condition(db, "system", system_columns, "t_ns");
     auto files = read_file_sizes(db);
     auto sensors = read_sensors(db);
     run.sensor_readings =
@@ -287,11 +291,11 @@ RunData read_run(const fs::path& run_dir) {
       if (auto it = memory.find(index); it != memory.end())
         condition.memory = std::move(it->second);
       else
-        condition.memory = Columns(table_columns(db, "memory"));
+        condition.memory = Columns(memory_columns);
       if (auto it = system.find(index); it != system.end())
         condition.system = std::move(it->second);
       else
-        condition.system = Columns(table_columns(db, "system"));
+        condition.system = Columns(system_columns);
       if (auto it = files.find(index); it != files.end())
         condition.files = std::move(it->second);
       else

@@ -10,8 +10,9 @@ namespace nrmlab::telemetry {
 enum class ExportFormat { csv, jsonl };
 
 // Writes <out_dir>/<table>.csv (header row; empty field = absent) or .jsonl (one object per
-// row; absent = null) for every table. Returns the files written. Throws nrmlab::Error when
-// the database is missing or not a telemetry database.
+// row; absent = null) for every table: tables and columns in the column registry's order
+// (telemetry/columns.hpp), then any the registry does not know. Returns the files written. Throws
+// nrmlab::Error when the database is missing or not a telemetry database.
 std::vector<std::filesystem::path> export_telemetry(const std::filesystem::path& db_path,
                                                     const std::filesystem::path& out_dir,
                                                     ExportFormat format);

@@ -1,5 +1,5 @@
-// One struct per telemetry table row. These are the telemetry schema (ARCHITECTURE.md):
-// telemetry_store.cpp maps each field to the column of the same name.
+// One struct per telemetry table row. The column registry (telemetry/columns.hpp) maps each
+// field to its column: a field added here needs its entry there.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,9 @@
 #include "telemetry/system_streams.hpp"
 
 namespace nrmlab::telemetry {
+
+using MetaRow = std::pair<std::string, std::string>;  // key, value
+using ConditionRow = std::pair<int, std::string>;     // condition, name
 
 struct StepRow {
   int condition = 0;
@@ -38,6 +41,13 @@ struct StepRow {
   }
 };
 
+// numerator / denominator, absent when either is or the denominator is not positive.
+inline std::optional<double> optional_ratio(const std::optional<std::int64_t>& numerator,
+                                            const std::optional<std::int64_t>& denominator) {
+  if (!numerator || !denominator || *denominator <= 0) return std::nullopt;
+  return static_cast<double>(*numerator) / static_cast<double>(*denominator);
+}
+
 struct MemoryRow {
   int condition = 0;
   std::int64_t step = 0;
@@ -45,6 +55,17 @@ struct MemoryRow {
   std::optional<std::int64_t> rss_bytes;
   AllocatorStats allocator;
   std::optional<std::int64_t> alloc_probe_ns;
+
+  // The allocator ratios (absent wherever an operand is).
+  std::optional<double> rss_per_allocated() const {
+    return optional_ratio(rss_bytes, allocator.allocated);
+  }
+  std::optional<double> resident_per_active() const {
+    return optional_ratio(allocator.resident, allocator.active);
+  }
+  std::optional<double> active_per_allocated() const {
+    return optional_ratio(allocator.active, allocator.allocated);
+  }
 };
 
 struct SampleRow {
@@ -94,7 +115,7 @@ struct ProcessRow {
 
 // Everything written in one transaction.
 struct Batch {
-  std::vector<std::pair<int, std::string>> conditions;
+  std::vector<ConditionRow> conditions;
   std::vector<StepRow> steps;
   std::vector<MemoryRow> memory;
   std::vector<SampleRow> samples;
@@ -103,7 +124,7 @@ struct Batch {
   std::vector<FileRow> files;
   std::vector<WorkRow> work;
   std::vector<ProcessRow> process;
-  std::vector<std::pair<std::string, std::string>> meta;
+  std::vector<MetaRow> meta;
 
   bool empty() const {
     return conditions.empty() && steps.empty() && memory.empty() && samples.empty() &&

@@ -14,12 +14,12 @@
 #include <thread>
 
 #include "telemetry/rows.hpp"
+#include "telemetry/schema.hpp"
 #include "util/sqlite.hpp"
 
 namespace nrmlab::telemetry {
 
-inline constexpr const char* k_telemetry_schema_version = "nrmlab.telemetry/1";
-
+// Writes rows as the column registry (telemetry/columns.hpp) maps them to columns.
 class TelemetryStore {
  public:
   // Creates the file and its tables (or opens an existing run's).
