@@ -159,6 +159,14 @@ TEST(Settings, AStudyFileTakesEverySettingExceptTheRunnersAndPassesItToNrmlabRun
     }
 }
 
+TEST(Settings, EveryStudyKnobIsDocumentedForStudyAuthors) {
+  const std::string readme =
+      read_text(std::filesystem::path(NRMLAB_TEST_DATA) / "../../studies/README.md");
+  for (const study::Knob& knob : study::knobs())
+    EXPECT_THAT(readme, HasSubstr(fmt::format("`{}`", knob.key)))
+        << "studies/README.md's knob table lacks " << knob.key;
+}
+
 TEST(Settings, TheTablesDefaultsAreTheConfigStructsDefaults) {
   const model::RunConfig built = model::run_config_from({});
   const model::RunConfig plain;
