@@ -186,6 +186,31 @@ TEST(StudyPlan, EstimatesFollowTheOverheads) {
   EXPECT_LT(clean, 60.0);
 }
 
+TEST(StudyPlan, EstimatesPoolOnlyWhereTheExperimentsMechanismsPool) {
+  using Settings = std::vector<std::pair<std::string, std::string>>;
+  const auto estimate = [](std::string experiment, Settings more = {}) {
+    more.emplace_back("experiment", std::move(experiment));
+    more.emplace_back("persistence", "commit-per-write");  // a database row per pair checked
+    return study::estimate_seconds(more);
+  };
+  // C256 and C257 pool under factor A (ON-OFF, ON-ON); C258 (H2 x H4) and C260 (H4 x H5)
+  // never pool, so each of their four conditions costs what C256's OFF-OFF costs.
+  const double c256 = estimate("c256");
+  const double c256_without_pooling = estimate("c256", {{"conditions", "OFF-OFF,OFF-ON"}});
+  const double start = 0.05;  // the fixed cost of one run
+  EXPECT_GT(c256, 10 * c256_without_pooling);
+  EXPECT_DOUBLE_EQ(estimate("c257"), c256);
+  EXPECT_NEAR(estimate("c258") - start, 2 * (c256_without_pooling - start), 1e-9 * c256);
+  EXPECT_DOUBLE_EQ(estimate("c260"), estimate("c258"));
+  // C259's H2 factor ran the pooling code as run, not as intended.
+  EXPECT_DOUBLE_EQ(estimate("c259", {{"variant", "as-intended"}}), estimate("c258"));
+  EXPECT_DOUBLE_EQ(estimate("c259", {{"variant", "as-run"}}), c256);
+  // The optimized-as-run preset ran C256's mechanisms for every experiment (as run only).
+  const Settings clone = {{"preset", "optimized-as-run"}, {"variant", "as-run"}};
+  EXPECT_DOUBLE_EQ(estimate("c258", clone), estimate("c256", clone));
+  EXPECT_LT(estimate("c258", {{"preset", "optimized-as-run"}}), estimate("c256", clone));
+}
+
 struct BadStudy {
   const char* text;
   const char* message;

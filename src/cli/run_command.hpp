@@ -1,39 +1,32 @@
 // `nrmlab run`: one experiment, its four conditions back to back, result.json plus the
-// two faithful databases in the output directory.
+// two faithful databases in the output directory. The options are generated from the
+// settings table (telemetry::run_settings(); model/settings.hpp) and the run itself is
+// telemetry::run_instrumented, so this command only parses, calls and prints.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <string>
 #include <vector>
 
-#include "model/params.hpp"
-#include "telemetry/recorder.hpp"
-
 namespace nrmlab::cli {
 
-struct RunOptions {
-  std::string experiment = "c256";
-  std::string variant = "as-intended";
-  std::string preset = "clean";
-  std::string sampling;         // empty: the preset's
-  std::int64_t window_ms = -1;  // negative: the preset's
-  std::string persistence;      // empty: the preset's
-  std::string source = "live";
-  std::string granularity = "step";
-  std::string recursive_evolve = "on";
-  std::string accumulating_clusters = "on";
-  std::vector<std::string> conditions;
-  std::uint64_t seed = 1;
-  std::string out_dir;
-  std::string db_dir;
-  std::string record_trace;
-  std::string recycle = "never";
-  bool quiet = false;
-  model::ModelParams params;
-  std::string telemetry = "on";
-  telemetry::RecorderOptions recorder;
+// Where CLI11 stores one setting's value, typed as the setting is.
+struct SettingSlot {
+  std::string text;  // text and toggle
+  std::int64_t integer = 0;
+  std::uint64_t unsigned_integer = 0;
+  double number = 0.0;
+  std::vector<std::string> names;
+  CLI::Option* option = nullptr;
 };
 
+struct RunOptions {
+  std::vector<SettingSlot> settings;  // one per telemetry::run_settings() entry, in its order
+  bool quiet = false;
+};
+
+// `options` must outlive the parse and not move: CLI11 writes into its slots.
 CLI::App* add_run_command(CLI::App& app, RunOptions& options);
 
 // Returns the process exit status: 0 complete, 130 interrupted. Throws nrmlab::Error.

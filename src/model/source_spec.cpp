@@ -89,6 +89,18 @@ SourceSpec parse_source_spec(std::string_view text, ReplayGranularity granularit
   return spec;
 }
 
+std::optional<std::string> source_spec_problem(std::string_view text) {
+  try {
+    parse_source_spec(text, ReplayGranularity::step, 0);
+    return std::nullopt;
+  } catch (const Error& error) {
+    const std::string prefix = fmt::format("--source '{}': ", text);
+    std::string message = error.what();
+    if (message.starts_with(prefix)) message.erase(0, prefix.size());
+    return message;
+  }
+}
+
 std::unique_ptr<MetricSource> make_source(const SourceSpec& spec, std::int64_t steps) {
   switch (spec.kind) {
     case SourceSpec::Kind::live:

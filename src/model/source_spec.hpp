@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,10 @@ struct SourceSpec {
 // nrmlab::Error with the accepted forms on a malformed spec.
 SourceSpec parse_source_spec(std::string_view text, ReplayGranularity granularity,
                              std::uint64_t seed);
+
+// What is wrong with a spec ("'x' is not key=value; expected live[:DISK_PATH], ..."), or
+// nothing; the message parse_source_spec would throw, without its "--source 'TEXT': " prefix.
+std::optional<std::string> source_spec_problem(std::string_view text);
 
 // Opens the source; a replay trace is loaded and checked against `steps` here.
 std::unique_ptr<MetricSource> make_source(const SourceSpec& spec, std::int64_t steps);

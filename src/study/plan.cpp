@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "model/overheads.hpp"
-#include "model/params.hpp"
+#include "model/experiment.hpp"
+#include "model/settings.hpp"
 #include "study/knobs.hpp"
-#include "telemetry/recorder.hpp"
+#include "telemetry/run_settings.hpp"
 #include "util/error.hpp"
 #include "util/hash.hpp"
 #include "util/parse.hpp"
@@ -38,22 +38,15 @@ std::string describe(const PlannedRun& run) {
   return text + ")";
 }
 
-// The parameters and cadences a run would get, checked as a whole before anything runs.
+// The run as `nrmlab run` would build it, checked as a whole before anything runs (each
+// value alone was checked when the study file was read).
 std::vector<std::string> check_combination(const Settings& settings) {
-  model::ModelParams params;
-  telemetry::RecorderOptions cadences;
-  for (const auto& [key, value] : settings) {
-    const Knob* knob = find_knob(key);
-    if (knob == nullptr) continue;
-    if (knob->model_integer != nullptr)
-      params.*(knob->model_integer) = *parse_number<std::int64_t>(value);
-    if (knob->model_number != nullptr) params.*(knob->model_number) = *parse_number<double>(value);
-    if (knob->cadence != nullptr) cadences.*(knob->cadence) = *parse_number<std::int64_t>(value);
+  try {
+    const telemetry::RunRequest request = telemetry::run_request_from(settings);
+    return model::validate(request.config.params);
+  } catch (const Error& error) {
+    return {error.what()};
   }
-  std::vector<std::string> problems = model::validate(params);
-  for (std::string& problem : telemetry::validate(cadences))
-    problems.push_back(std::move(problem));
-  return problems;
 }
 
 std::vector<std::string> run_arguments(const Settings& settings, std::uint64_t seed) {
@@ -98,27 +91,16 @@ std::vector<std::size_t> shuffled_order(std::size_t count, std::uint64_t seed) {
 }
 
 double estimate_seconds(const Settings& settings) {
-  const auto text = [&](std::string_view key, std::string_view fallback) {
-    const std::string* value = find(settings, key);
-    return value != nullptr ? *value : std::string(fallback);
-  };
-  const auto integer = [&](std::string_view key, std::int64_t fallback) {
-    const std::string* value = find(settings, key);
-    return value != nullptr ? parse_number<std::int64_t>(*value).value_or(fallback) : fallback;
-  };
-  model::Overheads overheads =
-      model::overheads_for(model::parse_preset(text("preset", "clean")).value());
-  if (const auto policy = model::parse_sampling_policy(text("sampling", "")))
-    overheads.sampling = *policy;
-  overheads.window_ms = integer("window_ms", overheads.window_ms);
-  if (const auto persistence = model::parse_persistence(text("persistence", "")))
-    overheads.persistence = *persistence;
-
-  const model::ModelParams defaults;
-  const double agents = static_cast<double>(integer("max_agents", defaults.max_agents));
-  const double steps = static_cast<double>(integer("steps", defaults.steps));
-  const bool recursive = text("recursive_evolve", "on") == "on";
-  const std::string conditions = text("conditions", "OFF-OFF,ON-OFF,OFF-ON,ON-ON");
+  // The cost inputs are the run's own configuration, built from the settings table as
+  // `nrmlab run` builds it (defaults included).
+  const model::RunConfig config = model::run_config_from(settings);
+  const model::Overheads& overheads = config.overheads;
+  const double agents = static_cast<double>(config.params.max_agents);
+  const double steps = static_cast<double>(config.params.steps);
+  const bool recursive = config.params.recursive_evolve;
+  // Which conditions pool is the experiment's business (C258-C260 pool in none of them,
+  // C259 as run pooled under its "H2" factor), not the condition's name.
+  const model::ExperimentDesign design = config.design();
 
   // Measured on the 2-core VM (release build, max agents 15 and 100): an evolve call per
   // agent, four with recursion into dead children; one bridge row per pair checked, and pairs
@@ -137,11 +119,8 @@ double estimate_seconds(const Settings& settings) {
       break;
   }
   double seconds = 0.05;  // process start, telemetry set-up and finish
-  std::size_t start = 0;
-  while (start < conditions.size()) {
-    const std::size_t comma = std::min(conditions.find(',', start), conditions.size());
-    const bool pooling = conditions.compare(start, 3, "ON-") == 0;
-    start = comma + 1;
+  for (const int index : config.conditions) {
+    const bool pooling = design.mechanisms_for(model::condition_at(index)).energy_pooling;
     const double pairs = pooling ? agents * (agents - 1.0) / 2.0 : 0.0;
     const double rows = pairs + 1.5;
     double database = 0.0;

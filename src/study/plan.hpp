@@ -53,8 +53,9 @@ std::uint64_t replicate_seed(std::uint64_t study_seed, std::int64_t replicate);
 // with every standard library).
 std::vector<std::size_t> shuffled_order(std::size_t count, std::uint64_t seed);
 
-// A rough duration of one run from its settings: deliberate sleeps, database operations and
-// pair checks at the population cap, with per-operation costs measured on a 2-core VM.
+// A rough duration of one run from its settings (as the settings table builds them into a
+// RunConfig): deliberate sleeps, database operations and pair checks at the population cap in
+// the conditions whose mechanisms pool, with per-operation costs measured on a 2-core VM.
 double estimate_seconds(const std::vector<std::pair<std::string, std::string>>& settings);
 
 }  // namespace nrmlab::study

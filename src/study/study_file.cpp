@@ -75,6 +75,7 @@ class Reader {
           fail(node, fmt::format("{}: expected {}", knob.key, describe_expected(knob)));
         break;
       case KnobType::integer:
+      case KnobType::unsigned_integer:
         if (!node.is_integer())
           fail(node, fmt::format("{}: expected {}", knob.key, describe_expected(knob)));
         text = std::to_string(*node.value<std::int64_t>());
@@ -182,7 +183,7 @@ const Knob& knob_in(const Reader& reader, const toml::node& node, std::string_vi
   if (knob != nullptr) return *knob;
   if (key == "seed")
     reader.fail(node, "run seeds are not set per run: [study] seed derives one seed per replicate");
-  if (key == "out" || key == "db_dir" || key == "record_trace" || key == "telemetry")
+  if (decided_by_runner(key))
     reader.fail(node, fmt::format("'{}' is decided by the study runner", key));
   const std::string accepted =
       table == "factors" ? knob_keys(KnobScope::run) + ", " + knob_keys(KnobScope::telemetry)

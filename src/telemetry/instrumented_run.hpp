@@ -1,0 +1,46 @@
+// One experiment (or one process's part of it) run in this process with its telemetry wired
+// in: the recorder, its meta (the configuration and its hash, the seed, which process ran
+// which condition), the files it tracks, and the line that reports it. `nrmlab run` is this
+// plus argument parsing, a progress line and printing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/experiment_runner.hpp"
+#include "telemetry/recorder.hpp"
+#include "telemetry/run_settings.hpp"
+
+namespace nrmlab::telemetry {
+
+using Warn = std::function<void(const std::string& message)>;
+
+// The recorder of one process of a run, or null when telemetry is off or cannot be set up
+// (telemetry is an observer: losing it must not cost the run; `warn` hears why). `described`
+// is the whole run as asked for; `running` are the conditions this process runs, each
+// recorded as meta process.<condition> (process.<condition>@<step> for a stretch resumed at
+// `first_step`) with this process's pid.
+std::unique_ptr<Recorder> make_recorder(const TelemetrySettings& telemetry,
+                                        const model::RunConfig& described,
+                                        const std::vector<int>& running, std::int64_t first_step,
+                                        const Warn& warn);
+
+struct InstrumentedResult {
+  model::ExperimentResult result;
+  std::string telemetry_line;  // "telemetry: PATH (N steps; ...)"; empty without telemetry
+};
+
+// Runs `config` in this process. `described` is the run as the user asked for it; it differs
+// from `config` when a recycled run executes one condition per process. The recorder sees
+// every step before `hooks.observer` (e.g. a progress line) and every sample event; the
+// other hooks pass through. Throws what model::run_experiment throws, after the recorder has
+// kept every recorded step.
+InstrumentedResult run_instrumented(const model::RunConfig& config,
+                                    const model::RunConfig& described,
+                                    const TelemetrySettings& telemetry, model::RunHooks hooks,
+                                    const Warn& warn);
+
+}  // namespace nrmlab::telemetry
