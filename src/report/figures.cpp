@@ -319,21 +319,27 @@ void sensor_series(const analysis::RunData& data, const StepAxis& axis, Panel& p
     }
 }
 
-void work_counter_series(const ReportInput& input, const StepAxis& axis,
-                         const analysis::PanelSpec& spec, Panel& panel) {
+// One series per counter a watched program's markers carry (named without "work.").
+void add_program_counters(const ReportInput& input, const StepAxis& axis, Panel& panel) {
   const analysis::RunData& data = input.featured_data;
-  const std::vector<std::string> columns = work_columns(input, spec.column);
-  if (!analysis::is_foreign(input.featured_run().analysis.step_source)) {
-    panel.series.push_back(
-        over_steps(data, axis, steps_column(data, columns.front(), spec.scale), panel.y_label, 0));
-    return;
-  }
-  panel.y_label = "the program's work counters per step";
+  const std::vector<std::string> columns = work_columns(input, "");
   if (columns.empty())
     panel.empty_reason = "the program's step markers carry no key=value work counter";
   for (std::size_t i = 0; i < columns.size(); ++i)
     panel.series.push_back(over_steps(data, axis, steps_column(data, columns[i]),
                                       columns[i].substr(5), static_cast<int>(i)));
+}
+
+void work_counter_series(const ReportInput& input, const StepAxis& axis,
+                         const analysis::PanelSpec& spec, Panel& panel) {
+  const analysis::RunData& data = input.featured_data;
+  if (!analysis::is_foreign(input.featured_run().analysis.step_source)) {
+    panel.series.push_back(over_steps(
+        data, axis, steps_column(data, std::string(spec.column), spec.scale), panel.y_label, 0));
+    return;
+  }
+  panel.y_label = "the program's work counters per step";
+  add_program_counters(input, axis, panel);
 }
 
 // Draws the series a hypothesis' verdict rests on, as its registry entry describes them.
@@ -609,12 +615,7 @@ Panel program_work_panel(const ReportInput& input) {
   panel.x_label = "step (conditions back to back)";
   panel.y_label = "count per step";
   panel.spans = axis.spans;
-  const std::vector<std::string> columns = work_columns(input, "");
-  for (std::size_t i = 0; i < columns.size(); ++i)
-    panel.series.push_back(over_steps(data, axis, steps_column(data, columns[i]),
-                                      columns[i].substr(5), static_cast<int>(i)));
-  if (columns.empty())
-    panel.empty_reason = "the program's step markers carry no key=value work counter";
+  add_program_counters(input, axis, panel);
   if (axis.index.empty()) panel.empty_reason = "the run recorded no steps";
   return panel;
 }
