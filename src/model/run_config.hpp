@@ -29,7 +29,7 @@ struct RunConfig {
   std::filesystem::path db_dir;  // the faithful databases; defaults to out_dir
   std::optional<std::filesystem::path> record_trace;
   std::uint64_t seed = 0;
-  // Process recycling, as parse_recycling reads it; `nrmlab run` does the recycling.
+  // Process recycling, as parse_recycling reads it; study::run_recycled does the recycling.
   std::string recycle = "never";
 
   // Selects a preset and the overheads it stands for (single knobs may then be overridden).
