@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -111,264 +112,380 @@ struct Channel {
   bool open = true;
 };
 
-}  // namespace
-
-WatchOutcome watch(const WatchOptions& o) {
-  // Everything that can be refused is refused before an earlier run here is replaced.
-  const MarkerParser parser(o.step_regex);
-  const bool attached = o.pid != 0;
-  if (attached && ::kill(o.pid, 0) != 0 && errno == ESRCH)
+// Refuses a --pid that names no process, then clears an earlier run's telemetry.db here.
+fs::path prepare_run_directory(const WatchOptions& o) {
+  if (o.pid != 0 && ::kill(o.pid, 0) != 0 && errno == ESRCH)
     throw Error(fmt::format("--pid {}: no such process", o.pid));
   fs::create_directories(o.out_dir);
   const fs::path db_path = o.out_dir / "telemetry.db";
   std::error_code ignored;
   for (const char* suffix : {"", "-wal", "-shm", "-journal"})
     fs::remove(db_path.string() + suffix, ignored);
-  const auto warn = [&](const std::string& what) {
-    if (o.warn) o.warn(what);
-  };
+  return db_path;
+}
 
-  BatchWriter writer(db_path);
-  SystemSampler system;
-  const auto allocator = detect_allocator();
+// What the phases of one watch share. The members are declared in the order the phases
+// create them, so they are destroyed in reverse: the channels before the program's
+// descriptors they read, the writer after everything that feeds it.
+class Session {
+ public:
+  Session(const WatchOptions& options, const MarkerParser& parser, const fs::path& db_path);
+
+  // Starts the program (or attaches to it) and submits the run's first meta.
+  void start();
+  // The program's output and step channels, the /proc probe and the step timeline.
+  void open_channels();
+  // Reads, samples and forwards until the program has ended and its output is closed.
+  void poll_until_ended();
+  // Closes the last steps and writes the outcome into the meta.
+  WatchOutcome close_run();
+
+ private:
+  void warn(const std::string& what) const;
+  Batch first_batch() const;
+  void handle_line(std::string_view line, bool truncated);
+  void drain();
+  void take_readings(std::int64_t now);
+  void handle_stops(std::int64_t now);
+  bool ended_and_drained(std::int64_t now);
+  void wait_for_input(std::int64_t now);
+  void finish_steps();
+  void describe_outcome();
+  void write_outcome_meta();
+
+  const WatchOptions& m_options;
+  const MarkerParser& m_parser;
+  const bool m_attached;
+  BatchWriter m_writer;
+  SystemSampler m_system;
+  const std::unique_ptr<AllocatorProbe> m_allocator;
+  WatchOutcome m_outcome;
+  std::int64_t m_origin = 0;
+  StartedProgram m_program;
+  pid_t m_pid;
+  bool m_own_group = false;
+  fs::path m_socket;
+  UniqueFd m_out_sink;
+  UniqueFd m_err_sink;
+  std::vector<Channel> m_channels;
+  std::optional<ProcessProbe> m_probe;
+  std::optional<StepTimeline> m_timeline;
+  StepMarker m_marker;  // reused: parsing a marker then allocates nothing
+  std::vector<char> m_buffer = std::vector<char>(65536);
+  // The poll loop's state.
+  Batch m_batch;
+  std::int64_t m_next_probe = 0;
+  std::int64_t m_next_side = 0;
+  std::int64_t m_last_flush = 0;
+  std::int64_t m_last_pss = 0;
+  std::optional<std::int64_t> m_ended_at;
+  std::optional<ProcessSample> m_last_sample;
+  int m_wait_status = 0;
+  rusage m_usage{};
+  bool m_reaped = false;
+  int m_stops_seen = 0;
+};
+
+Session::Session(const WatchOptions& options, const MarkerParser& parser, const fs::path& db_path)
+    : m_options(options),
+      m_parser(parser),
+      m_attached(options.pid != 0),
+      m_writer(db_path),
+      m_allocator(detect_allocator()),
+      m_pid(options.pid) {}
+
+void Session::warn(const std::string& what) const {
+  if (m_options.warn) m_options.warn(what);
+}
+
+Batch Session::first_batch() const {
   Batch first;
-  first.meta = collect_provenance(*allocator, system);
+  first.meta = collect_provenance(*m_allocator, m_system);
   first.meta.emplace_back("schema", k_telemetry_schema_version);
-  for (auto& entry : watch_meta(o, parser))
+  for (auto& entry : watch_meta(m_options, m_parser))
     first.meta.push_back(std::move(entry));
   first.conditions.emplace_back(0, "program");
+  return first;
+}
 
-  WatchOutcome outcome;
-  const std::int64_t origin = monotonic_ns();
-  StartedProgram program;
-  pid_t pid = o.pid;
+void Session::start() {
+  Batch first = first_batch();
+  m_origin = monotonic_ns();
   // A program that may read nrmlab's terminal stays in its foreground process group.
-  const bool own_group = ::isatty(STDIN_FILENO) != 1;
-  const fs::path socket = fs::absolute(o.out_dir) / "step.sock";
-  if (!attached) {
+  m_own_group = ::isatty(STDIN_FILENO) != 1;
+  m_socket = fs::absolute(m_options.out_dir) / "step.sock";
+  if (!m_attached) {
     // A Unix socket path has at most 107 bytes; deep run directories go without one.
-    const bool offer_socket = socket.string().size() < 100;
+    const bool offer_socket = m_socket.string().size() < 100;
     if (!offer_socket)
-      outcome.notes.push_back(
+      m_outcome.notes.push_back(
           "NRMLAB_STEP_SOCKET is not offered: the run directory's path is too long for a Unix "
           "socket");
     try {
-      program = start_program(o.argv, offer_socket ? socket : fs::path(), own_group);
+      m_program = start_program(m_options.argv, offer_socket ? m_socket : fs::path(), m_own_group);
     } catch (const ProgramNotStarted& error) {
       first.meta.emplace_back("complete", "true");
       first.meta.emplace_back("outcome", std::string("not started: ") + error.what());
       first.meta.emplace_back("exit_code", std::to_string(error.exit_code()));
-      writer.submit(std::move(first));
-      writer.close();
+      m_writer.submit(std::move(first));
+      m_writer.close();
       throw;
     }
-    pid = program.pid;
-    first.meta.emplace_back("process.program", std::to_string(pid));
+    m_pid = m_program.pid;
+    first.meta.emplace_back("process.program", std::to_string(m_pid));
   }
-  writer.submit(std::move(first));
+  m_writer.submit(std::move(first));
+}
 
+void Session::open_channels() {
   ::signal(SIGPIPE, SIG_IGN);  // a reader of our output that goes away must not end the watch
-  UniqueFd out_sink = attached ? UniqueFd() : open_sink(o.stdout_file, STDOUT_FILENO);
-  UniqueFd err_sink = attached ? UniqueFd() : open_sink(o.stderr_file, STDERR_FILENO);
-  std::vector<Channel> channels;
-  if (!attached) {
-    channels.push_back({program.stdout_fd.get(), out_sink.get(), false, {}, true});
-    channels.push_back({program.stderr_fd.get(), err_sink.get(), false, {}, true});
-    channels.push_back({program.step_fd.get(), -1, false, {}, true});
-    if (program.step_socket.valid())
-      channels.push_back({program.step_socket.get(), -1, true, {}, true});
+  m_out_sink = m_attached ? UniqueFd() : open_sink(m_options.stdout_file, STDOUT_FILENO);
+  m_err_sink = m_attached ? UniqueFd() : open_sink(m_options.stderr_file, STDERR_FILENO);
+  if (!m_attached) {
+    m_channels.push_back({m_program.stdout_fd.get(), m_out_sink.get(), false, {}, true});
+    m_channels.push_back({m_program.stderr_fd.get(), m_err_sink.get(), false, {}, true});
+    m_channels.push_back({m_program.step_fd.get(), -1, false, {}, true});
+    if (m_program.step_socket.valid())
+      m_channels.push_back({m_program.step_socket.get(), -1, true, {}, true});
   }
+  m_probe.emplace(m_pid, m_options.include_children);
+  m_timeline.emplace(m_origin, m_options.window_ms * k_ms, m_options.grace_ms * k_ms);
+}
 
-  ProcessProbe probe(pid, o.include_children);
-  StepTimeline timeline(origin, o.window_ms * k_ms, o.grace_ms * k_ms);
-  StepMarker marker;  // reused: parsing a marker then allocates nothing
-  const auto on_line = [&](std::string_view line, bool truncated) {
-    MarkerResult result = parser.parse(line, marker);
-    // A line cut at 64 KiB may end inside a number: a marker there cannot be trusted.
-    if (truncated && result.kind == MarkerKind::marker) {
-      result.kind = MarkerKind::malformed;
-      result.problem = "the line is longer than 64 KiB";
-    }
-    if (result.kind == MarkerKind::marker) {
-      timeline.add_marker(monotonic_ns(), std::move(marker));
-    } else if (result.kind == MarkerKind::malformed) {
-      if (++outcome.malformed_markers <= 3)
-        warn(
-            fmt::format("malformed step marker ignored: {} (line: {:.120})", result.problem, line));
-    }
+void Session::handle_line(std::string_view line, bool truncated) {
+  MarkerResult result = m_parser.parse(line, m_marker);
+  // A line cut at 64 KiB may end inside a number: a marker there cannot be trusted.
+  if (truncated && result.kind == MarkerKind::marker) {
+    result.kind = MarkerKind::malformed;
+    result.problem = "the line is longer than 64 KiB";
+  }
+  if (result.kind == MarkerKind::marker) {
+    m_timeline->add_marker(monotonic_ns(), std::move(m_marker));
+  } else if (result.kind == MarkerKind::malformed) {
+    if (++m_outcome.malformed_markers <= 3)
+      warn(fmt::format("malformed step marker ignored: {} (line: {:.120})", result.problem, line));
+  }
+}
+
+// Reads what every channel has now, passing output on and markers to the timeline.
+void Session::drain() {
+  const auto on_line = [this](std::string_view line, bool truncated) {
+    handle_line(line, truncated);
   };
-  std::vector<char> buffer(65536);
-  // Reads what every channel has now, passing output on and markers to the timeline.
-  const auto drain = [&] {
-    for (Channel& c : channels) {
-      std::size_t taken = 0;
-      while (c.open && taken < k_max_read_per_turn) {
-        const ssize_t n = c.datagrams ? ::recv(c.fd, buffer.data(), buffer.size(), 0)
-                                      : ::read(c.fd, buffer.data(), buffer.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break;  // EAGAIN: nothing more now
-        if (n == 0) {
-          if (!c.datagrams) {
-            c.lines.finish(on_line);
-            c.open = false;
-          }
-          break;
-        }
-        const std::string_view chunk(buffer.data(), static_cast<std::size_t>(n));
-        if (c.sink >= 0 && !write_all(c.sink, chunk)) {
-          // Our reader is gone; so is the program's, as it would be unwatched (SIGPIPE).
-          c.lines.feed(chunk, on_line);
+  for (Channel& c : m_channels) {
+    std::size_t taken = 0;
+    while (c.open && taken < k_max_read_per_turn) {
+      const ssize_t n = c.datagrams ? ::recv(c.fd, m_buffer.data(), m_buffer.size(), 0)
+                                    : ::read(c.fd, m_buffer.data(), m_buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;  // EAGAIN: nothing more now
+      if (n == 0) {
+        if (!c.datagrams) {
           c.lines.finish(on_line);
           c.open = false;
-          for (UniqueFd* fd : {&program.stdout_fd, &program.stderr_fd})
-            if (fd->get() == c.fd) fd->reset();
-          break;
         }
-        c.lines.feed(chunk, on_line);
-        if (c.datagrams) c.lines.finish(on_line);  // a datagram is whole lines
-        taken += static_cast<std::size_t>(n);
+        break;
       }
+      const std::string_view chunk(m_buffer.data(), static_cast<std::size_t>(n));
+      if (c.sink >= 0 && !write_all(c.sink, chunk)) {
+        // Our reader is gone; so is the program's, as it would be unwatched (SIGPIPE).
+        c.lines.feed(chunk, on_line);
+        c.lines.finish(on_line);
+        c.open = false;
+        for (UniqueFd* fd : {&m_program.stdout_fd, &m_program.stderr_fd})
+          if (fd->get() == c.fd) fd->reset();
+        break;
+      }
+      c.lines.feed(chunk, on_line);
+      if (c.datagrams) c.lines.finish(on_line);  // a datagram is whole lines
+      taken += static_cast<std::size_t>(n);
     }
-  };
+  }
+}
 
-  Batch batch;
-  std::int64_t next_probe = origin;
-  std::int64_t next_side = origin;
-  std::int64_t last_flush = origin;
-  std::int64_t last_pss = origin - k_pss_period_ns;
-  std::optional<std::int64_t> ended_at;
-  std::optional<ProcessSample> last_sample;
-  int wait_status = 0;
-  rusage usage{};
-  bool reaped = false;
-  int stops_seen = 0;
+void Session::poll_until_ended() {
+  m_next_probe = m_origin;
+  m_next_side = m_origin;
+  m_last_flush = m_origin;
+  m_last_pss = m_origin - k_pss_period_ns;
   for (;;) {
     const std::int64_t now = monotonic_ns();
-    if (now >= next_probe) {
-      const bool with_pss = now - last_pss >= k_pss_period_ns;
-      if (const auto sample = probe.sample(with_pss)) {
-        if (with_pss) last_pss = now;
-        timeline.add_sample(*sample);
-        batch.process.push_back(
-            {0, timeline.step_at(sample->t_ns), sample->t_ns - origin, *sample});
-        last_sample = sample;
-      } else if (attached && !ended_at) {
-        ended_at = now;  // the process we attached to is gone
-      }
-      next_probe = std::max(next_probe + o.period_ms * k_ms, now);
+    take_readings(now);
+    if (!m_attached && !m_reaped && ::wait4(m_pid, &m_wait_status, WNOHANG, &m_usage) == m_pid) {
+      m_reaped = true;
+      m_ended_at = now;
     }
-    if (now >= next_side) {
-      SystemRow row;
-      row.t_ns = now - origin;
-      row.step = timeline.step_at(now);
-      row.sample = system.sample_system();
-      batch.system.push_back(row);
-      next_side = std::max(next_side + o.side_period_ms * k_ms, now);
-    }
-    timeline.take_ready(batch);
-    if (now - last_flush >= 1'000 * k_ms) {
-      writer.submit(std::move(batch));
-      batch = Batch{};
-      last_flush = now;
-    }
-    if (!attached && !reaped && ::wait4(pid, &wait_status, WNOHANG, &usage) == pid) {
-      reaped = true;
-      ended_at = now;
-    }
-    const int stops = o.stop_count ? o.stop_count() : 0;
-    if (stops > stops_seen) {
-      stops_seen = stops;
-      if (attached) {
-        ended_at = ended_at.value_or(now);  // stop watching; the process is not ours to signal
-        outcome.notes.push_back(fmt::format("stopped watching process {}; it goes on", pid));
-      } else if (stops == 1) {
-        // In nrmlab's own group the terminal's signal reached the program already.
-        if (own_group || o.stop_signal() != SIGINT) ::kill(own_group ? -pid : pid, o.stop_signal());
-        if (o.keep_handling_stops) o.keep_handling_stops();
-      } else if (!reaped) {
-        ::kill(own_group ? -pid : pid, SIGKILL);
-        outcome.notes.push_back("a second stop: the program was killed");
-      }
-    }
-    const bool output_open = std::any_of(channels.begin(), channels.end(),
-                                         [](const Channel& c) { return c.open && !c.datagrams; });
-    if (ended_at && (!output_open || now - *ended_at > k_drain_ns)) {
-      if (output_open)
-        outcome.notes.push_back(
-            "the program exited, but processes it started still hold its output; they are not "
-            "watched");
-      break;
-    }
-
-    std::vector<pollfd> polled;
-    for (const Channel& c : channels)
-      if (c.open) polled.push_back({c.fd, POLLIN, 0});
-    const std::int64_t wake = std::min(next_probe, next_side);
-    const int timeout = static_cast<int>(std::clamp<std::int64_t>((wake - now) / k_ms, 0, 100));
-    if (::poll(polled.data(), polled.size(), ended_at ? std::min(timeout, 20) : timeout) < 0 &&
-        errno != EINTR)
-      throw Error(fmt::format("watch: poll: {}", std::strerror(errno)));
+    handle_stops(now);
+    if (ended_and_drained(now)) break;
+    wait_for_input(now);
     drain();
   }
   drain();  // a last datagram or line sent just before the end
+}
 
-  const std::int64_t end = ended_at.value_or(monotonic_ns());
-  if (reaped) timeline.add_sample(final_reading(usage, end, last_sample ? &*last_sample : nullptr));
-  for (Channel& c : channels)
+// The program's and the machine's readings when due, the steps they complete, and a batch
+// to telemetry.db once a second.
+void Session::take_readings(std::int64_t now) {
+  if (now >= m_next_probe) {
+    const bool with_pss = now - m_last_pss >= k_pss_period_ns;
+    if (const auto sample = m_probe->sample(with_pss)) {
+      if (with_pss) m_last_pss = now;
+      m_timeline->add_sample(*sample);
+      m_batch.process.push_back(
+          {0, m_timeline->step_at(sample->t_ns), sample->t_ns - m_origin, *sample});
+      m_last_sample = sample;
+    } else if (m_attached && !m_ended_at) {
+      m_ended_at = now;  // the process we attached to is gone
+    }
+    m_next_probe = std::max(m_next_probe + m_options.period_ms * k_ms, now);
+  }
+  if (now >= m_next_side) {
+    SystemRow row;
+    row.t_ns = now - m_origin;
+    row.step = m_timeline->step_at(now);
+    row.sample = m_system.sample_system();
+    m_batch.system.push_back(row);
+    m_next_side = std::max(m_next_side + m_options.side_period_ms * k_ms, now);
+  }
+  m_timeline->take_ready(m_batch);
+  if (now - m_last_flush >= 1'000 * k_ms) {
+    m_writer.submit(std::move(m_batch));
+    m_batch = Batch{};
+    m_last_flush = now;
+  }
+}
+
+void Session::handle_stops(std::int64_t now) {
+  const int stops = m_options.stop_count ? m_options.stop_count() : 0;
+  if (stops <= m_stops_seen) return;
+  m_stops_seen = stops;
+  const pid_t target = m_own_group ? -m_pid : m_pid;
+  if (m_attached) {
+    m_ended_at = m_ended_at.value_or(now);  // stop watching; the process is not ours to signal
+    m_outcome.notes.push_back(fmt::format("stopped watching process {}; it goes on", m_pid));
+  } else if (stops == 1) {
+    // In nrmlab's own group the terminal's signal reached the program already.
+    if (m_own_group || m_options.stop_signal() != SIGINT) ::kill(target, m_options.stop_signal());
+    if (m_options.keep_handling_stops) m_options.keep_handling_stops();
+  } else if (!m_reaped) {
+    ::kill(target, SIGKILL);
+    m_outcome.notes.push_back("a second stop: the program was killed");
+  }
+}
+
+// True once the program has ended and its output is closed, or has stayed open too long.
+bool Session::ended_and_drained(std::int64_t now) {
+  const bool output_open = std::any_of(m_channels.begin(), m_channels.end(),
+                                       [](const Channel& c) { return c.open && !c.datagrams; });
+  const bool done = m_ended_at && (!output_open || now - *m_ended_at > k_drain_ns);
+  if (done && output_open)
+    m_outcome.notes.push_back(
+        "the program exited, but processes it started still hold its output; they are not "
+        "watched");
+  return done;
+}
+
+void Session::wait_for_input(std::int64_t now) {
+  std::vector<pollfd> polled;
+  for (const Channel& c : m_channels)
+    if (c.open) polled.push_back({c.fd, POLLIN, 0});
+  const std::int64_t wake = std::min(m_next_probe, m_next_side);
+  const int timeout = static_cast<int>(std::clamp<std::int64_t>((wake - now) / k_ms, 0, 100));
+  if (::poll(polled.data(), polled.size(), m_ended_at ? std::min(timeout, 20) : timeout) < 0 &&
+      errno != EINTR)
+    throw Error(fmt::format("watch: poll: {}", std::strerror(errno)));
+}
+
+WatchOutcome Session::close_run() {
+  finish_steps();
+  describe_outcome();
+  write_outcome_meta();
+  return std::move(m_outcome);
+}
+
+void Session::finish_steps() {
+  const std::int64_t end = m_ended_at.value_or(monotonic_ns());
+  if (m_reaped)
+    m_timeline->add_sample(final_reading(m_usage, end, m_last_sample ? &*m_last_sample : nullptr));
+  const auto on_line = [this](std::string_view line, bool truncated) {
+    handle_line(line, truncated);
+  };
+  for (Channel& c : m_channels)
     if (c.open) c.lines.finish(on_line);
-  timeline.finish(end, batch);
-  if (!attached) fs::remove(socket, ignored);
+  m_timeline->finish(end, m_batch);
+  std::error_code ignored;
+  if (!m_attached) fs::remove(m_socket, ignored);
+}
 
-  outcome.markers = timeline.markers();
-  outcome.steps = timeline.steps_written();
-  outcome.step_source = timeline.windows() ? "time windows" : "markers";
-  if (attached) {
-    outcome.ended = stops_seen > 0 ? "still running (no longer watched)" : "ended";
+void Session::describe_outcome() {
+  const StepTimeline& timeline = *m_timeline;
+  m_outcome.markers = timeline.markers();
+  m_outcome.steps = timeline.steps_written();
+  m_outcome.step_source = timeline.windows() ? "time windows" : "markers";
+  if (m_attached) {
+    m_outcome.ended = m_stops_seen > 0 ? "still running (no longer watched)" : "ended";
   } else {
-    outcome.exit_code = WIFEXITED(wait_status)     ? WEXITSTATUS(wait_status)
-                        : WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status)
-                                                   : 1;
-    outcome.ended = describe_status(wait_status);
+    m_outcome.exit_code = WIFEXITED(m_wait_status)     ? WEXITSTATUS(m_wait_status)
+                          : WIFSIGNALED(m_wait_status) ? 128 + WTERMSIG(m_wait_status)
+                                                       : 1;
+    m_outcome.ended = describe_status(m_wait_status);
     // Without --children, a wrapper (`sh -c ...`, a launcher script) shows none of the work.
-    const double own =
-        last_sample ? static_cast<double>(last_sample->user_ns + last_sample->system_ns) : 0.0;
+    const double own = m_last_sample
+                           ? static_cast<double>(m_last_sample->user_ns + m_last_sample->system_ns)
+                           : 0.0;
+    const rusage& usage = m_usage;
     const double all = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e9 +
                        static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e3;
-    if (!o.include_children && all > 0.2e9 && own < 0.5 * all)
-      outcome.notes.push_back(fmt::format(
+    if (!m_options.include_children && all > 0.2e9 && own < 0.5 * all)
+      m_outcome.notes.push_back(fmt::format(
           "most of the CPU time ({:.1f} of {:.1f} s) was in processes the program started: "
           "watch again with --children to count them",
           (all - own) / 1e9, all / 1e9));
   }
   if (timeline.windows())
-    outcome.notes.push_back(fmt::format(
-        "no step marker ({}) {}: {} fixed windows of {} ms stand in for steps", parser.describe(),
-        outcome.markers > 0 ? "came in time" : "came", outcome.steps, o.window_ms));
+    m_outcome.notes.push_back(fmt::format(
+        "no step marker ({}) {}: {} fixed windows of {} ms stand in for steps", m_parser.describe(),
+        m_outcome.markers > 0 ? "came in time" : "came", m_outcome.steps, m_options.window_ms));
   if (timeline.markers_ignored() > 0)
-    outcome.notes.push_back(fmt::format(
+    m_outcome.notes.push_back(fmt::format(
         "{} step markers came after the first {} s and were not used: the steps were already "
         "time windows",
-        timeline.markers_ignored(), o.grace_ms / 1000));
-  if (outcome.malformed_markers > 0)
-    outcome.notes.push_back(
-        fmt::format("{} malformed step markers were ignored", outcome.malformed_markers));
+        timeline.markers_ignored(), m_options.grace_ms / 1000));
+  if (m_outcome.malformed_markers > 0)
+    m_outcome.notes.push_back(
+        fmt::format("{} malformed step markers were ignored", m_outcome.malformed_markers));
+}
+
+void Session::write_outcome_meta() {
   std::string failures;
-  for (const std::string& failure : probe.failures())
+  for (const std::string& failure : m_probe->failures())
     failures.append(failures.empty() ? "" : "\n").append(failure);
-  batch.meta = {{"complete", "true"},
-                {"outcome", stops_seen > 0 && !attached ? "interrupted" : "complete"},
-                {"program_outcome", outcome.ended},
-                {"exit_code", std::to_string(outcome.exit_code)},
-                {"steps_recorded", std::to_string(outcome.steps)},
-                {"step_source", outcome.step_source},
-                {"step_markers", std::to_string(outcome.markers)},
-                {"malformed_markers", std::to_string(outcome.malformed_markers)},
-                {"recorder_share", "0"},
-                {"failures", failures}};
-  writer.submit(std::move(batch));
-  writer.close();
-  if (const auto error = writer.error()) warn("telemetry.db: " + *error);
-  return outcome;
+  m_batch.meta = {{"complete", "true"},
+                  {"outcome", m_stops_seen > 0 && !m_attached ? "interrupted" : "complete"},
+                  {"program_outcome", m_outcome.ended},
+                  {"exit_code", std::to_string(m_outcome.exit_code)},
+                  {"steps_recorded", std::to_string(m_outcome.steps)},
+                  {"step_source", m_outcome.step_source},
+                  {"step_markers", std::to_string(m_outcome.markers)},
+                  {"malformed_markers", std::to_string(m_outcome.malformed_markers)},
+                  {"recorder_share", "0"},
+                  {"failures", failures}};
+  m_writer.submit(std::move(m_batch));
+  m_writer.close();
+  if (const auto error = m_writer.error()) warn("telemetry.db: " + *error);
+}
+
+}  // namespace
+
+WatchOutcome watch(const WatchOptions& o) {
+  // Everything that can be refused is refused before an earlier run here is replaced.
+  const MarkerParser parser(o.step_regex);
+  const fs::path db_path = prepare_run_directory(o);
+  Session session(o, parser, db_path);
+  session.start();
+  session.open_channels();
+  session.poll_until_ended();
+  return session.close_run();
 }
 
 }  // namespace nrmlab::telemetry
