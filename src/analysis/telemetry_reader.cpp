@@ -235,6 +235,92 @@ void add_work_counters(sqlite::Connection& db, std::map<int, Columns>& steps) {
   }
 }
 
+namespace {
+
+// Reads the meta table into run.meta and checks the schema version it names.
+void read_meta(sqlite::Connection& db, const fs::path& path, RunData& run) {
+  sqlite::Statement meta(db, "SELECT key, value FROM meta");
+  while (meta.step())
+    run.meta[meta.column_text(0)] = meta.column_text(1);
+  if (const auto schema = run.meta_value("schema"); schema != telemetry::k_telemetry_schema_version)
+    throw Error(fmt::format("{}: telemetry schema '{}', expected {}", path.string(),
+                            schema.empty() ? "(none in meta)" : schema,
+                            telemetry::k_telemetry_schema_version));
+}
+
+std::map<int, std::string> condition_names(sqlite::Connection& db) {
+  std::map<int, std::string> names;
+  sqlite::Statement conditions(db, "SELECT condition, name FROM conditions");
+  while (conditions.step())
+    names[static_cast<int>(conditions.column_int(0))] = conditions.column_text(1);
+  return names;
+}
+
+// A run's per-condition tables, each keyed by the condition index.
+struct ConditionTables {
+  std::map<int, Columns> steps;
+  std::vector<std::string> memory_columns;
+  std::vector<std::string> system_columns;
+  std::map<int, Columns> memory;
+  std::map<int, Columns> system;
+  std::map<int, Columns> files;
+  std::map<int, Columns> sensors;
+};
+
+// Reads the per-condition tables (and run.sensor_readings); a run without steps is an error.
+ConditionTables read_tables(sqlite::Connection& db, const fs::path& path, RunData& run) {
+  ConditionTables tables;
+  // The condition keys the map rather than being a column.
+  auto step_columns = analysed_columns(db, "steps");
+  std::erase(step_columns, "condition");
+  tables.steps = read_by_condition(db, "steps", step_columns, "step");
+  if (tables.steps.empty())
+    throw Error(fmt::format("{}: the steps table is empty: the run recorded no step (outcome: {})",
+                            path.string(), run.meta_value("outcome", "unknown")));
+  add_work_counters(db, tables.steps);
+  tables.memory_columns = analysed_columns(db, "memory");
+  tables.system_columns = analysed_columns(db, "system");
+  tables.memory = read_by_condition(db, "memory", tables.memory_columns, "step");
+  tables.system = read_by_condition(db, "system", tables.system_columns, "t_ns");
+  tables.files = read_file_sizes(db);
+  tables.sensors = read_sensors(db);
+  run.sensor_readings =
+      static_cast<std::size_t>(sqlite::query_int(db, "SELECT count(*) FROM sensors"));
+  return tables;
+}
+
+// One ConditionData per condition with steps, in index order, moving the tables' columns;
+// a condition without rows in a side table gets that table's columns, empty.
+void add_conditions(ConditionTables& tables, const std::map<int, std::string>& names,
+                    RunData& run) {
+  for (auto& [index, columns] : tables.steps) {
+    ConditionData condition;
+    condition.index = index;
+    const auto name = names.find(index);
+    condition.name = name != names.end() ? name->second : fmt::format("condition {}", index);
+    condition.steps = std::move(columns);
+    if (auto it = tables.memory.find(index); it != tables.memory.end())
+      condition.memory = std::move(it->second);
+    else
+      condition.memory = Columns(tables.memory_columns);
+    if (auto it = tables.system.find(index); it != tables.system.end())
+      condition.system = std::move(it->second);
+    else
+      condition.system = Columns(tables.system_columns);
+    if (auto it = tables.files.find(index); it != tables.files.end())
+      condition.files = std::move(it->second);
+    else
+      condition.files = Columns({"t_ns", "step", "database_bytes"});
+    if (auto it = tables.sensors.find(index); it != tables.sensors.end())
+      condition.sensors = std::move(it->second);
+    else
+      condition.sensors = Columns({"t_ns", "step", "is_frequency", "value"});
+    run.conditions.push_back(std::move(condition));
+  }
+}
+
+}  // namespace
+
 RunData read_run(const fs::path& run_dir) {
   const fs::path path = run_dir / "telemetry.db";
   if (!fs::exists(run_dir)) throw Error(fmt::format("{}: no such directory", run_dir.string()));
@@ -250,62 +336,10 @@ RunData read_run(const fs::path& run_dir) {
     sqlite::Connection db(path, sqlite::Connection::Threading::confined);
     // Read-only in spirit: nothing is written, but a WAL left by a killed run is recovered.
     check_schema(db, path);
-    sqlite::Statement meta(db, "SELECT key, value FROM meta");
-    while (meta.step())
-      run.meta[meta.column_text(0)] = meta.column_text(1);
-    if (const auto schema = run.meta_value("schema");
-        schema != telemetry::k_telemetry_schema_version)
-      throw Error(fmt::format("{}: telemetry schema '{}', expected {}", path.string(),
-                              schema.empty() ? "(none in meta)" : schema,
-                              telemetry::k_telemetry_schema_version));
-
-    std::map<int, std::string> names;
-    sqlite::Statement conditions(db, "SELECT condition, name FROM conditions");
-    while (conditions.step())
-      names[static_cast<int>(conditions.column_int(0))] = conditions.column_text(1);
-
-    // The condition keys the map rather than being a column.
-    auto step_columns = analysed_columns(db, "steps");
-    std::erase(step_columns, "condition");
-    auto steps = read_by_condition(db, "steps", step_columns, "step");
-    if (steps.empty())
-      throw Error(
-          fmt::format("{}: the steps table is empty: the run recorded no step (outcome: {})",
-                      path.string(), run.meta_value("outcome", "unknown")));
-    add_work_counters(db, steps);
-    const auto memory_columns = analysed_columns(db, "memory");
-    const auto system_columns = analysed_columns(db, "system");
-    auto memory = read_by_condition(db, "memory", memory_columns, "step");
-    auto system = read_by_condition(db, "system", system_columns, "t_ns");
-    auto files = read_file_sizes(db);
-    auto sensors = read_sensors(db);
-    run.sensor_readings =
-        static_cast<std::size_t>(sqlite::query_int(db, "SELECT count(*) FROM sensors"));
-
-    for (auto& [index, columns] : steps) {
-      ConditionData condition;
-      condition.index = index;
-      const auto name = names.find(index);
-      condition.name = name != names.end() ? name->second : fmt::format("condition {}", index);
-      condition.steps = std::move(columns);
-      if (auto it = memory.find(index); it != memory.end())
-        condition.memory = std::move(it->second);
-      else
-        condition.memory = Columns(memory_columns);
-      if (auto it = system.find(index); it != system.end())
-        condition.system = std::move(it->second);
-      else
-        condition.system = Columns(system_columns);
-      if (auto it = files.find(index); it != files.end())
-        condition.files = std::move(it->second);
-      else
-        condition.files = Columns({"t_ns", "step", "database_bytes"});
-      if (auto it = sensors.find(index); it != sensors.end())
-        condition.sensors = std::move(it->second);
-      else
-        condition.sensors = Columns({"t_ns", "step", "is_frequency", "value"});
-      run.conditions.push_back(std::move(condition));
-    }
+    read_meta(db, path, run);
+    const std::map<int, std::string> names = condition_names(db);
+    ConditionTables tables = read_tables(db, path, run);
+    add_conditions(tables, names, run);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& error) {

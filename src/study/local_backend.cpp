@@ -52,120 +52,165 @@ StudyLock::~StudyLock() {
   if (m_fd >= 0) ::close(m_fd);
 }
 
-StudyState run_local(const std::filesystem::path& study_dir, StudyState state,
-                     const LocalOptions& options) {
+namespace {
+
+std::vector<int> passed_fds(const LocalOptions& options) {
   std::vector<int> pass_fds;
   if (options.lock_fd >= 0) pass_fds.push_back(options.lock_fd);
-  const Launcher launcher(options.nrmlab_binary, study_dir, "local", std::move(pass_fds));
-  const ChildExitWaiter waiter;
-  const std::vector<PlannedRun>& runs = state.plan.runs;
-  std::deque<std::size_t> pending;
-  double pending_estimate = 0.0;
-  for (const std::size_t index : state.plan.order)
-    if (state.statuses[index].state != RunState::complete) {
-      pending.push_back(index);
-      pending_estimate += runs[index].estimated_seconds;
-    }
+  return pass_fds;
+}
 
-  LocalProgress progress;
-  progress.total = runs.size();
-  progress.done = runs.size() - pending.size();
-  const auto start = Clock::now();
-  double finished_seconds = 0.0;  // sum of this session's run durations
-  std::size_t finished_runs = 0;
-  std::vector<ChildRun> running;
-  std::vector<bool> interrupted;
-  Clock::time_point last_report{};
-  Clock::time_point last_manifest = Clock::now();
-
-  const auto report = [&](bool force) {
-    if (!options.on_progress ||
-        (!force && Clock::now() - last_report < std::chrono::milliseconds(200)))
-      return;
-    last_report = Clock::now();
-    progress.elapsed = seconds_since(start);
-    progress.running.clear();
-    for (const ChildRun& child : running)
-      progress.running.push_back(runs[child.index].id);
-    const std::size_t remaining = pending.size() + running.size();
-    const double per_run =
-        finished_runs > 0 ? finished_seconds / static_cast<double>(finished_runs) : 0.0;
-    const double parallel = static_cast<double>(std::max<std::int64_t>(1, options.parallel));
-    progress.eta = finished_runs > 0 ? per_run * static_cast<double>(remaining) / parallel
-                                     : pending_estimate / parallel;
-    options.on_progress(progress);
-  };
-
-  while (!running.empty() || (!pending.empty() && !(options.stop && options.stop->load()))) {
-    const bool stopping = options.stop != nullptr && options.stop->load();
-    while (!stopping && !pending.empty() &&
-           static_cast<std::int64_t>(running.size()) <
-               std::max<std::int64_t>(1, options.parallel)) {
-      const std::size_t index = pending.front();
-      pending.pop_front();
-      try {
-        running.push_back(launcher.start(runs[index]));
-        interrupted.push_back(false);
-      } catch (const Error& error) {
-        // A run that cannot even start is a failed run; the study goes on.
-        RunStatus status;
-        status.state = RunState::failed;
-        status.hash = runs[index].hash;
-        status.started = status.finished = unix_now();
-        status.backend = "local";
-        status.stderr_tail = error.what();
-        ++progress.done;
-        ++progress.failed;
-        if (options.on_finished) options.on_finished(runs[index], status);
-        state.statuses[index] = std::move(status);
+// One run_local session: the runs still to start, the running ones and the progress, with
+// `state.statuses` updated as runs finish.
+class LocalSession {
+ public:
+  LocalSession(const std::filesystem::path& study_dir, StudyState& state,
+               const LocalOptions& options)
+      : m_study_dir(study_dir),
+        m_state(state),
+        m_options(options),
+        m_launcher(options.nrmlab_binary, study_dir, "local", passed_fds(options)),
+        m_runs(state.plan.runs) {
+    for (const std::size_t index : state.plan.order)
+      if (state.statuses[index].state != RunState::complete) {
+        m_pending.push_back(index);
+        m_pending_estimate += m_runs[index].estimated_seconds;
       }
-      report(true);
-    }
-    if (stopping)
-      for (std::size_t i = 0; i < running.size(); ++i)
-        if (!interrupted[i]) {
-          ::kill(running[i].pid, SIGTERM);
-          interrupted[i] = true;
+    m_progress.total = m_runs.size();
+    m_progress.done = m_runs.size() - m_pending.size();
+    m_start = Clock::now();
+    m_last_manifest = Clock::now();
+  }
+
+  void run() {
+    while (!m_running.empty() ||
+           (!m_pending.empty() && !(m_options.stop && m_options.stop->load()))) {
+      const bool stopping = m_options.stop != nullptr && m_options.stop->load();
+      while (!stopping && !m_pending.empty() &&
+             static_cast<std::int64_t>(m_running.size()) <
+                 std::max<std::int64_t>(1, m_options.parallel))
+        start_next();
+      if (stopping) interrupt_running();
+      if (reap_finished()) {
+        // The statuses are the truth; the manifest is a view of them, refreshed at most every
+        // two seconds so that a study of many short runs does not spend its time rewriting it.
+        if (Clock::now() - m_last_manifest > std::chrono::seconds(2)) {
+          write_manifest(m_study_dir, m_state);
+          m_last_manifest = Clock::now();
         }
+        report(true);
+      } else {
+        report(false);
+        m_waiter.wait(0.1);
+      }
+    }
+  }
+
+ private:
+  void report(bool force) {
+    if (!m_options.on_progress ||
+        (!force && Clock::now() - m_last_report < std::chrono::milliseconds(200)))
+      return;
+    m_last_report = Clock::now();
+    m_progress.elapsed = seconds_since(m_start);
+    m_progress.running.clear();
+    for (const ChildRun& child : m_running)
+      m_progress.running.push_back(m_runs[child.index].id);
+    const std::size_t remaining = m_pending.size() + m_running.size();
+    const double per_run =
+        m_finished_runs > 0 ? m_finished_seconds / static_cast<double>(m_finished_runs) : 0.0;
+    const double parallel = static_cast<double>(std::max<std::int64_t>(1, m_options.parallel));
+    m_progress.eta = m_finished_runs > 0 ? per_run * static_cast<double>(remaining) / parallel
+                                         : m_pending_estimate / parallel;
+    m_options.on_progress(m_progress);
+  }
+
+  void start_next() {
+    const std::size_t index = m_pending.front();
+    m_pending.pop_front();
+    try {
+      m_running.push_back(m_launcher.start(m_runs[index]));
+      m_interrupted.push_back(false);
+    } catch (const Error& error) {
+      // A run that cannot even start is a failed run; the study goes on.
+      RunStatus status;
+      status.state = RunState::failed;
+      status.hash = m_runs[index].hash;
+      status.started = status.finished = unix_now();
+      status.backend = "local";
+      status.stderr_tail = error.what();
+      ++m_progress.done;
+      ++m_progress.failed;
+      if (m_options.on_finished) m_options.on_finished(m_runs[index], status);
+      m_state.statuses[index] = std::move(status);
+    }
+    report(true);
+  }
+
+  void interrupt_running() {
+    for (std::size_t i = 0; i < m_running.size(); ++i)
+      if (!m_interrupted[i]) {
+        ::kill(m_running[i].pid, SIGTERM);
+        m_interrupted[i] = true;
+      }
+  }
+
+  // Records the runs that have exited; returns whether there were any.
+  bool reap_finished() {
     bool changed = false;
-    for (std::size_t i = 0; i < running.size();) {
+    for (std::size_t i = 0; i < m_running.size();) {
       int wait_status = 0;
-      const pid_t done = ::waitpid(running[i].pid, &wait_status, WNOHANG);
+      const pid_t done = ::waitpid(m_running[i].pid, &wait_status, WNOHANG);
       if (done == 0 || (done < 0 && errno == EINTR)) {
         ++i;
         continue;
       }
       if (done < 0)
         throw Error(
-            fmt::format("lost run {}: {}", runs[running[i].index].id, std::strerror(errno)));
-      const PlannedRun& run = runs[running[i].index];
-      RunStatus status = launcher.finish(run, running[i], wait_status, interrupted[i]);
-      pending_estimate -= run.estimated_seconds;
+            fmt::format("lost run {}: {}", m_runs[m_running[i].index].id, std::strerror(errno)));
+      const PlannedRun& run = m_runs[m_running[i].index];
+      RunStatus status = m_launcher.finish(run, m_running[i], wait_status, m_interrupted[i]);
+      m_pending_estimate -= run.estimated_seconds;
       if (status.state != RunState::interrupted) {
-        ++progress.done;
-        ++finished_runs;
-        finished_seconds += status.duration();
-        if (status.state == RunState::failed) ++progress.failed;
+        ++m_progress.done;
+        ++m_finished_runs;
+        m_finished_seconds += status.duration();
+        if (status.state == RunState::failed) ++m_progress.failed;
       }
-      if (options.on_finished) options.on_finished(run, status);
-      state.statuses[run.index] = std::move(status);
-      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
-      interrupted.erase(interrupted.begin() + static_cast<std::ptrdiff_t>(i));
+      if (m_options.on_finished) m_options.on_finished(run, status);
+      m_state.statuses[run.index] = std::move(status);
+      m_running.erase(m_running.begin() + static_cast<std::ptrdiff_t>(i));
+      m_interrupted.erase(m_interrupted.begin() + static_cast<std::ptrdiff_t>(i));
       changed = true;
     }
-    if (changed) {
-      // The statuses are the truth; the manifest is a view of them, refreshed at most every
-      // two seconds so that a study of many short runs does not spend its time rewriting it.
-      if (Clock::now() - last_manifest > std::chrono::seconds(2)) {
-        write_manifest(study_dir, state);
-        last_manifest = Clock::now();
-      }
-      report(true);
-    } else {
-      report(false);
-      waiter.wait(0.1);
-    }
+    return changed;
   }
+
+  const std::filesystem::path& m_study_dir;
+  StudyState& m_state;
+  const LocalOptions& m_options;
+  const Launcher m_launcher;
+  const ChildExitWaiter m_waiter;
+  const std::vector<PlannedRun>& m_runs;
+  std::deque<std::size_t> m_pending;
+  double m_pending_estimate = 0.0;
+  LocalProgress m_progress;
+  Clock::time_point m_start{};
+  double m_finished_seconds = 0.0;  // sum of this session's run durations
+  std::size_t m_finished_runs = 0;
+  std::vector<ChildRun> m_running;
+  std::vector<bool> m_interrupted;
+  Clock::time_point m_last_report{};
+  Clock::time_point m_last_manifest{};
+};
+
+}  // namespace
+
+StudyState run_local(const std::filesystem::path& study_dir, StudyState state,
+                     const LocalOptions& options) {
+  // The session (and so the launcher and the child-exit waiter) lives until the return.
+  LocalSession session(study_dir, state, options);
+  session.run();
   state = collect_state(study_dir, std::move(state.plan));
   write_manifest(study_dir, state);
   return state;

@@ -99,18 +99,86 @@ double default_change_penalty(std::span<const double> y) {
   return k_penalty_per_log_n * sigma * sigma * std::log(static_cast<double>(y.size()));
 }
 
-ChangePoints pelt(std::span<const double> y, std::optional<double> penalty,
-                  std::size_t min_segment_length) {
+namespace {
+
+// Checks pelt's arguments and returns the penalty it uses: the given one, else the default.
+double checked_penalty(std::span<const double> y, std::optional<double> penalty,
+                       std::size_t min_segment_length) {
   const std::size_t n = y.size();
   const std::size_t m = min_segment_length;
   if (m == 0) throw std::invalid_argument("pelt: minimum segment length is 0");
   if (n < m) throw std::invalid_argument("pelt: fewer points than the minimum segment length");
   if (std::any_of(y.begin(), y.end(), [](double v) { return std::isnan(v); }))
     throw std::invalid_argument("pelt: y contains NaN");
-  ChangePoints result;
-  result.penalty = penalty ? *penalty : (n >= 3 ? default_change_penalty(y) : 0.0);
-  if (!(result.penalty >= 0.0) || std::isinf(result.penalty))
+  const double beta = penalty ? *penalty : (n >= 3 ? default_change_penalty(y) : 0.0);
+  if (!(beta >= 0.0) || std::isinf(beta))
     throw std::invalid_argument("pelt: the penalty must be finite and >= 0");
+  return beta;
+}
+
+// Makes t (whose best[t] is finite) a possible last change point: every earlier candidate
+// loses the means for which t beats it (and is dropped when none are left), and t gets what
+// they lost. `kept` and `taken` are scratch space, reused across calls to spare allocations.
+void add_candidate(std::size_t t, const std::vector<double>& best, const SquaredErrorCost& costs,
+                   std::vector<Candidate>& candidates, std::vector<Candidate>& kept,
+                   std::vector<Interval>& taken) {
+  kept.clear();
+  taken.clear();
+  for (Candidate& candidate : candidates) {
+    // From now on, for every end, candidate t beats tau exactly where
+    // best[tau] - best[t] + sum_{tau <= i < t} (y_i - mu)^2 > 0, mu being the last
+    // segment's mean: outside mean(tau, t) -+ sqrt(slack / (t - tau)). The later
+    // points add the same terms to both and cannot change that.
+    const double slack = best[t] - best[candidate.tau] - costs.cost(candidate.tau, t);
+    Interval keep{k_infinity, -k_infinity};  // empty: PELT's test, slack <= 0
+    if (slack > 0.0) {
+      const double centre = costs.centred_mean(candidate.tau, t);
+      const double radius = std::sqrt(slack / static_cast<double>(t - candidate.tau));
+      keep = {centre - radius, centre + radius};
+    }
+    split(candidate.region, keep, taken);
+    if (!candidate.region.empty()) kept.push_back(std::move(candidate));
+  }
+  candidates.swap(kept);
+  std::sort(taken.begin(), taken.end(),
+            [](const Interval& a, const Interval& b) { return a.low < b.low; });
+  Candidate arrival{t, {}};
+  for (const Interval& piece : taken) {
+    if (!arrival.region.empty() && piece.low <= arrival.region.back().high) {
+      arrival.region.back().high = std::max(arrival.region.back().high, piece.high);
+    } else {
+      arrival.region.push_back(piece);
+    }
+  }
+  if (t == 0) arrival.region = {{-k_infinity, k_infinity}};  // alone, it owns every mean
+  if (!arrival.region.empty()) candidates.push_back(std::move(arrival));
+}
+
+// Fills result's change points, segment means and cost from last[t], the start of the last
+// segment of the optimal segmentation of y[0, t).
+void trace_back(const std::vector<std::size_t>& last, const SquaredErrorCost& costs, std::size_t n,
+                ChangePoints& result) {
+  std::vector<std::size_t> starts;
+  for (std::size_t end = n; end > 0; end = last[end])
+    starts.push_back(last[end]);
+  std::reverse(starts.begin(), starts.end());  // 0, then the change points
+  for (std::size_t s = 0; s < starts.size(); ++s) {
+    const std::size_t begin = starts[s];
+    const std::size_t end = s + 1 < starts.size() ? starts[s + 1] : n;
+    if (s > 0) result.change_points.push_back(begin);
+    result.segment_means.push_back(costs.mean_of(begin, end));
+    result.cost += costs.cost(begin, end);
+  }
+}
+
+}  // namespace
+
+ChangePoints pelt(std::span<const double> y, std::optional<double> penalty,
+                  std::size_t min_segment_length) {
+  const std::size_t n = y.size();
+  const std::size_t m = min_segment_length;
+  ChangePoints result;
+  result.penalty = checked_penalty(y, penalty, min_segment_length);
   const double beta = result.penalty;
   const SquaredErrorCost costs(y);
   if (std::all_of(y.begin(), y.end(), [&](double v) { return v == y[0]; })) {
@@ -129,38 +197,7 @@ ChangePoints pelt(std::span<const double> y, std::optional<double> penalty,
   for (std::size_t end = m; end <= n; ++end) {
     // t = end - m becomes a possible last change point now that m points fit after it.
     const std::size_t t = end - m;
-    if (std::isfinite(best[t])) {
-      kept.clear();
-      taken.clear();
-      for (Candidate& candidate : candidates) {
-        // From now on, for every end, candidate t beats tau exactly where
-        // best[tau] - best[t] + sum_{tau <= i < t} (y_i - mu)^2 > 0, mu being the last
-        // segment's mean: outside mean(tau, t) -+ sqrt(slack / (t - tau)). The later
-        // points add the same terms to both and cannot change that.
-        const double slack = best[t] - best[candidate.tau] - costs.cost(candidate.tau, t);
-        Interval keep{k_infinity, -k_infinity};  // empty: PELT's test, slack <= 0
-        if (slack > 0.0) {
-          const double centre = costs.centred_mean(candidate.tau, t);
-          const double radius = std::sqrt(slack / static_cast<double>(t - candidate.tau));
-          keep = {centre - radius, centre + radius};
-        }
-        split(candidate.region, keep, taken);
-        if (!candidate.region.empty()) kept.push_back(std::move(candidate));
-      }
-      candidates.swap(kept);
-      std::sort(taken.begin(), taken.end(),
-                [](const Interval& a, const Interval& b) { return a.low < b.low; });
-      Candidate arrival{t, {}};
-      for (const Interval& piece : taken) {
-        if (!arrival.region.empty() && piece.low <= arrival.region.back().high) {
-          arrival.region.back().high = std::max(arrival.region.back().high, piece.high);
-        } else {
-          arrival.region.push_back(piece);
-        }
-      }
-      if (t == 0) arrival.region = {{-k_infinity, k_infinity}};  // alone, it owns every mean
-      if (!arrival.region.empty()) candidates.push_back(std::move(arrival));
-    }
+    if (std::isfinite(best[t])) add_candidate(t, best, costs, candidates, kept, taken);
     for (const Candidate& candidate : candidates) {
       const double value = best[candidate.tau] + costs.cost(candidate.tau, end) + beta;
       if (value < best[end]) {  // strict: among ties, the earliest candidate
@@ -169,18 +206,7 @@ ChangePoints pelt(std::span<const double> y, std::optional<double> penalty,
       }
     }
   }
-
-  std::vector<std::size_t> starts;
-  for (std::size_t end = n; end > 0; end = last[end])
-    starts.push_back(last[end]);
-  std::reverse(starts.begin(), starts.end());  // 0, then the change points
-  for (std::size_t s = 0; s < starts.size(); ++s) {
-    const std::size_t begin = starts[s];
-    const std::size_t end = s + 1 < starts.size() ? starts[s + 1] : n;
-    if (s > 0) result.change_points.push_back(begin);
-    result.segment_means.push_back(costs.mean_of(begin, end));
-    result.cost += costs.cost(begin, end);
-  }
+  trace_back(last, costs, n, result);
   return result;
 }
 
