@@ -230,7 +230,9 @@ TEST(Settings, AnInstrumentedRunRecordsTelemetryAndReportsIt) {
   EXPECT_TRUE(run.result.complete);
   EXPECT_THAT(run.telemetry_line, HasSubstr("telemetry.db (8 steps;"));
   EXPECT_TRUE(std::filesystem::exists(scratch / "telemetry.db"));
-  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  // The one warning a healthy run may give: the sanitizer build's malloc keeps no statistics.
+  for (const std::string& warning : warnings)
+    EXPECT_THAT(warning, HasSubstr("no allocator statistics")) << warning;
 }
 
 }  // namespace
