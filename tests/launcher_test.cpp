@@ -310,24 +310,26 @@ TEST(StudyLauncher, StartingRunsLeavesNoDescriptorBehind) {
 
 // The descriptor leak this replaces: stdout.log stayed open when stderr.log could not be
 // created. A descriptor limit that leaves room for exactly one more file provokes it.
-TEST(StudyLauncher, ALogThatCannotBeCreatedLeavesNoDescriptorBehind) {
+// The study launcher's old leak: stdout.log stayed open when stderr.log could not be
+// created. The logs are now opened by spawn (in the parent, stdout first), so the property
+// is tested there: a directory that does not exist stands in for an uncreatable log (a
+// tight RLIMIT_NOFILE would starve the sanitizers' runtime, which needs descriptors too).
+TEST(ProcessLauncher, AnOutputFileThatCannotBeCreatedLeavesNoDescriptorBehind) {
   ScratchDir scratch;
-  const study::Launcher launcher("/bin/true", scratch.path(), "local");
-  const study::PlannedRun run = planned_run();
-  // stdout.log can be created, stderr.log cannot (a directory stands in its place). A
-  // directory rather than a tight RLIMIT_NOFILE: the sanitizers' runtime needs descriptors
-  // of its own.
-  fs::create_directories(study::run_dir(scratch.path(), run) / "stderr.log");
+  LaunchOptions logs;
+  logs.stdin_from = StreamTarget::null();
+  logs.stdout_to = StreamTarget::file(scratch / "stdout.log");
+  logs.stderr_to = StreamTarget::file(scratch / "no-such-dir" / "stderr.log");
   const std::size_t before = open_descriptors();
   std::string message;
   for (int i = 0; i < 5; ++i) {
     try {
-      launcher.start(run);
+      spawn({"true"}, logs);
     } catch (const Error& error) {
       message = error.what();
     }
   }
-  EXPECT_THAT(message, HasSubstr("stderr.log"));
+  EXPECT_THAT(message, HasSubstr("no-such-dir"));
   EXPECT_EQ(open_descriptors(), before);
 }
 
