@@ -393,39 +393,12 @@ TEST(TelemetryColumns, EveryAnalysedColumnRoundTripsThroughTheReader) {
 
 // ---- Older databases ----
 
-// The schema before `nrmlab watch` added step_work and process (commit 34ec124).
-constexpr const char* k_schema_before_watch = R"sql(
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS conditions(condition INTEGER PRIMARY KEY, name TEXT);
-CREATE TABLE IF NOT EXISTS steps(
-  condition INTEGER, step INTEGER, t_ns INTEGER, wall_ns INTEGER, cpu_ns INTEGER,
-  usage_steps INTEGER, user_ns INTEGER, system_ns INTEGER, voluntary_switches INTEGER, involuntary_switches INTEGER,
-  minor_faults INTEGER, major_faults INTEGER, sampling_ns INTEGER, window_ns INTEGER,
-  database_ns INTEGER, recorder_ns INTEGER, compute_ns INTEGER, timer_reads INTEGER,
-  agents INTEGER, evolve_calls INTEGER, metric_samples INTEGER, resonance_pairs INTEGER,
-  resonant_pairs INTEGER, clusters_found INTEGER, pattern_count INTEGER, spawns INTEGER,
-  deaths INTEGER, db_transactions INTEGER, db_rows INTEGER,
-  PRIMARY KEY(condition, step));
-CREATE TABLE IF NOT EXISTS memory(
-  condition INTEGER, step INTEGER, t_ns INTEGER, rss_bytes INTEGER, allocated INTEGER, active INTEGER, resident INTEGER, mapped INTEGER, retained INTEGER,
-  metadata INTEGER, free_bytes INTEGER, mmapped INTEGER, top_pad INTEGER,
-  rss_per_allocated REAL, resident_per_active REAL, active_per_allocated REAL,
-  alloc_probe_ns INTEGER, PRIMARY KEY(condition, step));
-CREATE TABLE IF NOT EXISTS metric_inputs(
-  condition INTEGER, step INTEGER, call INTEGER, timestamp REAL, cpu_percent REAL,
-  memory_percent REAL, disk_percent REAL, memory_used_mb REAL, disk_used_gb REAL,
-  network_sent_mb REAL, network_recv_mb REAL, process_count INTEGER,
-  PRIMARY KEY(condition, step, call));
-CREATE TABLE IF NOT EXISTS system(
-  t_ns INTEGER, unix_time REAL, condition INTEGER, step INTEGER, cpu_percent REAL,
-  memory_percent REAL, load1 REAL, load5 REAL, load15 REAL, procs_running INTEGER,
-  other_cpu_ns INTEGER, io_read_bytes INTEGER, io_write_bytes INTEGER, io_syscr INTEGER,
-  io_syscw INTEGER, io_rchar INTEGER, io_wchar INTEGER, pss_bytes INTEGER);
-CREATE TABLE IF NOT EXISTS sensors(
-  t_ns INTEGER, condition INTEGER, step INTEGER, kind TEXT, name TEXT, value REAL);
-CREATE TABLE IF NOT EXISTS files(
-  t_ns INTEGER, condition INTEGER, step INTEGER, name TEXT, bytes INTEGER);
-)sql";
+// The schema before `nrmlab watch` added step_work and process (commit 34ec124): the
+// pre-registry text up to those two tables, which came last.
+std::string schema_before_watch() {
+  const std::string all = k_schema_before_registry;
+  return all.substr(0, all.find("CREATE TABLE IF NOT EXISTS step_work("));
+}
 
 // Twelve steps of condition 0 with memory, side, sensor and file rows, in plain SQL.
 void fill_old_database(sqlite::Connection& db) {
@@ -454,7 +427,7 @@ TEST(TelemetryColumns, DatabaseFromBeforeWatchStillReads) {
   ScratchDir scratch;
   {
     sqlite::Connection db(scratch / "telemetry.db");
-    db.execute(k_schema_before_watch);
+    db.execute(schema_before_watch());
     fill_old_database(db);
   }
   const auto run = analysis::read_run(scratch.path());

@@ -15,21 +15,6 @@ std::string percent(double share) {
   return std::isfinite(share) ? fmt::format("{:.0f}%", 100 * share) : "n/a";
 }
 
-// `foreign`: a watched program, whose uninstrumented time is all of its own work (on or
-// off the CPU), not the model's computation.
-std::string section_label(const std::string& section, bool foreign) {
-  static const std::map<std::string, std::string> k_labels = {
-      {"window", "the metric sampler's blocking window"},
-      {"sampling", "taking metric samples"},
-      {"database", "database work"},
-      {"recorder", "nrmlab's own telemetry"},
-      {"compute", "model compute"}};
-  if (foreign && section == "compute") return "the program's own work, on or off the CPU";
-  if (foreign && section == "recorder") return "nrmlab's own watching";
-  const auto it = k_labels.find(section);
-  return it == k_labels.end() ? section : it->second;
-}
-
 std::string time_line(const TimeDecomposition& t, bool foreign) {
   std::string parts;
   for (const auto& s : t.sections)
@@ -183,6 +168,21 @@ void study_summary(const AnalysisReport& r, std::vector<std::string>& lines) {
 }
 
 }  // namespace
+
+// `foreign`: a watched program, whose uninstrumented time is all of its own work (on or
+// off the CPU), not the model's computation.
+std::string section_label(const std::string& section, bool foreign) {
+  static const std::map<std::string, std::string> k_labels = {
+      {"window", "the metric sampler's blocking window"},
+      {"sampling", "taking metric samples"},
+      {"database", "database work"},
+      {"recorder", "nrmlab's own telemetry"},
+      {"compute", "model compute"}};
+  if (foreign && section == "compute") return "the program's own work on and off the CPU";
+  if (foreign && section == "recorder") return "nrmlab's own watching";
+  const auto it = k_labels.find(section);
+  return it == k_labels.end() ? section : it->second;
+}
 
 std::vector<std::string> summarise(const AnalysisReport& report) {
   std::vector<std::string> lines;

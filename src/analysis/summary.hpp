@@ -12,4 +12,8 @@ namespace nrmlab::analysis {
 
 std::vector<std::string> summarise(const AnalysisReport& report);
 
+// A time section in words ("database work"). `foreign`: a watched program, whose
+// uninstrumented time is all of its own work (on or off the CPU), not the model's.
+std::string section_label(const std::string& section, bool foreign);
+
 }  // namespace nrmlab::analysis

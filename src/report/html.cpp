@@ -5,6 +5,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "analysis/summary.hpp"
 #include "report/assets.hpp"
 #include "report/json_field.hpp"
 #include "report/page_assets.hpp"
@@ -495,16 +496,16 @@ std::vector<std::string> plain_verdict(const ReportInput& input) {
     return lines;
   }
   const analysis::TimeDecomposition& decomposition = run.analysis.sound.run;
-  lines.push_back(fmt::format(
-      "In run {}, {} takes the largest share of wall time ({}); the "
-      "process is on the CPU {} of the time.",
-      run.id,
-      analysis::is_foreign(run.analysis.step_source) && decomposition.dominant == "compute"
-          ? std::string("the program's own work (on or off the CPU)")
-          : decomposition.dominant,
-      decomposition.sections.empty() ? std::string("n/a")
-                                     : percent(decomposition.sections.front().share),
-      percent(decomposition.cpu_share)));
+  lines.push_back(
+      fmt::format("In run {}, {} takes the largest share of wall time ({}); the "
+                  "process is on the CPU {} of the time.",
+                  run.id,
+                  analysis::is_foreign(run.analysis.step_source)
+                      ? analysis::section_label(decomposition.dominant, true)
+                      : decomposition.dominant,
+                  decomposition.sections.empty() ? std::string("n/a")
+                                                 : percent(decomposition.sections.front().share),
+                  percent(decomposition.cpu_share)));
   drift_verdict(run, lines);
   std::string supported;
   for (const analysis::Hypothesis& h : run.analysis.sound.hypotheses)
