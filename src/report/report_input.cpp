@@ -14,14 +14,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// nullptr when the file does not exist; throws when it exists but is not JSON.
-nlohmann::json read_json(const fs::path& path, bool required) {
+// An optional document (manifest.json, result.json): nullptr when the file does not exist;
+// throws when it exists but is not JSON.
+nlohmann::json read_optional_json(const fs::path& path) {
   std::ifstream in(path);
-  if (!in) {
-    if (!required) return nullptr;
-    throw Error(fmt::format("{}: not found; run `nrmlab analyze {}` first", path.string(),
-                            path.parent_path().string()));
-  }
+  if (!in) return nullptr;
   try {
     return nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& error) {
@@ -64,7 +61,7 @@ ReportInput load_report_input(const fs::path& dir, const std::string& featured_i
   input.analysis = analysis::read_analysis(analysis_file);
   if (input.analysis.runs.empty())
     throw Error(fmt::format("{}: holds no analysed run", analysis_file.string()));
-  input.manifest = read_json(dir / "manifest.json", false);
+  input.manifest = read_optional_json(dir / "manifest.json");
   input.is_study = input.manifest.is_object();
   const fs::path absolute = fs::absolute(dir).lexically_normal();
   input.name = absolute.has_filename() ? absolute.filename().string()
@@ -88,7 +85,7 @@ ReportInput load_report_input(const fs::path& dir, const std::string& featured_i
       run.levels = field(by_id[run.id], "levels");
       run.status = field(by_id[run.id], "status");
     }
-    run.result = read_json(run.dir / "result.json", false);
+    run.result = read_optional_json(run.dir / "result.json");
     input.runs.push_back(std::move(run));
   }
   input.analysis.runs.clear();  // moved into `runs`
