@@ -4,14 +4,23 @@
 #include "telemetry/allocator.hpp"
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "telemetry/probes.hpp"
+#include "test_support.hpp"
+#include "util/sqlite.hpp"
 
 namespace nrmlab {
 namespace {
+
+namespace fs = std::filesystem;
 
 std::string expected_allocator() {
   const char* expected = std::getenv("NRMLAB_EXPECT_ALLOCATOR");
@@ -62,6 +71,41 @@ TEST(AllocatorProbe, KeptAllocationsShowInTheStatistics) {
   }
   for (char* block : kept)
     std::free(block);
+}
+
+// Runs only in the release build's allocator suite (ctest -L allocator): under ASan a
+// preloaded allocator cannot replace the sanitizer's.
+TEST(StudyAllocator, TheAllocatorFactorChangesTheAllocatorInEachRunsProvenance) {
+  if (std::getenv("NRMLAB_STUDY_ALLOCATOR_TEST") == nullptr)
+    GTEST_SKIP() << "run by ctest -L allocator in the release build";
+  testing::ScratchDir scratch;
+  const fs::path file = scratch / "alloc.toml";
+  std::ofstream(file) << R"([study]
+name = "alloc"
+
+[run]
+source = "synthetic"
+steps = 20
+max_agents = 8
+persistence = "off"
+conditions = ["OFF-OFF"]
+
+[factors]
+allocator = ["system", "jemalloc", "mimalloc"]
+)";
+  const fs::path dir = scratch / "out";
+  const auto result = testing::run_nrmlab(
+      {"study", file.string(), "--out", dir.string(), "--no-analysis"}, scratch);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::map<std::string, std::string> expected = {
+      {"system", "glibc"}, {"jemalloc", "jemalloc"}, {"mimalloc", "mimalloc"}};
+  const auto manifest = nlohmann::json::parse(testing::read_text(dir / "manifest.json"));
+  for (const auto& run : manifest["runs"]) {
+    sqlite::Connection db(dir / "runs" / run["id"].get<std::string>() / "telemetry.db");
+    sqlite::Statement allocator(db, "SELECT value FROM meta WHERE key = 'allocator'");
+    ASSERT_TRUE(allocator.step());
+    EXPECT_EQ(allocator.column_text(0), expected.at(run["allocator"].get<std::string>()));
+  }
 }
 
 }  // namespace

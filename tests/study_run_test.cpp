@@ -540,39 +540,5 @@ recycle = ["never", "condition", "every:6"]
   EXPECT_EQ(analysis["study"]["interventions"][0]["factor"], "recycle");
 }
 
-// Runs only in the release build's allocator suite (ctest -L allocator): under ASan a
-// preloaded allocator cannot replace the sanitizer's.
-TEST(StudyAllocator, TheAllocatorFactorChangesTheAllocatorInEachRunsProvenance) {
-  if (std::getenv("NRMLAB_STUDY_ALLOCATOR_TEST") == nullptr)
-    GTEST_SKIP() << "run by ctest -L allocator in the release build";
-  ScratchDir scratch;
-  const fs::path file = write_study(scratch, "alloc.toml", R"([study]
-name = "alloc"
-
-[run]
-source = "synthetic"
-steps = 20
-max_agents = 8
-persistence = "off"
-conditions = ["OFF-OFF"]
-
-[factors]
-allocator = ["system", "jemalloc", "mimalloc"]
-)");
-  const fs::path dir = scratch / "out";
-  const auto result =
-      run_nrmlab({"study", file.string(), "--out", dir.string(), "--no-analysis"}, scratch);
-  ASSERT_EQ(result.exit_code, 0) << result.err;
-  const std::map<std::string, std::string> expected = {
-      {"system", "glibc"}, {"jemalloc", "jemalloc"}, {"mimalloc", "mimalloc"}};
-  const Json manifest = manifest_of(dir);
-  for (const Json& run : manifest["runs"]) {
-    sqlite::Connection db(dir / "runs" / run["id"].get<std::string>() / "telemetry.db");
-    sqlite::Statement allocator(db, "SELECT value FROM meta WHERE key = 'allocator'");
-    ASSERT_TRUE(allocator.step());
-    EXPECT_EQ(allocator.column_text(0), expected.at(run["allocator"].get<std::string>()));
-  }
-}
-
 }  // namespace
 }  // namespace nrmlab::testing
