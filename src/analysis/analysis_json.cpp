@@ -76,16 +76,22 @@ NRMLAB_JSON_TYPE(WindowPercentiles, first_step, last_step, mean_ms, p50_ms, p95_
 NRMLAB_JSON_TYPE(Drift, condition, steps, median_step_ms, hac_slope_ns_per_step, hac_ci_low,
                  hac_ci_high, hac_p, hac_lag, theil_sen_slope_ns_per_step, theil_sen_ci_low,
                  theil_sen_ci_high, theil_sen_points, mann_kendall_z, mann_kendall_p,
-                 mann_kendall_tau, relative_change, change_points, segment_means_ms, drifts,
-                 direction, windows)
+                 mann_kendall_tau, relative_change, ratio, shift_step, shift_ratio, p,
+                 change_points, segment_means_ms, drifts, direction, windows)
 NRMLAB_JSON_TYPE(UnitCost, counter, unit_cost_ns, share, window_costs_ns, relative_change, trend_p,
                  drifts, count_relative_change)
 NRMLAB_JSON_TYPE(CostModel, condition, r_squared, terms, actual_slope_ns_per_step,
                  work_slope_ns_per_step, explained_fraction)
+NRMLAB_JSON_TYPE(ChangePart, ms, ci_low, ci_high, p)
+NRMLAB_JSON_TYPE(SectionChange, section, early_ms, late_ms, change, more_work, dearer,
+                 interaction_ms)
+NRMLAB_JSON_TYPE(Attribution, condition, segments, early_first_step, early_last_step,
+                 late_first_step, late_last_step, ratio, ratio_ci_low, ratio_ci_high, work_share,
+                 work_share_ci_low, work_share_ci_high, counters, unidentified, sections)
 NRMLAB_JSON_TYPE(Evidence, what, value, p, note)
 NRMLAB_JSON_TYPE(Hypothesis, id, name, verdict, reason, effect_label, effect_size, ci_low, ci_high,
-                 evidence)
-NRMLAB_JSON_TYPE(SoundAnalysis, run, conditions, drift, cost_models, hypotheses)
+                 p, adjusted_p, experiment, evidence)
+NRMLAB_JSON_TYPE(SoundAnalysis, run, conditions, drift, cost_models, attribution, hypotheses)
 NRMLAB_JSON_TYPE(PaperHypothesis, id, test, rule, statistics, score, testable, significant, tier,
                  verdict, interpretation)
 NRMLAB_JSON_TYPE(VarianceCharacterisation, expected_hours, observed_hours, variance_percent,
@@ -99,8 +105,8 @@ NRMLAB_JSON_TYPE(Phase1B, unoptimized_run, optimized_runs, speedup, speedup_band
                  cv_unoptimized, cv_optimized, acceleration_unoptimized, acceleration_optimized,
                  cv_reduction, acceleration_reduction, variance_reduced, functionally_equivalent,
                  equivalence, verdict)
-NRMLAB_JSON_TYPE(Thresholds, alpha, min_relative_drift, min_explained_fraction,
-                 min_unit_cost_change, min_partial_r, min_contention_share, min_io_share,
+NRMLAB_JSON_TYPE(Thresholds, alpha, holm, min_relative_drift, min_explained_fraction,
+                 min_unit_cost_change, min_partial_r, min_cpu_wait_share, min_io_share,
                  min_ratio_growth, max_observer_share, windows, equivalence_margin, confidence,
                  paper_alpha, paper_h2_r_squared, paper_h3_r_squared, paper_h5_r_squared,
                  paper_tier1, paper_tier2, paper_speedup_low, paper_speedup_high,
@@ -129,6 +135,7 @@ Json run_json(const RunAnalysis& a) {
           {"step_source", a.step_source},
           {"complete", a.complete},
           {"steps", a.steps},
+          {"steps_without_time", a.steps_without_time},
           {"wall_seconds", a.wall_seconds},
           {"provenance", a.provenance},
           {"sound", a.has_sound ? Json(a.sound) : Json(nullptr)},
@@ -166,6 +173,7 @@ RunAnalysis run_from_json(const Json& j) {
   read_field(j, "step_source", a.step_source);
   read_field(j, "complete", a.complete);
   read_field(j, "steps", a.steps);
+  read_field(j, "steps_without_time", a.steps_without_time);
   read_field(j, "wall_seconds", a.wall_seconds);
   read_field(j, "provenance", a.provenance);
   const auto sound = j.find("sound");

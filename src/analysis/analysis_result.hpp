@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -15,6 +16,9 @@
 namespace nrmlab::analysis {
 
 inline constexpr const char* k_analysis_schema = "nrmlab.analysis/1";
+// The default of fields added after the schema's first version: an analysis.json written
+// before them reads as "not computed", never as a made-up 0.
+inline constexpr double k_not_recorded = std::numeric_limits<double>::quiet_NaN();
 
 // ---- sound mode: where the time goes -------------------------------------------------
 
@@ -74,6 +78,16 @@ struct Drift {
   double mann_kendall_tau = 0.0;
   // Growth of step time over the condition implied by the HAC slope, relative to its median.
   double relative_change = 0.0;
+  // The level of the last quarter of the steps against the first (x1.39; always positive,
+  // unlike relative_change, which a steep fall takes below -100%).
+  double ratio = k_not_recorded;
+  // A level shift (direction "level shift"): the step where the level changes, and the mean
+  // after it against the mean before. -1 and NaN when there is none.
+  std::int64_t shift_step = -1;
+  double shift_ratio = k_not_recorded;
+  // The p of the drift decision (the larger of the HAC and Mann-Kendall p's: both must
+  // reject), for the run's error control.
+  double p = k_not_recorded;
   std::vector<std::int64_t> change_points;  // steps where the mean level shifts (PELT)
   std::vector<double> segment_means_ms;
   bool drifts = false;
@@ -103,6 +117,49 @@ struct CostModel {
   double explained_fraction = 0.0;
 };
 
+// One part of a change in a section's mean time per step (ms, late segment minus early), its
+// bootstrap interval, and the p of "this part is zero" (normal approximation with the
+// bootstrap's standard error: the run's error control needs p-values smaller than a
+// bootstrap's resolution).
+struct ChangePart {
+  double ms = 0.0;
+  double ci_low = 0.0;
+  double ci_high = 0.0;
+  double p = 0.0;
+};
+
+struct SectionChange {
+  std::string
+      section;  // "step" (all of it), compute, database, sampling, window, recorder, cpu_wait
+  double early_ms = 0.0;  // mean time per step in the early segment
+  double late_ms = 0.0;
+  ChangePart change;     // late - early = more_work + dearer + interaction
+  ChangePart more_work;  // early unit costs x change in work
+  ChangePart dearer;     // early work x change in unit costs (and in the per-step constant)
+  double interaction_ms = 0.0;
+};
+
+// The slowdown attribution of one condition (src/analysis/attribution.hpp).
+struct Attribution {
+  std::string condition;
+  std::string segments;  // "quarters", "change point", or "too short"
+  std::int64_t early_first_step = 0;
+  std::int64_t early_last_step = 0;
+  std::int64_t late_first_step = 0;
+  std::int64_t late_last_step = 0;
+  double ratio = 0.0;  // late / early mean step time (x1.39)
+  double ratio_ci_low = 0.0;
+  double ratio_ci_high = 0.0;
+  double work_share = 0.0;  // the share of the step-time change that more work accounts for
+  double work_share_ci_low = 0.0;
+  double work_share_ci_high = 0.0;
+  std::vector<std::string> counters;  // the work counters with a unit cost
+  // Counters whose work changed between the segments but never varies step to step: their
+  // cost cannot be told from a unit cost that changes over the same steps.
+  std::vector<std::string> unidentified;
+  std::vector<SectionChange> sections;  // "step" first
+};
+
 struct Evidence {
   std::string what;  // e.g. "partial Spearman(involuntary switches, step time | step, agents)"
   double value = 0.0;
@@ -119,6 +176,12 @@ struct Hypothesis {
   double effect_size = 0.0;
   double ci_low = 0.0;
   double ci_high = 0.0;
+  // The deciding test's p, and that p adjusted for the run's family of tests (Holm across
+  // hypotheses x conditions x indicators); NaN when no test decided.
+  double p = k_not_recorded;
+  double adjusted_p = k_not_recorded;
+  // "not identifiable": the experiment that would decide (a study factor, the allocator...).
+  std::string experiment;
   std::vector<Evidence> evidence;
 };
 
@@ -127,6 +190,7 @@ struct SoundAnalysis {
   std::vector<TimeDecomposition> conditions;
   std::vector<Drift> drift;
   std::vector<CostModel> cost_models;
+  std::vector<Attribution> attribution;  // per condition, the change split into work and cost
   std::vector<Hypothesis> hypotheses;
 };
 
@@ -245,6 +309,7 @@ struct RunAnalysis {
   StepSource step_source = StepSource::engine;
   bool complete = false;
   std::size_t steps = 0;
+  std::size_t steps_without_time = 0;  // step rows left out of the analysis: no wall time
   double wall_seconds = 0.0;
   nlohmann::ordered_json provenance;
   bool has_sound = false;

@@ -58,6 +58,7 @@ AnalysisReport analyze(const std::filesystem::path& dir, const AnalyzeOptions& o
     a.step_source = parse_step_source(data.meta_value("step_source", "engine"));
     a.complete = data.meta_value("complete") == "true";
     a.steps = data.total_steps();
+    a.steps_without_time = data.steps_without_time;
     a.provenance = provenance(data);
     const auto fields = configuration_fields(data);
     if (const auto it = fields.find("preset"); it != fields.end()) a.preset = it->second;

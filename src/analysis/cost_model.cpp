@@ -23,10 +23,12 @@ bool is_constant(std::span<const double> values) {
   return true;
 }
 
+}  // namespace
+
 // The counters that vary in this condition and are not a multiple of one already taken
 // (per-call sampling makes metric_samples track evolve_calls exactly, and NNLS cannot split
 // the cost of two proportional columns).
-std::vector<std::string> usable_counters(const Columns& steps) {
+std::vector<std::string> work_counters(const Columns& steps) {
   std::vector<std::string> used;
   // The engine's work counters (study.md 4.2), then any a watched program named (work.<name>).
   std::vector<std::string> candidates;
@@ -48,6 +50,8 @@ std::vector<std::string> usable_counters(const Columns& steps) {
   }
   return used;
 }
+
+namespace {
 
 // Columns scaled to a maximum of 1 so NNLS is well conditioned; costs are unscaled after.
 struct Design {
@@ -115,7 +119,7 @@ CostModel fit_cost_model(const ConditionData& condition, const Thresholds& thres
       model.explained_fraction = nan;
   if (n < k_min_drift_steps) return model;
 
-  const auto counters = usable_counters(steps);
+  const auto counters = work_counters(steps);
   const Window all{0, n};
   const auto costs = fit_costs(steps, counters, all, &model.r_squared);
   const auto windows = split_windows(n, static_cast<std::size_t>(thresholds.windows),

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 
 #include "analysis/sound_mode.hpp"
@@ -50,6 +51,79 @@ std::vector<WindowPercentiles> percentiles(const Columns& steps, int windows) {
   return out;
 }
 
+// Mean of the first and of the last quarter of a series: the level ratio a user reads
+// (x1.39), which stays positive however steep a fall is.
+double quarter_ratio(std::span<const double> wall) {
+  const std::size_t quarter = std::max<std::size_t>(1, wall.size() / 4);
+  const double first = stats::mean(wall.first(quarter));
+  const double last = stats::mean(wall.last(quarter));
+  return first > 0 ? last / first : std::nan("");
+}
+
+bool is_constant(std::span<const double> values) {
+  return std::all_of(values.begin(), values.end(), [&](double v) { return v == values.front(); });
+}
+
+// A level shift: PELT finds at most two change points, the largest jump is significant as a
+// mean difference with HAC standard errors (the step indicator as the regressor), it moves
+// the level by at least min_relative_drift, and neither side has a trend of its own. Then
+// the change is a step, not a trend, and is reported as such.
+void find_level_shift(std::span<const double> step, std::span<const double> wall, Drift& d,
+                      const Thresholds& t) {
+  if (d.change_points.empty() || d.change_points.size() > 2) return;
+  std::size_t best = 0;
+  double best_jump = 0.0;
+  for (std::size_t c = 0; c < d.change_points.size(); ++c) {
+    const double jump = std::abs(d.segment_means_ms[c + 1] - d.segment_means_ms[c]);
+    if (jump > best_jump) {
+      best_jump = jump;
+      best = c;
+    }
+  }
+  const auto at = static_cast<std::size_t>(
+      std::lower_bound(step.begin(), step.end(), static_cast<double>(d.change_points[best])) -
+      step.begin());
+  if (at < k_min_drift_steps || wall.size() - at < k_min_drift_steps) return;
+  std::vector<double> after(wall.size());
+  for (std::size_t i = 0; i < wall.size(); ++i)
+    after[i] = i >= at ? 1.0 : 0.0;
+  const auto jump = stats::hac_trend(after, wall, t.confidence);
+  const double before_mean = stats::mean(wall.first(at));
+  const double ratio = before_mean > 0 ? stats::mean(wall.subspan(at)) / before_mean : 0.0;
+  const auto flat = [&](std::span<const double> x, std::span<const double> y) {
+    return is_constant(y) || !(stats::hac_trend(x, y, t.confidence).p < t.alpha);
+  };
+  if (jump.p < t.alpha && std::abs(ratio - 1) >= t.min_relative_drift &&
+      flat(step.first(at), wall.first(at)) && flat(step.subspan(at), wall.subspan(at))) {
+    d.shift_step = static_cast<std::int64_t>(step[at]);
+    d.shift_ratio = ratio;
+    d.direction = DriftDirection::level_shift;
+    d.drifts = false;
+    d.p = jump.p;
+  }
+}
+
+void mark_too_short(Drift& d) {
+  const double nan = std::nan("");
+  for (double* field : {&d.hac_slope_ns_per_step, &d.hac_ci_low, &d.hac_ci_high, &d.hac_p,
+                        &d.theil_sen_slope_ns_per_step, &d.theil_sen_ci_low, &d.theil_sen_ci_high,
+                        &d.mann_kendall_z, &d.mann_kendall_p, &d.mann_kendall_tau,
+                        &d.relative_change, &d.ratio, &d.p})
+    *field = nan;
+  d.direction = DriftDirection::too_short;
+}
+
+// An exactly constant series has no trend: every statistic says so (not NaN, not a
+// "significant" slope of rounding size).
+void mark_constant(Drift& d) {
+  d.hac_slope_ns_per_step = d.hac_ci_low = d.hac_ci_high = 0.0;
+  d.theil_sen_slope_ns_per_step = d.theil_sen_ci_low = d.theil_sen_ci_high = 0.0;
+  d.mann_kendall_z = d.mann_kendall_tau = d.relative_change = 0.0;
+  d.hac_p = d.mann_kendall_p = d.p = 1.0;
+  d.ratio = 1.0;
+  d.direction = DriftDirection::stable;
+}
+
 }  // namespace
 
 Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds) {
@@ -62,12 +136,11 @@ Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds
   d.median_step_ms = d.steps ? stats::median(wall) * 1e-6 : nan;
   d.windows = percentiles(condition.steps, thresholds.windows);
   if (d.steps < k_min_drift_steps) {
-    for (double* field :
-         {&d.hac_slope_ns_per_step, &d.hac_ci_low, &d.hac_ci_high, &d.hac_p,
-          &d.theil_sen_slope_ns_per_step, &d.theil_sen_ci_low, &d.theil_sen_ci_high,
-          &d.mann_kendall_z, &d.mann_kendall_p, &d.mann_kendall_tau, &d.relative_change})
-      *field = nan;
-    d.direction = DriftDirection::too_short;
+    mark_too_short(d);
+    return d;
+  }
+  if (is_constant(wall)) {
+    mark_constant(d);
     return d;
   }
   const auto hac = stats::hac_trend(step, wall, thresholds.confidence);
@@ -85,6 +158,7 @@ Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds
   d.theil_sen_ci_high = theil_sen.ci_high;
   d.theil_sen_points = medians.size();
 
+  // Mann-Kendall with the autocorrelation correction: persistent noise is not a trend.
   const auto mk = stats::mann_kendall(wall);
   d.mann_kendall_z = mk.z;
   d.mann_kendall_p = mk.p;
@@ -92,6 +166,7 @@ Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds
 
   const double span = step.back() - step.front();
   d.relative_change = d.median_step_ms > 0 ? hac.slope * span / (d.median_step_ms * 1e6) : nan;
+  d.ratio = quarter_ratio(wall);
 
   std::vector<double> cp_positions;
   const auto cp_series = block_medians(step, wall, k_changepoint_points, cp_positions);
@@ -102,14 +177,17 @@ Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds
     d.segment_means_ms.push_back(mean * 1e-6);
 
   // Drift needs the slope's interval to exclude 0, a trend Mann-Kendall agrees with (so one
-  // burst of slow steps does not make a drift) and a change large enough to matter.
+  // burst of slow steps does not make a drift) and a change large enough to matter (the
+  // level of the last quarter against the first).
   const bool slope_significant = hac.ci_low > 0 || hac.ci_high < 0;
   const bool trend_agrees = mk.p < thresholds.alpha && (mk.z > 0) == (hac.slope > 0);
-  d.drifts = slope_significant && trend_agrees &&
-             std::abs(d.relative_change) >= thresholds.min_relative_drift;
+  d.p = std::max(hac.p, mk.p);
+  d.drifts =
+      slope_significant && trend_agrees && std::abs(d.ratio - 1) >= thresholds.min_relative_drift;
   d.direction = !d.drifts       ? DriftDirection::stable
                 : hac.slope > 0 ? DriftDirection::slower
                                 : DriftDirection::faster;
+  find_level_shift(step, wall, d, thresholds);
   return d;
 }
 

@@ -5,8 +5,12 @@
 // one file each; correlations there are partial Spearman correlations controlling for step
 // index and agent count, i.e. on detrended series, because two series that both trend
 // correlate whatever their relation.
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cmath>
 
+#include "analysis/attribution.hpp"
 #include "analysis/hypotheses/evidence.hpp"
 #include "analysis/sound_mode.hpp"
 
@@ -14,9 +18,10 @@ namespace nrmlab::analysis {
 namespace {
 
 Verdict verdict_of(const Outcome& o) {
-  return o.supported  ? Verdict::supported
-         : o.testable ? Verdict::not_supported
-                      : Verdict::not_testable;
+  return o.supported      ? Verdict::supported
+         : !o.testable    ? Verdict::not_testable
+         : o.identifiable ? Verdict::not_supported
+                          : Verdict::not_identifiable;
 }
 
 Hypothesis blank(const HypothesisSpec& spec) {
@@ -29,14 +34,15 @@ Hypothesis blank(const HypothesisSpec& spec) {
   return h;
 }
 
-// The strongest condition decides: supported over testable over untestable, then the
-// largest |effect|. Every condition's evidence is kept, prefixed with its name.
+// The strongest condition decides: supported over not identifiable over testable over
+// untestable, then the largest |effect|. Every condition's evidence is kept, prefixed with
+// its name.
 Hypothesis combine(const HypothesisSpec& spec, const std::vector<std::string>& conditions,
                    const std::vector<Outcome>& outcomes) {
   Hypothesis h = blank(spec);
   const Outcome* chosen = nullptr;
   const auto rank = [](const Outcome* x) {
-    return !x ? 0 : x->supported ? 3 : x->testable ? 2 : 1;
+    return !x ? 0 : x->supported ? 4 : !x->testable ? 1 : x->identifiable ? 2 : 3;
   };
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const Outcome& o = outcomes[i];
@@ -59,46 +65,93 @@ Hypothesis combine(const HypothesisSpec& spec, const std::vector<std::string>& c
   h.effect_size = chosen->effect;
   h.ci_low = chosen->ci_low;
   h.ci_high = chosen->ci_high;
+  h.p = chosen->p;
+  h.adjusted_p = chosen->adjusted_p;
   return h;
 }
 
-Hypothesis judge_run(const HypothesisSpec& spec, const RunContext& ctx) {
-  Outcome o = spec.run_test(ctx);
-  Hypothesis h = blank(spec);
-  h.verdict = verdict_of(o);
-  h.reason = std::move(o.reason);
-  h.effect_size = o.effect;
-  h.ci_low = o.ci_low;
-  h.ci_high = o.ci_high;
-  h.evidence = std::move(o.evidence);
-  return h;
+// Holm's step-down adjustment (Holm 1979): the i-th smallest of m p-values is multiplied by
+// m - i + 1, and the adjusted values are made monotone. It controls the family-wise error
+// rate under any dependence between the tests. NaN entries are not tests and stay NaN.
+std::vector<double> holm_adjust(const std::vector<double>& p) {
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < p.size(); ++i)
+    if (std::isfinite(p[i])) order.push_back(i);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p[a] < p[b]; });
+  std::vector<double> out(p.size(), evidence::k_nan);
+  double running = 0.0;
+  const std::size_t m = order.size();
+  for (std::size_t rank = 0; rank < m; ++rank) {
+    running = std::max(running, std::min(1.0, p[order[rank]] * static_cast<double>(m - rank)));
+    out[order[rank]] = running;
+  }
+  return out;
+}
+
+// The run's family: every test that could have supported a hypothesis in some condition
+// (the tests each hypothesis ran, one p each). Support whose adjusted p is no longer below
+// alpha is withdrawn, with the reason saying so.
+void control_family(std::vector<std::vector<Outcome>>& outcomes, const Thresholds& t) {
+  std::vector<double> p;
+  for (const auto& per_spec : outcomes)
+    for (const Outcome& o : per_spec)
+      p.push_back(o.testable ? o.p : evidence::k_nan);
+  const std::vector<double> adjusted = holm_adjust(p);
+  std::size_t tests = 0;
+  for (const double v : adjusted)
+    tests += std::isfinite(v);
+  std::size_t i = 0;
+  for (auto& per_spec : outcomes)
+    for (Outcome& o : per_spec) {
+      const double a = adjusted[i++];
+      o.adjusted_p = a;
+      if (!o.supported || !t.holm || !std::isfinite(o.p) || a < t.alpha) continue;
+      o.supported = false;
+      o.reason = fmt::format(
+          "{}, but not after Holm's correction over the run's {} tests "
+          "(adjusted p = {})",
+          o.reason, tests, evidence::format_p(a));
+    }
 }
 
 }  // namespace
 
-std::vector<Hypothesis> assess_hypotheses(const RunData& run, const std::vector<Drift>& drift,
-                                          const std::vector<CostModel>& costs,
-                                          const std::vector<TimeDecomposition>& times,
-                                          const TimeDecomposition& time, const Thresholds& t) {
+std::vector<Hypothesis> assess_hypotheses(const RunData& run, const SoundAnalysis& sound,
+                                          const Thresholds& t) {
   std::vector<std::string> names;
   for (const ConditionData& c : run.conditions)
     names.push_back(c.name);
-  std::vector<Hypothesis> out;
-  for (const HypothesisSpec* spec : hypothesis_registry()) {
-    if (spec->run_test) {
-      out.push_back(judge_run(*spec, RunContext{run, time, t}));
+  const auto& registry = hypothesis_registry();
+  std::vector<std::vector<Outcome>> outcomes(registry.size());
+  for (std::size_t h = 0; h < registry.size(); ++h) {
+    const HypothesisSpec& spec = *registry[h];
+    if (spec.run_test) {
+      outcomes[h].push_back(spec.run_test(RunContext{run, sound.run, t}));
       continue;
     }
-    std::vector<Outcome> outcomes;
     for (std::size_t i = 0; i < run.conditions.size(); ++i) {
-      if (spec->needs_trend && drift[i].direction == DriftDirection::too_short) {
-        outcomes.push_back(evidence::untestable("too few steps"));
+      if (spec.needs_trend && sound.drift[i].direction == DriftDirection::too_short) {
+        outcomes[h].push_back(evidence::untestable("too few steps"));
         continue;
       }
-      outcomes.push_back(
-          spec->condition_test({run, run.conditions[i], drift[i], costs[i], times[i], t}));
+      outcomes[h].push_back(
+          spec.condition_test({run, run.conditions[i], sound.drift[i], sound.cost_models[i],
+                               sound.attribution[i], sound.conditions[i], t}));
     }
-    out.push_back(combine(*spec, names, outcomes));
+  }
+  control_family(outcomes, t);
+  std::vector<Hypothesis> out;
+  for (std::size_t h = 0; h < registry.size(); ++h) {
+    const HypothesisSpec& spec = *registry[h];
+    Hypothesis hyp =
+        combine(spec, spec.run_test ? std::vector<std::string>{"run"} : names, outcomes[h]);
+    if (spec.run_test) hyp.reason = outcomes[h].front().reason;
+    if (hyp.verdict == Verdict::not_identifiable)
+      hyp.experiment =
+          std::string(is_foreign(parse_step_source(run.meta_value("step_source", "engine")))
+                          ? spec.program_experiment
+                          : spec.engine_experiment);
+    out.push_back(std::move(hyp));
   }
   return out;
 }
@@ -111,10 +164,10 @@ SoundAnalysis analyse_sound(const RunData& run, const Thresholds& thresholds) {
     sound.conditions.push_back(decompose(c.name, {&c.steps}));
     sound.drift.push_back(analyse_drift(c, thresholds));
     sound.cost_models.push_back(fit_cost_model(c, thresholds));
+    sound.attribution.push_back(attribute_change(c, sound.drift.back(), thresholds));
   }
   sound.run = decompose("run", all);
-  sound.hypotheses = assess_hypotheses(run, sound.drift, sound.cost_models, sound.conditions,
-                                       sound.run, thresholds);
+  sound.hypotheses = assess_hypotheses(run, sound, thresholds);
   return sound;
 }
 

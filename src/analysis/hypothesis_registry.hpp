@@ -31,6 +31,12 @@ struct Outcome {
   double effect = std::numeric_limits<double>::quiet_NaN();
   double ci_low = std::numeric_limits<double>::quiet_NaN();
   double ci_high = std::numeric_limits<double>::quiet_NaN();
+  // The p of the test that decided "supported" (NaN when none did); the run's error control
+  // adjusts it across every test of the run and withdraws support it no longer carries.
+  double p = std::numeric_limits<double>::quiet_NaN();
+  double adjusted_p = std::numeric_limits<double>::quiet_NaN();  // set by the error control
+  // The data could test it but cannot tell it from a rival explanation in one run.
+  bool identifiable = true;
   std::vector<Evidence> evidence;
 };
 
@@ -40,7 +46,8 @@ struct ConditionContext {
   const ConditionData& condition;
   const Drift& drift;
   const CostModel& cost;
-  const TimeDecomposition& time;  // the condition's own decomposition
+  const Attribution& attribution;  // the condition's change: more work vs the same work dearer
+  const TimeDecomposition& time;   // the condition's own decomposition
   const Thresholds& thresholds;
 };
 
@@ -84,7 +91,10 @@ struct HypothesisSpec {
   PanelSpec panel{};
   std::string_view engine_advice{};   // when supported in a run of the NRM engine
   std::string_view program_advice{};  // when supported in a watched program
-  bool names_cause = true;            // a cause of slowdown (the validator's labels)
+  // When one run cannot identify it: the experiment that would decide.
+  std::string_view engine_experiment{};
+  std::string_view program_experiment{};
+  bool names_cause = true;  // a cause of slowdown (the validator's labels)
   // Supported, it accounts for off-CPU time (preemption is time off the CPU), so the
   // validator does not also call the run "off-CPU".
   bool explains_off_cpu = false;

@@ -30,6 +30,8 @@ class Columns {
   void reserve(std::size_t rows);
   // Reorders the rows by one column, stably (a no-op when they are already in order).
   void sort_by(const std::string& name);
+  // Removes the rows where `name` is NaN (absent); returns how many.
+  std::size_t erase_rows_without(const std::string& name);
 
  private:
   std::vector<std::string> m_names;
@@ -53,6 +55,7 @@ struct RunData {
   std::map<std::string, std::string> meta;
   std::vector<ConditionData> conditions;  // in run order
   std::size_t sensor_readings = 0;        // rows of the sensors table
+  std::size_t steps_without_time = 0;     // step rows left out: their wall_ns was NULL
   std::optional<nlohmann::json> result;   // result.json, when present and readable
 
   std::string meta_value(const std::string& key, const std::string& fallback = "") const;

@@ -17,13 +17,17 @@ TimeDecomposition decompose(const std::string& scope, const std::vector<const Co
 inline constexpr std::size_t k_min_drift_steps = 10;
 Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds);
 
+// The work counters a cost model can use in a condition: the engine's work counters and a
+// watched program's (work.<name>) that vary, are never absent, and are not a multiple of
+// one already taken.
+std::vector<std::string> work_counters(const Columns& steps);
+
 // NNLS of wall time on the work counters that vary, whole condition and per window.
 CostModel fit_cost_model(const ConditionData& condition, const Thresholds& thresholds);
 
-std::vector<Hypothesis> assess_hypotheses(const RunData& run, const std::vector<Drift>& drift,
-                                          const std::vector<CostModel>& costs,
-                                          const std::vector<TimeDecomposition>& times,
-                                          const TimeDecomposition& time,
+// Every registered hypothesis in every condition (study.md 4.4), with the run's error
+// control (Holm) applied across all of their tests.
+std::vector<Hypothesis> assess_hypotheses(const RunData& run, const SoundAnalysis& sound,
                                           const Thresholds& thresholds);
 
 SoundAnalysis analyse_sound(const RunData& run, const Thresholds& thresholds);

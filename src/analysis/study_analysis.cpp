@@ -330,15 +330,12 @@ Phase1B phase_1b(const std::vector<RunSummary>& runs, const std::vector<Equivale
 // H2 is decided by the allocator intervention (study.md 4.4): fragmentation of the system
 // allocator shows as drift that a size-class allocator removes.
 Hypothesis allocator_verdict(const FactorEffect& allocator, const Thresholds& t) {
-  Hypothesis h{"H2",
-               "memory fragmentation (allocator intervention)",
-               Verdict::not_supported,
-               "",
-               "change in drift under the alternative allocator",
-               k_nan,
-               k_nan,
-               k_nan,
-               {}};
+  Hypothesis h;
+  h.id = "H2";
+  h.name = "memory fragmentation (allocator intervention)";
+  h.verdict = Verdict::not_supported;
+  h.effect_label = "change in drift under the alternative allocator";
+  h.effect_size = h.ci_low = h.ci_high = k_nan;
   const LevelEffect* base = nullptr;
   for (const auto& l : allocator.levels)
     if (l.level == allocator.baseline) base = &l;

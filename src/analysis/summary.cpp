@@ -1,15 +1,25 @@
 #include "analysis/summary.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <boost/math/distributions/binomial.hpp>
 #include <cmath>
 #include <map>
 
+#include "analysis/attribution.hpp"
 #include "analysis/hypothesis_registry.hpp"
 
 namespace nrmlab::analysis {
 namespace {
+
+// P(X >= count) for X ~ Binomial(runs, rate).
+double chance_count_p(std::size_t count, std::size_t runs, double rate) {
+  if (count == 0 || runs == 0) return 1.0;
+  return boost::math::cdf(boost::math::complement(
+      boost::math::binomial(static_cast<double>(runs), rate), static_cast<double>(count) - 1));
+}
 
 std::string percent(double share) {
   return std::isfinite(share) ? fmt::format("{:.0f}%", 100 * share) : "n/a";
@@ -27,21 +37,38 @@ std::string time_line(const TimeDecomposition& t, bool foreign) {
 
 std::string drift_line(const std::vector<Drift>& drift) {
   std::string parts;
-  for (const auto& d : drift) {
-    std::string part = d.condition + " ";
-    if (d.direction == DriftDirection::too_short)
-      part += "too short to tell";
-    else if (!d.drifts)
-      part += "stable";
-    else
-      part += fmt::format("{} {:+.0f}% over the condition{}", to_string(d.direction),
-                          100 * d.relative_change,
-                          d.change_points.empty()
-                              ? ""
-                              : fmt::format(" (level shift at step {})", d.change_points.front()));
-    parts += (parts.empty() ? "" : "; ") + part;
-  }
+  for (const auto& d : drift)
+    parts += (parts.empty() ? "" : "; ") + d.condition + " " + describe_drift(d);
   return "drift    " + parts;
+}
+
+// Where a changed condition's change went: more work against the same work costing more,
+// and the section whose cost grew most.
+std::vector<std::string> attribution_lines(const SoundAnalysis& s, bool foreign) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < s.attribution.size() && i < s.drift.size(); ++i) {
+    const Attribution& a = s.attribution[i];
+    const SectionChange* step = find_section(a, "step");
+    if (!is_change(s.drift[i].direction) || !step || !std::isfinite(step->change.ms)) continue;
+    const SectionChange* dearest = nullptr;
+    for (const SectionChange& section : a.sections)
+      if (section.section != "step" && (!dearest || section.dearer.ms > dearest->dearer.ms))
+        dearest = &section;
+    std::string where;
+    if (dearest && dearest->dearer.ms > 0)
+      where = fmt::format("; dearest: {} {:+.3g} ms", section_label(dearest->section, foreign),
+                          dearest->dearer.ms);
+    out.push_back(fmt::format(
+        "why      {} {} -> {} ms per step ({}): more work {:+.3g} ms, the same work costing "
+        "more {:+.3g} ms [{:.3g}, {:.3g}]{}{}",
+        a.condition, fmt::format("{:.3g}", step->early_ms), fmt::format("{:.3g}", step->late_ms),
+        format_ratio(a.ratio), step->more_work.ms, step->dearer.ms, step->dearer.ci_low,
+        step->dearer.ci_high, where,
+        a.unidentified.empty()
+            ? ""
+            : fmt::format("; not separable: {}", fmt::join(a.unidentified, ", "))));
+  }
+  return out;
 }
 
 // What to change: the engine's own overheads when one dominates, then each supported
@@ -62,9 +89,12 @@ std::vector<std::string> advice(const SoundAnalysis& s, bool foreign) {
     const std::string_view line = foreign ? spec->program_advice : spec->engine_advice;
     if (!line.empty()) out.emplace_back(line);
   }
+  for (const auto& h : s.hypotheses)
+    if (h.verdict == Verdict::not_identifiable && !h.experiment.empty())
+      out.push_back(fmt::format("to tell whether {} holds: {}", h.id, h.experiment));
   bool drifts = false;
   for (const auto& d : s.drift)
-    drifts = drifts || d.drifts;
+    drifts = drifts || is_change(d.direction);
   if (!out.empty()) return out;
   if (!drifts)
     out.emplace_back("nothing to fix: the run does not slow down");
@@ -87,10 +117,17 @@ void run_summary(const RunAnalysis& a, std::vector<std::string>& lines) {
     lines.push_back(
         "steps    the program printed no step marker: fixed windows of wall time stand in for "
         "steps, so drift is per window and no work counter can explain it");
+  if (a.steps_without_time > 0)
+    lines.push_back(
+        fmt::format("note     {} step rows have no wall time (NULL wall_ns) and are "
+                    "left out of the analysis",
+                    a.steps_without_time));
   if (a.has_sound) {
     const SoundAnalysis& s = a.sound;
     lines.push_back(time_line(s.run, foreign));
     lines.push_back(drift_line(s.drift));
+    for (auto& line : attribution_lines(s, foreign))
+      lines.push_back(std::move(line));
     for (const auto& h : s.hypotheses) {
       std::string effect;
       if (is_supported(h.verdict) && std::isfinite(h.effect_size))
@@ -115,7 +152,7 @@ void study_summary(const AnalysisReport& r, std::vector<std::string>& lines) {
   for (const auto& a : r.runs) {
     bool drifts = false;
     for (const auto& d : a.sound.drift)
-      drifts = drifts || d.drifts;
+      drifts = drifts || is_change(d.direction);
     drifting += drifts;
     for (const auto& h : a.sound.hypotheses)
       if (is_supported(h.verdict)) ++supported[h.id];
@@ -126,9 +163,15 @@ void study_summary(const AnalysisReport& r, std::vector<std::string>& lines) {
                                                   "condition",
                                                   s.runs, drifting));
   if (r.mode != "paper") {
+    // A study-level finding needs more supporting runs than chance gives: each run's
+    // family-wise false-support rate is at most alpha, so a count whose binomial upper tail
+    // at alpha is not below alpha reads "as by chance", not as a finding.
     std::string counts;
     for (const auto& [id, n] : supported)
-      counts += fmt::format("{}{} in {}/{} runs", counts.empty() ? "" : ", ", id, n, s.runs);
+      counts += fmt::format("{}{} in {}/{} runs{}", counts.empty() ? "" : ", ", id, n, s.runs,
+                            chance_count_p(n, s.runs, r.thresholds.alpha) < r.thresholds.alpha
+                                ? ""
+                                : " (as many as chance gives: not a finding)");
     lines.push_back("evidence " +
                     (counts.empty() ? std::string("no hypothesis supported in any run") : counts));
   }
@@ -182,6 +225,31 @@ std::string section_label(const std::string& section, bool foreign) {
   if (foreign && section == "recorder") return "nrmlab's own watching";
   const auto it = k_labels.find(section);
   return it == k_labels.end() ? section : it->second;
+}
+
+double level_ratio(const Drift& d) {
+  if (std::isfinite(d.ratio)) return d.ratio;
+  return std::isfinite(d.relative_change) ? std::max(0.0, 1 + d.relative_change) : std::nan("");
+}
+
+std::string format_ratio(double ratio) {
+  return std::isfinite(ratio) ? fmt::format("x{:.3g}", ratio) : "n/a";
+}
+
+std::string describe_drift(const Drift& d) {
+  switch (d.direction) {
+    case DriftDirection::too_short:
+      return "too short to tell";
+    case DriftDirection::level_shift:
+      return fmt::format("level shift at step {}: {}", d.shift_step, format_ratio(d.shift_ratio));
+    case DriftDirection::slower:
+    case DriftDirection::faster:
+      return fmt::format("{} {} over the condition", to_string(d.direction),
+                         format_ratio(level_ratio(d)));
+    case DriftDirection::stable:
+      break;
+  }
+  return "stable";
 }
 
 std::vector<std::string> summarise(const AnalysisReport& report) {

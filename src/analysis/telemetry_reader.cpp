@@ -183,6 +183,24 @@ void Columns::sort_by(const std::string& name) {
   }
 }
 
+std::size_t Columns::erase_rows_without(const std::string& name) {
+  const auto key = (*this)[name];
+  std::vector<bool> keep(key.size());
+  std::size_t erased = 0;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    keep[i] = !std::isnan(key[i]);
+    erased += !keep[i];
+  }
+  if (erased == 0) return 0;
+  for (auto& column : m_columns) {
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < column.size(); ++i)
+      if (keep[i]) column[out++] = column[i];
+    column.resize(out);
+  }
+  return erased;
+}
+
 void Columns::reserve(std::size_t rows) {
   for (auto& column : m_columns)
     column.reserve(rows);
@@ -278,6 +296,11 @@ ConditionTables read_tables(sqlite::Connection& db, const fs::path& path, RunDat
     throw Error(fmt::format("{}: the steps table is empty: the run recorded no step (outcome: {})",
                             path.string(), run.meta_value("outcome", "unknown")));
   add_work_counters(db, tables.steps);
+  // A step without its wall time (a NULL written by a crash mid-row, or a foreign tool) can
+  // be placed in no statistic: it is left out and counted, never allowed to stop the
+  // analysis of every other step.
+  for (auto& [index, columns] : tables.steps)
+    run.steps_without_time += columns.erase_rows_without("wall_ns");
   tables.memory_columns = analysed_columns(db, "memory");
   tables.system_columns = analysed_columns(db, "system");
   tables.memory = read_by_condition(db, "memory", tables.memory_columns, "step");

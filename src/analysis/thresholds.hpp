@@ -11,6 +11,9 @@ namespace nrmlab::analysis {
 struct Thresholds {
   // ---- sound mode
   double alpha = 0.05;  // significance level of every test
+  // Error control: Holm's correction across every hypothesis test of a run (hypotheses x
+  // conditions x indicators), so the run's family-wise false-support rate is at most alpha.
+  bool holm = true;
   // A condition drifts when the HAC interval of its slope excludes 0 and step time changes
   // by at least this fraction of its median over the condition.
   double min_relative_drift = 0.10;
@@ -20,9 +23,9 @@ struct Thresholds {
   double min_unit_cost_change = 0.10;
   // Correlation evidence (H1, H2, H3, H4) counts only with |partial r| at least this.
   double min_partial_r = 0.2;
-  // H1: contention needs steps to spend at least this share of wall time off-CPU outside
-  // deliberate sleeps (runnable but not running).
-  double min_contention_share = 0.05;
+  // H1: contention needs the run to wait for a CPU (runnable, not running: run-queue delay)
+  // for at least this share of its step time.
+  double min_cpu_wait_share = 0.10;
   // H3: database work must take at least this share of step time to explain anything.
   double min_io_share = 0.02;
   // H2: an allocator ratio grows when it changes by at least this fraction.

@@ -15,12 +15,14 @@ constexpr std::array k_verdicts = {
     std::pair{Verdict::supported, std::string_view("supported")},
     std::pair{Verdict::not_supported, std::string_view("not supported")},
     std::pair{Verdict::not_testable, std::string_view("not testable")},
+    std::pair{Verdict::not_identifiable, std::string_view("not identifiable")},
 };
 constexpr std::array k_directions = {
     std::pair{DriftDirection::slower, std::string_view("slower")},
     std::pair{DriftDirection::faster, std::string_view("faster")},
     std::pair{DriftDirection::stable, std::string_view("stable")},
     std::pair{DriftDirection::too_short, std::string_view("too short")},
+    std::pair{DriftDirection::level_shift, std::string_view("level shift")},
 };
 constexpr std::array k_step_sources = {
     std::pair{StepSource::engine, std::string_view("engine")},

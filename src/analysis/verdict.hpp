@@ -19,13 +19,17 @@ enum class Verdict {
   supported,
   not_supported,
   not_testable,
+  // The data could test it, but one run cannot tell it from a rival explanation (work and
+  // time trend together, collinear counters): the reason names the experiment that would.
+  not_identifiable,
 };
 
 enum class DriftDirection {
   slower,
   faster,
   stable,
-  too_short,  // too few steps to fit a trend
+  too_short,    // too few steps to fit a trend
+  level_shift,  // a step change of level at a change point, flat on either side (not a trend)
 };
 
 // What one step of a run is: the engine's step, a watched program's marker, or a fixed
@@ -59,9 +63,14 @@ inline std::ostream& operator<<(std::ostream& out, StepSource s) {
 constexpr bool is_supported(Verdict v) {
   return v == Verdict::supported;
 }
-// The data could decide the question (whatever the answer).
+// The data could be tested (whatever the answer; "not identifiable" was tested too).
 constexpr bool is_testable(Verdict v) {
   return v != Verdict::not_testable;
+}
+// The step time changed within the condition: a trend either way, or a level shift.
+constexpr bool is_change(DriftDirection d) {
+  return d == DriftDirection::slower || d == DriftDirection::faster ||
+         d == DriftDirection::level_shift;
 }
 // Steps of a watched program, not of the NRM engine: wording and advice follow.
 constexpr bool is_foreign(StepSource s) {

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "analysis/hypothesis_registry.hpp"
+#include "analysis/summary.hpp"
 #include "report/downsample.hpp"
 #include "report/json_field.hpp"
 
@@ -583,7 +584,7 @@ Figure run_impact(const ReportInput& input) {
       work.push_back(work_per_step(single));
       if (const analysis::Drift* d = drift_of(run, name)) {
         drift.names.push_back(name);
-        drift.value.push_back(100.0 * d->relative_change);
+        drift.value.push_back(analysis::level_ratio(*d));
       }
     }
   Panel runtime = bars_panel("Runtime per condition", "runtime (s)", time, "runtime", true);
@@ -592,7 +593,7 @@ Figure run_impact(const ReportInput& input) {
   Panel work_by_condition = work_panel("Metric calls and database operations", time.names, work);
   work_by_condition.x_label = "condition";
   figure.panels.push_back(std::move(work_by_condition));
-  Panel drifts = bars_panel("Drift per condition", "step-time change over the condition (%)", drift,
+  Panel drifts = bars_panel("Drift per condition", "late / early step time (x)", drift,
                             "implied by the HAC slope", false);
   drifts.x_label = "condition";
   figure.panels.push_back(std::move(drifts));

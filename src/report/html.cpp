@@ -98,7 +98,7 @@ std::string drift_table(const std::vector<analysis::Drift>& drifts, const std::s
   std::string out = fmt::format(
       "<table><tr><th>condition</th><th>steps</th><th>median step</th><th>HAC slope "
       "(ns/step)</th><th>{} CI</th><th>p</th><th>Theil-Sen (ns/step)</th><th>Mann-Kendall "
-      "p</th><th>slope × steps / median</th><th>change points (step)</th><th>verdict</th></tr>",
+      "p</th><th>late / early</th><th>change points (step)</th><th>verdict</th></tr>",
       level);
   for (const analysis::Drift& d : drifts) {
     std::string points;
@@ -112,7 +112,7 @@ std::string drift_table(const std::vector<analysis::Drift>& drifts, const std::s
         text(d.condition), num(static_cast<double>(d.steps), "{:.0f}"),
         num(d.median_step_ms, "{:.4g}"), num(d.hac_slope_ns_per_step), num(d.hac_ci_low),
         num(d.hac_ci_high), num(d.hac_p, "{:.2g}"), num(d.theil_sen_slope_ns_per_step),
-        num(d.mann_kendall_p, "{:.2g}"), percent(d.relative_change),
+        num(d.mann_kendall_p, "{:.2g}"), text(analysis::format_ratio(analysis::level_ratio(d))),
         points.empty() ? "none" : points, text(to_string(d.direction)));
   }
   out += "</table>";
@@ -326,6 +326,7 @@ json island(const ReportInput& input, const std::vector<Figure>& figures) {
       drift.push_back({{"condition", d.condition},
                        {"median_step_ms", d.median_step_ms},
                        {"relative_change", d.relative_change},
+                       {"ratio", analysis::level_ratio(d)},
                        {"direction", to_string(d.direction)}});
     out["runs"].push_back({{"id", run.id},
                            {"levels", run.levels},
@@ -464,9 +465,9 @@ void drift_verdict(const ReportRun& run, std::vector<std::string>& lines) {
   std::size_t judged = 0;
   for (const analysis::Drift& d : run.analysis.sound.drift) {
     if (!std::isnan(d.hac_p)) ++judged;
-    if (d.drifts)
-      drifting += fmt::format("{}{} ({} {})", drifting.empty() ? "" : ", ", d.condition,
-                              to_string(d.direction), percent(d.relative_change));
+    if (is_change(d.direction))
+      drifting += fmt::format("{}{} ({})", drifting.empty() ? "" : ", ", d.condition,
+                              analysis::describe_drift(d));
   }
   if (!drifting.empty())
     lines.push_back(fmt::format("Step time of run {} drifts in {}.", run.id, drifting));

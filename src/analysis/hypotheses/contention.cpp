@@ -1,6 +1,19 @@
-// H1, system resource contention: other work keeps the run's steps off the CPU.
+// H1, system resource contention: other work keeps the run's threads waiting for a CPU.
+//
+// Measured where it costs: the run-queue delay (schedstat: time runnable but not running)
+// per getrusage reading. Preemption counts and the machine's load only give context:
+// preemptions arrive per CPU-second, so long steps collect more of them whatever made them
+// long, and a busy machine with a free core costs the run nothing. Blocking I/O and sleeps
+// are not CPU waits, so they can never read as contention.
+//
+// Supported when the wait is a material share of step time (min_cpu_wait_share) and it
+// explains the condition's change (the growth of the wait accounts for at least
+// min_explained_fraction of the step-time change between the attribution's segments) or its
+// variation (steps that waited longer were slower, partial Spearman over one point per
+// reading, controlling for step index and agents).
 #include <fmt/format.h>
 
+#include "analysis/attribution.hpp"
 #include "analysis/hypotheses/evidence.hpp"
 
 namespace nrmlab::analysis {
@@ -8,82 +21,91 @@ namespace {
 
 using namespace evidence;
 
-// Involuntary context switches per step, over each getrusage reading's span of steps.
-Aligned switches_per_step(const Columns& s) {
-  const auto steps = s["step"], wall = s["wall_ns"], agents = s["agents"];
-  const auto usage = s["usage_steps"], involuntary = s["involuntary_switches"];
-  Aligned switches;
+struct Waits {
+  Aligned per_step;  // wait per step against step time per step, one point per reading
+  double wait_ns = 0.0, wall_ns = 0.0, cpu_ns = 0.0, involuntary = 0.0;
+};
+
+Waits waits(const Columns& s) {
+  Waits w;
+  if (!s.has(std::string(k_runq_column))) return w;
+  const auto steps = s["step"], wall = s["wall_ns"], cpu = s["cpu_ns"], agents = s["agents"];
+  const auto usage = s["usage_steps"], runq = s[std::string(k_runq_column)];
+  const auto involuntary = s["involuntary_switches"];
   for (std::size_t i = 0; i < s.rows(); ++i) {
-    if (!(usage[i] > 0) || !std::isfinite(involuntary[i])) continue;
+    if (!(usage[i] > 0) || !std::isfinite(runq[i])) continue;
     const auto span = static_cast<std::size_t>(usage[i]);
     if (span > i + 1) continue;
-    double time = 0.0;
-    for (std::size_t j = i + 1 - span; j <= i; ++j)
+    double time = 0.0, on_cpu = 0.0;
+    for (std::size_t j = i + 1 - span; j <= i; ++j) {
       time += wall[j];
-    switches.add(involuntary[i] / usage[i], time / usage[i], steps[i], agents[i]);
+      on_cpu += cpu[j];
+    }
+    w.wait_ns += runq[i];
+    w.wall_ns += time;
+    w.cpu_ns += on_cpu;
+    if (std::isfinite(involuntary[i])) w.involuntary += involuntary[i];
+    w.per_step.add(runq[i] / usage[i], time / usage[i], steps[i], agents[i]);
   }
-  return switches;
+  return w;
 }
 
-// The side stream: other processes' CPU (a delta per sample) and the load average, each
-// against the mean step time between two samples.
-std::pair<Aligned, Aligned> machine_load(const ConditionData& c) {
-  const auto steps = c.steps["step"], wall = c.steps["wall_ns"], agents = c.steps["agents"];
-  Aligned others, load;
-  const Columns& sys = c.system;
-  if (sys.rows() <= 1 || steps.empty()) return {others, load};
-  const auto t_ns = sys["t_ns"], sys_step = sys["step"], other = sys["other_cpu_ns"];
-  const auto load1 = sys["load1"];
-  for (std::size_t r = 1; r < sys.rows(); ++r) {
-    const std::size_t from = step_index(steps, sys_step[r - 1]);
-    const std::size_t to = step_index(steps, sys_step[r]);
-    double time = 0.0;
-    for (std::size_t j = from; j <= to; ++j)
-      time += wall[j];
-    time /= static_cast<double>(to - from + 1);
-    const double dt = t_ns[r] - t_ns[r - 1];
-    if (dt > 0) others.add(other[r] / dt, time, steps[to], agents[to]);
-    load.add(load1[r], time, steps[to], agents[to]);
-  }
-  return {others, load};
+// The growth of the wait as a share of the step-time change between the segments.
+Outcome explains_change(const ConditionContext& ctx) {
+  Outcome o;
+  const SectionChange* step = find_section(ctx.attribution, "step");
+  const SectionChange* wait = find_section(ctx.attribution, "cpu_wait");
+  if (!is_change(ctx.drift.direction) || !step || !wait || !(step->change.ms > 0)) return o;
+  o.testable = true;
+  o.effect = wait->change.ms / step->change.ms;
+  o.p = wait->change.p;
+  o.evidence.push_back(
+      {"share of the step-time change that waiting for a CPU accounts for", o.effect,
+       wait->change.p,
+       fmt::format("{:.3g} of {:.3g} ms per step", wait->change.ms, step->change.ms)});
+  o.supported = o.effect >= ctx.thresholds.min_explained_fraction && wait->change.ci_low > 0 &&
+                o.p < ctx.thresholds.alpha;
+  o.reason = fmt::format("waiting for a CPU grew by {:.3g} ms per step, {:.0f}% of the change",
+                         wait->change.ms, 100 * o.effect);
+  return o;
 }
 
 Outcome contention(const ConditionContext& ctx) {
   const Thresholds& t = ctx.thresholds;
-  const Aligned switches = switches_per_step(ctx.condition.steps);
-  const auto [others, load] = machine_load(ctx.condition);
-  Outcome best;
-  std::vector<std::string> untestable;
-  for (const auto& [what, series] :
-       {std::pair{std::string("involuntary context switches per step"), &switches},
-        std::pair{std::string("other processes' CPU share"), &others},
-        std::pair{std::string("load average"), &load}}) {
-    Outcome o = correlate(what, *series, t);
-    if (!o.testable) {
-      untestable.push_back(o.reason);
-      best.evidence.insert(best.evidence.end(), o.evidence.begin(), o.evidence.end());
-      continue;
-    }
-    const bool better = !best.testable || (o.supported && !best.supported) ||
-                        (o.supported == best.supported && o.effect > best.effect);
-    auto evidence = std::move(best.evidence);
-    evidence.insert(evidence.end(), o.evidence.begin(), o.evidence.end());
-    if (better) best = std::move(o);
-    best.evidence = std::move(evidence);
+  const Waits w = waits(ctx.condition.steps);
+  if (w.per_step.indicator.size() < k_min_points)
+    return untestable(
+        "no run-queue delay was recorded (schedstat; telemetry recorded before it existed "
+        "lacks it), so waiting for a CPU cannot be measured");
+  Outcome o;
+  o.testable = true;
+  const double share = w.wait_ns / w.wall_ns;
+  o.effect = share;
+  o.evidence.push_back({"share of step time spent waiting for a CPU (run-queue delay)", share,
+                        k_nan,
+                        fmt::format("{:.3g} s of {:.3g} s", w.wait_ns * 1e-9, w.wall_ns * 1e-9)});
+  o.evidence.push_back({"preemptions per CPU-second",
+                        w.cpu_ns > 0 ? w.involuntary / (w.cpu_ns * 1e-9) : k_nan, k_nan,
+                        "context: preemptions track CPU time whatever the contention"});
+  if (!(share >= t.min_cpu_wait_share)) {
+    o.reason = fmt::format("the run waited for a CPU {:.1f}% of its step time (under {:.0f}%)",
+                           100 * share, 100 * t.min_cpu_wait_share);
+    return o;
   }
-  if (!best.testable) best.reason = fmt::format("{}", fmt::join(untestable, "; "));
-  // Contention slows a step by keeping it off the CPU while it is runnable: without such
-  // time, a correlation with preemptions cannot be what makes the run slow.
-  const double off_cpu = ctx.time.off_cpu_unexplained_share;
-  best.evidence.push_back({"off-CPU share outside deliberate sleeps", off_cpu, k_nan, ""});
-  if (best.supported && !(off_cpu >= t.min_contention_share)) {
-    best.supported = false;
-    best.reason = fmt::format(
-        "{}, but steps spend only {:.1f}% of their time off-CPU beyond "
-        "deliberate sleeps",
-        best.reason, 100 * off_cpu);
-  }
-  return best;
+  Outcome change = explains_change(ctx);
+  Outcome variation = correlate("time waiting for a CPU per step", w.per_step, t);
+  for (const Outcome* part : {&change, &variation})
+    o.evidence.insert(o.evidence.end(), part->evidence.begin(), part->evidence.end());
+  const Outcome& decisive = change.supported ? change : variation;
+  o.supported = decisive.supported;
+  o.p = change.supported ? change.p : variation.p;
+  o.reason = o.supported ? fmt::format("the run waited for a CPU {:.0f}% of its step time, and {}",
+                                       100 * share, decisive.reason)
+                         : fmt::format(
+                               "the run waited for a CPU {:.0f}% of its step time, steadily: "
+                               "it costs time but explains no change",
+                               100 * share);
+  return o;
 }
 
 }  // namespace
@@ -91,15 +113,19 @@ Outcome contention(const ConditionContext& ctx) {
 extern const HypothesisSpec k_contention_hypothesis{
     .id = "H1",
     .name = "system resource contention",
-    .effect_label = "partial Spearman r",
-    .needs = "context-switch counts (getrusage) or machine-wide CPU and load readings",
+    .effect_label = "share of step time waiting for a CPU",
+    .needs = "run-queue delay per step (schedstat), recorded by nrmlab run and watch",
     .condition_test = contention,
     .panel = {.source = PanelSource::step_column,
-              .column = "involuntary_switches",
+              .column = "runq_ns",
+              .scale = 1e-6,
               .per_column = "usage_steps",
-              .y_label = "involuntary context switches per step"},
+              .y_label = "time waiting for a CPU per step (ms)",
+              .empty_reason = "no run-queue delay was recorded"},
     .engine_advice = "other work competes for the CPU: run alone or on reserved cores",
     .program_advice = "other work competes for the CPU: run alone or on reserved cores",
+    .engine_experiment = "repeat the run on reserved cores (taskset) or an idle machine",
+    .program_experiment = "repeat the run on reserved cores (taskset) or an idle machine",
     .explains_off_cpu = true,
 };
 

@@ -1,7 +1,9 @@
 // H5, emergent complexity (workload growth): the work per step grows while each unit of
 // work costs the same, so growing work explains the slowdown.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "analysis/attribution.hpp"
 #include "analysis/hypotheses/evidence.hpp"
 
 namespace nrmlab::analysis {
@@ -9,52 +11,90 @@ namespace {
 
 using namespace evidence;
 
-// The counters whose count grows and that carry a share of the step time.
-std::string growing_counters(const CostModel& cost, const Thresholds& t) {
+// The counters whose level grew between the attribution's segments.
+std::string growing_counters(const Attribution& a, const Columns& steps, const Thresholds& t) {
   std::string growing;
-  for (const auto& term : cost.terms)
-    if (term.counter != "per_step" && term.count_relative_change >= t.min_unit_cost_change &&
-        term.share >= 0.01)
-      growing += (growing.empty() ? "" : ", ") + term.counter;
+  const auto mean_of = [&](const std::string& counter, std::int64_t first, std::int64_t last) {
+    const auto step = steps["step"], values = steps[counter];
+    double sum = 0.0;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < step.size(); ++i)
+      if (step[i] >= static_cast<double>(first) && step[i] <= static_cast<double>(last)) {
+        sum += values[i];
+        ++n;
+      }
+    return n ? sum / static_cast<double>(n) : k_nan;
+  };
+  for (const std::string& counter : a.counters) {
+    const double early = mean_of(counter, a.early_first_step, a.early_last_step);
+    const double late = mean_of(counter, a.late_first_step, a.late_last_step);
+    if (late - early >= t.min_unit_cost_change * std::max(std::abs(early), std::abs(late)) &&
+        late > 0)
+      growing += (growing.empty() ? "" : ", ") + counter;
+  }
   return growing;
 }
 
+// H5 is the "more work" share of the step-time change (attribution.hpp): the work's growth
+// priced at the early segment's unit costs, which come from step-to-step variation only, so
+// a counter that merely trends with a rising unit cost is not charged for it.
 Outcome emergent_complexity(const ConditionContext& ctx) {
   const Thresholds& t = ctx.thresholds;
-  const CostModel& cost = ctx.cost;
+  const Attribution& a = ctx.attribution;
   const Drift& drift = ctx.drift;
+  if (drift.direction == DriftDirection::too_short || a.segments == "too short")
+    return untestable("too few steps to compare the start of the condition with its end");
+  if (a.counters.empty())
+    return untestable(
+        "no work counter varies (the engine's counters, or key=value counters on "
+        "a program's step markers)");
   Outcome o;
-  if (drift.direction == DriftDirection::too_short) {
-    o.reason = "too few steps to fit a trend";
-    return o;
-  }
   o.testable = true;
-  o.effect = cost.explained_fraction;
-  if (drift.hac_ci_low > 0 && cost.work_slope_ns_per_step > 0) {
-    o.ci_low = cost.work_slope_ns_per_step / drift.hac_ci_high;
-    o.ci_high = cost.work_slope_ns_per_step / drift.hac_ci_low;
-  }
-  const std::string growing = growing_counters(cost, t);
-  o.evidence.push_back({"share of the step-time slope explained by work at constant unit costs",
-                        cost.explained_fraction, k_nan,
-                        fmt::format("work slope {:.3g} ns/step of {:.3g}",
-                                    cost.work_slope_ns_per_step, cost.actual_slope_ns_per_step)});
-  o.evidence.push_back({"NNLS R^2 of step time on work counters", cost.r_squared, k_nan, ""});
+  o.effect = a.work_share;
+  o.ci_low = a.work_share_ci_low;
+  o.ci_high = a.work_share_ci_high;
+  const SectionChange* step = find_section(a, "step");
+  const std::string growing = growing_counters(a, ctx.condition.steps, t);
+  o.evidence.push_back(
+      {"share of the step-time change that more work accounts for "
+       "(early unit costs x change in work)",
+       a.work_share, step ? step->more_work.p : k_nan,
+       fmt::format("interval {:.2f} to {:.2f}", a.work_share_ci_low, a.work_share_ci_high)});
   o.evidence.push_back({"growing work counters", static_cast<double>(!growing.empty()), k_nan,
                         growing.empty() ? "none" : growing});
-  if (!(drift.drifts && drift.direction == DriftDirection::slower)) {
+  const bool slower = drift.direction == DriftDirection::slower ||
+                      (drift.direction == DriftDirection::level_shift && drift.shift_ratio > 1);
+  if (!slower || !step) {
     o.reason = "step time does not grow";
     return o;
   }
-  const bool explains = cost.explained_fraction >= t.min_explained_fraction;
+  o.p = step->more_work.p;
+  if (!a.unidentified.empty()) {
+    o.identifiable = false;
+    o.reason = fmt::format(
+        "work ({}) grows with the step but never varies from one step to the next, so one "
+        "run cannot tell more work from the same work costing more",
+        fmt::join(a.unidentified, ", "));
+    return o;
+  }
+  const bool explains = a.work_share >= t.min_explained_fraction && a.work_share_ci_low > 0 &&
+                        step->more_work.p < t.alpha;
+  if (!explains && a.work_share_ci_high - a.work_share_ci_low > 1.0) {
+    o.identifiable = false;
+    o.reason = fmt::format(
+        "more work accounts for {:.0f}% of the slowdown, but the interval ({:.0f}% to {:.0f}%) "
+        "is too wide to tell more work from the same work costing more",
+        100 * a.work_share, 100 * a.work_share_ci_low, 100 * a.work_share_ci_high);
+    return o;
+  }
   o.supported = explains && !growing.empty();
-  o.reason = o.supported ? fmt::format(
-                               "growing work ({}) at constant unit costs explains {:.0f}% "
-                               "of the slowdown",
-                               growing, 100 * cost.explained_fraction)
-             : explains ? "the work model tracks the slowdown, but no work counter grows"
-                        : fmt::format("growing work explains only {:.0f}% of the slowdown",
-                                      100 * std::max(0.0, cost.explained_fraction));
+  o.reason = o.supported ? fmt::format("more work ({}) accounts for {:.0f}% of the slowdown",
+                                       growing, 100 * a.work_share)
+             : explains  ? "the work model tracks the slowdown, but no work counter grows"
+                         : fmt::format(
+                               "more work accounts for only {:.0f}% of the slowdown: the "
+                                "same work costs more",
+                               100 * std::max(0.0, a.work_share));
   return o;
 }
 
@@ -78,6 +118,12 @@ extern const HypothesisSpec k_emergent_complexity_hypothesis{
     .program_advice =
         "work grows step by step: find what accumulates in the program's state "
         "(the growing counters are named above)",
+    .engine_experiment =
+        "a study that holds the work fixed while the run goes on (a population cap, or the "
+        "model's defect switches off) and one that varies it",
+    .program_experiment =
+        "repeat the run with the work held fixed (the same input each step) and with it "
+        "varied step to step, or add a work counter to the step markers",
 };
 
 }  // namespace nrmlab::analysis

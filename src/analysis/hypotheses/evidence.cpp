@@ -44,6 +44,14 @@ std::size_t step_index(std::span<const double> steps, double step) {
 
 void Aligned::add(double value, double time, double at_step, double agent_count) {
   if (!std::isfinite(value) || !std::isfinite(time)) return;
+  if (!step.empty() && step.back() == at_step) {
+    // Another reading in the same step: one point per step (averaged), since the readings
+    // share one step time and would count as independent evidence many times over.
+    const double n = ++m_readings_in_last;
+    indicator.back() += (value - indicator.back()) / n;
+    return;
+  }
+  m_readings_in_last = 1;
   indicator.push_back(value);
   step_time.push_back(time);
   step.push_back(at_step);
@@ -70,6 +78,7 @@ Outcome correlate(const std::string& what, const Aligned& a, const Thresholds& t
   }
   o.testable = true;
   o.effect = c.r;
+  o.p = c.p;
   std::tie(o.ci_low, o.ci_high) = correlation_interval(c.r, c.n, 2, t.confidence);
   o.supported = sign * c.r >= t.min_partial_r && c.p < t.alpha;
   o.reason = o.supported

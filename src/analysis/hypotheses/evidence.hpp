@@ -23,9 +23,15 @@ std::size_t step_index(std::span<const double> steps, double step);
 
 // Aligned series for a partial correlation: the indicator, the step time over the same
 // steps, and the controls (step index and agents).
+// Readings that fall in the same step (side samples faster than the steps) are averaged
+// into one point: they share one step time, and pairing each with it would count the same
+// evidence many times over (pseudo-replication).
 struct Aligned {
   std::vector<double> indicator, step_time, step, agents;
   void add(double value, double time, double at_step, double agent_count);
+
+ private:
+  double m_readings_in_last = 0;
 };
 
 // Partial Spearman of an indicator with step time, controlling for step and agents;

@@ -3,6 +3,7 @@
 // `nrmlab validate`'s jemalloc/mimalloc reruns) decides it.
 #include <fmt/format.h>
 
+#include "analysis/attribution.hpp"
 #include "analysis/hypotheses/evidence.hpp"
 
 namespace nrmlab::analysis {
@@ -10,12 +11,11 @@ namespace {
 
 using namespace evidence;
 
-bool unit_costs_rise(const CostModel& cost, const Drift& drift, const Thresholds& t) {
-  for (const auto& term : cost.terms)
-    if (term.drifts && term.relative_change > 0) return true;
-  // Slower steps that growing work does not explain: the efficiency loss H2/H3 would cause.
-  return drift.drifts && drift.direction == DriftDirection::slower &&
-         !(cost.explained_fraction >= t.min_explained_fraction);
+// The mechanism H2 proposes is a rising unit cost: the attribution's "same work costs more"
+// part of the step-time change must be positive (its interval above 0).
+bool unit_costs_rise(const Attribution& a) {
+  const SectionChange* step = find_section(a, "step");
+  return step && step->dearer.ci_low > 0;
 }
 
 Outcome fragmentation(const ConditionContext& ctx) {
@@ -37,6 +37,7 @@ Outcome fragmentation(const ConditionContext& ctx) {
     any_ratio = true;
     const bool this_grows = change >= t.min_ratio_growth && p < t.alpha;
     grows = grows || this_grows;
+    if (this_grows && !(o.p <= p)) o.p = p;
     o.evidence.push_back({fmt::format("relative change of {} over the condition", ratio), change, p,
                           this_grows ? "grows" : "does not grow"});
     if (!std::isfinite(o.effect) || change > o.effect) o.effect = change;
@@ -48,8 +49,8 @@ Outcome fragmentation(const ConditionContext& ctx) {
     return o;
   }
   o.testable = true;
-  const bool costs_rise = unit_costs_rise(ctx.cost, ctx.drift, t);
-  o.evidence.push_back({"unit costs rise (NNLS windows, or drift that work does not explain)",
+  const bool costs_rise = unit_costs_rise(ctx.attribution);
+  o.evidence.push_back({"the same work costs more (attribution: dearer part of the change > 0)",
                         costs_rise ? 1.0 : 0.0, k_nan, ""});
   o.supported = grows && costs_rise;
   o.reason = o.supported ? "allocator ratios grow and unit costs grow with them; the allocator "

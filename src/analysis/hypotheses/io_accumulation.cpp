@@ -1,44 +1,21 @@
 // H3, I/O accumulation: the same database work costs more as the store grows.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
-#include <Eigen/Dense>
-
+#include "analysis/attribution.hpp"
 #include "analysis/hypotheses/evidence.hpp"
-#include "analysis/stats/descriptive.hpp"
-#include "analysis/stats/mann_kendall.hpp"
-#include "analysis/stats/nnls.hpp"
-#include "analysis/stats/theil_sen.hpp"
-#include "analysis/windows.hpp"
 
 namespace nrmlab::analysis {
 namespace {
 
 using namespace evidence;
 
-// Database cost per step is commits plus rows: database_ns = a transactions + b rows. Fitted
-// per window (NNLS, no intercept: no operations cost nothing), the cost of the condition's
-// average work mix, a T + b R, tracks the price of the same I/O over time. A per-row or
-// per-transaction ratio would not: a commit's cost is shared by the rows it holds, so a
-// changing number of rows per transaction moves either ratio with no change in price.
-std::vector<double> window_prices(const Columns& s, const Thresholds& t) {
-  const auto transactions = s["db_transactions"], rows = s["db_rows"];
-  const auto database = s["database_ns"];
-  const double mean_transactions = stats::mean(transactions), mean_rows = stats::mean(rows);
-  std::vector<double> price;
-  for (const Window& win : split_windows(s.rows(), static_cast<std::size_t>(t.windows), 20)) {
-    const auto size = static_cast<Eigen::Index>(win.end - win.begin);
-    Eigen::MatrixXd design(size, 2);
-    for (Eigen::Index r = 0; r < size; ++r) {
-      design(r, 0) = transactions[win.begin + static_cast<std::size_t>(r)];
-      design(r, 1) = rows[win.begin + static_cast<std::size_t>(r)] / std::max(1.0, mean_rows);
-    }
-    const auto fit = stats::nnls(design, database.subspan(win.begin, win.end - win.begin));
-    price.push_back(fit.coefficients[0] * mean_transactions +
-                    fit.coefficients[1] * mean_rows / std::max(1.0, mean_rows));
-  }
-  return price;
-}
-
+// H3 reads the database section of the attribution (attribution.hpp): its change split into
+// more database work (transactions, rows... at the early segment's unit costs, estimated from
+// step-to-step variation) and the same work costing more. Fitting prices per window instead
+// cannot work where transactions and rows are constant in a window (the fit has rank 1 and
+// reads a rising constant as a rising price), which once made H3 and H5 both "supported"
+// on one run.
 void add_context(const ConditionContext& ctx, Outcome& o, double& database_share) {
   for (const auto& section : ctx.time.sections)
     if (section.section == "database") database_share = section.share;
@@ -53,44 +30,48 @@ void add_context(const ConditionContext& ctx, Outcome& o, double& database_share
 
 Outcome io_accumulation(const ConditionContext& ctx) {
   const Thresholds& t = ctx.thresholds;
-  Outcome o;
   const Columns& s = ctx.condition.steps;
   const auto transactions = s["db_transactions"], rows = s["db_rows"];
   std::size_t active = 0;
   for (std::size_t i = 0; i < s.rows(); ++i)
     active += transactions[i] > 0 || rows[i] > 0;
-  if (active < k_min_points) {
-    o.reason = "the run did almost no database work (persistence off?)";
-    return o;
-  }
-  const std::vector<double> price = window_prices(s, t);
-  if (price.size() < 4) {
-    o.reason = fmt::format("too few steps for {} windows of database cost", 4);
-    return o;
-  }
-  std::vector<double> index(price.size());
-  for (std::size_t w = 0; w < index.size(); ++w)
-    index[w] = static_cast<double>(w);
+  if (active < k_min_points)
+    return untestable(is_foreign(parse_step_source(ctx.run.meta_value("step_source", "engine")))
+                          ? "no database work was counted for the program's steps"
+                          : "the run did almost no database work (persistence off?)");
+  const SectionChange* database = find_section(ctx.attribution, "database");
+  if (!database || !std::isfinite(database->dearer.ms))
+    return untestable("too few steps to compare the database cost of the start and the end");
+  Outcome o;
   o.testable = true;
-  const auto line = stats::theil_sen(index, price, t.confidence);
-  const double start = line.intercept;
-  const double span = index.back();
-  if (start > 0) {
-    o.effect = line.slope * span / start;
-    o.ci_low = line.ci_low * span / start;
-    o.ci_high = line.ci_high * span / start;
+  const double base = database->early_ms;
+  if (base > 0) {
+    o.effect = database->dearer.ms / base;
+    o.ci_low = database->dearer.ci_low / base;
+    o.ci_high = database->dearer.ci_high / base;
   }
-  const auto trend = stats::mann_kendall(price);
+  o.p = database->dearer.p;
   o.evidence.push_back(
-      {"relative change of the database cost of the average step's I/O "
-       "(per-window NNLS on transactions and rows; Theil-Sen over windows)",
-       o.effect, trend.p, fmt::format("{:.3g} µs per step at first", start * 1e-3)});
+      {"relative change of the database cost of the same work (early work at late unit "
+       "costs, against the early database time)",
+       o.effect, database->dearer.p,
+       fmt::format("{:.3g} ms per step at first; more database work adds {:.3g} ms", base,
+                   database->more_work.ms)});
   double database_share = k_nan;
   add_context(ctx, o, database_share);
-  const bool grows = o.ci_low > 0 && o.effect >= t.min_unit_cost_change && trend.p < t.alpha;
-  o.supported = grows && database_share >= t.min_io_share;
+  const bool dearer = o.ci_low > 0 && o.effect >= t.min_unit_cost_change && o.p < t.alpha;
+  o.supported = dearer && database_share >= t.min_io_share;
+  if (dearer && !ctx.attribution.unidentified.empty()) {
+    o.supported = false;
+    o.identifiable = false;
+    o.reason = fmt::format(
+        "database time grows, but the work ({}) never varies step to step, "
+        "so its price cannot be told from its amount",
+        fmt::join(ctx.attribution.unidentified, ", "));
+    return o;
+  }
   o.reason = o.supported ? "the same database work costs more as the store grows"
-             : grows     ? "database work gets dearer, but it is a negligible share of step time"
+             : dearer    ? "database work gets dearer, but it is a negligible share of step time"
                          : "database work does not get dearer";
   return o;
 }
@@ -111,6 +92,8 @@ extern const HypothesisSpec k_io_accumulation_hypothesis{
               .y_label = "database time per step (ms)"},
     .engine_advice = "the store's per-operation cost grows: batch writes, prune it",
     .program_advice = "the store's per-operation cost grows: batch writes, prune it",
+    .engine_experiment = "a study over persistence (on/off) and the store's size (pruning)",
+    .program_experiment = "repeat the run against a fresh or pruned store",
 };
 
 }  // namespace nrmlab::analysis

@@ -1,4 +1,5 @@
 // H4, thermal throttling: steps slow down as the CPU's frequency falls or it heats up.
+#include "analysis/attribution.hpp"
 #include "analysis/hypotheses/evidence.hpp"
 
 namespace nrmlab::analysis {
@@ -31,6 +32,13 @@ Outcome thermal(const ConditionContext& ctx) {
   o.evidence.insert(o.evidence.end(), other.evidence.begin(), other.evidence.end());
   o.testable = by_frequency.testable || by_temperature.testable;
   if (!o.testable) o.reason = "sensors exist but their readings do not vary";
+  // Throttling makes the same work cost more: without a dearer part of the change, a
+  // correlation with the sensors is not what slowed the run.
+  const SectionChange* step = find_section(ctx.attribution, "step");
+  if (o.supported && !(step && step->dearer.ci_low > 0)) {
+    o.supported = false;
+    o.reason += ", but the same work does not cost more";
+  }
   return o;
 }
 

@@ -1,0 +1,401 @@
+#include "analysis/attribution.hpp"
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <array>
+#include <boost/math/distributions/normal.hpp>
+#include <cmath>
+#include <random>
+
+#include "analysis/sound_mode.hpp"
+#include "analysis/stats/descriptive.hpp"
+#include "analysis/stats/nnls.hpp"
+#include "analysis/windows.hpp"
+
+namespace nrmlab::analysis {
+namespace {
+
+constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
+// Long segments are averaged into at most this many blocks of consecutive steps: enough for
+// unit costs and the bootstrap, and the cost stays linear in the steps (10^6 steps in ms).
+constexpr std::size_t k_max_points = 400;
+constexpr std::size_t k_replicates = 199;
+constexpr std::uint64_t k_seed = 20261206;
+
+struct SectionSeries {
+  std::string name;
+  std::vector<double> time;  // ns per step
+};
+
+// One segment, block-averaged: a row per block; NaN where a block has no finite value.
+struct Segment {
+  Eigen::MatrixXd time;  // blocks x sections
+  Eigen::MatrixXd work;  // blocks x counters
+};
+
+double finite_mean(std::span<const double> values) {
+  double sum = 0.0;
+  std::size_t n = 0;
+  for (const double v : values)
+    if (std::isfinite(v)) {
+      sum += v;
+      ++n;
+    }
+  return n ? sum / static_cast<double>(n) : k_nan;
+}
+
+Segment average_blocks(const std::vector<SectionSeries>& sections, const Columns& steps,
+                       const std::vector<std::string>& counters, Window w) {
+  const std::size_t n = w.end - w.begin;
+  const std::size_t points = std::min(n, k_max_points);
+  const auto rows = static_cast<Eigen::Index>(points);
+  Segment seg{Eigen::MatrixXd(rows, static_cast<Eigen::Index>(sections.size())),
+              Eigen::MatrixXd(rows, static_cast<Eigen::Index>(counters.size()))};
+  for (std::size_t p = 0; p < points; ++p) {
+    const std::size_t from = w.begin + p * n / points, to = w.begin + (p + 1) * n / points;
+    const auto r = static_cast<Eigen::Index>(p);
+    for (std::size_t s = 0; s < sections.size(); ++s)
+      seg.time(r, static_cast<Eigen::Index>(s)) =
+          finite_mean(std::span(sections[s].time).subspan(from, to - from));
+    for (std::size_t k = 0; k < counters.size(); ++k)
+      seg.work(r, static_cast<Eigen::Index>(k)) =
+          finite_mean(steps[counters[k]].subspan(from, to - from));
+  }
+  return seg;
+}
+
+// What one sample of a segment (its blocks, or a bootstrap resample of them) says: mean
+// time per section, mean work per counter, and unit costs per section and counter.
+struct Estimate {
+  Eigen::VectorXd time;   // per section
+  Eigen::VectorXd work;   // per counter
+  Eigen::MatrixXd costs;  // counters x sections; NaN for a counter not identifiable here
+};
+
+Eigen::VectorXd column_means(const Eigen::MatrixXd& m, const std::vector<std::size_t>& sample) {
+  Eigen::VectorXd out(m.cols());
+  for (Eigen::Index c = 0; c < m.cols(); ++c) {
+    double sum = 0.0;
+    std::size_t n = 0;
+    for (const std::size_t i : sample) {
+      const double v = m(static_cast<Eigen::Index>(i), c);
+      if (std::isfinite(v)) {
+        sum += v;
+        ++n;
+      }
+    }
+    out(c) = n ? sum / static_cast<double>(n) : k_nan;
+  }
+  return out;
+}
+
+// Unit costs from step-to-step differences (see the header): consecutive blocks of the
+// sample only (a resample's block joins are not steps), centred, NNLS per section on the
+// counters whose differences vary. Rows with a NaN are left out.
+Eigen::MatrixXd difference_costs(const Segment& seg, const std::vector<std::size_t>& sample,
+                                 const std::vector<bool>& identifiable) {
+  const Eigen::Index counters = seg.work.cols(), sections = seg.time.cols();
+  std::vector<Eigen::Index> used;
+  for (Eigen::Index k = 0; k < counters; ++k)
+    if (identifiable[static_cast<std::size_t>(k)]) used.push_back(k);
+  Eigen::MatrixXd costs = Eigen::MatrixXd::Constant(counters, sections, k_nan);
+  if (used.empty()) return costs;
+  for (Eigen::Index s = 0; s < sections; ++s) {
+    std::vector<Eigen::VectorXd> dx;
+    std::vector<double> dy;
+    for (std::size_t i = 0; i + 1 < sample.size(); ++i) {
+      if (sample[i + 1] != sample[i] + 1) continue;
+      const auto a = static_cast<Eigen::Index>(sample[i]), b = a + 1;
+      Eigen::VectorXd d(static_cast<Eigen::Index>(used.size()));
+      for (std::size_t j = 0; j < used.size(); ++j)
+        d(static_cast<Eigen::Index>(j)) = seg.work(b, used[j]) - seg.work(a, used[j]);
+      const double y = seg.time(b, s) - seg.time(a, s);
+      if (!std::isfinite(y) || !d.allFinite()) continue;
+      dx.push_back(std::move(d));
+      dy.push_back(y);
+    }
+    if (dy.size() < used.size() + 2) continue;
+    Eigen::MatrixXd design(static_cast<Eigen::Index>(dy.size()),
+                           static_cast<Eigen::Index>(used.size()));
+    for (std::size_t r = 0; r < dy.size(); ++r)
+      design.row(static_cast<Eigen::Index>(r)) = dx[r].transpose();
+    const Eigen::RowVectorXd centre = design.colwise().mean();
+    design.rowwise() -= centre;
+    const double mean_dy = stats::mean(dy);
+    for (double& y : dy)
+      y -= mean_dy;
+    const auto fit = stats::nnls(stats::normal_equations(design, dy));
+    for (std::size_t j = 0; j < used.size(); ++j)
+      costs(used[j], s) = fit.coefficients[j];
+  }
+  return costs;
+}
+
+Estimate estimate(const Segment& seg, const std::vector<std::size_t>& sample,
+                  const std::vector<bool>& identifiable) {
+  return {column_means(seg.time, sample), column_means(seg.work, sample),
+          difference_costs(seg, sample, identifiable)};
+}
+
+// A counter's cost is identifiable in a segment when its block values move from one block
+// to the next other than along an exact line (rounding aside).
+std::vector<bool> identifiable_counters(const Segment& seg) {
+  std::vector<bool> out;
+  for (Eigen::Index k = 0; k < seg.work.cols(); ++k) {
+    std::vector<double> d;
+    double scale = 0.0;
+    for (Eigen::Index r = 0; r + 1 < seg.work.rows(); ++r) {
+      const double v = seg.work(r + 1, k) - seg.work(r, k);
+      if (std::isfinite(v)) d.push_back(v);
+      scale = std::max(scale, std::abs(seg.work(r, k)));
+    }
+    double spread = 0.0;
+    if (d.size() >= 2) {
+      const double m = stats::mean(d);
+      for (const double v : d)
+        spread = std::max(spread, std::abs(v - m));
+    }
+    out.push_back(spread > 1e-9 * std::max(scale, 1e-300));
+  }
+  return out;
+}
+
+// The three parts of one section's change, from the two segments' estimates. A counter
+// identifiable in one segment only is charged that segment's cost in both; in neither,
+// nothing (its work, if it changed, is listed as unidentified by the caller).
+struct Parts {
+  double change = k_nan, more_work = k_nan, dearer = k_nan, interaction = k_nan;
+};
+
+Parts split(const Estimate& early, const Estimate& late, Eigen::Index s) {
+  Parts p;
+  const double y_early = early.time(s), y_late = late.time(s);
+  p.change = y_late - y_early;
+  double a_early = y_early, a_late = y_late;
+  p.more_work = p.dearer = p.interaction = 0.0;
+  for (Eigen::Index k = 0; k < early.work.size(); ++k) {
+    double ce = early.costs(k, s), cl = late.costs(k, s);
+    if (!std::isfinite(ce)) ce = std::isfinite(cl) ? cl : 0.0;
+    if (!std::isfinite(cl)) cl = ce;
+    const double we = early.work(k), wl = late.work(k);
+    a_early -= ce * we;
+    a_late -= cl * wl;
+    p.more_work += ce * (wl - we);
+    p.dearer += we * (cl - ce);
+    p.interaction += (cl - ce) * (wl - we);
+  }
+  p.dearer += a_late - a_early;
+  return p;
+}
+
+std::vector<std::size_t> identity(std::size_t n) {
+  std::vector<std::size_t> out(n);
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = i;
+  return out;
+}
+
+// A moving-block resample (Kuensch 1989) of 0..n-1, blocks of round(n^(1/3)) indices.
+std::vector<std::size_t> resample(std::size_t n, std::mt19937_64& rng) {
+  const auto block = std::max<std::size_t>(
+      1, static_cast<std::size_t>(std::lround(std::cbrt(static_cast<double>(n)))));
+  std::uniform_int_distribution<std::size_t> start(0, n - block);
+  std::vector<std::size_t> out;
+  out.reserve(n + block);
+  while (out.size() < n) {
+    const std::size_t s = start(rng);
+    for (std::size_t i = 0; i < block; ++i)
+      out.push_back(s + i);
+  }
+  out.resize(n);
+  return out;
+}
+
+// Percentile interval and a two-sided normal p of "zero" with the bootstrap's SE.
+ChangePart summarise(double estimate, std::vector<double> replicates, double confidence) {
+  ChangePart part{estimate, k_nan, k_nan, k_nan};
+  std::erase_if(replicates, [](double v) { return !std::isfinite(v); });
+  if (replicates.size() < 10 || !std::isfinite(estimate)) return part;
+  part.ci_low = stats::quantile(replicates, (1 - confidence) / 2);
+  part.ci_high = stats::quantile(replicates, (1 + confidence) / 2);
+  const double se = stats::standard_deviation(replicates, 1);
+  if (se > 0) {
+    const double z = std::abs(estimate) / se;
+    part.p = 2 * boost::math::cdf(boost::math::complement(boost::math::normal(), z));
+  } else {
+    part.p = estimate == 0 ? 1.0 : 0.0;
+  }
+  return part;
+}
+
+std::vector<SectionSeries> section_series(const Columns& steps) {
+  std::vector<SectionSeries> out;
+  const auto add = [&](std::string name, std::span<const double> column) {
+    out.push_back({std::move(name), std::vector<double>(column.begin(), column.end())});
+  };
+  add("step", steps["wall_ns"]);
+  for (const char* section : {"compute", "database", "sampling", "window", "recorder"}) {
+    const std::string column = std::string(section) + "_ns";
+    if (!steps.has(column)) continue;
+    const auto values = steps[column];
+    if (std::any_of(values.begin(), values.end(), [](double v) { return v > 0; }))
+      add(section, values);
+  }
+  std::vector<double> waits = per_step_from_readings(steps, k_runq_column);
+  if (std::any_of(waits.begin(), waits.end(), [](double v) { return std::isfinite(v); }))
+    out.push_back({"cpu_wait", std::move(waits)});
+  return out;
+}
+
+struct Segments {
+  Window early, late;
+  std::string how;
+};
+
+Segments choose_segments(const ConditionData& c, const Drift& drift) {
+  const std::size_t n = c.steps.rows();
+  if (drift.direction == DriftDirection::level_shift && drift.shift_step >= 0) {
+    const auto step = c.steps["step"];
+    const auto at = static_cast<std::size_t>(
+        std::lower_bound(step.begin(), step.end(), static_cast<double>(drift.shift_step)) -
+        step.begin());
+    if (at >= 5 && n - at >= 5) return {{0, at}, {at, n}, "change point"};
+  }
+  const std::size_t quarter = n / 4;
+  return {{0, quarter}, {n - quarter, n}, "quarters"};
+}
+
+}  // namespace
+
+std::vector<double> per_step_from_readings(const Columns& steps, std::string_view column) {
+  const std::string name(column);
+  if (!steps.has(name)) return {};
+  const auto values = steps[name], usage = steps["usage_steps"];
+  std::vector<double> out(values.size(), k_nan);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!(usage[i] > 0) || !std::isfinite(values[i])) continue;
+    const auto span = static_cast<std::size_t>(usage[i]);
+    if (span > i + 1) continue;
+    for (std::size_t j = i + 1 - span; j <= i; ++j)
+      out[j] = values[i] / usage[i];
+  }
+  return out;
+}
+
+const SectionChange* find_section(const Attribution& attribution, std::string_view section) {
+  for (const SectionChange& s : attribution.sections)
+    if (s.section == section) return &s;
+  return nullptr;
+}
+
+namespace {
+
+void mark_too_short(Attribution& a) {
+  a.segments = "too short";
+  a.ratio = a.ratio_ci_low = a.ratio_ci_high = k_nan;
+  a.work_share = a.work_share_ci_low = a.work_share_ci_high = k_nan;
+}
+
+// Work counters whose level changed between the segments by a material fraction although
+// neither segment lets their cost be estimated.
+std::vector<std::string> unidentified_counters(const std::vector<std::string>& counters,
+                                               const Estimate& early, const Estimate& late,
+                                               const std::vector<bool>& id_early,
+                                               const std::vector<bool>& id_late,
+                                               const Thresholds& t) {
+  std::vector<std::string> out;
+  for (std::size_t k = 0; k < counters.size(); ++k) {
+    const auto i = static_cast<Eigen::Index>(k);
+    const double we = early.work(i), wl = late.work(i);
+    const double level = std::max(std::abs(we), std::abs(wl));
+    if (!id_early[k] && !id_late[k] && level > 0 &&
+        std::abs(wl - we) >= t.min_unit_cost_change * level)
+      out.push_back(counters[k]);
+  }
+  return out;
+}
+
+}  // namespace
+
+// Over 80 lines would split the bootstrap loop from the estimates it repeats; it is kept
+// whole so the replicate and the point estimate visibly run the same code.
+Attribution attribute_change(const ConditionData& condition, const Drift& drift,
+                             const Thresholds& t) {
+  Attribution a;
+  a.condition = condition.name;
+  const Columns& steps = condition.steps;
+  if (steps.rows() < k_min_attribution_steps) {
+    mark_too_short(a);
+    return a;
+  }
+  const Segments segments = choose_segments(condition, drift);
+  const auto step = steps["step"];
+  a.segments = segments.how;
+  a.early_first_step = static_cast<std::int64_t>(step[segments.early.begin]);
+  a.early_last_step = static_cast<std::int64_t>(step[segments.early.end - 1]);
+  a.late_first_step = static_cast<std::int64_t>(step[segments.late.begin]);
+  a.late_last_step = static_cast<std::int64_t>(step[segments.late.end - 1]);
+  a.counters = work_counters(steps);
+  const std::vector<SectionSeries> sections = section_series(steps);
+  const Segment early = average_blocks(sections, steps, a.counters, segments.early);
+  const Segment late = average_blocks(sections, steps, a.counters, segments.late);
+  const std::vector<bool> id_early = identifiable_counters(early);
+  const std::vector<bool> id_late = identifiable_counters(late);
+  const std::size_t ne = static_cast<std::size_t>(early.time.rows());
+  const std::size_t nl = static_cast<std::size_t>(late.time.rows());
+  const Estimate point_early = estimate(early, identity(ne), id_early);
+  const Estimate point_late = estimate(late, identity(nl), id_late);
+  a.unidentified = unidentified_counters(a.counters, point_early, point_late, id_early, id_late, t);
+
+  const std::size_t count = sections.size();
+  std::vector<std::array<std::vector<double>, 4>> reps(count);
+  std::vector<double> ratio_reps, share_reps;
+  std::mt19937_64 rng(k_seed);
+  for (std::size_t r = 0; r < k_replicates; ++r) {
+    const Estimate e = estimate(early, resample(ne, rng), id_early);
+    const Estimate l = estimate(late, resample(nl, rng), id_late);
+    for (std::size_t s = 0; s < count; ++s) {
+      const Parts p = split(e, l, static_cast<Eigen::Index>(s));
+      reps[s][0].push_back(p.change);
+      reps[s][1].push_back(p.more_work);
+      reps[s][2].push_back(p.dearer);
+      if (s == 0) {
+        ratio_reps.push_back(l.time(0) / e.time(0));
+        share_reps.push_back(p.change != 0 ? p.more_work / p.change : k_nan);
+      }
+    }
+  }
+  for (std::size_t s = 0; s < count; ++s) {
+    const auto i = static_cast<Eigen::Index>(s);
+    const Parts p = split(point_early, point_late, i);
+    SectionChange out;
+    out.section = sections[s].name;
+    out.early_ms = point_early.time(i) * 1e-6;
+    out.late_ms = point_late.time(i) * 1e-6;
+    const auto in_ms = [](std::vector<double> v) {
+      for (double& x : v)
+        x *= 1e-6;
+      return v;
+    };
+    out.change = summarise(p.change * 1e-6, in_ms(reps[s][0]), t.confidence);
+    out.more_work = summarise(p.more_work * 1e-6, in_ms(reps[s][1]), t.confidence);
+    out.dearer = summarise(p.dearer * 1e-6, in_ms(reps[s][2]), t.confidence);
+    out.interaction_ms = p.interaction * 1e-6;
+    a.sections.push_back(std::move(out));
+    if (s == 0) {
+      const ChangePart ratio =
+          summarise(point_late.time(0) / point_early.time(0), ratio_reps, t.confidence);
+      a.ratio = ratio.ms;
+      a.ratio_ci_low = ratio.ci_low;
+      a.ratio_ci_high = ratio.ci_high;
+      const ChangePart share =
+          summarise(p.change != 0 ? p.more_work / p.change : k_nan, share_reps, t.confidence);
+      a.work_share = share.ms;
+      a.work_share_ci_low = share.ci_low;
+      a.work_share_ci_high = share.ci_high;
+    }
+  }
+  return a;
+}
+
+}  // namespace nrmlab::analysis

@@ -1,0 +1,57 @@
+// The slowdown attribution: how much of a condition's change in step time is more work and
+// how much is the same work costing more. (decompose() in sound_mode.hpp splits time into
+// sections; this splits a *change* of time.)
+//
+// An early and a late segment are compared: the first and last quarter of the condition's
+// steps, or, when its step time shifts level at a change point, the steps before and after
+// it. In each segment, each section's time per step is `a + sum_k c_k W_k`: a per-step
+// constant plus unit costs c_k times the work counters W_k. Then, exactly,
+//
+//   late - early = sum c_early dW            "more work" (early unit costs x change in work)
+//                + da + sum W_early dc       "same work costs more"
+//                + sum dc dW                 interaction
+//
+// per section (the whole step, compute, database, sampling, window, recorder, and the time
+// spent waiting for a CPU when it was recorded).
+//
+// Why unit costs come from step-to-step differences. Fitting time on counters over the
+// segment cannot tell a counter that grows (and costs nothing) from a unit cost that grows
+// over the same steps: both are a trend. First differences remove any smooth trend, so c_k
+// is estimated only from how time moves when the counter moves from one step to the next
+// (NNLS of centred differences of time on centred differences of the counters). A counter
+// that never varies step to step (constant, or an exact line) has no identifiable cost: if
+// its level changes between the segments, the run cannot separate more work from dearer
+// work, and the counter is listed in `unidentified` -- the hypotheses then say "not
+// identifiable from this run" and name the experiment that would decide.
+//
+// Intervals: a moving-block bootstrap over the (block-averaged) steps of each segment,
+// resampling the two segments independently and re-estimating the unit costs each time.
+#pragma once
+
+#include <string_view>
+
+#include "analysis/analysis_result.hpp"
+#include "analysis/run_data.hpp"
+#include "analysis/thresholds.hpp"
+
+namespace nrmlab::analysis {
+
+// Conditions with fewer steps get an attribution with NaN figures (segments of 5 steps).
+inline constexpr std::size_t k_min_attribution_steps = 20;
+
+// The per-step run-queue delay column: time runnable but waiting for a CPU (schedstat), read
+// on the getrusage cadence. NaN throughout in telemetry recorded before it existed.
+inline constexpr std::string_view k_runq_column = "runq_ns";
+
+// Spreads a column read on the getrusage cadence (the value at a row with usage_steps = n
+// covers the n steps ending there) evenly over the steps it covers; NaN where no reading
+// covers a step. Empty when the column is absent.
+std::vector<double> per_step_from_readings(const Columns& steps, std::string_view column);
+
+Attribution attribute_change(const ConditionData& condition, const Drift& drift,
+                             const Thresholds& thresholds);
+
+// The section of an attribution by name ("step", "database", "cpu_wait", ...), or nullptr.
+const SectionChange* find_section(const Attribution& attribution, std::string_view section);
+
+}  // namespace nrmlab::analysis
