@@ -352,6 +352,7 @@ int last_allowed_cpu() {
 struct QueueWait {
   std::int64_t runq_ns = 0;   // summed over the getrusage readings
   std::int64_t cpu_ns = 0;    // summed over every step
+  std::int64_t wall_ns = 0;   // likewise
   std::int64_t readings = 0;  // rows with runq_ns
   std::int64_t stray = 0;     // rows between readings that have one anyway
   std::string probe;          // meta probe.runq
@@ -383,6 +384,7 @@ QueueWait run_steps_on(int cpu, int hogs, const std::filesystem::path& db_path) 
   QueueWait wait;
   wait.runq_ns = sqlite::query_int(db, "SELECT coalesce(sum(runq_ns), 0) FROM steps");
   wait.cpu_ns = sqlite::query_int(db, "SELECT coalesce(sum(cpu_ns), 0) FROM steps");
+  wait.wall_ns = sqlite::query_int(db, "SELECT coalesce(sum(wall_ns), 0) FROM steps");
   wait.readings = sqlite::query_int(db, "SELECT count(runq_ns) FROM steps");
   wait.stray = sqlite::query_int(db, "SELECT count(runq_ns) FROM steps WHERE usage_steps = 0");
   sqlite::Statement probe(db, "SELECT value FROM meta WHERE key = 'probe.runq'");
@@ -408,6 +410,10 @@ TEST(RunQueueDelay, AStepperSharingItsCpuWithTwoBusyThreadsWaitsForIt) {
     EXPECT_EQ(wait->stray, 0);
     EXPECT_GE(wait->runq_ns, 0);
     ASSERT_GT(wait->cpu_ns, 0);
+    // The readings span exactly the steps' intervals, in which the thread either runs,
+    // waits for a CPU or sleeps: the wait fits in the time off the CPU (the scheduler's
+    // clock and CLOCK_MONOTONIC may differ by a little).
+    EXPECT_LE(wait->runq_ns, wait->wall_ns - wait->cpu_ns + wait->wall_ns / 100 + 100'000);
   }
   const auto per_cpu = [](const QueueWait& w) {
     return static_cast<double>(w.runq_ns) / static_cast<double>(w.cpu_ns);
