@@ -232,7 +232,7 @@ inline constexpr auto k_step_head_columns = std::to_array<Column<StepRow>>({
     column<&StepRow::sections, &SectionTimes::timer_reads>(
         "timer_reads", unread, "clock reads spent timing the sections (meta.clock_read_ns each)"),
 });
-// Columns added after the step counters, in the order they were added.
+// Columns added after the counters, in that order; readers find columns by name.
 inline constexpr auto k_step_tail_columns = std::to_array<Column<StepRow>>({
     column<&StepRow::runq_ns>("runq_ns", optional,
                               "run-queue delay (schedstat) over the usage_steps steps"),
