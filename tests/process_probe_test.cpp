@@ -37,6 +37,7 @@ struct FakeTask {
   pid_t tid = 0;
   std::int64_t voluntary = 0, involuntary = 0;
   std::optional<std::int64_t> rss_kb;  // the kernel omits VmRSS for a thread without memory
+  std::int64_t runq_ns = 0;            // schedstat's run-queue delay
 };
 
 // What a fake /proc/PID holds; write() renders it in the kernel's formats.
@@ -54,6 +55,9 @@ struct FakeProcess {
   int fds = 3;
   std::int64_t pss_kb = 0;
   std::vector<pid_t> children;  // written only when the fake kernel has children files
+  // The tasks' schedstat: "" writes "<on-CPU> <runq_ns> <timeslices>", "-" no file, else
+  // this text (a kernel without scheduler statistics writes "0 0 0").
+  std::string schedstat;
 };
 
 class FakeProc {
@@ -105,6 +109,10 @@ class FakeProc {
       if (task.rss_kb) status << "VmRSS:\t" << std::setw(8) << *task.rss_kb << " kB\n";
       status << "Threads:\t" << p.tasks.size() << "\nvoluntary_ctxt_switches:\t" << task.voluntary
              << "\nnonvoluntary_ctxt_switches:\t" << task.involuntary << "\n";
+      if (p.schedstat.empty())
+        std::ofstream(t / "schedstat") << 5'000'000 << ' ' << task.runq_ns << " 9\n";
+      else if (p.schedstat != "-")
+        std::ofstream(t / "schedstat") << p.schedstat;
       if (m_children_files) {
         std::string list;
         if (task.tid == p.pid)
@@ -139,7 +147,8 @@ TEST(ProcessProbe, ReadsEveryFieldOfAProcess) {
   FakeProcess p = one_process(100, 1);
   p.minflt = 10, p.cminflt = 20, p.majflt = 1, p.cmajflt = 2;
   p.utime = 300, p.stime = 40, p.cutime = 5, p.cstime = 6;
-  p.tasks = {{100, 7, 3, 2048}, {101, 11, 2, 2048}};  // a second thread: switches are per thread
+  // A second thread: switches and run-queue delay are per thread.
+  p.tasks = {{100, 7, 3, 2048, 5000}, {101, 11, 2, 2048, 7000}};
   p.rchar = 1000, p.wchar = 2000, p.syscr = 30, p.syscw = 40;
   p.read_bytes = 4096, p.write_bytes = 8192;
   p.fds = 5;
@@ -161,6 +170,8 @@ TEST(ProcessProbe, ReadsEveryFieldOfAProcess) {
   EXPECT_EQ(sample->major_faults, 1);
   EXPECT_EQ(sample->voluntary_switches, 18);
   EXPECT_EQ(sample->involuntary_switches, 5);
+  EXPECT_EQ(sample->runq_ns, 12000);
+  EXPECT_EQ(probe.runq_source(), "schedstat");
   EXPECT_EQ(sample->rss_bytes, 2048 * 1024);  // shared by the threads: counted once
   EXPECT_EQ(sample->pss_bytes, 1500 * 1024);
   EXPECT_EQ(sample->rchar, 1000);
@@ -174,12 +185,14 @@ TEST(ProcessProbe, ReadsEveryFieldOfAProcess) {
 
   p.utime = 350;
   p.tasks[1].voluntary = 20;
+  p.tasks[1].runq_ns = 9000;
   p.fds = 4;
   proc.write(p);
   const auto later = probe.sample();
   ASSERT_TRUE(later.has_value());
   EXPECT_EQ(later->user_ns, 350 * k_tick_ns);
   EXPECT_EQ(later->voluntary_switches, 27);
+  EXPECT_EQ(later->runq_ns, 14000);
   EXPECT_EQ(later->open_fds, 4);
   EXPECT_FALSE(later->pss_bytes.has_value());  // only when asked
   EXPECT_THAT(probe.failures(), ::testing::IsEmpty());
@@ -298,6 +311,30 @@ TEST(ProcessProbe, AProcessWhoseMainThreadExitedStillLives) {
   EXPECT_EQ(sample->voluntary_switches, 10);
 }
 
+// Without scheduler statistics (every schedstat "0 0 0", or no such files) the run-queue delay
+// is absent, not 0, and the probe says why; everything else is read as usual.
+TEST(ProcessProbe, WithoutSchedulerStatisticsTheRunQueueDelayIsAbsent) {
+  for (const std::string schedstat : {"0 0 0\n", "-"}) {
+    ScratchDir scratch;
+    const FakeProc proc(scratch / "proc", false);
+    FakeProcess p = one_process(100, 1);
+    p.utime = 10;
+    p.schedstat = schedstat;
+    proc.write(p);
+    ProcessProbe probe(100, false, proc.root());
+    for (int i = 0; i < 2; ++i) {
+      const auto sample = probe.sample();
+      ASSERT_TRUE(sample.has_value());
+      EXPECT_FALSE(sample->runq_ns.has_value()) << schedstat;
+      EXPECT_EQ(sample->user_ns, 10 * k_tick_ns);
+      EXPECT_TRUE(sample->voluntary_switches.has_value());
+    }
+    EXPECT_THAT(probe.runq_source(), ::testing::StartsWith("unavailable: "));
+    EXPECT_THAT(probe.runq_source(),
+                ::testing::HasSubstr(schedstat == "-" ? "schedstat: no such file" : "0 0 0"));
+  }
+}
+
 TEST(ProcessProbe, AnUnreadableIoFileIsAbsentAndReportedOnce) {
   ScratchDir scratch;
   const FakeProc proc(scratch / "proc", false);
@@ -346,12 +383,13 @@ TEST(ProcessProbe, CumulativeCountersNeverFallWhenADescendantLeaves) {
   FakeProcess target = one_process(100, 1);
   target.utime = 100;
   target.wchar = 1000;
-  target.tasks = {{100, 10, 0, 1024}, {150, 5, 0, 1024}};
+  target.tasks = {{100, 10, 0, 1024, 100}, {150, 5, 0, 1024, 50}};
   proc.write(target);
   FakeProcess reaped = one_process(101, 100);
   reaped.utime = 50;
   reaped.wchar = 500;
   reaped.tasks[0].voluntary = 7;
+  reaped.tasks[0].runq_ns = 70;
   proc.write(reaped);
   ProcessProbe probe(100, true, proc.root());
   auto sample = probe.sample();
@@ -359,6 +397,7 @@ TEST(ProcessProbe, CumulativeCountersNeverFallWhenADescendantLeaves) {
   EXPECT_EQ(sample->user_ns, 150 * k_tick_ns);
   EXPECT_EQ(sample->wchar, 1500);
   EXPECT_EQ(sample->voluntary_switches, 10 + 5 + 7);
+  EXPECT_EQ(sample->runq_ns, 100 + 50 + 70);
 
   // The child runs 10 ticks more, exits and is reaped: the kernel adds its times and I/O to
   // the parent's. Counted once, not twice; its switches are carried from the last reading.
@@ -366,7 +405,7 @@ TEST(ProcessProbe, CumulativeCountersNeverFallWhenADescendantLeaves) {
   proc.remove(101);
   target.cutime = 60;
   target.wchar = 1000 + 600;
-  target.tasks = {{100, 12, 0, 1024}};
+  target.tasks = {{100, 12, 0, 1024, 120}};
   proc.write(target);
   sample = probe.sample();
   ASSERT_TRUE(sample.has_value());
@@ -374,6 +413,8 @@ TEST(ProcessProbe, CumulativeCountersNeverFallWhenADescendantLeaves) {
   EXPECT_EQ(sample->user_ns, 160 * k_tick_ns);
   EXPECT_EQ(sample->wchar, 1600);
   EXPECT_EQ(sample->voluntary_switches, 12 + 5 + 7);
+  // Run-queue delay likewise: the kernel never adds a reaped child's to its parent.
+  EXPECT_EQ(sample->runq_ns, 120 + 50 + 70);
 
   // A child nobody reaps into the tree (its parent ignores SIGCHLD): carried forward.
   FakeProcess unreaped = one_process(102, 100);
@@ -484,6 +525,10 @@ TEST(ProcessProbe, ReadsTheRealCurrentProcess) {
   EXPECT_GT(sample->voluntary_switches.value_or(-1) + sample->involuntary_switches.value_or(-1), 0);
   EXPECT_GT(sample->rchar.value_or(0), 0);
   EXPECT_THAT(probe.failures(), ::testing::IsEmpty());
+  if (telemetry::ThreadSchedstat().unavailable().empty()) {
+    EXPECT_EQ(probe.runq_source(), "schedstat");
+    EXPECT_GE(sample->runq_ns.value_or(-1), 0);
+  }
 }
 
 TEST(ProcessProbeLive, SeesAChildBurnCpuThenBecomeAZombieThenGo) {

@@ -31,6 +31,17 @@ void each(G& g, Fields&... fields) {
   (g(fields), ...);
 }
 
+// A field added after the frozen fixtures (tests/data/telemetry_v1_*) were made: a visitor
+// that fills values (Filler) gives it one from its own range, so every field before it keeps
+// the value the fixtures hold.
+template <class G, class Field>
+void later(G& g, Field& field) {
+  if constexpr (requires { g.later(field); })
+    g.later(field);
+  else
+    g(field);
+}
+
 // clang-format off
 template <class G> void fields(model::SectionTimes& s, G& g) {
   auto& [a, b, c, d] = s; each(g, a, b, c, d); }
@@ -49,10 +60,11 @@ template <class G> void fields(telemetry::SensorReading& s, G& g) {
 template <class G> void fields(telemetry::FileSize& s, G& g) {
   auto& [a, b] = s; each(g, a, b); }
 template <class G> void fields(telemetry::ProcessSample& s, G& g) {
-  auto& [a, b, c, d, e, f, h, i, j, k, l, m, n, o, p, q, r, t] = s;
-  each(g, a, b, c, d, e, f, h, i, j, k, l, m, n, o, p, q, r, t); }
+  auto& [a, b, c, d, e, f, h, i, j, k, l, m, n, o, p, q, r, t, runq] = s;
+  each(g, a, b, c, d, e, f, h, i, j, k, l, m, n, o, p, q, r, t); later(g, runq); }
 template <class G> void fields(telemetry::StepRow& s, G& g) {
-  auto& [a, b, c, d, e, f, h, i, j, k, l, m, n, o, p] = s; each(g, a, b, c, d, e, f, h, i, j, k, l, m, n, o, p); }
+  auto& [a, b, c, d, e, f, h, i, j, k, l, m, n, o, p, runq] = s;
+  each(g, a, b, c, d, e, f, h, i, j, k, l, m, n, o, p); later(g, runq); }
 template <class G> void fields(telemetry::MemoryRow& s, G& g) {
   auto& [a, b, c, d, e, f] = s; each(g, a, b, c, d, e, f); }
 template <class G> void fields(telemetry::SampleRow& s, G& g) {
@@ -71,13 +83,31 @@ template <class G, class A, class B> void fields(std::pair<A, B>& s, G& g) {
   each(g, s.first, s.second); }
 // clang-format on
 
+template <class T, class F>
+void for_each_leaf(T& value, F& f);
+
+// The visitor for_each_leaf hands to fields(): passes a later field on as one.
+template <class F>
+struct Recurse {
+  F& f;
+  template <class T>
+  void operator()(T& field) {
+    for_each_leaf(field, f);
+  }
+  template <class T>
+  void later(T& field) {
+    static_assert(k_leaf<T>, "a later field is a leaf");
+    nrmlab::testing::later(f, field);
+  }
+};
+
 // Calls f on every leaf (number, string or optional) of `value`, depth first.
 template <class T, class F>
 void for_each_leaf(T& value, F& f) {
   if constexpr (k_leaf<T>) {
     f(value);
   } else {
-    auto recurse = [&](auto& field) { for_each_leaf(field, f); };
+    Recurse<F> recurse{f};
     fields(value, recurse);
   }
 }
@@ -85,7 +115,15 @@ void for_each_leaf(T& value, F& f) {
 // Gives every leaf a value no other leaf has (or, with `absent`, leaves optionals empty).
 struct Filler {
   std::int64_t next = 1000;
+  std::int64_t later_next = 900'000;  // for later fields (see later())
   bool absent = false;
+
+  template <class T>
+  void later(T& leaf) {
+    std::swap(next, later_next);
+    (*this)(leaf);
+    std::swap(next, later_next);
+  }
 
   template <class T>
   void operator()(T& leaf) {

@@ -22,6 +22,7 @@ ProcessSample reading(std::int64_t ms, double share) {
   s.user_ns = static_cast<std::int64_t>(share * static_cast<double>(ms * k_ms));
   s.voluntary_switches = ms / 10;
   s.involuntary_switches = 0;
+  s.runq_ns = ms * k_ms / 4;  // waiting for a CPU a quarter of the time
   s.rss_bytes = 1000 + ms;
   return s;
 }
@@ -49,6 +50,8 @@ TEST(StepTimeline, StepsAreTheGrowthOfTheCountersBetweenMarkersInterpolated) {
   EXPECT_EQ(batch.steps[0].wall_ns, 150 * k_ms);
   EXPECT_EQ(batch.steps[0].cpu_ns, 75 * k_ms);
   EXPECT_EQ(*batch.steps[0].voluntary_switches, 15);
+  EXPECT_EQ(batch.steps[0].runq_ns, 150 * k_ms / 4);
+  EXPECT_EQ(batch.steps[1].runq_ns, 50 * k_ms / 4);
   EXPECT_EQ(batch.steps[1].t_ns, 150 * k_ms);
   EXPECT_EQ(batch.steps[1].wall_ns, 50 * k_ms);
   EXPECT_EQ(batch.steps[1].cpu_ns, 25 * k_ms);
@@ -59,6 +62,29 @@ TEST(StepTimeline, StepsAreTheGrowthOfTheCountersBetweenMarkersInterpolated) {
   ASSERT_EQ(batch.memory.size(), 1u);
   EXPECT_EQ(*batch.memory[0].rss_bytes, 1100);  // the reading before the step's end
   EXPECT_FALSE(timeline.windows());
+}
+
+// A step's run-queue delay is absent unless the readings around both its ends have one:
+// a reading without (schedstat unreadable then) makes the steps it touches absent, not 0.
+TEST(StepTimeline, RunQueueDelayIsAbsentWhereAReadingLacksIt) {
+  StepTimeline timeline(k_origin, 1000 * k_ms, 30'000 * k_ms);
+  Batch batch;
+  timeline.add_sample(reading(0, 0.5));
+  timeline.add_sample(reading(100, 0.5));
+  ProcessSample blind = reading(200, 0.5);
+  blind.runq_ns.reset();
+  timeline.add_sample(blind);
+  timeline.add_sample(reading(300, 0.5));
+  timeline.add_sample(reading(400, 0.5));
+  for (const std::int64_t end : {100, 150, 300, 400})
+    timeline.add_marker(k_origin + end * k_ms, StepMarker{});
+  timeline.take_ready(batch);
+  ASSERT_EQ(batch.steps.size(), 4u);
+  EXPECT_EQ(batch.steps[0].runq_ns, 100 * k_ms / 4);
+  EXPECT_FALSE(batch.steps[1].runq_ns.has_value());  // 100-150: interpolated towards 200
+  EXPECT_FALSE(batch.steps[2].runq_ns.has_value());  // 150-300: across the blind reading
+  EXPECT_EQ(batch.steps[3].runq_ns, 100 * k_ms / 4);
+  EXPECT_EQ(batch.steps[2].cpu_ns, 75 * k_ms);  // the rest is read as ever
 }
 
 TEST(StepTimeline, WhatRunsAfterTheLastMarkerIsNotAStep) {

@@ -88,8 +88,23 @@ std::string stored_schema(const fs::path& path) {
   return sql;
 }
 
-TEST(TelemetryColumns, GeneratedSchemaIsTheTextBeforeTheRegistry) {
-  EXPECT_EQ("\n" + telemetry::schema_sql(), k_schema_before_registry);
+// `schema` (the pre-registry text, as generated or as SQLite stored it) with the columns added
+// since, each on a line of its own at the end of its table: the steps table's runq_ns before
+// its key, the process table's runq_ns (issue 17). A column added later extends this list.
+std::string with_later_columns(std::string schema) {
+  const auto insert = [&](const std::string& after, const std::string& text) {
+    const auto at = schema.find(after);
+    ASSERT_NE(at, std::string::npos) << after;
+    ASSERT_EQ(schema.find(after, at + 1), std::string::npos) << after;
+    schema.insert(at + after.size(), text);
+  };
+  insert("db_rows INTEGER,\n", "  runq_ns INTEGER,\n");
+  insert("wchar INTEGER, open_fds INTEGER", ",\n  runq_ns INTEGER");
+  return schema;
+}
+
+TEST(TelemetryColumns, GeneratedSchemaIsTheTextBeforeTheRegistryPlusLaterColumns) {
+  EXPECT_EQ("\n" + telemetry::schema_sql(), with_later_columns(k_schema_before_registry));
 }
 
 TEST(TelemetryColumns, NewDatabasesStoreTheSchemaOfOlderOnes) {
@@ -101,7 +116,7 @@ TEST(TelemetryColumns, NewDatabasesStoreTheSchemaOfOlderOnes) {
   std::string captured;
   for (std::string line; std::getline(in, line);)
     if (!line.starts_with("--")) captured += line + "\n";
-  EXPECT_EQ(stored_schema(scratch / "new.db"), captured);
+  EXPECT_EQ(stored_schema(scratch / "new.db"), with_later_columns(captured));
 }
 
 template <class Row>
@@ -158,9 +173,15 @@ TEST(TelemetryColumns, EveryFieldOfEveryRowHasAColumn) {
 
 TEST(TelemetryColumns, TypesAndNullabilityFollowTheFields) {
   const auto& steps = telemetry::telemetry_table("steps");
-  EXPECT_EQ(steps.columns.size(), 29u);
+  EXPECT_EQ(steps.columns.size(), 30u);
   EXPECT_FALSE(telemetry::find_column(steps, "wall_ns")->nullable);
   EXPECT_TRUE(telemetry::find_column(steps, "involuntary_switches")->nullable);
+  EXPECT_EQ(steps.columns.back().name, "runq_ns");  // added last: older column orders hold
+  EXPECT_TRUE(steps.columns.back().nullable);
+  EXPECT_EQ(steps.columns.back().use, telemetry::AnalysisUse::optional);
+  const auto& process = telemetry::telemetry_table("process");
+  EXPECT_EQ(process.columns.back().name, "runq_ns");
+  EXPECT_TRUE(process.columns.back().nullable);
   const auto& memory = telemetry::telemetry_table("memory");
   EXPECT_EQ(telemetry::find_column(memory, "rss_per_allocated")->type, telemetry::SqlType::real);
   EXPECT_TRUE(telemetry::find_column(memory, "rss_per_allocated")->nullable);
@@ -436,6 +457,10 @@ TEST(TelemetryColumns, DatabaseFromBeforeWatchStillReads) {
   EXPECT_EQ(c.steps.rows(), 12u);
   EXPECT_EQ(c.steps["agents"][11], 11.0);
   EXPECT_TRUE(std::isnan(c.steps["involuntary_switches"][3]));
+  // runq_ns came later still: the analysis gets it as a column, NaN throughout.
+  ASSERT_TRUE(c.steps.has("runq_ns"));
+  for (const double runq : c.steps["runq_ns"])
+    EXPECT_TRUE(std::isnan(runq));
   EXPECT_EQ(c.memory.rows(), 2u);
   EXPECT_EQ(c.memory["rss_bytes"][1], 8192.0);
   EXPECT_TRUE(std::isnan(c.memory["allocated"][1]));
@@ -452,6 +477,38 @@ TEST(TelemetryColumns, DatabaseFromBeforeWatchStillReads) {
   const auto steps = read_lines(scratch / "export" / "steps.csv");
   ASSERT_EQ(steps.size(), 13u);
   EXPECT_EQ(steps[12], "0,11,11000,1000,900,0,,,,,,,0,0,0,10,990,,11,1,1,0,,0,3,,,0,0");
+}
+
+// The recorded runs of the golden tests predate runq_ns: each reads, every condition with a
+// runq_ns step column that is NaN throughout (the analysis says "not recorded").
+TEST(TelemetryColumns, RecordedRunsFromBeforeRunQueueDelayReadItAsNaN) {
+  int runs = 0;
+  for (const auto& entry :
+       fs::recursive_directory_iterator(fs::path(NRMLAB_TEST_DATA) / "golden")) {
+    if (entry.path().filename() != "telemetry.db") continue;
+    ScratchDir scratch;  // a copy: reading may recover a WAL, and fixtures stay as committed
+    fs::copy(entry.path(), scratch / "telemetry.db");
+    {
+      sqlite::Connection db(scratch / "telemetry.db");
+      sqlite::Statement columns(db,
+                                "SELECT count(*) FROM pragma_table_info('steps') "
+                                "WHERE name = 'runq_ns'");
+      ASSERT_TRUE(columns.step());
+      EXPECT_EQ(columns.column_int(0), 0) << entry.path() << " is not from before runq_ns";
+    }
+    const auto run = analysis::read_run(scratch.path());
+    ASSERT_FALSE(run.conditions.empty()) << entry.path();
+    for (const auto& condition : run.conditions) {
+      ASSERT_TRUE(condition.steps.has("runq_ns")) << entry.path();
+      const auto runq = condition.steps["runq_ns"];
+      EXPECT_EQ(runq.size(), condition.steps.rows());
+      EXPECT_TRUE(std::all_of(runq.begin(), runq.end(), [](double v) { return std::isnan(v); }))
+          << entry.path() << " condition " << condition.name;
+    }
+    EXPECT_EQ(run.meta_value("probe.runq", "(absent)"), "(absent)");
+    ++runs;
+  }
+  EXPECT_GE(runs, 3);  // native, watch and the study's runs
 }
 
 // The columns the analysis required before the registry (telemetry_reader.cpp at 2190b65),
@@ -535,7 +592,8 @@ TEST(TelemetryColumns, EachRequiredColumnIsRequired) {
 TEST(StepCounterFields, AreTheStepsColumnsAfterTheTimes) {
   const auto& steps = telemetry::telemetry_table("steps");
   const auto& fields = model::k_step_counter_fields;
-  const std::size_t first = steps.columns.size() - std::size(fields);
+  const std::size_t later = telemetry::registry::k_step_tail_columns.size();
+  const std::size_t first = steps.columns.size() - later - std::size(fields);
   for (std::size_t i = 0; i < std::size(fields); ++i)
     EXPECT_EQ(steps.columns[first + i].name, fields[i].name);
   EXPECT_EQ(steps.columns[first - 1].name, "timer_reads");

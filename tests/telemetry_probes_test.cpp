@@ -1,9 +1,12 @@
 // Probe correctness against known effects (issue 3): a step that sleeps shows off-CPU time,
 // one that computes shows CPU time, one that allocates and keeps memory shows RSS growth
-// and page faults, one that writes a file shows write bytes.
+// and page faults, one that writes a file shows write bytes; a stepping thread that shares
+// its CPU with busy threads shows run-queue delay (issue 17).
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -17,6 +20,7 @@
 #include "telemetry/telemetry_store.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
+#include "util/proc_stat.hpp"
 #include "util/sqlite.hpp"
 
 namespace nrmlab {
@@ -40,8 +44,8 @@ StepFigures step_figures(sqlite::Connection& db, int step) {
 
 // Spins until this thread has used `duration` of CPU time: on a loaded machine a wall-clock
 // deadline would measure the scheduler, not the probe.
-std::int64_t burn_cpu(std::chrono::milliseconds duration) {
-  const std::int64_t until = telemetry::thread_cpu_ns() + duration.count() * 1'000'000;
+std::int64_t burn_cpu(std::chrono::nanoseconds duration) {
+  const std::int64_t until = telemetry::thread_cpu_ns() + duration.count();
   std::int64_t spins = 0;
   while (telemetry::thread_cpu_ns() < until)
     ++spins;
@@ -268,6 +272,197 @@ TEST(Recorder, AnUnwritableDatabaseIsAClearError) {
     FAIL() << "expected an error";
   } catch (const Error& error) {
     EXPECT_THAT(error.what(), ::testing::HasSubstr("/proc/nrmlab/telemetry.db"));
+  }
+}
+
+// ---- Run-queue delay (issue 17) ----
+
+TEST(Schedstat, ParsesExactlyThreeNonNegativeNumbers) {
+  const auto stat = parse_schedstat("36241539 24467745 138\n");
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->on_cpu_ns, 36241539);
+  EXPECT_EQ(stat->runq_ns, 24467745);
+  EXPECT_EQ(stat->timeslices, 138);
+  EXPECT_FALSE(stat->empty());
+  EXPECT_TRUE(parse_schedstat("0 0 0")->empty());
+  for (const char* bad : {"", "\n", "1 2", "1 2 3 4", "1  2 3", "1 2 3 ", " 1 2 3", "-1 2 3",
+                          "1 x 3", "1 2 3\n\n", "1\t2\t3"})
+    EXPECT_FALSE(parse_schedstat(bad).has_value()) << '"' << bad << '"';
+}
+
+// Pins the calling thread to one CPU; restores its former affinity when destroyed.
+class PinnedHere {
+ public:
+  explicit PinnedHere(int cpu) {
+    m_saved = sched_getaffinity(0, sizeof m_former, &m_former) == 0;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    EXPECT_EQ(sched_setaffinity(0, sizeof one, &one), 0) << "cpu " << cpu;
+  }
+  ~PinnedHere() {
+    if (m_saved) sched_setaffinity(0, sizeof m_former, &m_former);
+  }
+  PinnedHere(const PinnedHere&) = delete;
+  PinnedHere& operator=(const PinnedHere&) = delete;
+
+ private:
+  cpu_set_t m_former{};
+  bool m_saved = false;
+};
+
+// Threads that spin on one CPU until destroyed: competitors for it.
+class CpuHogs {
+ public:
+  CpuHogs(int count, int cpu) {
+    for (int i = 0; i < count; ++i)
+      m_threads.emplace_back([this, cpu] {
+        const PinnedHere pinned(cpu);
+        m_started.fetch_add(1);
+        while (!m_stop.load(std::memory_order_relaxed)) {
+        }
+      });
+    while (m_started.load() < count)
+      std::this_thread::yield();
+  }
+  ~CpuHogs() {
+    m_stop.store(true);
+    for (auto& thread : m_threads)
+      thread.join();
+  }
+  CpuHogs(const CpuHogs&) = delete;
+  CpuHogs& operator=(const CpuHogs&) = delete;
+
+ private:
+  std::atomic<bool> m_stop{false};
+  std::atomic<int> m_started{0};
+  std::vector<std::thread> m_threads;
+};
+
+int last_allowed_cpu() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return 0;
+  int last = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &allowed)) last = cpu;
+  return last;
+}
+
+struct QueueWait {
+  std::int64_t runq_ns = 0;   // summed over the getrusage readings
+  std::int64_t cpu_ns = 0;    // summed over every step
+  std::int64_t wall_ns = 0;   // likewise
+  std::int64_t readings = 0;  // rows with runq_ns
+  std::int64_t stray = 0;     // rows between readings that have one anyway
+  std::string probe;          // meta probe.runq
+};
+
+// 320 steps of 150 µs CPU each on `cpu`, through the recorder, with `hogs` busy threads on
+// the same CPU; what the steps table says of run-queue delay.
+QueueWait run_steps_on(int cpu, int hogs, const std::filesystem::path& db_path) {
+  {
+    const PinnedHere pinned(cpu);
+    const CpuHogs competitors(hogs, cpu);
+    telemetry::RecorderOptions options;
+    options.db_path = db_path;
+    options.side_period_ms = 0;
+    options.memory_every = 0;
+    options.alloc_probe_every = 0;
+    options.rusage_every = 8;
+    telemetry::Recorder recorder(options, {});
+    recorder.on_condition_begin(0);
+    model::StepRecord record;
+    for (int step = 0; step < 320; ++step) {
+      burn_cpu(std::chrono::microseconds(150));
+      record.step = step;
+      recorder.on_step(record);
+    }
+    recorder.finish();
+  }
+  sqlite::Connection db(db_path);
+  QueueWait wait;
+  wait.runq_ns = sqlite::query_int(db, "SELECT coalesce(sum(runq_ns), 0) FROM steps");
+  wait.cpu_ns = sqlite::query_int(db, "SELECT coalesce(sum(cpu_ns), 0) FROM steps");
+  wait.wall_ns = sqlite::query_int(db, "SELECT coalesce(sum(wall_ns), 0) FROM steps");
+  wait.readings = sqlite::query_int(db, "SELECT count(runq_ns) FROM steps");
+  wait.stray = sqlite::query_int(db, "SELECT count(runq_ns) FROM steps WHERE usage_steps = 0");
+  sqlite::Statement probe(db, "SELECT value FROM meta WHERE key = 'probe.runq'");
+  if (probe.step()) wait.probe = probe.column_text(0);
+  return wait;
+}
+
+// The stepping thread alone on a CPU, then with two busy threads pinned to the same CPU.
+// With three runnable threads of equal weight it runs a third of the time it is runnable,
+// so it waits about 2 ns more per ns of CPU than alone -- whatever else the machine runs,
+// since other load on that CPU adds the same wait to both runs (under group scheduling the
+// difference only grows). The bound asks for half of that.
+TEST(RunQueueDelay, AStepperSharingItsCpuWithTwoBusyThreadsWaitsForIt) {
+  const std::string unavailable = telemetry::ThreadSchedstat().unavailable();
+  if (!unavailable.empty()) GTEST_SKIP() << unavailable;
+  const int cpu = last_allowed_cpu();
+  ScratchDir scratch;
+  const QueueWait alone = run_steps_on(cpu, 0, scratch / "alone.db");
+  const QueueWait shared = run_steps_on(cpu, 2, scratch / "shared.db");
+  for (const QueueWait* wait : {&alone, &shared}) {
+    EXPECT_EQ(wait->probe, "schedstat");
+    EXPECT_EQ(wait->readings, 40);  // every 8th step, as the switch counts
+    EXPECT_EQ(wait->stray, 0);
+    EXPECT_GE(wait->runq_ns, 0);
+    ASSERT_GT(wait->cpu_ns, 0);
+    // The readings span exactly the steps' intervals, in which the thread either runs,
+    // waits for a CPU or sleeps: the wait fits in the time off the CPU (the scheduler's
+    // clock and CLOCK_MONOTONIC may differ by a little).
+    EXPECT_LE(wait->runq_ns, wait->wall_ns - wait->cpu_ns + wait->wall_ns / 100 + 100'000);
+  }
+  const auto per_cpu = [](const QueueWait& w) {
+    return static_cast<double>(w.runq_ns) / static_cast<double>(w.cpu_ns);
+  };
+  RecordProperty("alone_runq_per_cpu_ns", std::to_string(per_cpu(alone)));
+  RecordProperty("shared_runq_per_cpu_ns", std::to_string(per_cpu(shared)));
+  EXPECT_GT(per_cpu(shared) - per_cpu(alone), 1.0)
+      << "alone " << alone.runq_ns << " ns waiting for " << alone.cpu_ns << " ns of CPU; shared "
+      << shared.runq_ns << " for " << shared.cpu_ns;
+  EXPECT_GT(shared.runq_ns - alone.runq_ns, 40'000'000);  // 48 ms of CPU: ~96 ms more waiting
+}
+
+// Without schedstat -- no file, or a kernel that keeps no statistics ("0 0 0") -- runq_ns is
+// NULL on every row, meta.probe.runq says why, and everything else is recorded as ever.
+TEST(RunQueueDelay, WithoutSchedstatTheColumnIsNullAndTheMetaSaysWhy) {
+  for (const bool file : {false, true}) {
+    ScratchDir scratch;
+    telemetry::RecorderOptions options;
+    options.db_path = scratch / "telemetry.db";
+    options.proc_root = scratch / "proc";
+    if (file) {
+      std::filesystem::create_directories(scratch / "proc" / "thread-self");
+      std::ofstream(scratch / "proc" / "thread-self" / "schedstat") << "0 0 0\n";
+    }
+    options.side_period_ms = 0;
+    options.memory_every = 0;
+    options.rusage_every = 2;
+    std::vector<std::string> warnings;
+    options.warn = [&](const std::string& message) { warnings.push_back(message); };
+    {
+      telemetry::Recorder recorder(options, {});
+      recorder.on_condition_begin(0);
+      for (int step = 0; step < 6; ++step)
+        recorder.on_step({0, step, {}, {}});
+      recorder.finish();
+    }
+    sqlite::Connection db(options.db_path);
+    EXPECT_EQ(sqlite::query_int(db, "SELECT count(*) FROM steps"), 6);
+    EXPECT_EQ(sqlite::query_int(db, "SELECT count(runq_ns) FROM steps"), 0);
+    EXPECT_EQ(sqlite::query_int(db, "SELECT count(involuntary_switches) FROM steps"), 3);
+    sqlite::Statement probe(db, "SELECT value FROM meta WHERE key = 'probe.runq'");
+    ASSERT_TRUE(probe.step());
+    EXPECT_THAT(probe.column_text(0), ::testing::StartsWith("unavailable: "));
+    EXPECT_THAT(
+        probe.column_text(0),
+        ::testing::HasSubstr(file ? "reads 0 0 0" : "cannot open " + options.proc_root.string()));
+    sqlite::Statement failures(db, "SELECT value FROM meta WHERE key = 'failures'");
+    ASSERT_TRUE(failures.step());
+    EXPECT_THAT(failures.column_text(0), ::testing::HasSubstr("no run-queue delay"));
   }
 }
 

@@ -13,6 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "telemetry/probes.hpp"
 #include "test_support.hpp"
 #include "util/sqlite.hpp"
 
@@ -51,6 +52,18 @@ TEST(Watch, FindsThePlantedWorkloadGrowthOfAForeignProgram) {
   EXPECT_EQ(count(run, "SELECT count(*) FROM step_work WHERE name = 'items'"), 60);
   EXPECT_GT(count(run, "SELECT count(*) FROM process"), 0);
   EXPECT_GT(count(run, "SELECT max(user_ns) FROM process"), 0);
+  // Run-queue delay: cumulative in the process table, per step in steps, where this kernel
+  // keeps scheduler statistics. The steps cover part of the readings' span, so their delays
+  // add up to at most the last cumulative value.
+  if (telemetry::ThreadSchedstat().unavailable().empty()) {
+    EXPECT_EQ(meta(run, "probe.runq"), "schedstat");
+    EXPECT_GT(count(run, "SELECT count(*) FROM process WHERE runq_ns IS NOT NULL"), 0);
+    EXPECT_EQ(count(run, "SELECT count(*) FROM steps WHERE runq_ns IS NOT NULL"), 60);
+    EXPECT_LE(count(run, "SELECT sum(runq_ns) FROM steps"),
+              count(run, "SELECT max(runq_ns) FROM process"));
+  } else {
+    EXPECT_THAT(meta(run, "probe.runq"), ::testing::StartsWith("unavailable: "));
+  }
 
   const nlohmann::json analysis = nlohmann::json::parse(read_text(run / "analysis.json"));
   std::string h5;

@@ -70,6 +70,17 @@ std::vector<std::string> analysed_columns(sqlite::Connection& db, std::string_vi
   return names;
 }
 
+// The steps table's columns the analysis reads, optional ones included whether or not this
+// database has them: a step column an older database predates (runq_ns) reads as all NaN,
+// so the analysis tells "not recorded" by its values rather than by a missing name.
+std::vector<std::string> analysed_step_columns() {
+  std::vector<std::string> names;
+  for (const telemetry::ColumnSpec& column : telemetry::telemetry_table("steps").columns)
+    if (column.use != telemetry::AnalysisUse::unread && column.name != "condition")
+      names.emplace_back(column.name);
+  return names;
+}
+
 double column_value(sqlite3_stmt* statement, int index) {
   return sqlite3_column_type(statement, index) == SQLITE_NULL
              ? k_absent
@@ -81,9 +92,10 @@ double column_value(sqlite3_stmt* statement, int index) {
 std::map<int, Columns> read_by_condition(sqlite::Connection& db, const std::string& table,
                                          const std::vector<std::string>& columns,
                                          const std::string& key) {
+  const auto present = table_columns(db, table);
   std::string select = "condition";
   for (const auto& column : columns)
-    select += ", " + column;
+    select += contains(present, column) ? ", " + column : ", NULL";
   // Rows are stored in the order the recorder wrote them, which is already (condition, step)
   // order; reading in storage order avoids an index walk with a table seek per row (most of
   // the reading time on a million steps). The order is checked, and restored if violated.
@@ -289,9 +301,7 @@ struct ConditionTables {
 ConditionTables read_tables(sqlite::Connection& db, const fs::path& path, RunData& run) {
   ConditionTables tables;
   // The condition keys the map rather than being a column.
-  auto step_columns = analysed_columns(db, "steps");
-  std::erase(step_columns, "condition");
-  tables.steps = read_by_condition(db, "steps", step_columns, "step");
+  tables.steps = read_by_condition(db, "steps", analysed_step_columns(), "step");
   if (tables.steps.empty())
     throw Error(fmt::format("{}: the steps table is empty: the run recorded no step (outcome: {})",
                             path.string(), run.meta_value("outcome", "unknown")));

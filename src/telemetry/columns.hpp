@@ -232,10 +232,17 @@ inline constexpr auto k_step_head_columns = std::to_array<Column<StepRow>>({
     column<&StepRow::sections, &SectionTimes::timer_reads>(
         "timer_reads", unread, "clock reads spent timing the sections (meta.clock_read_ns each)"),
 });
-// Then one column per step counter.
+// Columns added after the counters, in that order; readers find columns by name.
+inline constexpr auto k_step_tail_columns = std::to_array<Column<StepRow>>({
+    column<&StepRow::runq_ns>("runq_ns", optional,
+                              "run-queue delay (schedstat) over the usage_steps steps"),
+});
+// Then one column per step counter, then the later columns.
 inline constexpr auto k_step_columns = column_detail::concat(
-    k_step_head_columns, column_detail::counter_columns(
-                             std::make_index_sequence<std::size(model::k_step_counter_fields)>{}));
+    column_detail::concat(k_step_head_columns,
+                          column_detail::counter_columns(
+                              std::make_index_sequence<std::size(model::k_step_counter_fields)>{})),
+    k_step_tail_columns);
 
 inline constexpr auto k_memory_columns = std::to_array<Column<MemoryRow>>({
     column<&MemoryRow::condition>("condition", required, "canonical condition index"),
@@ -386,9 +393,12 @@ inline constexpr auto k_process_columns = std::to_array<Column<ProcessRow>>({
     column<&ProcessRow::sample, &ProcessSample::wchar>("wchar", unread, "/proc/PID/io"),
     column<&ProcessRow::sample, &ProcessSample::open_fds>("open_fds", unread,
                                                           "entries of /proc/PID/fd"),
+    column<&ProcessRow::sample, &ProcessSample::runq_ns>(
+        "runq_ns", unread, "run-queue delay (schedstat), cumulative, summed over every thread"),
 });
 
-inline constexpr std::size_t k_step_layout[] = {5, 5, 4, 4, 4, 4, 3, 1};
+// The steps and process tables' later columns (runq_ns) take a line of their own.
+inline constexpr std::size_t k_step_layout[] = {5, 5, 4, 4, 4, 4, 3, 1, 1};
 inline constexpr std::size_t k_memory_layout[] = {9, 4, 3, 2};
 inline constexpr std::size_t k_sample_layout[] = {5, 4, 3, 1};
 inline constexpr std::size_t k_system_layout[] = {5, 5, 4, 4};

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 
@@ -35,6 +37,36 @@ ThreadUsage read_thread_usage() {
   };
   return {ns(usage.ru_utime), ns(usage.ru_stime), usage.ru_nvcsw,
           usage.ru_nivcsw,    usage.ru_minflt,    usage.ru_majflt};
+}
+
+ThreadSchedstat::ThreadSchedstat(const std::filesystem::path& proc_root)
+    : m_path((proc_root / "thread-self/schedstat").string()) {
+  m_fd = open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (m_fd < 0) {
+    m_unavailable = "cannot open " + m_path + ": " + std::strerror(errno);
+    return;
+  }
+  const auto first = read();
+  // The calling thread is running, so it has been put on a CPU at least once: all zeros
+  // can only mean a kernel that keeps no statistics.
+  if (!first || first->empty()) {
+    m_unavailable = m_path + (first ? " reads 0 0 0: the kernel keeps no scheduler statistics"
+                                    : " cannot be read or parsed");
+    close(m_fd);
+    m_fd = -1;
+  }
+}
+
+ThreadSchedstat::~ThreadSchedstat() {
+  if (m_fd >= 0) close(m_fd);
+}
+
+std::optional<Schedstat> ThreadSchedstat::read() const {
+  if (m_fd < 0) return std::nullopt;
+  std::array<char, 128> buffer{};
+  const ssize_t got = pread(m_fd, buffer.data(), buffer.size() - 1, 0);
+  if (got <= 0) return std::nullopt;
+  return parse_schedstat(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
 }
 
 ProcessMemory::ProcessMemory(std::filesystem::path proc_self) : m_proc_self(std::move(proc_self)) {

@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
+
+#include "util/proc_stat.hpp"
 
 namespace nrmlab::telemetry {
 
@@ -28,6 +31,33 @@ struct ThreadUsage {
   std::int64_t major_faults = 0;
 };
 ThreadUsage read_thread_usage();
+
+// The calling thread's scheduler statistics, above all its run-queue delay: the time it was
+// runnable but waiting for a CPU, the direct measure of CPU contention (involuntary switches
+// only count preemptions, whatever they cost). PROC/thread-self/schedstat is opened once, by
+// the thread it describes -- the descriptor keeps naming that thread whoever reads it -- and
+// re-read with one pread. The kernel charges a wait when the wait ends (the task is put on a
+// CPU), so a thread reading its own file sees every wait so far.
+class ThreadSchedstat {
+ public:
+  // Opens the file and checks a first reading; unavailable() says why it cannot be used.
+  explicit ThreadSchedstat(const std::filesystem::path& proc_root = "/proc");
+  ~ThreadSchedstat();
+  ThreadSchedstat(const ThreadSchedstat&) = delete;
+  ThreadSchedstat& operator=(const ThreadSchedstat&) = delete;
+
+  // nullopt when unavailable or the file cannot be read or parsed.
+  std::optional<Schedstat> read() const;
+  // Empty when the statistics are there; else why not ("cannot open ...: No such file ...",
+  // "... reads 0 0 0: the kernel keeps no scheduler statistics").
+  const std::string& unavailable() const { return m_unavailable; }
+  const std::string& path() const { return m_path; }
+
+ private:
+  std::string m_path;
+  int m_fd = -1;
+  std::string m_unavailable;
+};
 
 // Resident set size from /proc/<self>/statm (kept open, read with pread) and proportional
 // set size from smaps_rollup (much dearer: use a slow cadence).

@@ -18,6 +18,7 @@
 
 #include "telemetry/probes.hpp"
 #include "util/parse.hpp"
+#include "util/proc_stat.hpp"
 
 namespace nrmlab::telemetry {
 namespace {
@@ -49,6 +50,7 @@ enum Counter : std::size_t {
   k_write_bytes,
   k_voluntary,
   k_involuntary,
+  k_runq,
   k_counter_count
 };
 constexpr std::array<const char*, k_counter_count> k_counter_names = {"user time",
@@ -62,7 +64,8 @@ constexpr std::array<const char*, k_counter_count> k_counter_names = {"user time
                                                                       "read_bytes",
                                                                       "write_bytes",
                                                                       "voluntary switches",
-                                                                      "involuntary switches"};
+                                                                      "involuntary switches",
+                                                                      "run-queue delay"};
 constexpr std::array<std::pair<std::string_view, Counter>, 6> k_io_keys = {
     {{"rchar", k_rchar},
      {"wchar", k_wchar},
@@ -331,7 +334,8 @@ bool is_exiting(const StatFields& stat) {
 struct Task {
   pid_t tid = 0;
   ProcFile status;
-  std::optional<std::int64_t> voluntary, involuntary;  // last reading
+  ProcFile schedstat;
+  std::optional<std::int64_t> voluntary, involuntary, runq_ns;  // last reading
 };
 
 bool all_digits(std::string_view name) {
@@ -346,7 +350,8 @@ struct Tracked {
   ProcFile stat, io;
   ProcDir fd_dir, task_dir;
   std::vector<Task> tasks;
-  std::int64_t exited_voluntary = 0, exited_involuntary = 0;  // of threads that have exited
+  // Of threads that have exited.
+  std::int64_t exited_voluntary = 0, exited_involuntary = 0, exited_runq_ns = 0;
 
   StatFields now;
   std::optional<std::int64_t> identity;  // start time when first read
@@ -394,6 +399,7 @@ struct ProcessProbe::State {
   bool read_tasks(Tracked& process);
   void read_task(const Tracked& process, Task& task, std::optional<std::int64_t>& rss,
                  bool& switches_ok);
+  void read_task_runq(const Tracked& process, Task& task, bool& runq_ok);
   std::string live_dir(const Tracked& process) const;
   void account_left(const std::vector<std::unique_ptr<Tracked>>& left);
   void commit();
@@ -410,6 +416,10 @@ struct ProcessProbe::State {
   Counters m_high_water;  // last value returned, for the monotonicity guarantee
   std::string m_buffer;   // reused for every read
   std::vector<std::string> m_failures;
+  // Run-queue delay: whether any schedstat reading showed a task that has run (all zeros
+  // everywhere is a kernel without scheduler statistics), and the first problem met.
+  bool m_schedstat_seen = false;
+  std::string m_runq_problem;
 
   // Descendant search.
   bool m_children_files = false;
@@ -659,11 +669,40 @@ void ProcessProbe::State::read_task(const Tracked& process, Task& task,
   if (!rss) rss = vm_rss;  // threads share the memory: the first that shows it will do
 }
 
+// A thread's run-queue delay from its schedstat. A thread that exits between its status and
+// its schedstat keeps the last value (its exit is seen in the next sample's status read).
+void ProcessProbe::State::read_task_runq(const Tracked& process, Task& task, bool& runq_ok) {
+  int error = 0;
+  const Outcome outcome = task.schedstat.read(m_buffer, error);
+  if (outcome == Outcome::gone) {
+    // Its status was just read: either the thread exited this instant, or the kernel has
+    // no schedstat files (no CONFIG_SCHED_INFO). Only the latter lasts; say so if asked.
+    if (!task.runq_ns && m_runq_problem.empty())
+      m_runq_problem = task.schedstat.path() + ": " + error_text(error);
+    if (!task.runq_ns) runq_ok = false;
+    return;
+  }
+  const auto stat = outcome == Outcome::ok ? parse_schedstat(m_buffer) : std::nullopt;
+  if (!stat) {
+    const std::string problem = outcome == Outcome::failed
+                                    ? process.dir + "/task/*/schedstat: " + error_text(error)
+                                    : "cannot parse " + process.dir + "/task/*/schedstat";
+    fail_once(problem);
+    if (m_runq_problem.empty()) m_runq_problem = problem;
+    runq_ok = false;
+    task.runq_ns = std::nullopt;
+    return;
+  }
+  m_schedstat_seen |= stat->timeslices > 0;
+  task.runq_ns = stat->runq_ns;
+}
+
 // Context switches and VmRSS from every thread's status. Returns false if the process has
 // turned out to be gone.
 bool ProcessProbe::State::read_tasks(Tracked& process) {
   std::optional<std::int64_t> rss;
   bool switches_ok = true;
+  bool runq_ok = true;
   bool relist = process.tasks.empty();
   for (auto it = process.tasks.begin(); it != process.tasks.end();) {
     int error = 0;
@@ -671,15 +710,17 @@ bool ProcessProbe::State::read_tasks(Tracked& process) {
     if (outcome == Outcome::gone) {  // the thread has exited: its counts stay in the total
       process.exited_voluntary += it->voluntary.value_or(0);
       process.exited_involuntary += it->involuntary.value_or(0);
+      process.exited_runq_ns += it->runq_ns.value_or(0);
       it = process.tasks.erase(it);
       relist = true;
       continue;
     }
     if (outcome == Outcome::failed) {
       fail_once(process.dir + "/task/*/status: " + error_text(error));
-      switches_ok = false;
+      switches_ok = runq_ok = false;
     } else {
       read_task(process, *it, rss, switches_ok);
+      read_task_runq(process, *it, runq_ok);
     }
     ++it;
   }
@@ -693,37 +734,45 @@ bool ProcessProbe::State::read_tasks(Tracked& process) {
     if (outcome != Outcome::ok) {
       if (outcome == Outcome::gone && !still_alive(process)) return false;
       fail_once(process.task_dir.path() + ": " + error_text(error));
-      switches_ok = false;
+      switches_ok = runq_ok = false;
     }
     for (const pid_t tid : tids) {
       const bool known = std::any_of(process.tasks.begin(), process.tasks.end(),
                                      [&](const Task& task) { return task.tid == tid; });
       if (known) continue;
+      const std::string task_dir = process.dir + "/task/" + std::to_string(tid);
       Task task{tid,
-                ProcFile(process.dir + "/task/" + std::to_string(tid) + "/status", &m_budget),
+                ProcFile(task_dir + "/status", &m_budget),
+                ProcFile(task_dir + "/schedstat", &m_budget),
+                {},
                 {},
                 {}};
       const Outcome read = task.status.read(m_buffer, error);
       if (read == Outcome::gone) continue;  // came and went
       if (read == Outcome::failed) {
         fail_once(process.dir + "/task/*/status: " + error_text(error));
-        switches_ok = false;
+        switches_ok = runq_ok = false;
       } else {
         read_task(process, task, rss, switches_ok);
+        read_task_runq(process, task, runq_ok);
       }
       process.tasks.push_back(std::move(task));
     }
   }
-  if (process.tasks.empty()) switches_ok = false;
-  std::optional<std::int64_t> voluntary = process.exited_voluntary;
-  std::optional<std::int64_t> involuntary = process.exited_involuntary;
+  if (process.tasks.empty()) switches_ok = runq_ok = false;
+  std::int64_t voluntary = process.exited_voluntary;
+  std::int64_t involuntary = process.exited_involuntary;
+  std::int64_t runq = process.exited_runq_ns;
   for (const auto& task : process.tasks) {
     if (!task.voluntary || !task.involuntary) switches_ok = false;
-    *voluntary += task.voluntary.value_or(0);
-    *involuntary += task.involuntary.value_or(0);
+    if (!task.runq_ns) runq_ok = false;
+    voluntary += task.voluntary.value_or(0);
+    involuntary += task.involuntary.value_or(0);
+    runq += task.runq_ns.value_or(0);
   }
-  process.total[k_voluntary] = switches_ok ? voluntary : std::nullopt;
-  process.total[k_involuntary] = switches_ok ? involuntary : std::nullopt;
+  process.total[k_voluntary] = switches_ok ? std::optional(voluntary) : std::nullopt;
+  process.total[k_involuntary] = switches_ok ? std::optional(involuntary) : std::nullopt;
+  process.total[k_runq] = runq_ok ? std::optional(runq) : std::nullopt;
   process.rss = rss;
   return true;
 }
@@ -965,6 +1014,8 @@ void ProcessProbe::State::fill_counters(ProcessSample& out, const Counters& sum)
   out.major_faults = *sum[k_major];
   out.voluntary_switches = sum[k_voluntary];
   out.involuntary_switches = sum[k_involuntary];
+  // Zeros everywhere so far: a kernel without scheduler statistics, not a run without waits.
+  out.runq_ns = m_schedstat_seen ? sum[k_runq] : std::nullopt;
   out.rchar = sum[k_rchar];
   out.wchar = sum[k_wchar];
   out.syscr = sum[k_syscr];
@@ -1023,6 +1074,13 @@ std::optional<ProcessSample> ProcessProbe::sample(bool with_pss) {
 
 const std::vector<std::string>& ProcessProbe::failures() const {
   return m_state->m_failures;
+}
+
+std::string ProcessProbe::runq_source() const {
+  if (m_state->m_schedstat_seen) return "schedstat";
+  if (!m_state->m_runq_problem.empty()) return "unavailable: " + m_state->m_runq_problem;
+  return "unavailable: every thread's schedstat reads 0 0 0: the kernel keeps no scheduler "
+         "statistics";
 }
 
 }  // namespace nrmlab::telemetry

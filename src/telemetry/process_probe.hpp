@@ -37,6 +37,11 @@ struct ProcessSample {
   // even without descendants these include the target's reaped children.
   std::optional<std::int64_t> read_bytes, write_bytes, syscr, syscw, rchar, wchar;
   std::optional<std::int64_t> open_fds;  // entries of /proc/PID/fd
+  // Run-queue delay, cumulative: every thread's time runnable but waiting for a CPU, from
+  // /proc/PID/task/TID/schedstat, kept like the switch counts (threads and descendants that
+  // exit keep their last value). A waiting thread's current wait is charged when it ends.
+  // Absent where schedstat cannot be read, or the kernel keeps no scheduler statistics.
+  std::optional<std::int64_t> runq_ns;
 };
 
 // Reads one process, or a process tree, from /proc. A value that any included process could
@@ -70,6 +75,9 @@ class ProcessProbe {
 
   // Problems met (each listed once), e.g. "/proc/123/io: permission denied", for the meta.
   const std::vector<std::string>& failures() const;
+  // meta.probe.runq: "schedstat" once a reading held run-queue delay, else
+  // "unavailable: <why>".
+  std::string runq_source() const;
 
  private:
   struct State;  // the tree, its open files and the last readings (process_probe.cpp)

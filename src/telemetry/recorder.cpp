@@ -161,13 +161,35 @@ void Recorder::on_condition_begin(int condition) {
       condition, index < m_options.condition_names.size()
                      ? m_options.condition_names[index]
                      : std::string(model::condition_name(model::condition_at(condition))));
+  if (!m_schedstat) open_schedstat();
   m_usage = read_thread_usage();
+  m_runq_ns = read_runq();
   m_usage_steps = 0;
   // Step 0's interval (which includes the condition's setup) starts here; the rest of
   // this function is recorder time inside it.
   m_step_enter_ns = enter;
   m_step_enter_cpu_ns = thread_cpu_ns();
   m_pending_recorder_ns = monotonic_ns() - enter;
+}
+
+// Once, on the engine thread: /proc/thread-self names the thread that opens it.
+void Recorder::open_schedstat() {
+  m_schedstat.emplace(m_options.proc_root);
+  const std::string& why = m_schedstat->unavailable();
+  m_batch.meta.emplace_back("probe.runq", why.empty() ? "schedstat" : "unavailable: " + why);
+  if (!why.empty()) note_failure("no run-queue delay: " + why);
+}
+
+// The engine thread's cumulative run-queue delay now; absent (and the failure noted) when
+// it cannot be read.
+std::optional<std::int64_t> Recorder::read_runq() {
+  if (!m_schedstat || !m_schedstat->unavailable().empty()) return std::nullopt;
+  const auto stat = m_schedstat->read();
+  if (!stat) {
+    note_failure("cannot read " + m_schedstat->path() + "; run-queue delay absent there");
+    return std::nullopt;
+  }
+  return stat->runq_ns;
 }
 
 void Recorder::on_sample(const model::SampleKey& key, const model::MetricSample& sample) {
@@ -209,6 +231,10 @@ void Recorder::on_step(const model::StepRecord& record) {
     row.minor_faults = usage.minor_faults - m_usage.minor_faults;
     row.major_faults = usage.major_faults - m_usage.major_faults;
     m_usage = usage;
+    // On the getrusage cadence, so the delay covers the same steps as the switch counts.
+    const auto runq = read_runq();
+    if (runq && m_runq_ns) row.runq_ns = *runq - *m_runq_ns;
+    m_runq_ns = runq;
     m_usage_steps = 0;
   }
   m_summary.steps += 1;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -92,6 +93,8 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
   // Thread-safe: records a problem in meta.failures and warns on the first one.
   void note_failure(const std::string& what);
   void read_earlier_summary();
+  void open_schedstat();
+  std::optional<std::int64_t> read_runq();
 
   RecorderOptions m_options;
   std::unique_ptr<AllocatorProbe> m_allocator;
@@ -107,7 +110,12 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
   int m_condition = 0;
   std::int64_t m_step_enter_ns = 0;  // when the current step's interval began
   std::int64_t m_step_enter_cpu_ns = 0;
-  ThreadUsage m_usage;                     // at the previous getrusage reading
+  ThreadUsage m_usage;  // at the previous getrusage reading
+  // The engine thread's schedstat, opened by the first on_condition_begin (the engine
+  // thread, which need not be the one that made the recorder), and its run-queue delay at
+  // the previous getrusage reading (absent when that reading failed).
+  std::optional<ThreadSchedstat> m_schedstat;
+  std::optional<std::int64_t> m_runq_ns;
   std::int64_t m_usage_steps = 0;          // steps since that reading
   std::int64_t m_pending_recorder_ns = 0;  // recorder time already inside this interval
   std::int64_t m_last_flush_ns = 0;

@@ -34,6 +34,10 @@ struct StepRow {
   model::SectionTimes sections;
   std::int64_t recorder_ns = 0;  // the recorder's own time inside this step's interval
   model::StepCounters counters;
+  // The engine thread's run-queue delay (schedstat) over the same `usage_steps` steps as the
+  // getrusage deltas: absent between readings and where schedstat cannot be read. Last, as
+  // its column is (fields added later go last, so the tests' frozen fixtures keep their values).
+  std::optional<std::int64_t> runq_ns;
 
   // Wall time not spent in any instrumented section: the model's own computation.
   std::int64_t compute_ns() const {

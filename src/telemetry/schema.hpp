@@ -18,7 +18,7 @@ enum class SqlType { integer, real, text };
 // What the analysis (analysis/telemetry_reader) does with a column.
 enum class AnalysisUse {
   required,  // reads it; a database without it is not analysable
-  optional,  // reads it when present (an older database may lack it)
+  optional,  // reads it when present (an older database may lack it; steps: NaN if absent)
   unread,    // recorded for `nrmlab export` and inspection only
 };
 

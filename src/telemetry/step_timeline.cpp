@@ -26,6 +26,7 @@ void StepTimeline::add_sample(const ProcessSample& sample) {
     point.voluntary = static_cast<double>(*sample.voluntary_switches);
     point.involuntary = static_cast<double>(*sample.involuntary_switches);
   }
+  if (sample.runq_ns) point.runq_ns = static_cast<double>(*sample.runq_ns);
   point.minor = static_cast<double>(sample.minor_faults);
   point.major = static_cast<double>(sample.major_faults);
   point.rss_bytes = sample.rss_bytes;
@@ -69,6 +70,7 @@ StepTimeline::Point StepTimeline::at(std::int64_t t_ns) const {
   p.involuntary = mix(a.involuntary, b.involuntary);
   p.minor = mix(a.minor, b.minor);
   p.major = mix(a.major, b.major);
+  if (a.runq_ns && b.runq_ns) p.runq_ns = mix(*a.runq_ns, *b.runq_ns);
   p.rss_bytes = a.rss_bytes;
   return p;
 }
@@ -93,6 +95,8 @@ void StepTimeline::emit(std::int64_t begin_ns, std::int64_t end_ns, const StepMa
     row.voluntary_switches = delta(from.voluntary, to.voluntary);
     row.involuntary_switches = delta(from.involuntary, to.involuntary);
   }
+  // Absent unless both boundaries lie between readings that have it.
+  if (from.runq_ns && to.runq_ns) row.runq_ns = delta(*from.runq_ns, *to.runq_ns);
   row.minor_faults = delta(from.minor, to.minor);
   row.major_faults = delta(from.major, to.major);
   batch.steps.push_back(row);

@@ -1,10 +1,10 @@
 // Turns what `nrmlab watch` sees of a program -- its /proc readings (about 10 per second)
 // and the moments its step markers arrive -- into the per-step rows of telemetry.db, the
-// same schema a native run writes. A step's CPU time, context switches and faults are the
-// growth of the program's cumulative counters between the step's two boundaries, each read
-// off the readings by linear interpolation: close for steps much longer than the sampling
-// period, an even spread for shorter ones. A step is written once a reading at or after its
-// end has arrived.
+// same schema a native run writes. A step's CPU time, context switches, run-queue delay and
+// faults are the growth of the program's cumulative counters between the step's two
+// boundaries, each read off the readings by linear interpolation: close for steps much longer
+// than the sampling period, an even spread for shorter ones. A step is written once a reading
+// at or after its end has arrived.
 //
 // Without markers, fixed time windows stand in for steps. Markers decide: until the first
 // one or the grace period (a program may spend seconds importing before its first step),
@@ -50,6 +50,7 @@ class StepTimeline {
   struct Point {
     std::int64_t t_ns = 0;
     double user_ns = 0, system_ns = 0, voluntary = 0, involuntary = 0, minor = 0, major = 0;
+    std::optional<double> runq_ns;  // absent where the reading had none
     std::optional<std::int64_t> rss_bytes;
   };
   struct Pending {

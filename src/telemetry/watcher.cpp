@@ -469,6 +469,7 @@ void Session::write_outcome_meta() {
                   {"step_markers", std::to_string(m_outcome.markers)},
                   {"malformed_markers", std::to_string(m_outcome.malformed_markers)},
                   {"recorder_share", "0"},
+                  {"probe.runq", m_probe->runq_source()},
                   {"failures", failures}};
   m_writer.submit(std::move(m_batch));
   m_writer.close();

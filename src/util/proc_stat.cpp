@@ -5,6 +5,8 @@
 #include <fstream>
 #include <string>
 
+#include "util/parse.hpp"
+
 namespace nrmlab {
 
 std::optional<CpuTicks> read_cpu_ticks(const std::filesystem::path& proc_stat) {
@@ -41,6 +43,20 @@ std::optional<MemoryTotals> read_memory_totals(const std::filesystem::path& proc
   if (!total || !available || *total <= 0 || *available < 0 || *available > *total)
     return std::nullopt;
   return MemoryTotals{*total, *available};
+}
+
+std::optional<Schedstat> parse_schedstat(std::string_view text) {
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  std::array<std::int64_t, 3> field{};
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    const auto space = text.find(' ');
+    if ((space == std::string_view::npos) != (i + 1 == field.size())) return std::nullopt;
+    const auto value = parse_number<std::int64_t>(text.substr(0, space));
+    if (!value || *value < 0) return std::nullopt;
+    field[i] = *value;
+    text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+  }
+  return Schedstat{field[0], field[1], field[2]};
 }
 
 }  // namespace nrmlab

@@ -1,10 +1,11 @@
-// Strict parsers for the two /proc files both the live metric source and the telemetry
-// side streams read. Malformed or unreadable input yields std::nullopt, never zeros.
+// Strict parsers for the /proc files both the live metric source and the telemetry read.
+// Malformed or unreadable input yields std::nullopt, never zeros.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string_view>
 
 namespace nrmlab {
 
@@ -28,5 +29,19 @@ struct MemoryTotals {
   }
 };
 std::optional<MemoryTotals> read_memory_totals(const std::filesystem::path& proc_meminfo);
+
+// /proc/<pid>/task/<tid>/schedstat (the kernel's Documentation/scheduler/sched-stats.rst):
+// "<on-CPU ns> <run-queue wait ns> <timeslices>", the task's time on a CPU, its time runnable
+// but waiting for one, and how many times it was put on a CPU. A kernel without scheduler
+// statistics (no CONFIG_SCHED_INFO) shows "0 0 0".
+struct Schedstat {
+  std::int64_t on_cpu_ns = 0;
+  std::int64_t runq_ns = 0;
+  std::int64_t timeslices = 0;
+  // Every field 0: the kernel keeps no statistics, or the task has never run.
+  bool empty() const { return on_cpu_ns == 0 && runq_ns == 0 && timeslices == 0; }
+};
+// Exactly three non-negative integers separated by single spaces, with an optional newline.
+std::optional<Schedstat> parse_schedstat(std::string_view text);
 
 }  // namespace nrmlab
