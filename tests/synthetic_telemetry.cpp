@@ -43,7 +43,7 @@ void write_synthetic_run(const std::filesystem::path& dir, const SyntheticRun& r
   std::int64_t t_ns = 0;
   for (const auto& c : run.conditions) {
     telemetry::Batch batch;
-    std::int64_t switches_since = 0;
+    std::int64_t switches_since = 0, wait_since = 0;
     for (std::int64_t step = 1; step <= c.steps; ++step) {
       telemetry::StepRow row;
       row.condition = c.index;
@@ -54,9 +54,12 @@ void write_synthetic_run(const std::filesystem::path& dir, const SyntheticRun& r
       row.counters.evolve_calls = 1;
       if (c.step) c.step(step, row, rng);
       if (c.switches) switches_since += c.switches(step, rng);
+      if (c.runq) wait_since += c.runq(step, row);
       if (step % c.usage_every == 0) {
         row.usage_steps = c.usage_every;
         row.involuntary_switches = switches_since;
+        if (c.runq) row.runq_ns = wait_since;
+        wait_since = 0;
         row.voluntary_switches = 0;
         row.minor_faults = row.major_faults = 0;
         row.user_ns = row.cpu_ns;

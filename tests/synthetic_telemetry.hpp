@@ -24,6 +24,9 @@ struct SyntheticCondition {
   std::function<void(std::int64_t step, telemetry::StepRow& row, std::mt19937_64& rng)> step;
   std::int64_t usage_every = 8;  // getrusage rows (involuntary switches from `switches`)
   std::function<std::int64_t(std::int64_t step, std::mt19937_64& rng)> switches;
+  // Run-queue delay of each step (ns), given the finished row; written summed over each
+  // getrusage reading's span, as the recorder does. Unset: NULL (older telemetry).
+  std::function<std::int64_t(std::int64_t step, const telemetry::StepRow& row)> runq;
   std::int64_t memory_every = 16;
   std::function<void(std::int64_t step, telemetry::MemoryRow& row)> memory;
   std::int64_t system_every = 25;

@@ -45,7 +45,7 @@ TEST(Watch, FindsThePlantedWorkloadGrowthOfAForeignProgram) {
       {"watch", "--out", run.string(), "--", NRMLAB_WATCH_GROWTH, "60", "20000", "6000"}, scratch);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   // The program's output passes through unchanged (markers included).
-  EXPECT_THAT(result.out, HasSubstr("NRMLAB step=59 items=374000"));
+  EXPECT_THAT(result.out, HasSubstr("NRMLAB step=59 items=377000"));
   EXPECT_THAT(result.err, HasSubstr("checksum"));
   EXPECT_EQ(meta(run, "step_source"), "markers");
   EXPECT_EQ(count(run, "SELECT count(*) FROM steps"), 60);

@@ -83,8 +83,7 @@ NRMLAB_JSON_TYPE(UnitCost, counter, unit_cost_ns, share, window_costs_ns, relati
 NRMLAB_JSON_TYPE(CostModel, condition, r_squared, terms, actual_slope_ns_per_step,
                  work_slope_ns_per_step, explained_fraction)
 NRMLAB_JSON_TYPE(ChangePart, ms, ci_low, ci_high, p)
-NRMLAB_JSON_TYPE(SectionChange, section, early_ms, late_ms, change, more_work, dearer,
-                 interaction_ms)
+NRMLAB_JSON_TYPE(SectionChange, section, early_ms, late_ms, change, more_work, dearer)
 NRMLAB_JSON_TYPE(Attribution, condition, segments, early_first_step, early_last_step,
                  late_first_step, late_last_step, ratio, ratio_ci_low, ratio_ci_high, work_share,
                  work_share_ci_low, work_share_ci_high, counters, unidentified, sections)

@@ -133,10 +133,9 @@ struct SectionChange {
       section;  // "step" (all of it), compute, database, sampling, window, recorder, cpu_wait
   double early_ms = 0.0;  // mean time per step in the early segment
   double late_ms = 0.0;
-  ChangePart change;     // late - early = more_work + dearer + interaction
-  ChangePart more_work;  // early unit costs x change in work
-  ChangePart dearer;     // early work x change in unit costs (and in the per-step constant)
-  double interaction_ms = 0.0;
+  ChangePart change;     // late - early = more_work + dearer
+  ChangePart more_work;  // the change in work at the unit costs of the two segments together
+  ChangePart dearer;     // the rest: the same work costing more (per-step constant included)
 };
 
 // The slowdown attribution of one condition (src/analysis/attribution.hpp).

@@ -6,6 +6,7 @@
 #include <boost/math/distributions/normal.hpp>
 #include <cmath>
 #include <random>
+#include <tuple>
 
 #include "analysis/sound_mode.hpp"
 #include "analysis/stats/descriptive.hpp"
@@ -64,12 +65,14 @@ Segment average_blocks(const std::vector<SectionSeries>& sections, const Columns
   return seg;
 }
 
-// What one sample of a segment (its blocks, or a bootstrap resample of them) says: mean
-// time per section, mean work per counter, and unit costs per section and counter.
-struct Estimate {
-  Eigen::VectorXd time;   // per section
-  Eigen::VectorXd work;   // per counter
-  Eigen::MatrixXd costs;  // counters x sections; NaN for a counter not identifiable here
+// What one sample of a segment (its blocks, or a bootstrap resample of them) holds: mean
+// time per section, mean work per counter, and its step-to-step differences, centred
+// within the segment (each segment's own trend is removed from both sides).
+struct Sample {
+  Eigen::VectorXd time;             // per section
+  Eigen::VectorXd work;             // per counter
+  std::vector<Eigen::VectorXd> dx;  // per consecutive pair: the used counters' differences
+  std::vector<Eigen::VectorXd> dy;  // per consecutive pair: each section's difference
 };
 
 Eigen::VectorXd column_means(const Eigen::MatrixXd& m, const std::vector<std::size_t>& sample) {
@@ -89,52 +92,67 @@ Eigen::VectorXd column_means(const Eigen::MatrixXd& m, const std::vector<std::si
   return out;
 }
 
-// Unit costs from step-to-step differences (see the header): consecutive blocks of the
-// sample only (a resample's block joins are not steps), centred, NNLS per section on the
-// counters whose differences vary. Rows with a NaN are left out.
-Eigen::MatrixXd difference_costs(const Segment& seg, const std::vector<std::size_t>& sample,
-                                 const std::vector<bool>& identifiable) {
-  const Eigen::Index counters = seg.work.cols(), sections = seg.time.cols();
-  std::vector<Eigen::Index> used;
-  for (Eigen::Index k = 0; k < counters; ++k)
-    if (identifiable[static_cast<std::size_t>(k)]) used.push_back(k);
-  Eigen::MatrixXd costs = Eigen::MatrixXd::Constant(counters, sections, k_nan);
-  if (used.empty()) return costs;
-  for (Eigen::Index s = 0; s < sections; ++s) {
-    std::vector<Eigen::VectorXd> dx;
-    std::vector<double> dy;
-    for (std::size_t i = 0; i + 1 < sample.size(); ++i) {
-      if (sample[i + 1] != sample[i] + 1) continue;
-      const auto a = static_cast<Eigen::Index>(sample[i]), b = a + 1;
-      Eigen::VectorXd d(static_cast<Eigen::Index>(used.size()));
-      for (std::size_t j = 0; j < used.size(); ++j)
-        d(static_cast<Eigen::Index>(j)) = seg.work(b, used[j]) - seg.work(a, used[j]);
-      const double y = seg.time(b, s) - seg.time(a, s);
-      if (!std::isfinite(y) || !d.allFinite()) continue;
-      dx.push_back(std::move(d));
-      dy.push_back(y);
-    }
-    if (dy.size() < used.size() + 2) continue;
-    Eigen::MatrixXd design(static_cast<Eigen::Index>(dy.size()),
-                           static_cast<Eigen::Index>(used.size()));
-    for (std::size_t r = 0; r < dy.size(); ++r)
-      design.row(static_cast<Eigen::Index>(r)) = dx[r].transpose();
-    const Eigen::RowVectorXd centre = design.colwise().mean();
-    design.rowwise() -= centre;
-    const double mean_dy = stats::mean(dy);
-    for (double& y : dy)
-      y -= mean_dy;
-    const auto fit = stats::nnls(stats::normal_equations(design, dy));
+// Consecutive blocks of the sample only (a resample's block joins are not steps); pairs
+// with a NaN are left out.
+Sample take(const Segment& seg, const std::vector<std::size_t>& sample,
+            const std::vector<Eigen::Index>& used) {
+  Sample out{column_means(seg.time, sample), column_means(seg.work, sample), {}, {}};
+  for (std::size_t i = 0; i + 1 < sample.size(); ++i) {
+    if (sample[i + 1] != sample[i] + 1) continue;
+    const auto a = static_cast<Eigen::Index>(sample[i]), b = a + 1;
+    Eigen::VectorXd d(static_cast<Eigen::Index>(used.size()));
     for (std::size_t j = 0; j < used.size(); ++j)
-      costs(used[j], s) = fit.coefficients[j];
+      d(static_cast<Eigen::Index>(j)) = seg.work(b, used[j]) - seg.work(a, used[j]);
+    const Eigen::VectorXd y = seg.time.row(b) - seg.time.row(a);
+    if (!d.allFinite()) continue;
+    out.dx.push_back(std::move(d));
+    out.dy.push_back(y);
   }
-  return costs;
+  if (out.dx.empty()) return out;
+  Eigen::VectorXd mx = Eigen::VectorXd::Zero(out.dx.front().size());
+  Eigen::VectorXd my = Eigen::VectorXd::Zero(out.dy.front().size());
+  for (std::size_t i = 0; i < out.dx.size(); ++i) {
+    mx += out.dx[i];
+    my += out.dy[i];
+  }
+  mx /= static_cast<double>(out.dx.size());
+  my /= static_cast<double>(out.dy.size());
+  for (std::size_t i = 0; i < out.dx.size(); ++i) {
+    out.dx[i] -= mx;
+    out.dy[i] -= my;
+  }
+  return out;
 }
 
-Estimate estimate(const Segment& seg, const std::vector<std::size_t>& sample,
-                  const std::vector<bool>& identifiable) {
-  return {column_means(seg.time, sample), column_means(seg.work, sample),
-          difference_costs(seg, sample, identifiable)};
+// Unit costs from both segments' centred differences together (NNLS per section; rows with
+// a NaN time are left out): one cost per counter for the whole comparison. Pooling the two
+// segments is what separates counters that move together within one segment (agents and
+// the pairs among them) but in different proportions in the other; with a cost that did
+// change between the segments it estimates their average, which makes the split below the
+// midpoint (Shapley) split of the change, with no interaction term left over.
+Eigen::MatrixXd pooled_costs(const Sample& early, const Sample& late, Eigen::Index sections) {
+  const std::size_t used = early.dx.empty() ? (late.dx.empty() ? 0 : late.dx.front().size())
+                                            : static_cast<std::size_t>(early.dx.front().size());
+  Eigen::MatrixXd costs = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(used), sections);
+  if (used == 0) return costs;
+  for (Eigen::Index s = 0; s < sections; ++s) {
+    std::vector<const Eigen::VectorXd*> rows;
+    std::vector<double> y;
+    for (const Sample* part : {&early, &late})
+      for (std::size_t i = 0; i < part->dx.size(); ++i)
+        if (std::isfinite(part->dy[i](s))) {
+          rows.push_back(&part->dx[i]);
+          y.push_back(part->dy[i](s));
+        }
+    if (y.size() < used + 2) continue;
+    Eigen::MatrixXd design(static_cast<Eigen::Index>(y.size()), static_cast<Eigen::Index>(used));
+    for (std::size_t r = 0; r < y.size(); ++r)
+      design.row(static_cast<Eigen::Index>(r)) = rows[r]->transpose();
+    const auto fit = stats::nnls(stats::normal_equations(design, y));
+    for (std::size_t j = 0; j < used; ++j)
+      costs(static_cast<Eigen::Index>(j), s) = fit.coefficients[j];
+  }
+  return costs;
 }
 
 // A counter's cost is identifiable in a segment when its block values move from one block
@@ -160,31 +178,21 @@ std::vector<bool> identifiable_counters(const Segment& seg) {
   return out;
 }
 
-// The three parts of one section's change, from the two segments' estimates. A counter
-// identifiable in one segment only is charged that segment's cost in both; in neither,
-// nothing (its work, if it changed, is listed as unidentified by the caller).
+// The two parts of one section's change: more work (the change in work at the pooled unit
+// costs of the counters that have one) and the rest, the same work costing more.
 struct Parts {
-  double change = k_nan, more_work = k_nan, dearer = k_nan, interaction = k_nan;
+  double change = k_nan, more_work = k_nan, dearer = k_nan;
 };
 
-Parts split(const Estimate& early, const Estimate& late, Eigen::Index s) {
+Parts split(const Sample& early, const Sample& late, const Eigen::MatrixXd& costs,
+            const std::vector<Eigen::Index>& used, Eigen::Index s) {
   Parts p;
-  const double y_early = early.time(s), y_late = late.time(s);
-  p.change = y_late - y_early;
-  double a_early = y_early, a_late = y_late;
-  p.more_work = p.dearer = p.interaction = 0.0;
-  for (Eigen::Index k = 0; k < early.work.size(); ++k) {
-    double ce = early.costs(k, s), cl = late.costs(k, s);
-    if (!std::isfinite(ce)) ce = std::isfinite(cl) ? cl : 0.0;
-    if (!std::isfinite(cl)) cl = ce;
-    const double we = early.work(k), wl = late.work(k);
-    a_early -= ce * we;
-    a_late -= cl * wl;
-    p.more_work += ce * (wl - we);
-    p.dearer += we * (cl - ce);
-    p.interaction += (cl - ce) * (wl - we);
-  }
-  p.dearer += a_late - a_early;
+  p.change = late.time(s) - early.time(s);
+  p.more_work = 0.0;
+  for (std::size_t j = 0; j < used.size(); ++j)
+    p.more_work +=
+        costs(static_cast<Eigen::Index>(j), s) * (late.work(used[j]) - early.work(used[j]));
+  p.dearer = p.change - p.more_work;
   return p;
 }
 
@@ -299,7 +307,7 @@ void mark_too_short(Attribution& a) {
 // Work counters whose level changed between the segments by a material fraction although
 // neither segment lets their cost be estimated.
 std::vector<std::string> unidentified_counters(const std::vector<std::string>& counters,
-                                               const Estimate& early, const Estimate& late,
+                                               const Sample& early, const Sample& late,
                                                const std::vector<bool>& id_early,
                                                const std::vector<bool>& id_late,
                                                const Thresholds& t) {
@@ -341,59 +349,56 @@ Attribution attribute_change(const ConditionData& condition, const Drift& drift,
   const Segment late = average_blocks(sections, steps, a.counters, segments.late);
   const std::vector<bool> id_early = identifiable_counters(early);
   const std::vector<bool> id_late = identifiable_counters(late);
+  std::vector<Eigen::Index> used;
+  for (std::size_t k = 0; k < a.counters.size(); ++k)
+    if (id_early[k] || id_late[k]) used.push_back(static_cast<Eigen::Index>(k));
   const std::size_t ne = static_cast<std::size_t>(early.time.rows());
   const std::size_t nl = static_cast<std::size_t>(late.time.rows());
-  const Estimate point_early = estimate(early, identity(ne), id_early);
-  const Estimate point_late = estimate(late, identity(nl), id_late);
+  const Sample point_early = take(early, identity(ne), used);
+  const Sample point_late = take(late, identity(nl), used);
   a.unidentified = unidentified_counters(a.counters, point_early, point_late, id_early, id_late, t);
 
-  const std::size_t count = sections.size();
-  std::vector<std::array<std::vector<double>, 4>> reps(count);
+  const auto count = static_cast<Eigen::Index>(sections.size());
+  std::vector<std::array<std::vector<double>, 3>> reps(sections.size());
   std::vector<double> ratio_reps, share_reps;
   std::mt19937_64 rng(k_seed);
   for (std::size_t r = 0; r < k_replicates; ++r) {
-    const Estimate e = estimate(early, resample(ne, rng), id_early);
-    const Estimate l = estimate(late, resample(nl, rng), id_late);
-    for (std::size_t s = 0; s < count; ++s) {
-      const Parts p = split(e, l, static_cast<Eigen::Index>(s));
-      reps[s][0].push_back(p.change);
-      reps[s][1].push_back(p.more_work);
-      reps[s][2].push_back(p.dearer);
+    const Sample e = take(early, resample(ne, rng), used);
+    const Sample l = take(late, resample(nl, rng), used);
+    const Eigen::MatrixXd costs = pooled_costs(e, l, count);
+    for (Eigen::Index s = 0; s < count; ++s) {
+      const Parts p = split(e, l, costs, used, s);
+      auto& rep = reps[static_cast<std::size_t>(s)];
+      rep[0].push_back(p.change * 1e-6);
+      rep[1].push_back(p.more_work * 1e-6);
+      rep[2].push_back(p.dearer * 1e-6);
       if (s == 0) {
         ratio_reps.push_back(l.time(0) / e.time(0));
         share_reps.push_back(p.change != 0 ? p.more_work / p.change : k_nan);
       }
     }
   }
-  for (std::size_t s = 0; s < count; ++s) {
-    const auto i = static_cast<Eigen::Index>(s);
-    const Parts p = split(point_early, point_late, i);
+  const Eigen::MatrixXd costs = pooled_costs(point_early, point_late, count);
+  for (Eigen::Index s = 0; s < count; ++s) {
+    const Parts p = split(point_early, point_late, costs, used, s);
+    const auto& rep = reps[static_cast<std::size_t>(s)];
     SectionChange out;
-    out.section = sections[s].name;
-    out.early_ms = point_early.time(i) * 1e-6;
-    out.late_ms = point_late.time(i) * 1e-6;
-    const auto in_ms = [](std::vector<double> v) {
-      for (double& x : v)
-        x *= 1e-6;
-      return v;
-    };
-    out.change = summarise(p.change * 1e-6, in_ms(reps[s][0]), t.confidence);
-    out.more_work = summarise(p.more_work * 1e-6, in_ms(reps[s][1]), t.confidence);
-    out.dearer = summarise(p.dearer * 1e-6, in_ms(reps[s][2]), t.confidence);
-    out.interaction_ms = p.interaction * 1e-6;
+    out.section = sections[static_cast<std::size_t>(s)].name;
+    out.early_ms = point_early.time(s) * 1e-6;
+    out.late_ms = point_late.time(s) * 1e-6;
+    out.change = summarise(p.change * 1e-6, rep[0], t.confidence);
+    out.more_work = summarise(p.more_work * 1e-6, rep[1], t.confidence);
+    out.dearer = summarise(p.dearer * 1e-6, rep[2], t.confidence);
     a.sections.push_back(std::move(out));
-    if (s == 0) {
-      const ChangePart ratio =
-          summarise(point_late.time(0) / point_early.time(0), ratio_reps, t.confidence);
-      a.ratio = ratio.ms;
-      a.ratio_ci_low = ratio.ci_low;
-      a.ratio_ci_high = ratio.ci_high;
-      const ChangePart share =
-          summarise(p.change != 0 ? p.more_work / p.change : k_nan, share_reps, t.confidence);
-      a.work_share = share.ms;
-      a.work_share_ci_low = share.ci_low;
-      a.work_share_ci_high = share.ci_high;
-    }
+    if (s != 0) continue;
+    const ChangePart ratio =
+        summarise(point_late.time(0) / point_early.time(0), ratio_reps, t.confidence);
+    std::tie(a.ratio, a.ratio_ci_low, a.ratio_ci_high) =
+        std::tuple(ratio.ms, ratio.ci_low, ratio.ci_high);
+    const ChangePart share =
+        summarise(p.change != 0 ? p.more_work / p.change : k_nan, share_reps, t.confidence);
+    std::tie(a.work_share, a.work_share_ci_low, a.work_share_ci_high) =
+        std::tuple(share.ms, share.ci_low, share.ci_high);
   }
   return a;
 }

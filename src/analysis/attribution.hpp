@@ -4,15 +4,19 @@
 //
 // An early and a late segment are compared: the first and last quarter of the condition's
 // steps, or, when its step time shifts level at a change point, the steps before and after
-// it. In each segment, each section's time per step is `a + sum_k c_k W_k`: a per-step
-// constant plus unit costs c_k times the work counters W_k. Then, exactly,
+// it. Each section's time per step is `a + sum_k c_k W_k`: a per-step constant plus unit
+// costs c_k times the work counters W_k. With c_k the unit costs of the two segments
+// together,
 //
-//   late - early = sum c_early dW            "more work" (early unit costs x change in work)
-//                + da + sum W_early dc       "same work costs more"
-//                + sum dc dW                 interaction
+//   late - early = sum c dW                  "more work"
+//                + the rest                  "the same work costs more" (da, dc)
 //
 // per section (the whole step, compute, database, sampling, window, recorder, and the time
-// spent waiting for a CPU when it was recorded).
+// spent waiting for a CPU when it was recorded). Where a unit cost did change, the pooled c
+// is close to the two segments' average, so this is the midpoint (Shapley) split: the
+// interaction of more work and dearer work is shared equally and no third term remains.
+// (Separate per-segment costs would give a three-way split, but counters that move together
+// inside one segment -- agents and the pairs among them -- make those costs unstable.)
 //
 // Why unit costs come from step-to-step differences. Fitting time on counters over the
 // segment cannot tell a counter that grows (and costs nothing) from a unit cost that grows

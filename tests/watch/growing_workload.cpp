@@ -1,6 +1,7 @@
 // A "foreign" program for the watch tests: plain C++, not linked against nrmlab. Each step
-// sorts a fresh vector whose size grows with the step (a planted workload growth, H5), then
-// prints the step marker that `nrmlab watch` reads, with the work as a counter.
+// sorts a fresh vector whose size grows with the step (and varies around that growth) (a planted
+// workload growth, H5), then prints the step marker that `nrmlab watch` reads, with the work as a
+// counter.
 //   growing_workload STEPS BASE GROWTH
 #include <algorithm>
 #include <cstdio>
@@ -15,7 +16,9 @@ int main(int argc, char** argv) {
   std::mt19937_64 random(42);
   long checksum = 0;
   for (long step = 0; step < steps; ++step) {
-    const long items = base + growth * step;
+    // The work varies a little from one step to the next around its growth (as real work
+    // does), so its cost can be told from a unit cost that rises with the step.
+    const long items = base + growth * step + ((step * 7) % 5 - 2) * (growth / 2);
     std::vector<double> values(static_cast<std::size_t>(items));
     for (double& v : values)
       v = static_cast<double>(random() % 1000000);
