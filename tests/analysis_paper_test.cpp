@@ -3,8 +3,10 @@
 
 #include "analysis/analyze.hpp"
 #include "analysis/paper_mode.hpp"
+#include "analysis/telemetry_reader.hpp"
 #include "synthetic_telemetry.hpp"
 #include "test_support.hpp"
+#include "util/sqlite.hpp"
 
 namespace nrmlab::testing {
 namespace {
@@ -98,6 +100,48 @@ TEST(AnalysisPaper, TiersUseThePapersCuts) {
   EXPECT_EQ(analysis::paper_tier(0.3, t), "Tier 2");
   EXPECT_EQ(analysis::paper_tier(0.29, t), "Tier 3");
   EXPECT_EQ(analysis::paper_tier(std::nan(""), t), "untestable");
+}
+
+// Issue 17: the files table also tracks nrmlab's own telemetry.db, which grows with every
+// step; paper mode summed it into the database size, so H3 was testable -- and, with step
+// time growing, "significant" -- for a run that wrote no database at all.
+TEST(AnalysisPaper, DatabaseSizeCountsOnlyTheRunsOwnDatabases) {
+  for (const bool persistence : {false, true}) {
+    ScratchDir scratch;
+    SyntheticRun run;
+    SyntheticCondition a;
+    a.steps = 200;
+    a.system_every = 10;
+    a.step = [](std::int64_t step, telemetry::StepRow& row, std::mt19937_64&) {
+      row.wall_ns = row.cpu_ns = 1'000'000 + 1000 * step;
+    };
+    if (persistence) a.database_bytes = [](std::int64_t step) { return 4096 * (1 + step % 7); };
+    run.conditions = {a};
+    write_synthetic_run(scratch.path(), run);
+    {
+      sqlite::Connection db(scratch / "telemetry.db");
+      db.execute(
+          "INSERT INTO files (t_ns, condition, step, name, bytes) "
+          "SELECT t_ns, condition, step, 'telemetry.db', 1048576 + 65536 * step FROM system; "
+          "INSERT INTO files (t_ns, condition, step, name, bytes) "
+          "SELECT t_ns, condition, step, 'telemetry.db-wal', 32768 * step FROM system;");
+    }
+    const analysis::PaperSeries series = analysis::paper_series(analysis::read_run(scratch.path()));
+    ASSERT_EQ(series.db_size_mb.size(), 200u);
+    for (std::size_t i = 0; i < series.db_size_mb.size(); ++i) {
+      // Only metrics.db: at most 7 pages of 4 KiB, never the megabytes of telemetry.db.
+      EXPECT_LE(series.db_size_mb[i], persistence ? 7 * 4096 / 1048576.0 : 0.0) << i;
+      if (persistence) {
+        EXPECT_GT(series.db_size_mb[i], 0.0) << i;
+      }
+    }
+    analysis::AnalyzeOptions options;
+    options.mode = analysis::Mode::paper;
+    const auto report = analysis::analyze(scratch.path(), options);
+    const auto& h3 = find(report.runs[0].paper, "H3");
+    EXPECT_EQ(h3.testable, persistence);
+    EXPECT_FALSE(h3.significant) << persistence;
+  }
 }
 
 }  // namespace

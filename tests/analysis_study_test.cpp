@@ -1,7 +1,9 @@
 // Study-level analysis: interventions over replicates, interactions, Phase 1B and
 // functional equivalence.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -146,7 +148,7 @@ TEST(AnalysisStudy, Phase1BWithRealFunctionalEquivalence) {
   EXPECT_TRUE(caught);
 }
 
-TEST(AnalysisStudy, LiveInputsAreComparedWithTost) {
+TEST(AnalysisStudy, LiveInputsAreComparedAsTrajectories) {
   ScratchDir scratch;
   std::vector<int> a, b;
   std::mt19937_64 rng(3);
@@ -164,13 +166,100 @@ TEST(AnalysisStudy, LiveInputsAreComparedWithTost) {
   write_result(scratch / "runs/y", b);
   auto report = analysis::analyze(scratch.path(), {});
   ASSERT_EQ(report.study.equivalence.size(), 1u);
-  EXPECT_EQ(report.study.equivalence[0].method, "TOST");
+  EXPECT_EQ(report.study.equivalence[0].method, "trajectory");
   EXPECT_TRUE(report.study.equivalence[0].equivalent) << report.study.equivalence[0].detail;
   for (auto& v : b)
     v += 10;  // 20% higher: outside the 5% margin
   write_result(scratch / "runs/y", b);
   report = analysis::analyze(scratch.path(), {});
   EXPECT_FALSE(report.study.equivalence[0].equivalent);
+}
+
+// Issue 17 item 6: two live runs whose populations are mirror images -- one rising, one
+// falling, the same mean and spread. The paper's TOST on means calls them equivalent (and
+// paper mode keeps doing so, with a caveat); sound mode compares the trajectories in step
+// order and does not.
+TEST(AnalysisStudy, MirrorImageTrajectoriesAreNotEquivalent) {
+  ScratchDir scratch;
+  std::vector<int> rising, falling;
+  for (int i = 0; i < 400; ++i) {
+    rising.push_back(40 + i / 20);   // 40 .. 59
+    falling.push_back(59 - i / 20);  // 59 .. 40
+  }
+  for (const char* name : {"as-run", "optimized-as-run"}) {
+    auto run = run_with(std::string(name) == "as-run" ? 1e6 : 1e4, 0.0, 5);
+    run.source = "live";
+    run.preset = name;
+    write_synthetic_run(scratch / "runs" / name, run);
+  }
+  write_result(scratch / "runs/as-run", rising);
+  write_result(scratch / "runs/optimized-as-run", falling);
+  const auto report = analysis::analyze(scratch.path(), {});
+  ASSERT_EQ(report.study.equivalence.size(), 1u);
+  const auto& sound = report.study.equivalence[0];
+  EXPECT_EQ(sound.method, "trajectory");
+  EXPECT_FALSE(sound.equivalent) << sound.detail;
+  ASSERT_TRUE(report.study.has_phase_1b);
+  const auto& p = report.study.phase_1b;
+  ASSERT_EQ(p.equivalence.size(), 1u);
+  EXPECT_EQ(p.equivalence[0].method, "TOST");
+  EXPECT_TRUE(p.equivalence[0].equivalent) << p.equivalence[0].detail;  // as the paper says
+  EXPECT_TRUE(p.functionally_equivalent);
+  const bool flagged = std::any_of(p.caveats.begin(), p.caveats.end(), [](const std::string& c) {
+    return c.find("TOST compares means only") != std::string::npos &&
+           c.find("optimized-as-run") != std::string::npos;
+  });
+  EXPECT_TRUE(flagged) << fmt::format("{}", fmt::join(p.caveats, " | "));
+  // The same trajectory, shifted within the margin, is equivalent both ways and not flagged.
+  std::vector<int> shifted = rising;
+  for (auto& v : shifted)
+    v += 1;
+  write_result(scratch / "runs/optimized-as-run", shifted);
+  const auto again = analysis::analyze(scratch.path(), {});
+  EXPECT_TRUE(again.study.equivalence[0].equivalent) << again.study.equivalence[0].detail;
+  for (const auto& c : again.study.phase_1b.caveats)
+    EXPECT_EQ(c.find("TOST"), std::string::npos) << c;
+}
+
+// Issue 17 item 6: an "acceleration reduction" computed from a negative baseline is a sign
+// flip (the paper's -0.50 to +3.83 read as 867%); paper mode reports the number and says so.
+TEST(AnalysisStudy, AccelerationSignFlipIsFlagged) {
+  ScratchDir scratch;
+  auto slow = run_with(170e4, -0.5, 1);  // decelerates: the last fifth is faster
+  slow.preset = "as-run";
+  write_synthetic_run(scratch / "runs/as-run", slow);
+  write_result(scratch / "runs/as-run", {5, 6, 7});
+  auto fast = run_with(1e4, 3.0, 2);  // accelerates strongly
+  fast.preset = "optimized-as-run";
+  write_synthetic_run(scratch / "runs/optimized-as-run", fast);
+  write_result(scratch / "runs/optimized-as-run", {5, 6, 7});
+  auto report = analysis::analyze(scratch.path(), {});
+  ASSERT_TRUE(report.study.has_phase_1b);
+  const auto& p = report.study.phase_1b;
+  EXPECT_LT(p.acceleration_unoptimized, 0.0);
+  EXPECT_GT(p.acceleration_optimized, 0.0);
+  EXPECT_GT(p.acceleration_reduction, 1.0);  // the paper's rule: a "reduction" above 100%
+  const auto sign_flip = [](const analysis::Phase1B& phase) {
+    return std::count_if(phase.caveats.begin(), phase.caveats.end(), [](const std::string& c) {
+      return c.find("is a sign flip, not a reduction") != std::string::npos;
+    });
+  };
+  EXPECT_EQ(sign_flip(p), 1) << fmt::format("{}", fmt::join(p.caveats, " | "));
+  // A genuine reduction (both accelerate, the optimized run less) carries no such note.
+  ScratchDir second;
+  auto slower = run_with(170e4, 1.0, 1);
+  slower.preset = "as-run";
+  write_synthetic_run(second / "runs/as-run", slower);
+  write_result(second / "runs/as-run", {5, 6, 7});
+  auto steady = run_with(1e4, 0.1, 2);
+  steady.preset = "optimized-as-run";
+  write_synthetic_run(second / "runs/optimized-as-run", steady);
+  write_result(second / "runs/optimized-as-run", {5, 6, 7});
+  report = analysis::analyze(second.path(), {});
+  EXPECT_GT(report.study.phase_1b.acceleration_unoptimized, 0.0);
+  EXPECT_EQ(sign_flip(report.study.phase_1b), 0);
+  EXPECT_TRUE(report.study.phase_1b.caveats.empty())
+      << fmt::format("{}", fmt::join(report.study.phase_1b.caveats, " | "));
 }
 
 }  // namespace

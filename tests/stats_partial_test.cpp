@@ -1,6 +1,7 @@
 // Partial Pearson and Spearman correlation against numpy's residual method (pingouin's
 // partial_corr) from tests/data/make_stats_reference.py.
 #include <cmath>
+#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -69,6 +70,40 @@ TEST(StatsPartialCorrelation, UndefinedCasesAreNaN) {
   EXPECT_FALSE(std::isnan(partial_pearson(a, b, two.leftCols(1)).p));
   EXPECT_THROW(partial_pearson(x, std::vector<double>{1, 2}, controls), std::invalid_argument);
   EXPECT_THROW(partial_spearman(a, b, controls), std::invalid_argument);  // rows differ
+}
+
+// Issue 17: an exactly constant indicator (a steady load average) gave r up to 1.00 with
+// p = 0, because its residuals are rounding noise and the old floor was relative to its own
+// (zero) spread.
+TEST(StatsPartialCorrelation, ConstantIndicatorOrOutcomeIsNaN) {
+  std::mt19937_64 engine(3);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  const std::size_t n = 200;
+  std::vector<double> steady(n, 0.37), outcome(n);
+  Eigen::MatrixXd controls(static_cast<Eigen::Index>(n), 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    outcome[i] = normal(engine);
+    controls(static_cast<Eigen::Index>(i), 0) = static_cast<double>(i);
+    controls(static_cast<Eigen::Index>(i), 1) = normal(engine);
+  }
+  for (const bool swap : {false, true}) {
+    const auto& x = swap ? outcome : steady;
+    const auto& y = swap ? steady : outcome;
+    for (const Correlation c : {partial_pearson(x, y, controls), partial_spearman(x, y, controls),
+                                partial_pearson(x, y, controls.leftCols(0))}) {
+      EXPECT_TRUE(std::isnan(c.r)) << swap << " r " << c.r;
+      EXPECT_TRUE(std::isnan(c.p)) << swap << " p " << c.p;
+    }
+  }
+  // Constant after residualising: an exact affine function of a control, with an offset.
+  std::vector<double> affine(n);
+  for (std::size_t i = 0; i < n; ++i)
+    affine[i] = 1e3 + 0.1 * controls(static_cast<Eigen::Index>(i), 1);
+  EXPECT_TRUE(std::isnan(partial_pearson(affine, outcome, controls).r));
+  // A real but small variation is kept.
+  std::vector<double> varied = steady;
+  varied[7] += 1e-3;
+  EXPECT_FALSE(std::isnan(partial_pearson(varied, outcome, controls).r));
 }
 
 }  // namespace

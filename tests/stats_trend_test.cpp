@@ -2,14 +2,17 @@
 // definition and scipy.stats.kendalltau (tests/data/make_stats_reference.py), plus the
 // O(n log n) count against a brute-force one in C++.
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <stdexcept>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "analysis/stats/mann_kendall.hpp"
 #include "analysis/stats/theil_sen.hpp"
+#include "stats_calibration.hpp"
 #include "stats_reference.hpp"
 
 namespace nrmlab::analysis::stats {
@@ -123,6 +126,81 @@ TEST(StatsMannKendall, ConstantSeriesHasNoTrend) {
   // S = 1: the correction takes it to exactly 0 as well.
   EXPECT_EQ(mann_kendall(std::vector<double>{1, 3, 2}).s, 1);
   EXPECT_EQ(mann_kendall(std::vector<double>{1, 3, 2}).z, 0.0);
+}
+
+TEST(StatsMannKendallCorrected, KeepsSAndTauAndScalesTheVarianceByTheRatio) {
+  std::mt19937_64 engine(5);
+  const auto y = testing::ar1_steps(engine, 2000, 0.9, 0.1, 0.0);
+  const MannKendall plain = mann_kendall(y), corrected = mann_kendall_corrected(y);
+  EXPECT_EQ(corrected.s, plain.s);
+  EXPECT_EQ(corrected.tau, plain.tau);
+  EXPECT_EQ(plain.variance_ratio, 1.0);
+  EXPECT_NEAR(corrected.variance, plain.variance * corrected.variance_ratio,
+              1e-12 * corrected.variance);
+  EXPECT_NEAR(corrected.z * std::sqrt(corrected.variance_ratio), plain.z,
+              1e-9 * std::fabs(plain.z));
+  EXPECT_GT(corrected.p, plain.p);
+  // On average n / n* is the variance inflation of a slope-like sum under AR(1) phi,
+  // (1 + phi) / (1 - phi): 1 for independent values, 3 for 0.5, about 17 for 0.9 (the
+  // ranks' autocorrelation is a little below the values').
+  for (const auto& [phi, low, high] :
+       {std::tuple{0.0, 0.85, 1.15}, std::tuple{0.5, 2.4, 3.6}, std::tuple{0.9, 12.0, 24.0}}) {
+    double mean = 0.0;
+    for (int r = 0; r < 100; ++r)
+      mean +=
+          mann_kendall_corrected(testing::ar1_steps(engine, 2000, phi, 0.1, 0.0)).variance_ratio /
+          100.0;
+    EXPECT_GT(mean, low) << phi;
+    EXPECT_LT(mean, high) << phi;
+  }
+}
+
+TEST(StatsMannKendallCorrected, DegenerateSeries) {
+  const MannKendall flat = mann_kendall_corrected(std::vector<double>(50, 0.1));
+  EXPECT_TRUE(std::isnan(flat.p));
+  EXPECT_TRUE(std::isnan(flat.z));
+  // Strictly increasing: no residual to estimate autocorrelation from, a certain trend.
+  std::vector<double> rising;
+  for (int i = 0; i < 200; ++i)
+    rising.push_back(std::sqrt(static_cast<double>(i)));
+  const MannKendall up = mann_kendall_corrected(rising);
+  EXPECT_EQ(up.variance_ratio, 1.0);
+  EXPECT_LT(up.p, 1e-4);
+  EXPECT_GT(up.z, 0.0);
+  EXPECT_THROW(mann_kendall_corrected(std::vector<double>{1, 2}), std::invalid_argument);
+  EXPECT_THROW(mann_kendall_corrected(std::vector<double>{1, NAN, 2}), std::invalid_argument);
+}
+
+// Size and power as for hac_trend (tests/stats_hac_test.cpp); the plain test is measured
+// alongside and must fail from phi 0.5 on. Prints both tables.
+TEST(StatsMannKendallCorrected, HoldsItsSizeUnderAutocorrelationAndKeepsPower) {
+  const auto plain = [](std::span<const double> y) { return mann_kendall(y).p < 0.05; };
+  const auto corrected = [](std::span<const double> y) {
+    return mann_kendall_corrected(y).p < 0.05;
+  };
+  std::uint64_t seed = 200;
+  for (const double phi : {0.0, 0.5, 0.9, 0.95}) {
+    for (const std::size_t n : {100, 400, 3000}) {
+      const std::size_t runs = n > 1000 ? 200 : 400;  // the long cells cost the most time
+      const std::size_t limit = testing::improbable_count(runs, 0.05);
+      const std::size_t before = testing::count_rejections(plain, runs, n, phi, 0.1, 0.0, seed);
+      const std::size_t after = testing::count_rejections(corrected, runs, n, phi, 0.1, 0.0, seed);
+      ++seed;
+      std::printf("size phi %.2f n %4zu: Mann-Kendall %.3f, corrected %.3f\n", phi, n,
+                  static_cast<double>(before) / runs, static_cast<double>(after) / runs);
+      EXPECT_LT(after, limit) << "phi " << phi << " n " << n;
+      if (phi >= 0.5) {
+        EXPECT_GE(before, limit) << "phi " << phi << " n " << n;
+      }
+    }
+  }
+  const std::size_t runs = 400;
+  for (const double sd : {0.05, 0.1}) {
+    const std::size_t hits = testing::count_rejections(corrected, runs, 400, 0.5, sd, 0.3, seed++);
+    std::printf("power x1.3 over 400 steps, AR(1) 0.5, sd %.2f: corrected %.3f\n", sd,
+                static_cast<double>(hits) / runs);
+    EXPECT_GE(hits, runs * 9 / 10) << sd;
+  }
 }
 
 }  // namespace

@@ -103,7 +103,7 @@ NRMLAB_JSON_TYPE(EquivalenceCheck, reference_run, run, method, equivalent, detai
 NRMLAB_JSON_TYPE(Phase1B, unoptimized_run, optimized_runs, speedup, speedup_band, speedup_confirmed,
                  cv_unoptimized, cv_optimized, acceleration_unoptimized, acceleration_optimized,
                  cv_reduction, acceleration_reduction, variance_reduced, functionally_equivalent,
-                 equivalence, verdict)
+                 equivalence, verdict, caveats)
 NRMLAB_JSON_TYPE(Thresholds, alpha, holm, min_relative_drift, min_explained_fraction,
                  min_unit_cost_change, min_partial_r, min_cpu_wait_share, min_io_share,
                  min_ratio_growth, max_observer_share, windows, equivalence_margin, confidence,

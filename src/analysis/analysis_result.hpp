@@ -282,6 +282,8 @@ struct Phase1B {
   bool functionally_equivalent = false;
   std::vector<EquivalenceCheck> equivalence;
   std::string verdict;  // strong | moderate | weak | rejected
+  // Where the paper's rules mislead on these data (study_analysis.cpp, phase_1b_caveats).
+  std::vector<std::string> caveats;
 };
 
 struct StudyAnalysis {

@@ -6,6 +6,7 @@
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <set>
+#include <span>
 
 #include "analysis/stats/descriptive.hpp"
 #include "analysis/stats/group_tests.hpp"
@@ -191,8 +192,43 @@ std::string science_key(const RunSummary& r) {
   return key;
 }
 
-EquivalenceCheck compare_results(const RunData& reference, const RunData& run,
-                                 const Thresholds& t) {
+// How two runs with live (non-reproducible) inputs are compared.
+enum class LiveRule {
+  paper_tost,  // paper mode: TOST on the two runs' population values as samples (means)
+  trajectory,  // sound mode: the trajectories compared window by window in step order
+};
+
+struct TrajectoryComparison {
+  bool equivalent = false;
+  double largest_difference = 0.0;  // of window means
+  std::size_t windows = 0;
+};
+
+// Sound mode's functional equivalence of two live runs' population trajectories. TOST on
+// the means (the paper's rule) calls two mirror-image trajectories -- one rising, one
+// falling, the same mean -- equivalent. Comparing step by step catches that, but live
+// inputs make single steps noisy, so the steps are grouped into up to 10 consecutive
+// windows of at least 20 steps, and the runs are equivalent when every window's mean
+// population differs by at most the margin (and the runs have the same number of steps):
+// a tolerance band around the reference trajectory at a tenth of its length. Mirror images
+// differ most at both ends; step-level noise averages out within a window.
+TrajectoryComparison compare_trajectories(std::span<const double> x, std::span<const double> y,
+                                          double margin) {
+  TrajectoryComparison c;
+  const std::size_t n = std::min(x.size(), y.size());
+  c.windows = std::clamp<std::size_t>(n / 20, 1, 10);
+  for (std::size_t k = 0; k < c.windows; ++k) {
+    const std::size_t begin = k * n / c.windows, end = (k + 1) * n / c.windows;
+    const double difference =
+        stats::mean(y.subspan(begin, end - begin)) - stats::mean(x.subspan(begin, end - begin));
+    c.largest_difference = std::max(c.largest_difference, std::abs(difference));
+  }
+  c.equivalent = x.size() == y.size() && c.largest_difference <= margin;
+  return c;
+}
+
+EquivalenceCheck compare_results(const RunData& reference, const RunData& run, const Thresholds& t,
+                                 LiveRule rule) {
   EquivalenceCheck check{reference.id, run.id, "", false, ""};
   if (!reference.result || !run.result) {
     check.method = "none";
@@ -227,6 +263,30 @@ EquivalenceCheck compare_results(const RunData& reference, const RunData& run,
                        : "differ: " + fmt::format("{}", fmt::join(differences, ", "));
     return check;
   }
+  if (rule == LiveRule::trajectory) {
+    check.method = "trajectory";
+    check.equivalent = true;
+    std::vector<std::string> details;
+    for (const auto& [name, condition] : a["conditions"].items()) {
+      if (!b["conditions"].contains(name)) continue;
+      const auto x = condition["population_history"].get<std::vector<double>>();
+      const auto y = b["conditions"][name]["population_history"].get<std::vector<double>>();
+      if (x.size() < 2 || y.size() < 2) continue;
+      const double margin = t.equivalence_margin * std::abs(stats::mean(x));
+      const TrajectoryComparison c = compare_trajectories(x, y, margin);
+      check.equivalent = check.equivalent && c.equivalent;
+      details.push_back(
+          x.size() != y.size()
+              ? fmt::format("{} lengths differ ({} and {} steps)", name, x.size(), y.size())
+              : fmt::format("{} largest window difference {:.3g} ({} margin {:.3g})", name,
+                            c.largest_difference, c.equivalent ? "within" : "outside", margin));
+    }
+    check.detail = fmt::format(
+        "population per condition in step order, window means (up to 10 windows), margin {:.0f}% "
+        "of the mean: {}",
+        100 * t.equivalence_margin, fmt::join(details, "; "));
+    return check;
+  }
   check.method = "TOST";
   check.equivalent = true;
   std::vector<std::string> details;
@@ -245,8 +305,8 @@ EquivalenceCheck compare_results(const RunData& reference, const RunData& run,
   return check;
 }
 
-std::vector<EquivalenceCheck> equivalence(const std::vector<RunSummary>& runs,
-                                          const Thresholds& t) {
+std::vector<EquivalenceCheck> equivalence(const std::vector<RunSummary>& runs, const Thresholds& t,
+                                          LiveRule rule) {
   std::map<std::string, std::vector<const RunSummary*>> groups;
   for (const auto& r : runs)
     groups[science_key(r)].push_back(&r);
@@ -258,7 +318,7 @@ std::vector<EquivalenceCheck> equivalence(const std::vector<RunSummary>& runs,
     for (const auto* m : members)
       if (m->factors.count("preset") && m->factors.at("preset") == "as-run") reference = m;
     for (const auto* m : members)
-      if (m != reference) checks.push_back(compare_results(*reference->run, *m->run, t));
+      if (m != reference) checks.push_back(compare_results(*reference->run, *m->run, t, rule));
   }
   return checks;
 }
@@ -274,8 +334,42 @@ std::pair<double, double> variability(const std::vector<double>& r) {
   return {cv, (last - first) / first};
 }
 
+// Where the paper's Phase 1B rules mislead on these data (issue 17 item 6). Paper mode
+// keeps its rules; these notes say when their numbers should not be read as they read.
+std::vector<std::string> phase_1b_caveats(const Phase1B& p,
+                                          const std::vector<EquivalenceCheck>& trajectory_checks) {
+  std::vector<std::string> caveats;
+  const double before = p.acceleration_unoptimized, after = p.acceleration_optimized;
+  if (std::isfinite(before) && std::isfinite(after)) {
+    // (A_u - A_o) / A_u is a reduction only for a positive baseline and a result of the
+    // same sign; otherwise its size and sign are artefacts of the division.
+    if (before != 0.0 && after != 0.0 && (before > 0.0) != (after > 0.0)) {
+      caveats.push_back(fmt::format(
+          "acceleration changed sign, from {:+.2f} (unoptimized) to {:+.2f} (optimized): the "
+          "specified \"acceleration reduction\" of {:.0f}% is a sign flip, not a reduction",
+          before, after, 100 * p.acceleration_reduction));
+    } else if (before <= 0.0) {
+      caveats.push_back(fmt::format(
+          "the unoptimized run does not accelerate (acceleration {:+.2f}): an \"acceleration "
+          "reduction\" relative to it ({:.0f}%) has no meaning",
+          before, 100 * p.acceleration_reduction));
+    }
+  }
+  for (const auto& check : p.equivalence) {
+    if (check.method != "TOST" || !check.equivalent) continue;
+    for (const auto& stepwise : trajectory_checks)
+      if (stepwise.reference_run == check.reference_run && stepwise.run == check.run &&
+          !stepwise.equivalent)
+        caveats.push_back(fmt::format(
+            "TOST compares means only: it calls {} equivalent to {}, but their trajectories "
+            "differ step by step ({})",
+            check.run, check.reference_run, stepwise.detail));
+  }
+  return caveats;
+}
+
 Phase1B phase_1b(const std::vector<RunSummary>& runs, const std::vector<EquivalenceCheck>& checks,
-                 const Thresholds& t) {
+                 const std::vector<EquivalenceCheck>& trajectory_checks, const Thresholds& t) {
   Phase1B p;
   std::vector<const RunSummary*> unoptimized, optimized;
   for (const auto& r : runs) {
@@ -324,6 +418,7 @@ Phase1B phase_1b(const std::vector<RunSummary>& runs, const std::vector<Equivale
               : passed == 2                            ? "moderate"
               : passed == 1                            ? "weak"
                                                        : "rejected";
+  p.caveats = phase_1b_caveats(p, trajectory_checks);
   return p;
 }
 
@@ -420,7 +515,7 @@ StudyAnalysis analyse_study(const std::vector<RunSummary>& runs, const Threshold
       study.hypotheses.push_back(allocator_verdict(study.interventions.back(), t));
   }
   study.interactions = interactions(runs, factors, t);
-  study.equivalence = equivalence(runs, t);
+  study.equivalence = equivalence(runs, t, LiveRule::trajectory);
   const bool has_unoptimized = std::any_of(runs.begin(), runs.end(), [](const auto& r) {
     return r.factors.count("preset") && r.factors.at("preset") == "as-run";
   });
@@ -429,7 +524,10 @@ StudyAnalysis analyse_study(const std::vector<RunSummary>& runs, const Threshold
   });
   if (has_unoptimized && has_optimized) {
     study.has_phase_1b = true;
-    study.phase_1b = phase_1b(runs, study.equivalence, t);
+    // Phase 1B is paper mode: its equivalence is the paper's TOST on means; sound mode's
+    // trajectory checks only feed its caveats.
+    study.phase_1b =
+        phase_1b(runs, equivalence(runs, t, LiveRule::paper_tost), study.equivalence, t);
   }
   return study;
 }

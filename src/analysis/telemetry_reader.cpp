@@ -115,12 +115,15 @@ std::map<int, Columns> read_by_condition(sqlite::Connection& db, const std::stri
   return by_condition;
 }
 
-// Database sizes summed per side sample: the faithful databases and their WAL files.
+// Database sizes summed per side sample: the run's own databases and their WAL files. The
+// files table also tracks nrmlab's telemetry.db (and its WAL), which grows with every step
+// whatever the run does: counting it made H3 testable, and "supported", with persistence off.
 std::map<int, Columns> read_file_sizes(sqlite::Connection& db) {
   sqlite::Statement query(db,
                           "SELECT condition, t_ns, step, sum(bytes) FROM files "
-                          "WHERE condition IS NOT NULL GROUP BY condition, t_ns, step "
-                          "ORDER BY condition, t_ns");
+                          "WHERE condition IS NOT NULL AND name NOT IN ('telemetry.db', "
+                          "'telemetry.db-wal', 'telemetry.db-shm', 'telemetry.db-journal') "
+                          "GROUP BY condition, t_ns, step ORDER BY condition, t_ns");
   std::map<int, Columns> by_condition;
   while (query.step()) {
     const int condition = static_cast<int>(query.column_int(0));

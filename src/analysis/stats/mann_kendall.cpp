@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "analysis/stats/hac.hpp"
 #include "analysis/stats/p_values.hpp"
 #include "analysis/stats/ranks.hpp"
 
@@ -82,6 +83,45 @@ MannKendall mann_kendall(std::span<const double> y) {
   result.p = two_sided_normal_p(result.z);
   result.tau = s / std::sqrt(static_cast<double>(pairs)) /
                std::sqrt(static_cast<double>(pairs - tied_pairs));
+  return result;
+}
+
+MannKendall mann_kendall_corrected(std::span<const double> y) {
+  MannKendall result = mann_kendall(y);
+  if (!(result.variance > 0.0)) return result;  // constant: NaN already
+  const std::size_t n = y.size();
+  const auto size = static_cast<double>(n);
+  // Ranks detrended on time by least squares; time is 0..n-1, so its mean and Sxx are exact.
+  const std::vector<double> ranks = average_ranks(y);
+  const double time_mean = (size - 1.0) / 2.0, rank_mean = (size + 1.0) / 2.0;
+  std::vector<double> centred(n), residuals(n);
+  double sxx = 0.0, sxy = 0.0;
+  for (std::size_t t = 0; t < n; ++t) {
+    centred[t] = static_cast<double>(t) - time_mean;
+    sxx += centred[t] * centred[t];
+    sxy += centred[t] * (ranks[t] - rank_mean);
+  }
+  const double slope = sxy / sxx;
+  double residual_squares = 0.0, rank_squares = 0.0;
+  for (std::size_t t = 0; t < n; ++t) {
+    residuals[t] = ranks[t] - rank_mean - slope * centred[t];
+    residual_squares += residuals[t] * residuals[t];
+    rank_squares += (ranks[t] - rank_mean) * (ranks[t] - rank_mean);
+  }
+  // Ranks are half-integers, so an exactly linear rank sequence leaves residuals of rounding
+  // size only: nothing to estimate autocorrelation from.
+  if (residual_squares > 1e-20 * rank_squares) {
+    const double independent = sxx * residual_squares / size;
+    const double ratio =
+        prewhitened_score_variance(centred, residuals) / independent / fixed_b_mean_q();
+    if (std::isfinite(ratio) && ratio > 0.0) result.variance_ratio = ratio;
+  }
+  result.variance *= result.variance_ratio;
+  const double s = static_cast<double>(result.s);
+  const double corrected = result.s > 0 ? s - 1.0 : (result.s < 0 ? s + 1.0 : 0.0);
+  result.z = corrected / std::sqrt(result.variance);
+  // The fixed-b statistic uses the unnormalised variance: z sqrt(1 / E[Q]) (hac.hpp).
+  result.p = fixed_b_p(result.z / std::sqrt(fixed_b_mean_q()));
   return result;
 }
 

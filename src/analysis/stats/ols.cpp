@@ -46,7 +46,14 @@ OlsFit ols(const Eigen::MatrixXd& x, std::span<const double> y) {
     const double se = std::sqrt(sigma2 * unpermuted(k, k));
     fit.coefficients.push_back(coefficient);
     fit.standard_errors.push_back(se);
-    const double t = se > 0.0 ? coefficient / se : std::numeric_limits<double>::infinity();
+    // An exactly constant y leaves rounding-sized residuals and coefficients whose ratio
+    // is an arbitrary t: no test. A zero coefficient with a zero standard error is 0 / 0.
+    double t = std::numeric_limits<double>::quiet_NaN();
+    if (!constant && se > 0.0) {
+      t = coefficient / se;
+    } else if (!constant && coefficient != 0.0) {
+      t = std::copysign(std::numeric_limits<double>::infinity(), coefficient);
+    }
     fit.t.push_back(t);
     fit.p.push_back(two_sided_t_p(t, static_cast<double>(fit.degrees_of_freedom)));
   }

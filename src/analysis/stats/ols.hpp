@@ -21,7 +21,7 @@ struct OlsFit {
 
 // Fits y = X b. X must have full column rank and more rows than columns; otherwise
 // std::invalid_argument. R^2 is relative to the mean of y (X should contain an intercept);
-// NaN when y is constant.
+// NaN when y is constant, and so are every t and p (an exactly constant y has no test).
 OlsFit ols(const Eigen::MatrixXd& x, std::span<const double> y);
 
 // y = b0 + b1 x (an intercept column is added).

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "analysis/stats/descriptive.hpp"
 #include "analysis/stats/ranks.hpp"
 #include "analysis/stats/series.hpp"
 
@@ -15,13 +14,18 @@ namespace nrmlab::analysis::stats {
 namespace {
 
 constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
-// Residuals whose norm is below this fraction of the centred series' norm are rounding
-// noise: the covariates explain the series exactly and the partial correlation is undefined
-// (correlating the noise would give an arbitrary r).
+// Residuals whose norm is below this fraction of the series' own norm are rounding noise:
+// the covariates (or the intercept alone) explain the series exactly and the partial
+// correlation is undefined (correlating the noise would give an arbitrary r). The norm is
+// the uncentred one, sqrt(sum x^2): relative to the centred norm, an exactly constant
+// series (centred norm 0, or rounding-sized) slipped through with r up to 1.00 and p = 0.
 constexpr double k_exact_fit = 1e-10;
 
-double centred_sum_of_squares(std::span<const double> values) {
-  return variance(values, 0) * static_cast<double>(values.size());
+double sum_of_squares(std::span<const double> values) {
+  double sum = 0.0;
+  for (const double v : values)
+    sum += v * v;
+  return sum;
 }
 
 void check_shapes(std::span<const double> x, std::span<const double> y,
@@ -47,7 +51,7 @@ Correlation residual_correlation(std::span<const double> x, std::span<const doub
   // Residuals on an intercept already have mean zero (to rounding).
   const double sxy = rx.dot(ry), sxx = rx.squaredNorm(), syy = ry.squaredNorm();
   const double floor = k_exact_fit * k_exact_fit;
-  if (!(sxx > floor * centred_sum_of_squares(x)) || !(syy > floor * centred_sum_of_squares(y)))
+  if (!(sxx > floor * sum_of_squares(x)) || !(syy > floor * sum_of_squares(y)))
     return {k_nan, k_nan, n};
   Correlation result;
   result.n = n;

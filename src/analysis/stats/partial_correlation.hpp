@@ -15,8 +15,9 @@ namespace nrmlab::analysis::stats {
 // `controls` has one row per point and one column per covariate (zero columns gives the
 // plain correlation). k counts only linearly independent covariates (a constant or
 // duplicated covariate changes nothing and costs no degree of freedom). r and p are NaN
-// when a residual series is constant (to 1e-10 of the series' own spread: the covariates
-// explain it) or n - 2 - k < 1. Throws std::invalid_argument when the lengths differ.
+// when x or y is constant after residualising (residual norm within 1e-10 of the series'
+// own norm sqrt(sum v^2): exactly constant, or explained exactly by the covariates) or
+// n - 2 - k < 1. Throws std::invalid_argument when the lengths differ.
 Correlation partial_pearson(std::span<const double> x, std::span<const double> y,
                             const Eigen::MatrixXd& controls);
 // The same on average ranks of x, y and each covariate.
