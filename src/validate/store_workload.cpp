@@ -12,10 +12,14 @@
 // cost almost nothing (no rows to scan), and H3 fits a line through the per-window price
 // of the I/O and divides its slope by the line's start. A start near zero, with any bend
 // or noise, came out negative, the relative growth was undefined and H3 read "does not
-// get dearer": 1 in 20 runs on the development VM with a core to itself, 33 in 50 with
-// the machine overloaded (the CI failure "2 runs H3, 1 run none"). From 1,200 rows, 8
-// lookups a step scan 1,200 to 3,600 rows: the price grows linearly about threefold from a
-// start well above zero, and the run takes a third of the time 16 writes from empty did.
+// get dearer" (the CI failure "2 runs H3, 1 run none"; 1 run in 20 on the development VM
+// with a core to itself, 1 in 30 with one of its two cores kept busy). From 1,200 rows,
+// the 16 lookups a step scan 1,200 to 6,000 rows over 300 steps: the price grows linearly
+// about fivefold from a start well above zero (H3 in 30 of 30 runs, one core busy). Why
+// not fewer writes, which would be faster: with 8 or 12 a step, a step took about a
+// millisecond, and the few preemptions of a busy machine made the preempted steps stand
+// out enough for H1's indicator (involuntary switches against step time) in 18 to 23 of 50
+// runs, against 3 of 30 with 16.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -33,7 +37,7 @@
 namespace nrmlab::validate {
 namespace {
 
-constexpr int k_writes_per_step = 8;
+constexpr int k_writes_per_step = 16;
 constexpr std::size_t k_payload_bytes = 200;
 // Rows written (in one transaction, then checkpointed) before the first step.
 constexpr int k_prefill_rows = 1200;
