@@ -171,12 +171,16 @@ TEST(ValidateTally, CountsEachReplicateOnceAndEveryWrongVerdict) {
   ASSERT_GE(report.verdicts.size(), 2u);
   EXPECT_EQ(report.verdicts[0], "none");  // expected verdicts first, in case order
   EXPECT_EQ(report.verdicts[1], "H2");
-  const auto lines = validate::confusion_table(report);
+  auto lines = validate::confusion_table(report);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_NE(lines[0].find("right"), std::string::npos);
   EXPECT_NE(lines[1].find("1/2"), std::string::npos) << lines[1];
   EXPECT_NE(lines[2].find("1/2"), std::string::npos) << lines[2];
   EXPECT_EQ(lines[1].rfind("none", 0), 0u);
+  // A label that is as right counts in the row's right column.
+  report.cases[0].also_right = {"H1"};
+  lines = validate::confusion_table(report);
+  EXPECT_NE(lines[1].find("2/2"), std::string::npos) << lines[1];
 }
 
 TEST(ValidateTally, OnlyAnUntestableH4MayStandForNotSupported) {
@@ -186,6 +190,13 @@ TEST(ValidateTally, OnlyAnUntestableH4MayStandForNotSupported) {
   EXPECT_FALSE(validate::is_right("H4 not supported", "H4 not testable"))
       << "without sensors, H4 is never refuted";
   EXPECT_FALSE(validate::is_right("H4 supported", "H4 not supported"));
+  // The fsync case: off-CPU on a slow device, none on a fast one, never a hypothesis.
+  const std::vector<std::string> fsync = {"none"};
+  EXPECT_TRUE(validate::is_right("off-CPU", "off-CPU", fsync));
+  EXPECT_TRUE(validate::is_right("none", "off-CPU", fsync));
+  EXPECT_FALSE(validate::is_right("H1", "off-CPU", fsync));
+  EXPECT_FALSE(validate::is_right("off-CPU+H3", "off-CPU", fsync));
+  EXPECT_FALSE(validate::is_right("none", "off-CPU")) << "the blocking sampler always waits";
 }
 
 validate::ValidationRun fragmentation_run(std::string allocator, double relative_change) {

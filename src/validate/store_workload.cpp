@@ -103,14 +103,20 @@ class Store final : public Workload {
   std::int64_t m_duplicates = 0;
 };
 
-// Not H1, off-CPU: a journal that makes every record durable before it goes on, as a
-// write-ahead log with synchronous commits does. Each step overwrites one 512-byte record
-// of a ring in a file written in full beforehand and waits for the device (fdatasync):
-// no step changes the file's size, so the sync flushes data only and costs the same at
-// every step (measured on the development VM: median 4 ms, from 0.05 to 12 ms, no trend).
-// The step is almost all waiting for the device, which is neither contention (no other
-// process takes the CPU) nor a growing cost. It is timed as database time, with one
-// transaction and one row a step, so H3 is tested too and must find no growth.
+// Not H1: a journal that makes every record durable before it goes on, as a write-ahead
+// log with synchronous commits does. Each step overwrites one 512-byte record of a ring
+// in a file written in full beforehand and waits for the device (fdatasync): no step
+// changes the file's size, so the sync flushes data only and costs the same at every step.
+// The step waits for the device, which is neither contention (no other process takes the
+// CPU) nor a growing cost, so no hypothesis may be supported; it is timed as database time
+// with one transaction and one row a step, so H3 is tested too and must find no growth.
+// Whether off-CPU time dominates depends on the device: on the development VM, whose
+// virtual disk has a write-back cache, a sync took 50 µs with a core to itself and the
+// writer was 55-65% off-CPU (`off-CPU`, barely); a disk that really flushes takes
+// milliseconds (`off-CPU` clearly), a faster cache could leave it under half (`none`).
+// Both are right; H1 or any other hypothesis is wrong. (With every core busy, the same
+// syncs took 4 ms: the wake-up after each waited for a CPU, which the run-queue check of
+// the validator counts as a disturbance.)
 constexpr std::size_t k_record_bytes = 512;
 constexpr std::size_t k_ring_records = 128;
 
