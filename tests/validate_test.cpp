@@ -4,6 +4,7 @@
 // sanitizers the allocators and the timings are not the ones being validated.
 #include <fmt/format.h>
 #include <sched.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -24,6 +26,7 @@
 #include "validate/verdict.hpp"
 #include "validate/workload.hpp"
 #include "validate/workload_run.hpp"
+#include "validate/workloads_internal.hpp"
 
 namespace nrmlab::testing {
 namespace {
@@ -99,6 +102,40 @@ TEST(ValidateVerdict, TheThermalCaseNamesH4sVerdict) {
   EXPECT_EQ(read_verdict(analysed(verdicts), true).label, "H4 supported+H1");
 }
 
+TEST(ValidateVerdict, ASlowdownThatGrowingWorkDoesNotExplainIsDearer) {
+  const auto drifting = [](std::vector<std::string> verdicts, analysis::DriftDirection direction,
+                           double off_cpu = 0.0) {
+    analysis::RunAnalysis run = analysed(verdicts, off_cpu);
+    run.sound.drift.front().drifts = direction != analysis::DriftDirection::stable;
+    run.sound.drift.front().direction = direction;
+    return run;
+  };
+  const auto slower = analysis::DriftDirection::slower;
+  const auto v = read_verdict(drifting(k_nothing, slower), false);
+  EXPECT_EQ(v.label, "dearer");
+  EXPECT_NE(v.reason.find("growing work (H5) does not explain"), std::string::npos) << v.reason;
+  EXPECT_NE(v.reason.find("40%"), std::string::npos) << v.reason;
+  // No drift, or a faster one, is no slowdown to explain.
+  EXPECT_EQ(read_verdict(drifting(k_nothing, analysis::DriftDirection::stable), false).label,
+            "none");
+  EXPECT_EQ(read_verdict(drifting(k_nothing, analysis::DriftDirection::faster), false).label,
+            "none");
+  // A supported hypothesis, or dominant off-CPU time, names the slowdown instead.
+  auto verdicts = k_nothing;
+  verdicts[4] = "supported";
+  EXPECT_EQ(read_verdict(drifting(verdicts, slower), false).label, "H5");
+  verdicts[4] = "not supported";
+  verdicts[2] = "supported";
+  EXPECT_EQ(read_verdict(drifting(verdicts, slower), false).label, "H3");
+  EXPECT_EQ(read_verdict(drifting(k_nothing, slower, 0.9), false).label, "off-CPU");
+  // H4 is the thermal case's question: its label is H4's verdict alone.
+  EXPECT_EQ(read_verdict(drifting(k_nothing, slower), true).label, "H4 not testable");
+  // Without H5 in the analysis there is nothing to say about work.
+  analysis::RunAnalysis no_h5 = drifting(k_nothing, slower);
+  std::erase_if(no_h5.sound.hypotheses, [](const analysis::Hypothesis& h) { return h.id == "H5"; });
+  EXPECT_EQ(read_verdict(no_h5, false).label, "none");
+}
+
 TEST(ValidateVerdict, ThermalExpectationFollowsTheMachinesSensors) {
   analysis::RunAnalysis run;
   run.provenance["sensors"] = "cpufreq: none; temperature: none";
@@ -134,12 +171,16 @@ TEST(ValidateTally, CountsEachReplicateOnceAndEveryWrongVerdict) {
   ASSERT_GE(report.verdicts.size(), 2u);
   EXPECT_EQ(report.verdicts[0], "none");  // expected verdicts first, in case order
   EXPECT_EQ(report.verdicts[1], "H2");
-  const auto lines = validate::confusion_table(report);
+  auto lines = validate::confusion_table(report);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_NE(lines[0].find("right"), std::string::npos);
   EXPECT_NE(lines[1].find("1/2"), std::string::npos) << lines[1];
   EXPECT_NE(lines[2].find("1/2"), std::string::npos) << lines[2];
   EXPECT_EQ(lines[1].rfind("none", 0), 0u);
+  // A label that is as right counts in the row's right column.
+  report.cases[0].also_right = {"H1"};
+  lines = validate::confusion_table(report);
+  EXPECT_NE(lines[1].find("2/2"), std::string::npos) << lines[1];
 }
 
 TEST(ValidateTally, OnlyAnUntestableH4MayStandForNotSupported) {
@@ -149,6 +190,13 @@ TEST(ValidateTally, OnlyAnUntestableH4MayStandForNotSupported) {
   EXPECT_FALSE(validate::is_right("H4 not supported", "H4 not testable"))
       << "without sensors, H4 is never refuted";
   EXPECT_FALSE(validate::is_right("H4 supported", "H4 not supported"));
+  // The fsync case: off-CPU on a slow device, none on a fast one, never a hypothesis.
+  const std::vector<std::string> fsync = {"none"};
+  EXPECT_TRUE(validate::is_right("off-CPU", "off-CPU", fsync));
+  EXPECT_TRUE(validate::is_right("none", "off-CPU", fsync));
+  EXPECT_FALSE(validate::is_right("H1", "off-CPU", fsync));
+  EXPECT_FALSE(validate::is_right("off-CPU+H3", "off-CPU", fsync));
+  EXPECT_FALSE(validate::is_right("none", "off-CPU")) << "the blocking sampler always waits";
 }
 
 validate::ValidationRun fragmentation_run(std::string allocator, double relative_change) {
@@ -209,6 +257,115 @@ TEST(ValidateDisturbance, ExternalCoresAreOtherProcessesCpuOverTheSideStreamsSpa
   }
   EXPECT_TRUE(std::isnan(validate::external_cores(scratch / "telemetry.db")))
       << "one reading cannot tell";
+}
+
+// A steps table with run-queue wait, as the telemetry stage writes it: runq_ns at the rows
+// with usage_steps > 0, the wait over the usage_steps steps ending there, NULL elsewhere.
+struct PlantedSteps {
+  std::vector<std::int64_t> condition, wall_ns, usage_steps, runq_ns;  // -1: NULL
+};
+
+void write_steps(const std::filesystem::path& db_path, const PlantedSteps& p, bool with_runq) {
+  sqlite::Connection db(db_path);
+  db.execute("DROP TABLE IF EXISTS steps");
+  db.execute(with_runq ? "CREATE TABLE steps(condition INTEGER, step INTEGER, wall_ns INTEGER, "
+                         "usage_steps INTEGER, runq_ns INTEGER, PRIMARY KEY(condition, step))"
+                       : "CREATE TABLE steps(condition INTEGER, step INTEGER, wall_ns INTEGER, "
+                         "usage_steps INTEGER, PRIMARY KEY(condition, step))");
+  db.execute("BEGIN");
+  sqlite::Statement insert(db, with_runq ? "INSERT INTO steps VALUES (?, ?, ?, ?, ?)"
+                                         : "INSERT INTO steps VALUES (?, ?, ?, ?)");
+  std::int64_t step = 0;
+  for (std::size_t i = 0; i < p.wall_ns.size(); ++i) {
+    step = i > 0 && p.condition[i] != p.condition[i - 1] ? 0 : step;
+    insert.bind(1, p.condition[i]).bind(2, step++).bind(3, p.wall_ns[i]);
+    if (p.usage_steps[i] >= 0) insert.bind(4, p.usage_steps[i]);
+    if (with_runq && p.runq_ns[i] >= 0) insert.bind(5, p.runq_ns[i]);
+    insert.run();
+    sqlite3_clear_bindings(insert.handle());
+  }
+  db.execute("COMMIT");
+}
+
+// Random step times, a reading every `cadence` steps whose wait is `share` of the wall time
+// of the steps it spans (the rows between readings NULL): returns the planted steps.
+PlantedSteps plant_waits(std::mt19937_64& rng, const std::vector<double>& shares,
+                         std::int64_t steps) {
+  PlantedSteps p;
+  std::uniform_int_distribution<std::int64_t> wall(200'000, 5'000'000), cadence(1, 16);
+  for (std::size_t c = 0; c < shares.size(); ++c) {
+    const std::int64_t every = cadence(rng);
+    std::int64_t since = 0, span_wall = 0;
+    for (std::int64_t i = 0; i < steps; ++i) {
+      p.condition.push_back(static_cast<std::int64_t>(c));
+      p.wall_ns.push_back(wall(rng));
+      span_wall += p.wall_ns.back();
+      const bool reading = ++since == every || i == steps - 1;
+      p.usage_steps.push_back(reading ? since : -1);
+      p.runq_ns.push_back(reading ? std::llround(shares[c] * static_cast<double>(span_wall)) : -1);
+      if (reading) since = span_wall = 0;
+    }
+  }
+  return p;
+}
+
+TEST(ValidateDisturbance, RunQueueShareIsTheWaitOverTheWallTimeOfTheStepsItSpans) {
+  ScratchDir scratch;
+  const auto db = scratch / "telemetry.db";
+  std::mt19937_64 rng(17);
+  std::uniform_real_distribution<double> share(0.0, 0.12);
+  validate::ValidateOptions options;  // max_run_queue_share 0.05
+  int decided_right = 0;
+  constexpr int k_planted = 60;
+  for (int trial = 0; trial < k_planted; ++trial) {
+    // One to three conditions; the run's share is its worst condition's.
+    std::vector<double> shares(1 + static_cast<std::size_t>(trial % 3));
+    for (double& s : shares)
+      s = share(rng);
+    write_steps(db, plant_waits(rng, shares, 40 + trial), true);
+    const double worst = *std::max_element(shares.begin(), shares.end());
+    const double measured = validate::run_queue_share(db);
+    EXPECT_NEAR(measured, worst, 1e-6) << "trial " << trial;
+    // Other processes' cores never matter when the run's own wait is known.
+    decided_right += validate::disturbed(measured, 2.0, options) == (worst > 0.05) &&
+                     validate::disturbed(measured, 0.0, options) == (worst > 0.05);
+  }
+  EXPECT_EQ(decided_right, k_planted);
+}
+
+TEST(ValidateDisturbance, WithoutRunQueueWaitTheMachineDecidesAsBefore) {
+  ScratchDir scratch;
+  const auto db = scratch / "telemetry.db";
+  std::mt19937_64 rng(5);
+  const PlantedSteps planted = plant_waits(rng, {0.5}, 30);
+  write_steps(db, planted, false);
+  EXPECT_TRUE(std::isnan(validate::run_queue_share(db))) << "telemetry from before runq_ns";
+  PlantedSteps unread = planted;  // the column exists, no step recorded it
+  std::fill(unread.runq_ns.begin(), unread.runq_ns.end(), -1);
+  write_steps(db, unread, true);
+  EXPECT_TRUE(std::isnan(validate::run_queue_share(db)));
+  validate::ValidateOptions options;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_TRUE(validate::disturbed(nan, 0.31, options));
+  EXPECT_FALSE(validate::disturbed(nan, 0.3, options));
+  EXPECT_FALSE(validate::disturbed(nan, nan, options)) << "too short to tell";
+  // A busy machine that left the run its CPU is no disturbance; waiting is, on a quiet one.
+  EXPECT_FALSE(validate::disturbed(0.01, 1.0, options));
+  EXPECT_TRUE(validate::disturbed(0.06, 0.0, options));
+}
+
+TEST(ValidateDisturbance, AReadingSpanningStepsBeforeItsConditionIsLeftOut) {
+  ScratchDir scratch;
+  const auto db = scratch / "telemetry.db";
+  // Condition 1's first row claims three steps: only its own step is known, so the reading
+  // cannot be placed and counts for nothing; its second reading (two steps, 10%) decides.
+  PlantedSteps p;
+  p.condition = {0, 0, 1, 1, 1};
+  p.wall_ns = {1'000, 1'000, 1'000, 1'000, 1'000};
+  p.usage_steps = {-1, 2, 3, -1, 2};
+  p.runq_ns = {-1, 20, 900, -1, 200};
+  write_steps(db, p, true);
+  EXPECT_DOUBLE_EQ(validate::run_queue_share(db), 0.1);
 }
 
 TEST(ValidateOptions, NeverReplacesTheRunsOfADirectoryThatIsNotAValidations) {
@@ -289,20 +446,72 @@ TEST(ValidateWorkloads, StableDoesTheSameWorkEveryStepAndGrowthTenfoldLinearly) 
 
 TEST(ValidateWorkloads, TheStoreWritesEveryEventInItsOwnTransactionAndTimesIt) {
   ScratchDir scratch;
+  std::int64_t prefilled = 0, written = 0;
   {
     auto store = workload(validate::WorkloadKind::store, 3, scratch.path());
+    {
+      sqlite::Connection db(scratch / "store.db");
+      prefilled = sqlite::query_int(db, "SELECT count(*) FROM events");
+    }
     for (std::int64_t step = 0; step < 3; ++step) {
       validate::StepReport report;
       store->step(step, report);
       EXPECT_EQ(report.counters.db_transactions, report.counters.db_rows);
       EXPECT_GT(report.counters.db_rows, 0u);
       EXPECT_GT(report.sections.database_ns, 0);
+      written += static_cast<std::int64_t>(report.counters.db_rows);
     }
   }
+  // The first step's lookups already scan a table: the growth starts from a positive cost.
+  EXPECT_GE(prefilled, 1000);
   sqlite::Connection db(scratch / "store.db");
-  EXPECT_EQ(sqlite::query_int(db, "SELECT count(*) FROM events"), 3 * 16);
+  EXPECT_EQ(sqlite::query_int(db, "SELECT count(*) FROM events"), prefilled + written);
   EXPECT_EQ(sqlite::query_int(db, "SELECT count(*) FROM pragma_index_list('events')"), 0)
       << "the planted cause is the lookup without an index";
+}
+
+TEST(ValidateWorkloads, DearerHandlesTheSameItemsEveryStepWhileItsHiddenHistoryTriples) {
+  auto dearer = workload(validate::WorkloadKind::dearer, 5);
+  for (std::int64_t step = 0; step < 5; ++step) {
+    validate::StepReport report;
+    dearer->step(step, report);
+    ASSERT_EQ(report.work.size(), 1u) << "the history is no work counter";
+    EXPECT_EQ(counter(report, "items"), 64);
+    EXPECT_EQ(report.counters.db_rows, 0u);
+  }
+  EXPECT_TRUE(std::isfinite(dearer->checksum()));
+  for (const std::int64_t steps : {2, 60, 300, 601}) {
+    const std::size_t first = validate::dearer_history(0, steps);
+    const std::size_t last = validate::dearer_history(steps - 1, steps);
+    EXPECT_EQ(last, 3 * first) << steps << " steps";
+    EXPECT_EQ(validate::dearer_history(steps + 5, steps), last) << "never beyond the last";
+    for (std::int64_t i = 1; i < steps; ++i)
+      EXPECT_NEAR(static_cast<double>(validate::dearer_history(i, steps) -
+                                      validate::dearer_history(i - 1, steps)),
+                  static_cast<double>(last - first) / static_cast<double>(steps - 1), 1.0)
+          << "linear growth, step " << i << " of " << steps;
+  }
+}
+
+TEST(ValidateWorkloads, TheFsyncWriterSyncsOneRecordAStepInAFileThatNeverGrows) {
+  ScratchDir scratch;
+  auto writer = workload(validate::WorkloadKind::fsync, 3, scratch.path());
+  const auto journal = scratch / "journal.bin";
+  const auto size = std::filesystem::file_size(journal);
+  EXPECT_GT(size, 0u) << "written in full before the first step";
+  for (std::int64_t step = 0; step < 3; ++step) {
+    validate::StepReport report;
+    writer->step(step, report);
+    EXPECT_EQ(report.counters.db_transactions, 1u);
+    EXPECT_EQ(report.counters.db_rows, 1u);
+    EXPECT_GT(report.sections.database_ns, 0);
+    EXPECT_EQ(counter(report, "records"), 1);
+    EXPECT_EQ(std::filesystem::file_size(journal), size) << "a sync that changes no size";
+  }
+  EXPECT_EQ(writer->checksum(), 3);
+  const std::string text = read_text(journal);
+  EXPECT_NE(text[0], '\0') << "the first record was written";
+  EXPECT_EQ(text.find_first_not_of('\0', 3 * 512), std::string::npos) << "only three records";
 }
 
 TEST(ValidateWorkloads, FragmentationKeepsEveryNodeLinkedOnceWhileReplacingThem) {
@@ -403,6 +612,7 @@ TEST(ValidateRun, EachReplicateIsItsOwnAnalysedRunAndTheReportIsWritten) {
   options.steps = 80;
   // The sanitized suite runs tests side by side: a busy machine is the normal case here.
   options.max_external_cores = std::numeric_limits<double>::infinity();
+  options.max_run_queue_share = std::numeric_limits<double>::infinity();
   std::size_t calls = 0;
   options.on_run = [&](const validate::ValidationRun&, std::size_t done, std::size_t total) {
     EXPECT_EQ(done, ++calls);

@@ -1,4 +1,5 @@
-// The compute-bound workloads: stable, growth (H5) and contention (H1). Their unit of work
+// The compute-bound workloads: stable, growth (H5), dearer (same work, dearer) and
+// contention (H1). Their unit of work
 // is a chain of dependent floating-point operations on data that stays in the L1 cache, so
 // a unit costs the same at every step and only the number of units (or the CPU the
 // process gets) can change a step's time.
@@ -11,7 +12,9 @@
 #include <array>
 #include <cerrno>
 #include <random>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "util/process.hpp"
 #include "validate/workload.hpp"
@@ -81,6 +84,67 @@ class Growth final : public Workload {
  private:
   UnitKernel m_kernel;
   std::int64_t m_steps;
+};
+
+// Same work, dearer: every step handles the same number of items, and each item is
+// checked against a history that the work counters do not show and that grows threefold
+// over the run (a linear scan, as a lookup without an index would be). Only the per-item
+// cost grows, so growing work (H5) must not explain the slowdown. The history is
+// allocated and written before the first step: no step allocates or faults in memory
+// (H2 reads allocator ratios and RSS), and 6,000 doubles (48 KB) stay in the L2 cache, so
+// the cost per history entry is the same at every length and grows linearly with it.
+// The items' records (8 MB in 1 KB blocks, allocated before the first step and kept) give
+// the heap a realistic size: in a heap of half a megabyte, the recorder's own buffers
+// moved glibc's active/allocated ratio by 19% in mid-run, which with the dearer steps
+// read as fragmentation (H2) in 4 of 6 runs.
+constexpr std::int64_t k_dearer_items = 64;
+constexpr std::size_t k_record_blocks = 8'192;
+constexpr std::size_t k_record_block_bytes = 1'024;
+constexpr std::size_t k_history_first = 2'000;
+constexpr std::size_t k_history_last = 6'000;
+
+}  // namespace
+
+std::size_t dearer_history(std::int64_t index, std::int64_t steps) {
+  steps = std::max<std::int64_t>(steps, 2);
+  index = std::clamp<std::int64_t>(index, 0, steps - 1);
+  const auto added = static_cast<std::int64_t>(k_history_last - k_history_first);
+  return k_history_first + static_cast<std::size_t>(added * index / (steps - 1));
+}
+
+namespace {
+
+class Dearer final : public Workload {
+ public:
+  explicit Dearer(const WorkloadOptions& options) : m_rng(options.seed), m_steps(options.steps) {}
+  void prepare() override {
+    std::uniform_real_distribution<double> value(0.5, 1.5);
+    m_history.resize(dearer_history(m_steps, m_steps));
+    for (double& x : m_history)
+      x = value(m_rng);
+    m_records.reserve(k_record_blocks);
+    for (std::size_t b = 0; b < k_record_blocks; ++b)
+      m_records.emplace_back(k_record_block_bytes, static_cast<char>('a' + b % 26));
+  }
+  void step(std::int64_t index, StepReport& report) override {
+    const std::size_t length = dearer_history(index, m_steps);
+    for (std::int64_t item = 0; item < k_dearer_items; ++item) {
+      // One dependency chain per item through the whole history: its latency is its cost.
+      double x = static_cast<double>(m_rng() % 1024) / 1024.0;
+      for (std::size_t j = 0; j < length; ++j)
+        x = x * 0.999 + m_history[j];
+      m_carry += x * 1e-9;
+    }
+    report.work.emplace_back("items", static_cast<double>(k_dearer_items));
+  }
+  double checksum() const override { return m_carry; }
+
+ private:
+  std::mt19937_64 m_rng;
+  std::int64_t m_steps;
+  std::vector<double> m_history;
+  std::vector<std::string> m_records;
+  double m_carry = 0.0;
 };
 
 // The cores this process may run on (its affinity, which a batch system may restrict).
@@ -159,6 +223,9 @@ std::unique_ptr<Workload> make_stable(const WorkloadOptions& options) {
 }
 std::unique_ptr<Workload> make_growth(const WorkloadOptions& options) {
   return std::make_unique<Growth>(options);
+}
+std::unique_ptr<Workload> make_dearer(const WorkloadOptions& options) {
+  return std::make_unique<Dearer>(options);
 }
 std::unique_ptr<Workload> make_contention(const WorkloadOptions& options) {
   return std::make_unique<Contention>(options);

@@ -8,6 +8,22 @@
 
 namespace nrmlab::validate {
 
+namespace {
+
+// A slowdown that growing work does not explain, and no other hypothesis names: the same
+// work costs more through something no tested mechanism covers. Read from the first
+// condition's drift (validation runs have one) and H5's verdict.
+bool dearer(const analysis::SoundAnalysis& sound) {
+  if (sound.drift.empty()) return false;
+  const analysis::Drift& drift = sound.drift.front();
+  if (!drift.drifts || drift.direction != analysis::DriftDirection::slower) return false;
+  const auto h5 = std::find_if(sound.hypotheses.begin(), sound.hypotheses.end(),
+                               [](const analysis::Hypothesis& h) { return h.id == "H5"; });
+  return h5 != sound.hypotheses.end() && !analysis::is_supported(h5->verdict);
+}
+
+}  // namespace
+
 Verdict read_verdict(const analysis::RunAnalysis& run, bool thermal) {
   Verdict v;
   const analysis::SoundAnalysis& sound = run.sound;
@@ -44,7 +60,13 @@ Verdict read_verdict(const analysis::RunAnalysis& run, bool thermal) {
     if (analysis::is_supported(h4)) v.supported.emplace_back("H4");
     parts.insert(parts.begin(), fmt::format("H4 {}", analysis::to_string(h4)));
   }
-  if (parts.empty()) {
+  if (parts.empty() && !thermal && dearer(sound)) {
+    v.label = "dearer";
+    v.reason = fmt::format(
+        "step time grows ({:.0f}% of its median over the run) with no tested mechanism, and "
+        "growing work (H5) does not explain it: the same work costs more",
+        100 * v.relative_change);
+  } else if (parts.empty()) {
     v.label = "none";
     v.reason = "no hypothesis supported";
   } else {

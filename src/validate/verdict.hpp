@@ -1,7 +1,9 @@
 // The verdict of one analysed run, named by one label so planted causes and verdicts can
 // be tallied: "none" (no hypothesis supported), a hypothesis ("H1".."H5"), "off-CPU"
 // (off-CPU time dominates and contention does not explain it: the run waits, as with the
-// blocking sampler), several joined by "+", and for the thermal case "H4 <verdict>".
+// blocking sampler), several joined by "+", "dearer" (no hypothesis supported, yet the run
+// drifts slower and growing work, H5, does not explain it: the same work costs more through
+// no tested mechanism), and for the thermal case "H4 <verdict>".
 #pragma once
 
 #include <string>

@@ -7,12 +7,14 @@
 namespace nrmlab::validate {
 namespace {
 
-constexpr std::array<std::pair<WorkloadKind, std::string_view>, 5> k_names = {{
+constexpr std::array<std::pair<WorkloadKind, std::string_view>, 7> k_names = {{
     {WorkloadKind::stable, "stable"},
     {WorkloadKind::growth, "growth"},
     {WorkloadKind::store, "store"},
     {WorkloadKind::contention, "contention"},
     {WorkloadKind::fragmentation, "fragmentation"},
+    {WorkloadKind::dearer, "dearer"},
+    {WorkloadKind::fsync, "fsync"},
 }};
 
 }  // namespace
@@ -48,6 +50,10 @@ std::unique_ptr<Workload> make_workload(const WorkloadOptions& options) {
       return make_contention(options);
     case WorkloadKind::fragmentation:
       return make_fragmentation(options);
+    case WorkloadKind::dearer:
+      return make_dearer(options);
+    case WorkloadKind::fsync:
+      return make_fsync(options);
   }
   return make_stable(options);
 }

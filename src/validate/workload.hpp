@@ -23,6 +23,8 @@ enum class WorkloadKind {
   store,          // H3: unbatched writes to a store whose per-write cost grows with its size
   contention,     // H1: stable, two CPU-bound competitors per core in the middle half
   fragmentation,  // H2: a long-lived structure scattered by interleaved short-lived allocations
+  dearer,         // the same items every step, each dearer: a hidden history grows (not H5)
+  fsync,          // a writer that waits for the device on every step (off-CPU, not H1)
 };
 
 std::optional<WorkloadKind> parse_workload(std::string_view name);
@@ -34,7 +36,7 @@ struct WorkloadOptions {
   WorkloadKind kind = WorkloadKind::stable;
   std::uint64_t seed = 1;
   std::int64_t steps = 400;
-  std::filesystem::path dir;  // the run directory (the store workload keeps its database here)
+  std::filesystem::path dir;  // the run directory (the store and fsync workloads write here)
 };
 
 // What one step did, beyond what the recorder measures itself.
