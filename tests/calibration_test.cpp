@@ -13,6 +13,7 @@
 
 #include "analysis/stats/descriptive.hpp"
 #include "telemetry/schema.hpp"
+#include "test_support.hpp"
 
 namespace nrmlab::validate {
 namespace {
@@ -273,6 +274,31 @@ TEST(Calibration, EveryIssueFamilyExists) {
         "runq-growth", "preemptions-proportional", "db-price-growth", "allocator-ratio-growth",
         "thermal", "collinear-counters", "power-level-rise", "power-unit-cost-doubling"})
     EXPECT_TRUE(all.count(name)) << name;
+}
+
+TEST(CalibrationCli, PrintsTheTableAndWritesJsonAndMarkdown) {
+  testing::ScratchDir scratch;
+  const auto out = scratch / "calibration";
+  const auto result = testing::run_nrmlab({"validate", "--calibrate", "--runs", "4", "--family",
+                                           "null-short,null-constant", "--out", out.string()},
+                                          scratch);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("null-short"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("pass"), std::string::npos) << result.out;
+  const auto json = nlohmann::json::parse(testing::read_text(out / "calibration.json"));
+  EXPECT_EQ(json["schema"], k_calibration_schema);
+  EXPECT_EQ(json["runs"], 4);
+  ASSERT_EQ(json["families"].size(), 2u);
+  // In table order, whatever the order asked.
+  EXPECT_EQ(json["families"][0]["name"], "null-constant");
+  EXPECT_EQ(json["families"][1]["name"], "null-short");
+  EXPECT_EQ(json["families"][1]["runs"], 4);
+  EXPECT_NE(testing::read_text(out / "calibration.md").find("| `null-constant` |"),
+            std::string::npos);
+  const auto unknown = testing::run_nrmlab(
+      {"validate", "--calibrate", "--family", "no-such", "--out", out.string()}, scratch);
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.err.find("no-such"), std::string::npos) << unknown.err;
 }
 
 class CalibrationFamilyRule : public ::testing::TestWithParam<std::string> {};
