@@ -8,7 +8,24 @@
 // The pass rule is a binomial bound, so a finite number of runs can neither pass a bad rate
 // by luck nor fail a good one by bad luck more than rarely: a family fails a check only if
 // its count is improbable (one-sided binomial tail p < 0.001) at the allowed rate (5% for
-// false outcomes, 90% for hits); a "never" check fails on any occurrence.
+// false outcomes, 90% for hits); a "never" check fails on any occurrence. This is the exact
+// one-sided binomial test (Conover, Practical Nonparametric Statistics, 3rd ed. 1999,
+// section 3.1): at a true rate exactly at the limit a check fails in at most 0.1% of
+// calibrations, and the small `make test` subset (20 runs) fails only gross excesses
+// (6 of 20 at 5%), the full table (200 runs) anything above ~11%.
+//
+// Runs are independent draws: run r of family F uses a generator seeded from (seed, F, r)
+// alone, so the table is the same for any thread count and `make test`'s subset is the
+// committed table's first runs. Hypotheses are counted per run (a run's verdict combines its
+// conditions), drifts per condition (each condition is its own trend test).
+//
+// calibration.json (schema nrmlab.calibration/1): {schema, seed, runs, rule: {false_rate,
+// power_rate, tail_p}, interrupted, passed, seconds, families: [{name, kind (null | signal |
+// power), planted, runs, conditions, supported: {H1..H5: runs}, drift_slower, drift_faster
+// (conditions), errors, first_error, checks: [{quantity (H1..H5 | drift declared | drift
+// slower), rule (at most 5% | at least 90% | never | reported), count, trials, p (null for
+// never and reported), passed}], passed, analysis_seconds}]}. Only the *seconds fields
+// change between two runs with the same seed.
 #pragma once
 
 #include <array>

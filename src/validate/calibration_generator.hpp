@@ -95,7 +95,8 @@ inline constexpr std::int64_t k_system_every = 25;
 analysis::RunData build_run(const RunPlan& plan, Rng& rng, const std::string& id);
 
 // Stationary AR(1) noise with marginal standard deviation `sd` (phi 0: independent), begun
-// in its stationary distribution so a short condition has no start-up transient.
+// in its stationary distribution (x0 ~ N(0, sd^2), innovations sd sqrt(1 - phi^2); Box &
+// Jenkins, Time Series Analysis, ch. 3) so a short condition has no start-up transient.
 class ArNoise {
  public:
   ArNoise(double phi, double sd) : m_phi(phi), m_sd(sd) {}
