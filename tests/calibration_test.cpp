@@ -22,7 +22,7 @@ using calibration::ArNoise;
 using calibration::Rng;
 
 // Runs per family in `make test`: 20, and 10 for families whose runs have more than 2,000
-// steps (they cost 5-10 times as much). Measured: the whole file takes ~50 s of CPU under
+// steps (they cost 5-10 times as much). Measured: the whole file takes ~55 s of CPU under
 // ASan + UBSan (82 s with 20 runs everywhere) and ~9 s in the release build.
 constexpr std::size_t k_test_runs = 20;
 constexpr std::size_t k_test_runs_long = 10;
