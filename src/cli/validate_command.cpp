@@ -1,18 +1,75 @@
 #include "cli/validate_command.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "cli/commands.hpp"
 #include "cli/interrupt.hpp"
 #include "util/error.hpp"
+#include "validate/calibration.hpp"
 #include "validate/validator.hpp"
 #include "validate/workload_run.hpp"
 
 namespace nrmlab::cli {
 
 namespace fs = std::filesystem;
+
+// ---- --calibrate: the calibration suite (validate/calibration.hpp) ----------------------
+namespace {
+
+void add_calibrate_options(CLI::App& command, ValidateCommandOptions& o) {
+  command.add_flag("--calibrate", o.calibrate,
+                   "Instead of the cases: the calibration suite. Synthetic telemetry with\n"
+                   "planted truth (null, signal and power families), analysed in memory;\n"
+                   "prints the family x outcome table, writes OUT/calibration.json and\n"
+                   "calibration.md, exits 1 when a family fails its error-rate rule.\n"
+                   "The default seed reproduces bench/results/calibration-*.md");
+  command.add_option("--runs", o.runs, "--calibrate: runs per family")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))
+      ->capture_default_str();
+  command
+      .add_option("--family", o.families,
+                  "--calibrate: only these families (repeatable or comma-separated)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(validate::calibration_family_names()));
+}
+
+int execute_calibrate(const ValidateCommandOptions& o) {
+  validate::CalibrationOptions options;
+  options.runs = o.runs;
+  options.families = o.families;
+  options.seed = o.seed;
+  options.stop = &install_interrupt_handlers();
+  const bool terminal = isatty(fileno(stderr)) != 0;
+  if (terminal && !o.quiet)
+    options.on_run = [](const std::string& family, std::size_t done, std::size_t runs) {
+      fmt::print(stderr, "\r\033[K{} {}/{}", family, done, runs);
+      std::fflush(stderr);
+    };
+  const validate::CalibrationReport report = validate::run_calibration(options);
+  if (terminal && !o.quiet) fmt::print(stderr, "\r\033[K");
+  for (const std::string& line : validate::calibration_table(report))
+    fmt::print("{}\n", line);
+  validate::write_calibration(report, o.out);
+  fmt::print("\ncalibration: {} ({:.0f} s)\n", (fs::path(o.out) / "calibration.json").string(),
+             report.seconds);
+  if (report.interrupted) {
+    fmt::print(stderr, "nrmlab: calibration interrupted; the table covers the runs that ended\n");
+    return 130;
+  }
+  if (!report.passed) {
+    fmt::print(stderr, "nrmlab: a calibration family failed its error-rate rule (marked FAIL)\n");
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// ---- the planted-cause cases -------------------------------------------------------------
 
 CLI::App* add_validate_command(CLI::App& app, ValidateCommandOptions& o) {
   CLI::App* command = app.add_subcommand(
@@ -55,10 +112,12 @@ CLI::App* add_validate_command(CLI::App& app, ValidateCommandOptions& o) {
       ->delimiter(',')
       ->check(CLI::IsMember(validate::case_ids()));
   command->add_flag("--quiet,-q", o.quiet, "No line per run (the matrix is still printed)");
+  add_calibrate_options(*command, o);
   return command;
 }
 
 int execute_validate(const ValidateCommandOptions& o) {
+  if (o.calibrate) return execute_calibrate(o);
   validate::ValidateOptions options;
   options.full = o.full;
   options.out = o.out;

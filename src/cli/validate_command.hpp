@@ -18,6 +18,10 @@ struct ValidateCommandOptions {
   std::uint64_t seed = 1;
   std::vector<std::string> cases;
   bool quiet = false;
+  // --calibrate: the calibration suite (validate/calibration.hpp) instead of the cases.
+  bool calibrate = false;
+  std::size_t runs = 200;
+  std::vector<std::string> families;
 };
 
 CLI::App* add_validate_command(CLI::App& app, ValidateCommandOptions& options);
