@@ -159,7 +159,7 @@ Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds
   d.theil_sen_points = medians.size();
 
   // Mann-Kendall with the autocorrelation correction: persistent noise is not a trend.
-  const auto mk = stats::mann_kendall(wall);
+  const auto mk = stats::mann_kendall_corrected(wall);
   d.mann_kendall_z = mk.z;
   d.mann_kendall_p = mk.p;
   d.mann_kendall_tau = mk.tau;

@@ -13,6 +13,7 @@
 #include "analysis/attribution.hpp"
 #include "analysis/hypotheses/evidence.hpp"
 #include "analysis/sound_mode.hpp"
+#include "analysis/stats/p_values.hpp"
 
 namespace nrmlab::analysis {
 namespace {
@@ -70,33 +71,16 @@ Hypothesis combine(const HypothesisSpec& spec, const std::vector<std::string>& c
   return h;
 }
 
-// Holm's step-down adjustment (Holm 1979): the i-th smallest of m p-values is multiplied by
-// m - i + 1, and the adjusted values are made monotone. It controls the family-wise error
-// rate under any dependence between the tests. NaN entries are not tests and stay NaN.
-std::vector<double> holm_adjust(const std::vector<double>& p) {
-  std::vector<std::size_t> order;
-  for (std::size_t i = 0; i < p.size(); ++i)
-    if (std::isfinite(p[i])) order.push_back(i);
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p[a] < p[b]; });
-  std::vector<double> out(p.size(), evidence::k_nan);
-  double running = 0.0;
-  const std::size_t m = order.size();
-  for (std::size_t rank = 0; rank < m; ++rank) {
-    running = std::max(running, std::min(1.0, p[order[rank]] * static_cast<double>(m - rank)));
-    out[order[rank]] = running;
-  }
-  return out;
-}
-
 // The run's family: every test that could have supported a hypothesis in some condition
-// (the tests each hypothesis ran, one p each). Support whose adjusted p is no longer below
-// alpha is withdrawn, with the reason saying so.
+// (the tests each hypothesis ran, one p each). Holm's step-down adjustment (Holm 1979)
+// controls the family-wise error rate under any dependence between the tests; support whose
+// adjusted p is no longer below alpha is withdrawn, with the reason saying so.
 void control_family(std::vector<std::vector<Outcome>>& outcomes, const Thresholds& t) {
   std::vector<double> p;
   for (const auto& per_spec : outcomes)
     for (const Outcome& o : per_spec)
       p.push_back(o.testable ? o.p : evidence::k_nan);
-  const std::vector<double> adjusted = holm_adjust(p);
+  const std::vector<double> adjusted = stats::holm(p);
   std::size_t tests = 0;
   for (const double v : adjusted)
     tests += std::isfinite(v);
