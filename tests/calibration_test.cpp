@@ -28,20 +28,16 @@ constexpr std::size_t k_test_runs = 20;
 constexpr std::size_t k_test_runs_long = 10;
 constexpr std::size_t k_long_run_steps = 2000;
 
-// Checks the current analysis fails (issue 17's "before" table); the lead's analysis
-// changes should empty this list. A listed check is still run and printed; every check
-// not listed must pass.
+// Checks the analysis is known to fail at 200 runs (bench/results/calibration-after.md).
+// A listed check is still run and printed; every check not listed must pass.
 const std::map<std::string, std::set<Quantity>> k_known_failing = {
-    {"null-ar0.9-n100", {Quantity::drift_declared}},
-    {"null-ar0.9-n400", {Quantity::drift_declared}},
-    {"null-ar0.95-n100", {Quantity::drift_declared}},
-    {"null-ar0.95-n400", {Quantity::drift_declared}},
-    {"null-level-shift", {Quantity::drift_declared}},
-    {"blocking-io", {Quantity::h1, Quantity::h4}},
+    // "Unit cost doubled is never H5": 3 of 200 runs in each family still read as H5 (a
+    // free counter's step-to-step jitter correlates with step time by chance more often
+    // than the bootstrap interval allows; bench/results/calibration-after.md). Open.
     {"unit-cost-growth", {Quantity::h5}},
-    {"preemptions-proportional", {Quantity::h1}},
     {"power-unit-cost-doubling", {Quantity::h5}},
 };
+
 const CalibrationFamily& family(const std::string& name) {
   for (const CalibrationFamily& f : calibration_families())
     if (f.name == name) return f;

@@ -219,14 +219,17 @@ std::vector<std::size_t> resample(std::size_t n, std::mt19937_64& rng) {
   return out;
 }
 
-// Percentile interval and a two-sided normal p of "zero" with the bootstrap's SE.
+// Percentile interval and a two-sided normal p of "zero" with the bootstrap's (robust) SE.
 ChangePart summarise(double estimate, std::vector<double> replicates, double confidence) {
   ChangePart part{estimate, k_nan, k_nan, k_nan};
   std::erase_if(replicates, [](double v) { return !std::isfinite(v); });
   if (replicates.size() < 10 || !std::isfinite(estimate)) return part;
   part.ci_low = stats::quantile(replicates, (1 - confidence) / 2);
   part.ci_high = stats::quantile(replicates, (1 + confidence) / 2);
-  const double se = stats::standard_deviation(replicates, 1);
+  // The standard error from the replicates' central 68% rather than their SD: a ratio of
+  // estimates has a long tail that would inflate an SD and hide a clear effect.
+  const double se =
+      (stats::quantile(replicates, 0.841345) - stats::quantile(replicates, 0.158655)) / 2;
   if (se > 0) {
     const double z = std::abs(estimate) / se;
     part.p = 2 * boost::math::cdf(boost::math::complement(boost::math::normal(), z));

@@ -201,6 +201,9 @@ void study_summary(const AnalysisReport& r, std::vector<std::string>& lines) {
         s.phase_1b.speedup, s.phase_1b.speedup_band,
         s.phase_1b.variance_reduced ? "reduced" : "not reduced",
         s.phase_1b.functionally_equivalent ? "holds" : "not shown", s.phase_1b.verdict));
+  if (s.has_phase_1b)
+    for (const auto& caveat : s.phase_1b.caveats)
+      lines.push_back("caveat   " + caveat);
   std::size_t equivalent = 0;
   for (const auto& e : s.equivalence)
     equivalent += e.equivalent;

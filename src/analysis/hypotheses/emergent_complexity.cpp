@@ -77,9 +77,12 @@ Outcome emergent_complexity(const ConditionContext& ctx) {
         fmt::join(a.unidentified, ", "));
     return o;
   }
-  const bool explains = a.work_share >= t.min_explained_fraction && a.work_share_ci_low > 0 &&
-                        step->more_work.p < t.alpha;
-  if (!explains && a.work_share_ci_high - a.work_share_ci_low > 1.0) {
+  // Three regions of the share's interval: wholly at or above min_explained_fraction (more
+  // work explains the slowdown), wholly below (it does not: the same work costs more), or
+  // across it -- one run cannot tell, and says so.
+  const double need = t.min_explained_fraction;
+  const bool explains = a.work_share_ci_low >= need && a.work_share >= need;
+  if (!explains && a.work_share_ci_high >= need) {
     o.identifiable = false;
     o.reason = fmt::format(
         "more work accounts for {:.0f}% of the slowdown, but the interval ({:.0f}% to {:.0f}%) "
@@ -88,8 +91,9 @@ Outcome emergent_complexity(const ConditionContext& ctx) {
     return o;
   }
   o.supported = explains && !growing.empty();
-  o.reason = o.supported ? fmt::format("more work ({}) accounts for {:.0f}% of the slowdown",
-                                       growing, 100 * a.work_share)
+  o.reason = o.supported ? fmt::format("more work ({}) accounts for {:.0f}% of the slowdown{}",
+                                       growing, 100 * a.work_share,
+                                       a.work_share > 1 ? " (and the same work got cheaper)" : "")
              : explains  ? "the work model tracks the slowdown, but no work counter grows"
                          : fmt::format(
                                "more work accounts for only {:.0f}% of the slowdown: the "
