@@ -175,6 +175,31 @@ TEST(Summary, AdviceNamesInterventionsThatExistForTheKindOfRun) {
   EXPECT_THAT(program_drift, ::testing::Not(HasSubstr("overhead factors")));
 }
 
+// Each run's family-wise false-support rate is at most alpha, so a study of 192 runs expects
+// about 10 supporting a hypothesis by chance: a count that chance explains is no finding.
+TEST(Summary, AStudyCountsAHypothesisAsAFindingOnlyBeyondWhatChanceGives) {
+  const auto study = [](std::size_t supported) {
+    analysis::AnalysisReport report;
+    report.mode = "sound";
+    report.has_study = true;
+    report.study.runs = 192;
+    for (std::size_t i = 0; i < 192; ++i) {
+      analysis::RunAnalysis run;
+      run.has_sound = true;
+      analysis::Hypothesis h;
+      h.id = "H1";
+      h.verdict = i < supported ? analysis::Verdict::supported : analysis::Verdict::not_supported;
+      run.sound.hypotheses.push_back(h);
+      report.runs.push_back(std::move(run));
+    }
+    return joined(analysis::summarise(report));
+  };
+  EXPECT_THAT(study(7), HasSubstr("H1 in 7/192 runs (as many as chance gives: not a finding)"));
+  EXPECT_THAT(study(9), HasSubstr("not a finding"));
+  EXPECT_THAT(study(40), HasSubstr("H1 in 40/192 runs"));
+  EXPECT_THAT(study(40), ::testing::Not(HasSubstr("not a finding")));
+}
+
 TEST(Report, AHypothesisThisVersionDoesNotKnowGetsNoBorrowedPanel) {
   ScratchDir scratch;
   const fs::path dir = scratch / "native";

@@ -167,11 +167,14 @@ void study_summary(const AnalysisReport& r, std::vector<std::string>& lines) {
     // family-wise false-support rate is at most alpha, so a count whose binomial upper tail
     // at alpha is not below alpha reads "as by chance", not as a finding.
     std::string counts;
-    for (const auto& [id, n] : supported)
+    for (const auto& [id, n] : supported) {
+      // Only a tested cause has a per-run false-support rate; the observer is a measurement.
+      const HypothesisSpec* spec = find_hypothesis(id);
+      const bool by_chance = spec && spec->names_cause &&
+                             !(chance_count_p(n, s.runs, r.thresholds.alpha) < r.thresholds.alpha);
       counts += fmt::format("{}{} in {}/{} runs{}", counts.empty() ? "" : ", ", id, n, s.runs,
-                            chance_count_p(n, s.runs, r.thresholds.alpha) < r.thresholds.alpha
-                                ? ""
-                                : " (as many as chance gives: not a finding)");
+                            by_chance ? " (as many as chance gives: not a finding)" : "");
+    }
     lines.push_back("evidence " +
                     (counts.empty() ? std::string("no hypothesis supported in any run") : counts));
   }
