@@ -178,29 +178,7 @@ TEST(StatsMannKendallCorrected, HoldsItsSizeUnderAutocorrelationAndKeepsPower) {
   const auto corrected = [](std::span<const double> y) {
     return mann_kendall_corrected(y).p < 0.05;
   };
-  std::uint64_t seed = 200;
-  for (const double phi : {0.0, 0.5, 0.9, 0.95}) {
-    for (const std::size_t n : {100, 400, 3000}) {
-      const std::size_t runs = n > 1000 ? 200 : 400;  // the long cells cost the most time
-      const std::size_t limit = testing::improbable_count(runs, 0.05);
-      const std::size_t before = testing::count_rejections(plain, runs, n, phi, 0.1, 0.0, seed);
-      const std::size_t after = testing::count_rejections(corrected, runs, n, phi, 0.1, 0.0, seed);
-      ++seed;
-      std::printf("size phi %.2f n %4zu: Mann-Kendall %.3f, corrected %.3f\n", phi, n,
-                  static_cast<double>(before) / runs, static_cast<double>(after) / runs);
-      EXPECT_LT(after, limit) << "phi " << phi << " n " << n;
-      if (phi >= 0.5) {
-        EXPECT_GE(before, limit) << "phi " << phi << " n " << n;
-      }
-    }
-  }
-  const std::size_t runs = 400;
-  for (const double sd : {0.05, 0.1}) {
-    const std::size_t hits = testing::count_rejections(corrected, runs, 400, 0.5, sd, 0.3, seed++);
-    std::printf("power x1.3 over 400 steps, AR(1) 0.5, sd %.2f: corrected %.3f\n", sd,
-                static_cast<double>(hits) / runs);
-    EXPECT_GE(hits, runs * 9 / 10) << sd;
-  }
+  testing::expect_size_and_power("Mann-Kendall", plain, "corrected", corrected, 0.5, 200);
 }
 
 }  // namespace

@@ -328,8 +328,8 @@ std::vector<std::string> unidentified_counters(const std::vector<std::string>& c
 
 }  // namespace
 
-// Over 80 lines would split the bootstrap loop from the estimates it repeats; it is kept
-// whole so the replicate and the point estimate visibly run the same code.
+// The bootstrap replicates and the point estimate run the same code (take, pooled_costs,
+// split), one after the other.
 Attribution attribute_change(const ConditionData& condition, const Drift& drift,
                              const Thresholds& t) {
   Attribution a;

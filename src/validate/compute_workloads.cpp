@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <random>
 #include <string>
 #include <thread>
@@ -68,14 +69,22 @@ class Stable final : public Workload {
   UnitKernel m_kernel;
 };
 
-// Work grows linearly over the run, from a tenth of the stable step to the stable step.
+// Work grows linearly over the run, from a tenth of the stable step to the stable step, and
+// varies by up to 15% from one step to the next around that line, as real work does: the
+// analysis prices work from its step-to-step variation, and work that only follows a line
+// cannot be told from a unit cost that rises along it (it would be "not identifiable").
 class Growth final : public Workload {
  public:
   explicit Growth(const WorkloadOptions& options)
-      : m_kernel(options.seed), m_steps(std::max<std::int64_t>(options.steps, 2)) {}
+      : m_kernel(options.seed),
+        m_steps(std::max<std::int64_t>(options.steps, 2)),
+        m_jitter(options.seed ^ 0x9e3779b97f4a7c15ULL) {}
   void step(std::int64_t index, StepReport& report) override {
     const std::int64_t first = k_stable_units / 10;
-    const std::int64_t units = first + (k_stable_units - first) * index / (m_steps - 1);
+    const double line =
+        static_cast<double>(first + (k_stable_units - first) * index / (m_steps - 1));
+    const double jitter = std::uniform_real_distribution<double>(-0.15, 0.15)(m_jitter);
+    const auto units = static_cast<std::int64_t>(std::llround(line * (1 + jitter)));
     m_kernel.run(units);
     report.work.emplace_back("units", static_cast<double>(units));
   }
@@ -84,6 +93,7 @@ class Growth final : public Workload {
  private:
   UnitKernel m_kernel;
   std::int64_t m_steps;
+  std::mt19937_64 m_jitter;
 };
 
 // Same work, dearer: every step handles the same number of items, and each item is

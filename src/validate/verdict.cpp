@@ -4,19 +4,26 @@
 
 #include <algorithm>
 
+#include "analysis/attribution.hpp"
 #include "analysis/hypothesis_registry.hpp"
+#include "analysis/summary.hpp"
 
 namespace nrmlab::validate {
 
 namespace {
 
-// A slowdown that growing work does not explain, and no other hypothesis names: the same
-// work costs more through something no tested mechanism covers. Read from the first
-// condition's drift (validation runs have one) and H5's verdict.
+// A slowdown whose attribution puts it in "the same work costs more" (its interval above
+// 0), that growing work (H5) does not explain and no other hypothesis names: the same work
+// costs more through something no tested mechanism covers. Read from the first condition
+// (validation runs have one).
 bool dearer(const analysis::SoundAnalysis& sound) {
-  if (sound.drift.empty()) return false;
+  if (sound.drift.empty() || sound.attribution.empty()) return false;
   const analysis::Drift& drift = sound.drift.front();
-  if (!drift.drifts || drift.direction != analysis::DriftDirection::slower) return false;
+  const bool slower =
+      drift.direction == analysis::DriftDirection::slower ||
+      (drift.direction == analysis::DriftDirection::level_shift && drift.shift_ratio > 1);
+  const analysis::SectionChange* step = analysis::find_section(sound.attribution.front(), "step");
+  if (!slower || !step || !(step->dearer.ci_low > 0)) return false;
   const auto h5 = std::find_if(sound.hypotheses.begin(), sound.hypotheses.end(),
                                [](const analysis::Hypothesis& h) { return h.id == "H5"; });
   return h5 != sound.hypotheses.end() && !analysis::is_supported(h5->verdict);
@@ -63,9 +70,9 @@ Verdict read_verdict(const analysis::RunAnalysis& run, bool thermal) {
   if (parts.empty() && !thermal && dearer(sound)) {
     v.label = "dearer";
     v.reason = fmt::format(
-        "step time grows ({:.0f}% of its median over the run) with no tested mechanism, and "
-        "growing work (H5) does not explain it: the same work costs more",
-        100 * v.relative_change);
+        "step time grows ({}) with no tested mechanism, and growing work (H5) does not "
+        "explain it: the same work costs more",
+        analysis::format_ratio(analysis::level_ratio(sound.drift.front())));
   } else if (parts.empty()) {
     v.label = "none";
     v.reason = "no hypothesis supported";

@@ -16,9 +16,9 @@ int main(int argc, char** argv) {
   std::mt19937_64 random(42);
   long checksum = 0;
   for (long step = 0; step < steps; ++step) {
-    // The work varies a little from one step to the next around its growth (as real work
+    // The work varies by up to 20% from one step to the next around its growth (as real work
     // does), so its cost can be told from a unit cost that rises with the step.
-    const long items = base + growth * step + ((step * 7) % 5 - 2) * (growth / 2);
+    const long items = (base + growth * step) * (10 + ((step * 7) % 5 - 2)) / 10;
     std::vector<double> values(static_cast<std::size_t>(items));
     for (double& v : values)
       v = static_cast<double>(random() % 1000000);
