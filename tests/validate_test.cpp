@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "analysis/analyze.hpp"
+#include "analysis/summary.hpp"
 #include "analysis/telemetry_reader.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
@@ -627,7 +628,9 @@ TEST(ValidateRun, EachReplicateIsItsOwnAnalysedRunAndTheReportIsWritten) {
   options.nrmlab_binary = NRMLAB_BINARY;
   options.cases = {"growth", "thermal"};
   options.replicates = 2;
-  options.steps = 80;
+  // Long enough that the quarters the attribution compares (40 steps) price the work
+  // under a sanitizer's noise.
+  options.steps = 160;
   // The sanitized suite runs tests side by side: a busy machine is the normal case here.
   options.max_external_cores = std::numeric_limits<double>::infinity();
   options.max_run_queue_share = std::numeric_limits<double>::infinity();
@@ -649,9 +652,16 @@ TEST(ValidateRun, EachReplicateIsItsOwnAnalysedRunAndTheReportIsWritten) {
   EXPECT_EQ(seeds.size(), 2u) << "replicates differ in seed";
   // Tenfold growth is found whatever else a sanitizer's slowdown and the tests running
   // beside this one add (the release suite's validate_short checks the exact verdicts).
+  const auto growth = analysis::analyze(scratch / "runs" / report.runs[0].id, {});
+  std::string h5_reason, drift;
+  for (const auto& h : growth.runs.front().sound.hypotheses)
+    if (h.id == "H5") h5_reason = h.reason;
+  for (const auto& d : growth.runs.front().sound.drift)
+    drift = analysis::describe_drift(d) + fmt::format(" (Mann-Kendall p {:.2g})", d.mann_kendall_p);
   EXPECT_NE(std::find(report.runs[0].supported.begin(), report.runs[0].supported.end(), "H5"),
             report.runs[0].supported.end())
-      << report.runs[0].verdict << ": " << report.runs[0].reason;
+      << report.runs[0].verdict << ": " << report.runs[0].reason << "; H5: " << h5_reason
+      << "; drift: " << drift;
   // The thermal expectation is the machine's, as its own run recorded it.
   const auto thermal = analysis::analyze(scratch / "runs" / report.runs[1].id, {});
   ASSERT_EQ(thermal.runs.size(), 1u);

@@ -85,8 +85,8 @@ struct Drift {
   // after it against the mean before. -1 and NaN when there is none.
   std::int64_t shift_step = -1;
   double shift_ratio = k_not_recorded;
-  // The p of the drift decision (the larger of the HAC and Mann-Kendall p's: both must
-  // reject), for the run's error control.
+  // The p of the drift decision (twice the smaller of the Mann-Kendall and HAC p's), for the
+  // run's error control.
   double p = k_not_recorded;
   std::vector<std::int64_t> change_points;  // steps where the mean level shifts (PELT)
   std::vector<double> segment_means_ms;

@@ -176,18 +176,21 @@ Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds
   for (const double mean : segments.segment_means)
     d.segment_means_ms.push_back(mean * 1e-6);
 
-  // Drift needs a monotone trend (Mann-Kendall with the autocorrelation correction, whose
-  // size holds under persistent noise) and a change large enough to matter (the level of the
-  // last quarter against the first, in the same direction). The HAC slope and its interval
-  // are reported but do not gate: a curved slowdown (exponential, quadratic) leaves residuals
-  // around a straight line that look like persistent noise, and the robust interval then
-  // swallows a fall from 10 ms to 0.5 ms.
-  const bool trend = mk.p < thresholds.alpha && (mk.z > 0) == (d.ratio > 1);
-  d.p = mk.p;
+  // Drift needs a trend and a change large enough to matter (the level of the last quarter
+  // against the first, in the same direction). The trend is either test's: the corrected
+  // Mann-Kendall (monotone, robust to curvature) or the fixed-b HAC slope (linear, more power
+  // on short noisy conditions), Bonferroni-combined (twice the smaller p) so that the pair
+  // keeps the size of one test; both must point the way the level moved. Either alone falls
+  // short: a curved slowdown leaves residuals around a straight line that look like
+  // persistent noise to HAC (a fall from 10 ms to 0.5 ms read "stable"), and Mann-Kendall's
+  // correction leaves it little power on 160 jittery steps.
+  const bool up = d.ratio > 1;
+  d.p = std::min(1.0, 2 * std::min(mk.p, hac.p));
+  const bool trend = d.p < thresholds.alpha && (mk.z > 0) == up && (hac.slope > 0) == up;
   d.drifts = trend && std::abs(d.ratio - 1) >= thresholds.min_relative_drift;
-  d.direction = !d.drifts     ? DriftDirection::stable
-                : d.ratio > 1 ? DriftDirection::slower
-                              : DriftDirection::faster;
+  d.direction = !d.drifts ? DriftDirection::stable
+                : up      ? DriftDirection::slower
+                          : DriftDirection::faster;
   find_level_shift(step, wall, d, thresholds);
   return d;
 }
