@@ -70,7 +70,7 @@ class Stable final : public Workload {
 };
 
 // Work grows linearly over the run, from a tenth of the stable step to the stable step, and
-// varies by up to 15% from one step to the next around that line, as real work does: the
+// varies by up to 30% from one step to the next around that line, as real work does: the
 // analysis prices work from its step-to-step variation, and work that only follows a line
 // cannot be told from a unit cost that rises along it (it would be "not identifiable").
 class Growth final : public Workload {
@@ -83,7 +83,7 @@ class Growth final : public Workload {
     const std::int64_t first = k_stable_units / 10;
     const double line =
         static_cast<double>(first + (k_stable_units - first) * index / (m_steps - 1));
-    const double jitter = std::uniform_real_distribution<double>(-0.15, 0.15)(m_jitter);
+    const double jitter = std::uniform_real_distribution<double>(-0.3, 0.3)(m_jitter);
     const auto units = static_cast<std::int64_t>(std::llround(line * (1 + jitter)));
     m_kernel.run(units);
     report.work.emplace_back("units", static_cast<double>(units));
