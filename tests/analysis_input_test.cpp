@@ -131,6 +131,20 @@ TEST(AnalysisInput, ThresholdsFromAStudyFile) {
   EXPECT_THROW(analysis::load_thresholds(scratch / "range.toml"), Error);
   std::ofstream(scratch / "syntax.toml") << "[thresholds\n";
   EXPECT_THROW(analysis::load_thresholds(scratch / "syntax.toml"), Error);
+  // The error control is a switch: true or false, nothing else.
+  EXPECT_TRUE(analysis::Thresholds{}.holm);
+  std::ofstream(scratch / "holm.toml") << "[thresholds]\nholm = false\nmin_cpu_wait_share = 0.2\n";
+  const auto holm = analysis::load_thresholds(scratch / "holm.toml");
+  EXPECT_FALSE(holm.holm);
+  EXPECT_EQ(holm.min_cpu_wait_share, 0.2);
+  std::ofstream(scratch / "flag.toml") << "[thresholds]\nalpha = 0.01\nholm = 1\n";
+  try {
+    analysis::load_thresholds(scratch / "flag.toml");
+    FAIL() << "a number accepted for a switch";
+  } catch (const Error& error) {
+    EXPECT_THAT(error.what(), HasSubstr("flag.toml:3"));
+    EXPECT_THAT(error.what(), HasSubstr("'holm' must be true or false"));
+  }
 }
 
 }  // namespace

@@ -398,8 +398,10 @@ std::vector<std::string> case_ids() {
   return ids;
 }
 
-ValidationReport run_validation(const ValidateOptions& options) {
-  const std::vector<CaseSpec> cases = selected(options.cases);
+namespace {
+
+// The report's header: what this validation will run, with which settings.
+ValidationReport new_report(const ValidateOptions& options, const std::vector<CaseSpec>& cases) {
   ValidationReport report;
   report.mode = options.full ? "full" : "short";
   report.nrmlab_version = build_info::k_version;
@@ -412,24 +414,33 @@ ValidationReport run_validation(const ValidateOptions& options) {
   report.max_run_queue_share = options.max_run_queue_share;
   for (const CaseSpec& spec : cases)
     report.cases.push_back(spec.info);
+  return report;
+}
 
+// OUT/runs is replaced: only ever in a directory that is new, empty or a validation's. The
+// directory is marked as a validation's at once (validation.json, interrupted), so one
+// killed before its end never leaves a directory that the next refuses to reuse.
+void prepare_out(const fs::path& out, ValidationReport& report) {
   std::error_code ec;
-  // OUT/runs is replaced: only ever in a directory that is new, empty or a validation's.
-  if (fs::exists(options.out, ec) && !fs::is_empty(options.out, ec) &&
-      !fs::exists(options.out / "validation.json", ec))
+  if (fs::exists(out, ec) && !fs::is_empty(out, ec) && !fs::exists(out / "validation.json", ec))
     throw Error(fmt::format(
         "{} is not empty and holds no validation.json: choose a new directory for --out (its "
         "runs/ would be replaced)",
-        options.out.string()));
-  fs::remove_all(options.out / "runs", ec);
-  fs::create_directories(options.out / "runs", ec);
-  if (ec)
-    throw Error(fmt::format("cannot create {}: {}", (options.out / "runs").string(), ec.message()));
-  // Marks the directory as a validation's at once, so a validation killed before its end
-  // never leaves one that the next refuses to reuse.
+        out.string()));
+  fs::remove_all(out / "runs", ec);
+  fs::create_directories(out / "runs", ec);
+  if (ec) throw Error(fmt::format("cannot create {}: {}", (out / "runs").string(), ec.message()));
   report.interrupted = true;
-  write_file_atomically(options.out / "validation.json", to_json(report).dump(1) + "\n");
+  write_file_atomically(out / "validation.json", to_json(report).dump(1) + "\n");
   report.interrupted = false;
+}
+
+}  // namespace
+
+ValidationReport run_validation(const ValidateOptions& options) {
+  const std::vector<CaseSpec> cases = selected(options.cases);
+  ValidationReport report = new_report(options, cases);
+  prepare_out(options.out, report);
   const study::Launcher launcher(options.nrmlab_binary, options.out, "local");
 
   std::size_t total = 0;
