@@ -5,6 +5,13 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 RELEASE := $(BUILD)/release
 ASAN := $(BUILD)/asan
+# Ninja, and unity builds (CMake joins up to 8 sources of a target into one translation
+# unit): the headers (gtest, nlohmann-json, fmt, Eigen, Boost.Math) are parsed and their
+# templates instantiated once per batch instead of once per file. Measured cold on 2 cores,
+# the sanitized build: 12 min 48 s with Makefiles, one file a unit; 7 min with these.
+# UNITY=OFF builds file by file (quicker to rebuild after editing one file).
+UNITY ?= ON
+CONFIGURE = scripts/configure-build.sh $(UNITY)
 
 .PHONY: all deps test-deps build run test bench format check clean
 
@@ -17,7 +24,7 @@ test-deps:
 	@scripts/install-deps.sh --test
 
 build: deps
-	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@$(CONFIGURE) $(RELEASE) -DCMAKE_BUILD_TYPE=Release
 	@cmake --build $(RELEASE) -j$(JOBS)
 
 # The main job: the attribution study (studies/attribution.toml: the C256 factorial over
@@ -33,16 +40,17 @@ run: build
 # build, the allocator suite (ASan serves malloc itself, so glibc, jemalloc and mimalloc can
 # only be tested without it) and the short planted-cause validation (`nrmlab validate`:
 # every verdict right, at the speed and with the allocators it validates).
-# Build time is most of CI's 20-minute budget on 2 cores: the sanitized build is -O1 with
-# line tables only (half the compile time of -O2 -g; ASan's own recommendation), it skips
-# the benchmarks, and the release build compiles only nrmlab and the allocator suite.
+# Build time is most of CI's 20-minute budget on 2 cores: both builds are unity builds
+# with Ninja (above), the sanitized build is -O1 with line tables only (half the compile
+# time of -O2 -g; ASan's own recommendation), it skips the benchmarks, and the release
+# build compiles only nrmlab and the allocator suite.
 ASAN_FLAGS := -O1 -g1 -fno-omit-frame-pointer
 test: test-deps check
-	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$(ASAN_FLAGS)" -DNRMLAB_SANITIZE=ON -DNRMLAB_BENCH=OFF >/dev/null
+	@$(CONFIGURE) $(ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$(ASAN_FLAGS)" -DNRMLAB_SANITIZE=ON -DNRMLAB_BENCH=OFF
 	@cmake --build $(ASAN) -j$(JOBS)
 	cd $(ASAN) && ctest --output-on-failure -j$(JOBS)
-	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@$(CONFIGURE) $(RELEASE) -DCMAKE_BUILD_TYPE=Release
 	@cmake --build $(RELEASE) -j$(JOBS) --target nrmlab nrmlab_allocator_tests
 	cd $(RELEASE) && ctest --output-on-failure -L 'allocator|validate'
 

@@ -25,7 +25,7 @@ for arg in "$@"; do
 done
 
 packages=(
-  build-essential cmake make pkg-config clang-format
+  build-essential cmake make ninja-build pkg-config clang-format
   libsqlite3-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libjemalloc-dev libmimalloc-dev

@@ -30,13 +30,8 @@ constexpr std::size_t k_long_run_steps = 2000;
 
 // Checks the analysis is known to fail at 200 runs (bench/results/calibration-after.md).
 // A listed check is still run and printed; every check not listed must pass.
-const std::map<std::string, std::set<Quantity>> k_known_failing = {
-    // "Unit cost doubled is never H5": 3 of 200 runs in each family still read as H5 (a
-    // free counter's step-to-step jitter correlates with step time by chance more often
-    // than the bootstrap interval allows; bench/results/calibration-after.md). Open.
-    {"unit-cost-growth", {Quantity::h5}},
-    {"power-unit-cost-doubling", {Quantity::h5}},
-};
+// None today: every family passes at 200 runs.
+const std::map<std::string, std::set<Quantity>> k_known_failing = {};
 
 const CalibrationFamily& family(const std::string& name) {
   for (const CalibrationFamily& f : calibration_families())

@@ -16,26 +16,14 @@
 #include "analysis/stats/ols.hpp"
 #include "analysis/stats/p_values.hpp"
 #include "analysis/stats/ranks.hpp"
+#include "stats_reference.hpp"
 
 namespace nrmlab::analysis::stats {
 namespace {
 
-const nlohmann::json& reference() {
-  static const nlohmann::json data = [] {
-    std::ifstream in(NRMLAB_TEST_DATA "/stats_reference.json");
-    return nlohmann::json::parse(in);
-  }();
-  return data;
-}
-
-std::vector<double> numbers(const nlohmann::json& array) {
-  return array.get<std::vector<double>>();
-}
-
-// Relative agreement for values that may be tiny (p-values down to 1e-214).
-void expect_close(double actual, double expected, double relative, const std::string& what) {
-  EXPECT_NEAR(actual, expected, relative * std::max(std::fabs(expected), 1e-300)) << what;
-}
+using testing::expect_close;
+using testing::numbers;
+using testing::reference;
 
 TEST(Stats, AverageRanksMatchScipy) {
   for (const auto& c : reference()["ranks"])

@@ -52,7 +52,7 @@ analysis::RunAnalysis analysed(const std::vector<std::string>& verdicts, double 
   run.sound.run.off_cpu_share = off_cpu;
   run.sound.run.dominant = "window";
   analysis::Drift drift;
-  drift.relative_change = 0.4;
+  drift.relative_change = 0.7;  // the trend line's figure: not what the validation reports
   drift.ratio = 1.4;
   run.sound.drift.push_back(drift);
   // The attribution puts the change in "the same work costs more" (interval above 0).
@@ -72,7 +72,7 @@ TEST(ValidateVerdict, NoSupportedHypothesisIsNoneAndTheObserverDoesNotCount) {
   const auto v = read_verdict(analysed(k_nothing), false);
   EXPECT_EQ(v.label, "none");
   EXPECT_TRUE(v.supported.empty());
-  EXPECT_DOUBLE_EQ(v.relative_change, 0.4);
+  EXPECT_NEAR(v.relative_change, 0.4, 1e-12);  // the level ratio, not the trend line
 }
 
 TEST(ValidateVerdict, OneSupportedHypothesisNamesIt) {
@@ -221,7 +221,7 @@ validate::ValidationRun fragmentation_run(std::string allocator, double relative
   return run;
 }
 
-TEST(ValidateFragmentation, H2StandsOnlyWhenEverySizeClassAllocatorHalvesTheSlowdown) {
+TEST(ValidateFragmentation, H2StandsWhenASizeClassAllocatorHalvesTheSlowdownAndNoneMatchesIt) {
   const auto decide = [](std::vector<validate::ValidationRun> interventions,
                          std::size_t allocators = 2) {
     validate::ValidationRun system = fragmentation_run("system", 0.5);
@@ -232,10 +232,18 @@ TEST(ValidateFragmentation, H2StandsOnlyWhenEverySizeClassAllocatorHalvesTheSlow
       decide({fragmentation_run("jemalloc", -0.1), fragmentation_run("mimalloc", 0.25)});
   EXPECT_EQ(confirmed.verdict, "H2");
   EXPECT_NE(confirmed.reason.find("25% under mimalloc"), std::string::npos) << confirmed.reason;
-  const auto one_fails =
-      decide({fragmentation_run("jemalloc", -0.1), fragmentation_run("mimalloc", 0.26)});
-  EXPECT_EQ(one_fails.verdict, "H2, not confirmed");
-  EXPECT_NE(one_fails.reason.find("mimalloc"), std::string::npos);
+  // One halving it is enough, as long as the other is still faster than glibc.
+  EXPECT_EQ(
+      decide({fragmentation_run("jemalloc", -0.1), fragmentation_run("mimalloc", 0.45)}).verdict,
+      "H2");
+  const auto none_halves =
+      decide({fragmentation_run("jemalloc", 0.3), fragmentation_run("mimalloc", 0.26)});
+  EXPECT_EQ(none_halves.verdict, "H2, not confirmed");
+  EXPECT_NE(none_halves.reason.find("26% under mimalloc"), std::string::npos) << none_halves.reason;
+  const auto one_matches =
+      decide({fragmentation_run("jemalloc", -0.1), fragmentation_run("mimalloc", 0.5)});
+  EXPECT_EQ(one_matches.verdict, "H2, not confirmed");
+  EXPECT_NE(one_matches.reason.find("50% under mimalloc"), std::string::npos) << one_matches.reason;
   auto broken = fragmentation_run("jemalloc", 0.0);
   broken.error = "exit code 1";
   EXPECT_EQ(decide({broken, fragmentation_run("mimalloc", 0.0)}).verdict,

@@ -153,8 +153,9 @@ struct Attribution {
   double work_share_ci_low = 0.0;
   double work_share_ci_high = 0.0;
   std::vector<std::string> counters;  // the work counters with a unit cost
-  // Counters whose work changed between the segments but never varies step to step: their
-  // cost cannot be told from a unit cost that changes over the same steps.
+  // Counters whose work changed between the segments but varies too little step to step to
+  // be priced (attribution.hpp): their cost cannot be told from a unit cost that changes
+  // over the same steps.
   std::vector<std::string> unidentified;
   std::vector<SectionChange> sections;  // "step" first
 };

@@ -23,10 +23,14 @@
 // over the same steps: both are a trend. First differences remove any smooth trend, so c_k
 // is estimated only from how time moves when the counter moves from one step to the next
 // (NNLS of centred differences of time on centred differences of the counters). A counter
-// that never varies step to step (constant, or an exact line) has no identifiable cost: if
-// its level changes between the segments, the run cannot separate more work from dearer
-// work, and the counter is listed in `unidentified` -- the hypotheses then say "not
-// identifiable from this run" and name the experiment that would decide.
+// that never varies step to step (constant, or an exact line) has no identifiable cost, and
+// one whose level changes by more than ten times its typical step-to-step move would be
+// priced by extrapolation (chance correlation, multiplied by its growth, was charged up to
+// twice a slowdown it had no part in). Neither enters the fit: if such a counter's level
+// changes between the segments, the run cannot separate more work from dearer work for
+// it, and it is listed in `unidentified` -- the hypotheses then say "not identifiable from
+// this run" (unless the priced work already explains the change) and name the experiment
+// that would decide.
 //
 // Intervals: a moving-block bootstrap over the (block-averaged) steps of each segment,
 // resampling the two segments independently and re-estimating the unit costs each time.

@@ -15,13 +15,7 @@
 namespace nrmlab::analysis {
 namespace {
 
-constexpr std::size_t k_min_window_steps = 20;
-
-bool is_constant(std::span<const double> values) {
-  for (const double v : values)
-    if (v != values.front()) return false;
-  return true;
-}
+constexpr std::size_t k_min_cost_window_steps = 20;
 
 }  // namespace
 
@@ -38,7 +32,7 @@ std::vector<std::string> work_counters(const Columns& steps) {
     if (name.starts_with("work.")) candidates.push_back(name);
   for (const std::string& counter : candidates) {
     const auto column = steps[counter];
-    if (column.size() < 3 || is_constant(column)) continue;
+    if (column.size() < 3 || stats::is_constant(column)) continue;
     // A program's counter missing from some markers cannot be charged for those steps.
     if (std::any_of(column.begin(), column.end(), [](double v) { return std::isnan(v); })) continue;
     bool duplicate = false;
@@ -84,7 +78,7 @@ std::vector<double> fit_costs(const Columns& steps, const std::vector<std::strin
     costs[c] = fit.coefficients[c] / d.scale[c];
   // A counter constant within the window cannot be told apart from the per-step constant.
   for (std::size_t c = 0; c < counters.size(); ++c)
-    if (is_constant(steps[counters[c]].subspan(w.begin, w.end - w.begin)))
+    if (stats::is_constant(steps[counters[c]].subspan(w.begin, w.end - w.begin)))
       costs[c + 1] = std::nan("");
   if (r_squared) *r_squared = fit.r_squared;
   return costs;
@@ -123,7 +117,7 @@ CostModel fit_cost_model(const ConditionData& condition, const Thresholds& thres
   const Window all{0, n};
   const auto costs = fit_costs(steps, counters, all, &model.r_squared);
   const auto windows = split_windows(n, static_cast<std::size_t>(thresholds.windows),
-                                     std::max(k_min_window_steps, counters.size() + 2));
+                                     std::max(k_min_cost_window_steps, counters.size() + 2));
   std::vector<std::vector<double>> window_costs;
   for (const Window& w : windows)
     window_costs.push_back(fit_costs(steps, counters, w));

@@ -16,14 +16,14 @@ namespace {
 // block medians of long conditions (robust to the heavy right tail of step times).
 constexpr std::size_t k_theil_sen_points = 1000;
 constexpr std::size_t k_changepoint_points = 500;
-constexpr std::size_t k_min_window_steps = 5;
+constexpr std::size_t k_min_drift_window_steps = 5;
 
 std::vector<WindowPercentiles> percentiles(const Columns& steps, int windows) {
   const auto step = steps["step"], wall = steps["wall_ns"], cpu = steps["cpu_ns"];
   const char* const k_sections[] = {"sampling", "window", "database", "recorder", "compute"};
   std::vector<WindowPercentiles> out;
   for (const Window& w :
-       split_windows(wall.size(), static_cast<std::size_t>(windows), k_min_window_steps)) {
+       split_windows(wall.size(), static_cast<std::size_t>(windows), k_min_drift_window_steps)) {
     const auto part = [&](std::span<const double> column) {
       return column.subspan(w.begin, w.end - w.begin);
     };
@@ -60,10 +60,6 @@ double quarter_ratio(std::span<const double> wall) {
   return first > 0 ? last / first : std::nan("");
 }
 
-bool is_constant(std::span<const double> values) {
-  return std::all_of(values.begin(), values.end(), [&](double v) { return v == values.front(); });
-}
-
 // A level shift: PELT finds at most two change points, the largest jump is significant as a
 // mean difference with HAC standard errors (the step indicator as the regressor), it moves
 // the level by at least min_relative_drift, and neither side has a trend of its own. Then
@@ -91,7 +87,7 @@ void find_level_shift(std::span<const double> step, std::span<const double> wall
   const double before_mean = stats::mean(wall.first(at));
   const double ratio = before_mean > 0 ? stats::mean(wall.subspan(at)) / before_mean : 0.0;
   const auto flat = [&](std::span<const double> x, std::span<const double> y) {
-    return is_constant(y) || !(stats::hac_trend(x, y, t.confidence).p < t.alpha);
+    return stats::is_constant(y) || !(stats::hac_trend(x, y, t.confidence).p < t.alpha);
   };
   if (jump.p < t.alpha && std::abs(ratio - 1) >= t.min_relative_drift &&
       flat(step.first(at), wall.first(at)) && flat(step.subspan(at), wall.subspan(at))) {
@@ -139,7 +135,7 @@ Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds
     mark_too_short(d);
     return d;
   }
-  if (is_constant(wall)) {
+  if (stats::is_constant(wall)) {
     mark_constant(d);
     return d;
   }

@@ -8,11 +8,10 @@
 #include "analysis/stats/correlation.hpp"
 #include "analysis/stats/ols.hpp"
 #include "analysis/windows.hpp"
+#include "util/numeric.hpp"
 
 namespace nrmlab::analysis {
 namespace {
-
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 
 // For each step, the latest value of a side series sampled at or before that step (the
 // first sample stands in before it); NaN when the condition has no sample at all.

@@ -11,11 +11,10 @@
 #include "analysis/stats/descriptive.hpp"
 #include "analysis/stats/group_tests.hpp"
 #include "analysis/windows.hpp"
+#include "util/numeric.hpp"
 
 namespace nrmlab::analysis {
 namespace {
-
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 
 // Configuration fields that name a run rather than describe it.
 bool is_identity(const std::string& path) {

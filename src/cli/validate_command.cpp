@@ -85,7 +85,7 @@ CLI::App* add_validate_command(CLI::App& app, ValidateCommandOptions& o) {
       "  fsync          a journal that waits for the device every step: off-CPU, not H1\n"
       "  contention     H1: two CPU-bound competitors per core for the middle half\n"
       "  fragmentation  H2: interleaved allocations scatter a long-lived list; confirmed only\n"
-      "                 when it slows at most half as much under jemalloc and mimalloc\n"
+      "                 when jemalloc or mimalloc halves the slowdown and neither matches it\n"
       "  blocking       the original's blocking sampler (NRM engine): off-CPU time dominates\n"
       "  thermal        H4 without sensors: not testable\n"
       "Prints the confusion matrix (planted cause x verdict), writes OUT/validation.json and\n"

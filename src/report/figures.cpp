@@ -13,12 +13,12 @@
 #include "analysis/summary.hpp"
 #include "report/downsample.hpp"
 #include "report/json_field.hpp"
+#include "util/numeric.hpp"
 
 namespace nrmlab::report {
 namespace {
 
 using nlohmann::json;
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 
 // ---- small helpers ---------------------------------------------------------------------
 

@@ -101,7 +101,7 @@ std::string shortened(const std::string& line) {
 }
 
 // User text in a script: one line, quoted.
-std::string text(std::string_view user_text) {
+std::string gnuplot_text(std::string_view user_text) {
   return single_quoted(one_line(user_text));
 }
 
@@ -194,9 +194,9 @@ std::string data_text(const Figure& figure, const BlockMap& blocks) {
       const Series& series = panel.series[s];
       const bool bounds = has_bounds(series);
       if (blocks[p][s] > 0) out += "\n\n";
-      out +=
-          fmt::format("# index {}: panel {}, series {} ({}); columns: x y{}\n", blocks[p][s], p + 1,
-                      text(series.name), style_name(series.style), bounds ? " y_low y_high" : "");
+      out += fmt::format("# index {}: panel {}, series {} ({}); columns: x y{}\n", blocks[p][s],
+                         p + 1, gnuplot_text(series.name), style_name(series.style),
+                         bounds ? " y_low y_high" : "");
       for (std::size_t i = 0; i < series.y.size(); ++i) {
         out += number(series.x[i]) + ' ' + number(series.y[i]);
         if (bounds) out += ' ' + number(series.y_low[i]) + ' ' + number(series.y_high[i]);
@@ -283,7 +283,7 @@ std::string span_commands(const Panel& panel) {
         number(k_span_opacity[i % k_span_opacity.size()]));
     if (!span.label.empty())
       out += fmt::format("  set label {} at first {}, graph 1 center offset 0,0.7 font ',7'\n",
-                         text(span.label), number(span.x_begin / 2 + span.x_end / 2));
+                         gnuplot_text(span.label), number(span.x_begin / 2 + span.x_end / 2));
   }
   return out;
 }
@@ -345,7 +345,7 @@ std::string y_axis_commands(const Panel& panel, const std::vector<int>& blocks,
 std::string plot_clauses(const Series& series, int block, const std::string& colour,
                          std::size_t bar, std::size_t bars) {
   const std::string source = fmt::format("data index {}", block);
-  const std::string title = "title " + text(series.name);
+  const std::string title = "title " + gnuplot_text(series.name);
   switch (series.style) {
     case SeriesStyle::line:
       return fmt::format("{} using 1:2 with lines linewidth 1.5 linecolor rgb {} {}", source,
@@ -401,18 +401,18 @@ std::string empty_panel_commands(const Panel& panel) {
       "  set yrange [0:1]\n"
       "  set label {} at graph 0.5,0.5 center\n"
       "  plot NaN notitle\n",
-      text(reason));
+      gnuplot_text(reason));
 }
 
 std::string panel_commands(const Panel& panel, std::size_t index, const std::vector<int>& blocks,
                            const Layout& layout) {
   std::string out = fmt::format("  # panel {}\n", index + 1) + panel_defaults();
-  out += fmt::format("  set title {}\n", text(panel.title));
+  out += fmt::format("  set title {}\n", gnuplot_text(panel.title));
   if (!panel.badge.empty())
-    out += fmt::format("  set label {} at graph 0.02,0.95 left front\n", text(panel.badge));
+    out += fmt::format("  set label {} at graph 0.02,0.95 left front\n", gnuplot_text(panel.badge));
   if (is_empty(panel)) return out + empty_panel_commands(panel);
-  out +=
-      fmt::format("  set xlabel {}\n  set ylabel {}\n", text(panel.x_label), text(panel.y_label));
+  out += fmt::format("  set xlabel {}\n  set ylabel {}\n", gnuplot_text(panel.x_label),
+                     gnuplot_text(panel.y_label));
   return out + span_commands(panel) + x_tic_commands(panel, blocks, layout) +
          y_axis_commands(panel, blocks, layout) + plot_command(panel, blocks);
 }
@@ -448,7 +448,7 @@ std::string script_text(const Figure& figure, const BlockMap& blocks) {
       figure.id, k_png_dpi, single_quoted(data_file_name(figure)));
   out += terminal_commands(figure, layout);
   out += fmt::format("  set multiplot layout {},{} title {}\n", layout.rows, layout.columns,
-                     text(figure.title));
+                     gnuplot_text(figure.title));
   for (std::size_t p = 0; p < figure.panels.size(); ++p)
     out += panel_commands(figure.panels[p], p, blocks[p], layout);
   out += "  unset multiplot\n  set output\n}\n";

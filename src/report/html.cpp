@@ -19,7 +19,7 @@ std::string num(double x, const char* format = "{:.3g}") {
   return std::isnan(x) ? "n/a" : fmt::format(fmt::runtime(format), x);
 }
 
-std::string text(std::string_view raw) {
+std::string html_text(std::string_view raw) {
   return escape_html(raw);
 }
 
@@ -87,9 +87,9 @@ std::string figure_html(const Figure& figure, std::size_t index) {
 std::string decomposition_table(const analysis::TimeDecomposition& decomposition) {
   std::string out = "<table><tr><th>section</th><th>seconds</th><th>share of wall time</th></tr>";
   for (const analysis::SectionShare& section : decomposition.sections)
-    out +=
-        fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                    text(section.section), num(section.seconds, "{:.4g}"), percent(section.share));
+    out += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                       html_text(section.section), num(section.seconds, "{:.4g}"),
+                       percent(section.share));
   out += "</table>";
   return out;
 }
@@ -109,11 +109,12 @@ std::string drift_table(const std::vector<analysis::Drift>& drifts, const std::s
         "class=\"num\">{}</td><td class=\"num\">[{}, {}]</td><td class=\"num\">{}</td><td "
         "class=\"num\">{}</td><td class=\"num\">{}</td><td "
         "class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-        text(d.condition), num(static_cast<double>(d.steps), "{:.0f}"),
+        html_text(d.condition), num(static_cast<double>(d.steps), "{:.0f}"),
         num(d.median_step_ms, "{:.4g}"), num(d.hac_slope_ns_per_step), num(d.hac_ci_low),
         num(d.hac_ci_high), num(d.hac_p, "{:.2g}"), num(d.theil_sen_slope_ns_per_step),
-        num(d.mann_kendall_p, "{:.2g}"), text(analysis::format_ratio(analysis::level_ratio(d))),
-        points.empty() ? "none" : points, text(to_string(d.direction)));
+        num(d.mann_kendall_p, "{:.2g}"),
+        html_text(analysis::format_ratio(analysis::level_ratio(d))),
+        points.empty() ? "none" : points, html_text(to_string(d.direction)));
   }
   out += "</table>";
   return out;
@@ -123,16 +124,17 @@ std::string hypotheses_html(const std::vector<analysis::Hypothesis>& hypotheses,
                             const std::string& level) {
   std::string out;
   for (const analysis::Hypothesis& h : hypotheses) {
-    out += fmt::format("<h3>{} {} {}</h3><p>{}</p>", text(h.id), text(h.name),
-                       verdict_span(to_string(h.verdict)), text(h.reason));
-    out += fmt::format("<p class=\"note\">{}: {} ({} interval [{}, {}])</p>", text(h.effect_label),
-                       num(h.effect_size), level, num(h.ci_low), num(h.ci_high));
+    out += fmt::format("<h3>{} {} {}</h3><p>{}</p>", html_text(h.id), html_text(h.name),
+                       verdict_span(to_string(h.verdict)), html_text(h.reason));
+    out += fmt::format("<p class=\"note\">{}: {} ({} interval [{}, {}])</p>",
+                       html_text(h.effect_label), num(h.effect_size), level, num(h.ci_low),
+                       num(h.ci_high));
     if (h.evidence.empty()) continue;
     out += "<table><tr><th>evidence</th><th>value</th><th>p</th><th>note</th></tr>";
     for (const analysis::Evidence& e : h.evidence)
       out += fmt::format(
           "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-          text(e.what), num(e.value), num(e.p, "{:.2g}"), text(e.note));
+          html_text(e.what), num(e.value), num(e.p, "{:.2g}"), html_text(e.note));
     out += "</table>";
   }
   return out;
@@ -149,8 +151,8 @@ std::string interactions_html(const std::vector<analysis::Interaction>& interact
     out += fmt::format(
         "<tr><td>{} × {}</td><td class=\"num\">{} ms</td><td class=\"num\">[{}, "
         "{}]</td></tr>",
-        text(i.factor_a), text(i.factor_b), num(i.mean_step_interaction_ms), num(i.ci_low),
-        num(i.ci_high));
+        html_text(i.factor_a), html_text(i.factor_b), num(i.mean_step_interaction_ms),
+        num(i.ci_low), num(i.ci_high));
   return out + "</table>";
 }
 
@@ -176,7 +178,7 @@ std::string interventions_html(const ReportInput& input) {
           "<tr><td>{}{}</td><td>{}{}</td><td class=\"num\">{}</td><td class=\"num\">{} ms</td><td "
           "class=\"num\">×{}</td><td class=\"num\">{} ms [{}, {}]</td><td class=\"num\">{}</td><td "
           "class=\"num\">{} [{}, {}]</td></tr>",
-          text(factor.factor), aliases, text(l.level), baseline ? " (baseline)" : "",
+          html_text(factor.factor), aliases, html_text(l.level), baseline ? " (baseline)" : "",
           num(static_cast<double>(l.runs), "{:.0f}"), num(l.mean_step_ms, "{:.4g}"), num(l.ratio),
           num(l.mean_step_delta_ms), num(l.mean_step_ci_low), num(l.mean_step_ci_high),
           percent(l.drift), percent(l.drift_delta), percent(l.drift_ci_low),
@@ -209,14 +211,15 @@ std::string paper_table(const ReportRun& run, const analysis::PaperAnalysis& pap
     out += fmt::format(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td>"
         "<td>{}</td><td>{}</td></tr>",
-        text(h.id), text(h.test), text(h.rule), num(h.score), text(h.tier), text(h.verdict), sound);
+        html_text(h.id), html_text(h.test), html_text(h.rule), num(h.score), html_text(h.tier),
+        html_text(h.verdict), sound);
   }
   out += "</table>";
   if (paper.has_variance)
     out += fmt::format("<p>V = {}%, A = {}%/h against E = {} h. {}</p>",
                        num(paper.variance.variance_percent),
                        num(paper.variance.acceleration_percent_per_hour),
-                       num(paper.variance.expected_hours), text(paper.variance.note));
+                       num(paper.variance.expected_hours), html_text(paper.variance.note));
   return out;
 }
 

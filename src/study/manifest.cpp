@@ -17,7 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
-constexpr std::string_view k_schema = "nrmlab.manifest/1";
+constexpr std::string_view k_manifest_schema = "nrmlab.manifest/1";
 
 Json slurm_json(const SlurmOptions& slurm) {
   Json json;
@@ -105,7 +105,7 @@ StudyState collect_state(const fs::path& study_dir, StudyPlan plan) {
 void write_manifest(const fs::path& study_dir, const StudyState& state) {
   const StudyPlan& plan = state.plan;
   Json json;
-  json["schema"] = k_schema;
+  json["schema"] = k_manifest_schema;
   Json& study = json["study"];
   study["name"] = plan.name;
   study["description"] = plan.description;
@@ -171,9 +171,9 @@ StudyPlan read_plan(const fs::path& study_dir) {
                             study_dir.string()));
   try {
     const Json json = Json::parse(in);
-    if (json.value("schema", "") != k_schema)
+    if (json.value("schema", "") != k_manifest_schema)
       throw Error(fmt::format("{}: not an nrmlab manifest (schema '{}', expected '{}')",
-                              file.string(), json.value("schema", ""), k_schema));
+                              file.string(), json.value("schema", ""), k_manifest_schema));
     StudyPlan plan;
     const Json& study = json.at("study");
     plan.name = study.at("name").get<std::string>();

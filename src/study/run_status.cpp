@@ -12,7 +12,7 @@
 namespace nrmlab::study {
 namespace {
 
-constexpr std::string_view k_schema = "nrmlab.run-status/1";
+constexpr std::string_view k_status_schema = "nrmlab.run-status/1";
 
 std::optional<RunState> parse_state(std::string_view name) {
   for (const RunState state :
@@ -42,7 +42,7 @@ std::optional<RunStatus> read_status(const std::filesystem::path& run_dir) {
   if (!in) return std::nullopt;
   // A status that cannot be read counts as absent: the run is simply done again.
   const nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
-  if (json.is_discarded() || !json.is_object() || json.value("schema", "") != k_schema)
+  if (json.is_discarded() || !json.is_object() || json.value("schema", "") != k_status_schema)
     return std::nullopt;
   const auto state = parse_state(json.value("state", ""));
   if (!state) return std::nullopt;
@@ -77,7 +77,7 @@ nlohmann::ordered_json to_json(const RunStatus& status) {
 }
 
 void write_status(const std::filesystem::path& run_dir, const RunStatus& status) {
-  nlohmann::ordered_json json = {{"schema", k_schema}};
+  nlohmann::ordered_json json = {{"schema", k_status_schema}};
   json.update(to_json(status));
   write_file_atomically(run_dir / "status.json", json.dump(1) + "\n");
 }

@@ -38,7 +38,7 @@ std::size_t count_of(Quantity q, const CalibrationOutcome& o) {
   }
 }
 
-std::vector<const CalibrationFamily*> selected(const std::vector<std::string>& names) {
+std::vector<const CalibrationFamily*> selected_families(const std::vector<std::string>& names) {
   std::vector<const CalibrationFamily*> out;
   for (const CalibrationFamily& f : calibration_families())
     if (names.empty() || std::find(names.begin(), names.end(), f.name) != names.end())
@@ -241,7 +241,7 @@ std::string describe(const Check& check) {
 CalibrationReport run_calibration(const CalibrationOptions& options) {
   const auto start = Clock::now();
   Work work;
-  work.families = selected(options.families);
+  work.families = selected_families(options.families);
   for (std::size_t f = 0; f < work.families.size(); ++f) {
     work.outcomes.emplace_back(options.runs);
     work.seconds.emplace_back(options.runs, 0.0);

@@ -7,11 +7,10 @@
 
 #include "model/step_counters.hpp"
 #include "telemetry/schema.hpp"
+#include "util/numeric.hpp"
 
 namespace nrmlab::validate::calibration {
 namespace {
-
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 
 // The columns of a table the analysis reads (what telemetry_reader.cpp selects), so a
 // column the registry gains later is present here too (NaN unless a family plants it).

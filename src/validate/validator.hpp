@@ -47,7 +47,7 @@ struct ValidationRun {
   std::vector<std::string> supported;  // hypotheses the sound analysis supports
   double off_cpu_share = 0.0;
   std::string dominant;          // the section that took most of the wall time
-  double relative_change = 0.0;  // drift of step time over the run, relative to its median
+  double relative_change = 0.0;  // mean step time of the last quarter over the first's, less 1
   std::string reason;            // the analysis' reason for the decisive verdict
   std::string error;             // the run or its analysis failed
 };
@@ -103,8 +103,9 @@ std::vector<std::string> case_ids();
 ValidationReport run_validation(const ValidateOptions& options);
 
 // H2 is right only when the allocator intervention confirms it: one run under each of the
-// `allocators` size-class allocators, each slowing by at most half the system allocator's
-// relative change. Otherwise the system run's verdict becomes "H2, <why not>".
+// `allocators` size-class allocators, at least one slowing by at most half the system
+// allocator's relative change and none by as much. Otherwise the system run's verdict
+// becomes "H2, <why not>".
 void confirm_fragmentation(ValidationRun& system, const std::vector<ValidationRun>& interventions,
                            std::size_t allocators);
 

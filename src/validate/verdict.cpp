@@ -36,7 +36,9 @@ Verdict read_verdict(const analysis::RunAnalysis& run, bool thermal) {
   const analysis::SoundAnalysis& sound = run.sound;
   v.off_cpu_share = sound.run.off_cpu_share;
   v.dominant = sound.run.dominant;
-  if (!sound.drift.empty()) v.relative_change = sound.drift.front().relative_change;
+  // The level of the last quarter against the first, less one: an outlier step moves it less
+  // than the trend line's slope, which the H2 intervention's comparison would inherit.
+  if (!sound.drift.empty()) v.relative_change = analysis::level_ratio(sound.drift.front()) - 1;
   std::vector<std::string> parts;
   // Off-CPU time that contention explains is preemption, H1's verdict, not waiting.
   const auto explains_off_cpu = [](const analysis::Hypothesis& h) {

@@ -21,7 +21,7 @@ struct Verdict {
   std::vector<std::string> supported;  // H1..H5 that the sound analysis supports
   double off_cpu_share = 0.0;
   std::string dominant;
-  double relative_change = 0.0;  // the first condition's drift (validation runs have one)
+  double relative_change = 0.0;  // the first condition's level ratio - 1 (validation runs have one)
   std::string reason;            // the decisive hypothesis' reason, or the time split
 };
 

@@ -69,19 +69,20 @@ Outcome emergent_complexity(const ConditionContext& ctx) {
     return o;
   }
   o.p = step->more_work.p;
-  if (!a.unidentified.empty()) {
+  // Three regions of the share's interval: wholly at or above min_explained_fraction (more
+  // work explains the slowdown), wholly below (it does not: the same work costs more), or
+  // across it -- one run cannot tell, and says so. Work that grows but cannot be priced
+  // (attribution.hpp) might explain what the priced work leaves: then one run cannot tell.
+  const double need = t.min_explained_fraction;
+  const bool explains = a.work_share_ci_low >= need && a.work_share >= need;
+  if (!explains && !a.unidentified.empty()) {
     o.identifiable = false;
     o.reason = fmt::format(
-        "work ({}) grows with the step but never varies from one step to the next, so one "
-        "run cannot tell more work from the same work costing more",
+        "work ({}) grows with the step but varies too little from one step to the next to "
+        "be priced, so one run cannot tell more work from the same work costing more",
         fmt::join(a.unidentified, ", "));
     return o;
   }
-  // Three regions of the share's interval: wholly at or above min_explained_fraction (more
-  // work explains the slowdown), wholly below (it does not: the same work costs more), or
-  // across it -- one run cannot tell, and says so.
-  const double need = t.min_explained_fraction;
-  const bool explains = a.work_share_ci_low >= need && a.work_share >= need;
   if (!explains && a.work_share_ci_high >= need) {
     o.identifiable = false;
     o.reason = fmt::format(

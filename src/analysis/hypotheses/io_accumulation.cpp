@@ -65,8 +65,8 @@ Outcome io_accumulation(const ConditionContext& ctx) {
     o.supported = false;
     o.identifiable = false;
     o.reason = fmt::format(
-        "database time grows, but the work ({}) never varies step to step, "
-        "so its price cannot be told from its amount",
+        "database time grows, but the work ({}) varies too little from one step to "
+        "the next to be priced, so its price cannot be told from its amount",
         fmt::join(ctx.attribution.unidentified, ", "));
     return o;
   }

@@ -11,11 +11,10 @@
 #include <vector>
 
 #include "analysis/stats/descriptive.hpp"
+#include "util/numeric.hpp"
 
 namespace nrmlab::analysis::stats {
 namespace {
-
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 
 std::size_t checked_block_length(std::size_t n, const BootstrapOptions& options,
                                  const char* function) {

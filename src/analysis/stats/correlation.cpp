@@ -7,14 +7,9 @@
 #include <stdexcept>
 
 #include "analysis/stats/ranks.hpp"
+#include "util/numeric.hpp"
 
 namespace nrmlab::analysis::stats {
-namespace {
-
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
-
-}  // namespace
-
 double two_sided_t_p(double t, double degrees_of_freedom) {
   if (std::isnan(t) || !(degrees_of_freedom > 0.0)) return k_nan;
   if (std::isinf(t)) return 0.0;

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "util/numeric.hpp"
+
 namespace nrmlab::analysis::stats {
 namespace {
-
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 
 void require_values(std::span<const double> values, const char* function) {
   if (values.empty()) throw std::invalid_argument(std::string(function) + ": no values");
@@ -77,6 +77,12 @@ double median(std::span<const double> values) {
   if (copy.size() % 2 == 1) return *middle;
   const double below = *std::max_element(copy.begin(), middle);
   return (below + *middle) / 2.0;
+}
+
+bool is_constant(std::span<const double> values) {
+  for (const double v : values)
+    if (v != values.front()) return false;
+  return true;
 }
 
 }  // namespace nrmlab::analysis::stats

@@ -24,4 +24,7 @@ double quantile(std::span<const double> values, double q);
 // numpy.median: the middle value, or the mean of the two middle values.
 double median(std::span<const double> values);
 
+// Every value equal to the first (true for none or one): a series with nothing to test.
+bool is_constant(std::span<const double> values);
+
 }  // namespace nrmlab::analysis::stats

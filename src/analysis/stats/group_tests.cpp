@@ -12,11 +12,10 @@
 #include "analysis/stats/correlation.hpp"
 #include "analysis/stats/descriptive.hpp"
 #include "analysis/stats/ranks.hpp"
+#include "util/numeric.hpp"
 
 namespace nrmlab::analysis::stats {
 namespace {
-
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 
 // Welch's standard error of mean(a) - mean(b) and its Welch-Satterthwaite degrees of
 // freedom; both NaN when both samples are constant.

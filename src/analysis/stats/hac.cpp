@@ -7,11 +7,10 @@
 #include <vector>
 
 #include "analysis/stats/p_values.hpp"
+#include "util/numeric.hpp"
 
 namespace nrmlab::analysis::stats {
 namespace {
-
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 
 // The fixed-b null distribution of Q (see hac.hpp), printed by
 // tests/data/make_fixed_b_table.cpp: each row is a cell of the distribution, {its

@@ -9,11 +9,10 @@
 #include "analysis/stats/hac.hpp"
 #include "analysis/stats/p_values.hpp"
 #include "analysis/stats/ranks.hpp"
+#include "util/numeric.hpp"
 
 namespace nrmlab::analysis::stats {
 namespace {
-
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 
 // Sorts `values` (bottom-up merge sort) and returns the number of pairs i < j with
 // values[i] > values[j]. Equal values are taken from the left run first, so tied pairs are

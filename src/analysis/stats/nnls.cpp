@@ -5,10 +5,11 @@
 #include <limits>
 #include <stdexcept>
 
+#include "util/numeric.hpp"
+
 namespace nrmlab::analysis::stats {
 namespace {
 
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 constexpr double k_epsilon = std::numeric_limits<double>::epsilon();
 // Lawson and Hanson terminate in finitely many steps; this only guards against rounding
 // cycling in a degenerate problem (scipy's Fortran allows 3k).

@@ -9,11 +9,11 @@
 
 #include "analysis/stats/ranks.hpp"
 #include "analysis/stats/series.hpp"
+#include "util/numeric.hpp"
 
 namespace nrmlab::analysis::stats {
 namespace {
 
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 // Residuals whose norm is below this fraction of the series' own norm are rounding noise:
 // the covariates (or the intercept alone) explain the series exactly and the partial
 // correlation is undefined (correlating the noise would give an arbitrary r). The norm is

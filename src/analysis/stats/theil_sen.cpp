@@ -9,11 +9,10 @@
 
 #include "analysis/stats/descriptive.hpp"
 #include "analysis/stats/p_values.hpp"
+#include "util/numeric.hpp"
 
 namespace nrmlab::analysis::stats {
 namespace {
-
-constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 
 // sum over groups of equal values of t (t - 1) (2 t + 5): the tie term of Sen's variance.
 std::int64_t tie_term(std::span<const double> values) {
