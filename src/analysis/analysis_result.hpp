@@ -38,7 +38,10 @@ struct TimeDecomposition {
   // Off-CPU time outside the deliberate sample windows: waiting the run did not ask for
   // (I/O, preemption by other processes).
   double off_cpu_unexplained_share = 0.0;
-  double recorder_share = 0.0;         // the lab's own telemetry (observer effect)
+  double recorder_share = 0.0;  // the lab's own telemetry (observer effect)
+  // Runnable but waiting for a CPU (run-queue delay), as a share of the wall time of the
+  // steps its readings cover: the largest condition's for the run. NaN when not recorded.
+  double cpu_wait_share = k_not_recorded;
   std::vector<SectionShare> sections;  // largest first
   std::string dominant;                // the section with the largest share
 };
@@ -158,6 +161,11 @@ struct Attribution {
   // over the same steps.
   std::vector<std::string> unidentified;
   std::vector<SectionChange> sections;  // "step" first
+  // When the condition's drift is a change that came in steps (a segmentation with at most
+  // 3 change points): one per change point, in step order, the steps since the previous
+  // change point (or the start) against those up to the next (or the end), split the same
+  // way (intervals from 99 replicates); their own change_points are empty.
+  std::vector<Attribution> change_points;
 };
 
 struct Evidence {

@@ -21,17 +21,27 @@ namespace {
 // unit costs and the bootstrap, and the cost stays linear in the steps (10^6 steps in ms).
 constexpr std::size_t k_max_points = 400;
 constexpr std::size_t k_replicates = 199;
+// Each change point's comparison: fewer replicates (its interval is context, no verdict
+// rests on it), and only where a changed condition's segmentation has a few change points
+// (k_max_change_points): PELT also cuts a steady trend, and persistent noise, into many
+// segments, and comparing them all cost up to three times the whole analysis.
+constexpr std::size_t k_change_point_replicates = 99;
 constexpr std::uint64_t k_seed = 20261206;
-// A counter whose level changes between the segments by more than this many times its
-// typical step-to-step move (the SD of its centred differences) is priced by extrapolation:
-// its unit cost comes from moves a small fraction of the growth it would be charged for, so
-// chance correlation with step time is multiplied into a large share of the change.
-// Measured on planted telemetry (bench/results/calibration-after.md): a counter that grows
-// tenfold with 2% jitter (a ratio of about 37) and costs nothing was charged 140-210% of a
-// unit-cost doubling in 6 of 400 runs; the engine-like work counter that does cost (Poisson
-// jitter) has a ratio of about 5. Such counters are left out of the fit and, when they grow,
-// listed in `unidentified`.
-constexpr double k_max_extrapolation = 10.0;
+// A counter is priced only when the step-time change it would be charged for is known to
+// within k_max_price_error of that change (one standard error; of k_min_price_scale of the
+// early step time when the change is smaller). A counter whose growth is many times its
+// step-to-step moves, against noisy step times, would be priced by extrapolation: chance
+// correlation, multiplied by its growth, was charged 140-210% of a unit-cost doubling it
+// had no part in (6 of 400 planted runs; a counter growing tenfold with 2% jitter). The
+// same growth against quiet step times, or with larger moves, is priced (a growing
+// population with +-2 agents of jitter and 1% noise).
+constexpr double k_max_price_error = 0.25;
+constexpr double k_min_price_scale = 0.10;
+// The most change points a segmentation may have for each to be compared (more: a gradual
+// change, which the condition's own comparison describes), and the fewest steps on either
+// side of one.
+constexpr std::size_t k_max_change_points = 3;
+constexpr std::size_t k_min_side_steps = 5;
 
 struct SectionSeries {
   std::string name;
@@ -188,23 +198,72 @@ std::vector<bool> identifiable_counters(const Segment& seg) {
   return out;
 }
 
-// The counters of `used` (indices into the counters) whose level change between the
-// segments is at most k_max_extrapolation times their typical step-to-step move.
-std::vector<Eigen::Index> well_priced(const std::vector<Eigen::Index>& used, const Sample& early,
-                                      const Sample& late) {
-  std::vector<Eigen::Index> out;
-  for (std::size_t j = 0; j < used.size(); ++j) {
-    double sum = 0.0;
-    std::size_t n = 0;
-    for (const Sample* part : {&early, &late})
-      for (const Eigen::VectorXd& d : part->dx) {
-        sum += d(static_cast<Eigen::Index>(j)) * d(static_cast<Eigen::Index>(j));
-        ++n;
+// The standard error of the step-time change that the counters at `columns` (positions
+// in the samples' dx) would price: sigma * sqrt(dW' (X'X)^+ dW), with X the pooled centred
+// differences, sigma the residual SD of their fit to the step's differences, and dW their
+// level change between the segments. (The pseudo-inverse keeps counters that move
+// exactly together -- agents and evolve calls in lockstep -- priceable as a sum.) Also
+// returns, per column, that column's own share of the error (its term of the sum).
+std::pair<double, std::vector<double>> priced_change_error(const std::vector<Eigen::Index>& columns,
+                                                           const std::vector<Eigen::Index>& all,
+                                                           const Sample& early,
+                                                           const Sample& late) {
+  std::vector<const Eigen::VectorXd*> rows;
+  std::vector<double> y;
+  for (const Sample* part : {&early, &late})
+    for (std::size_t i = 0; i < part->dx.size(); ++i)
+      if (std::isfinite(part->dy[i](0))) {
+        rows.push_back(&part->dx[i]);
+        y.push_back(part->dy[i](0));
       }
-    const double move = n > 1 ? std::sqrt(sum / static_cast<double>(n - 1)) : 0.0;
-    const double growth = std::abs(late.work(used[j]) - early.work(used[j]));
-    if (move > 0 && growth <= k_max_extrapolation * move) out.push_back(used[j]);
+  const auto p = static_cast<Eigen::Index>(columns.size());
+  const auto n = static_cast<Eigen::Index>(y.size());
+  if (n < p + 2) return {k_nan, {}};
+  Eigen::MatrixXd x(n, p);
+  for (Eigen::Index r = 0; r < n; ++r)
+    for (Eigen::Index j = 0; j < p; ++j)
+      x(r, j) = (*rows[static_cast<std::size_t>(r)])(columns[static_cast<std::size_t>(j)]);
+  const auto fit = stats::nnls(x, y);
+  const Eigen::Map<const Eigen::VectorXd> observed(y.data(), n);
+  Eigen::VectorXd cost(p);
+  for (Eigen::Index j = 0; j < p; ++j)
+    cost(j) = fit.coefficients[static_cast<std::size_t>(j)];
+  const double sigma2 = (observed - x * cost).squaredNorm() / static_cast<double>(n - p);
+  const Eigen::MatrixXd inverse =
+      Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd>(x.transpose() * x).pseudoInverse();
+  Eigen::VectorXd dw(p);
+  for (Eigen::Index j = 0; j < p; ++j) {
+    const Eigen::Index k = all[static_cast<std::size_t>(columns[static_cast<std::size_t>(j)])];
+    dw(j) = late.work(k) - early.work(k);
   }
+  const Eigen::VectorXd weighted = inverse * dw;
+  std::vector<double> terms;
+  for (Eigen::Index j = 0; j < p; ++j)
+    terms.push_back(sigma2 * dw(j) * weighted(j));
+  return {std::sqrt(std::max(0.0, sigma2 * dw.dot(weighted))), terms};
+}
+
+// The counters of `varying` (indices into the counters) whose growth the run can price:
+// while the priced change's standard error (priced_change_error) exceeds
+// k_max_price_error of the step-time change (or of k_min_price_scale of the early step
+// time, when the change is smaller), the counter that contributes most to that error is
+// left out. `early` and `late` are the point samples taken with `varying`.
+std::vector<Eigen::Index> well_priced(const std::vector<Eigen::Index>& varying, const Sample& early,
+                                      const Sample& late) {
+  std::vector<Eigen::Index> columns;
+  for (std::size_t j = 0; j < varying.size(); ++j)
+    columns.push_back(static_cast<Eigen::Index>(j));
+  const double scale =
+      std::max(std::abs(late.time(0) - early.time(0)), k_min_price_scale * std::abs(early.time(0)));
+  while (!columns.empty()) {
+    const auto [error, terms] = priced_change_error(columns, varying, early, late);
+    if (!(error > k_max_price_error * scale)) break;  // priceable, or too few pairs to judge
+    const auto worst = std::max_element(terms.begin(), terms.end()) - terms.begin();
+    columns.erase(columns.begin() + worst);
+  }
+  std::vector<Eigen::Index> out;
+  for (const Eigen::Index j : columns)
+    out.push_back(varying[static_cast<std::size_t>(j)]);
   return out;
 }
 
@@ -300,7 +359,8 @@ Segments choose_segments(const ConditionData& c, const Drift& drift) {
     const auto at = static_cast<std::size_t>(
         std::lower_bound(step.begin(), step.end(), static_cast<double>(drift.shift_step)) -
         step.begin());
-    if (at >= 5 && n - at >= 5) return {{0, at}, {at, n}, "change point"};
+    if (at >= k_min_side_steps && n - at >= k_min_side_steps)
+      return {{0, at}, {at, n}, "change point"};
   }
   const std::size_t quarter = n / 4;
   return {{0, quarter}, {n - quarter, n}, "quarters"};
@@ -321,6 +381,22 @@ std::vector<double> per_step_from_readings(const Columns& steps, std::string_vie
       out[j] = values[i] / usage[i];
   }
   return out;
+}
+
+double cpu_wait_share(const Columns& steps) {
+  if (!steps.has(std::string(k_runq_column))) return k_nan;
+  const auto wall = steps["wall_ns"], usage = steps["usage_steps"];
+  const auto runq = steps[std::string(k_runq_column)];
+  double waited = 0.0, time = 0.0;
+  for (std::size_t i = 0; i < steps.rows(); ++i) {
+    if (!(usage[i] > 0) || !std::isfinite(runq[i])) continue;
+    const auto span = static_cast<std::size_t>(usage[i]);
+    if (span > i + 1) continue;
+    for (std::size_t j = i + 1 - span; j <= i; ++j)
+      if (std::isfinite(wall[j])) time += wall[j];
+    waited += runq[i];
+  }
+  return time > 0 ? waited / time : k_nan;
 }
 
 const SectionChange* find_section(const Attribution& attribution, std::string_view section) {
@@ -356,30 +432,19 @@ std::vector<std::string> unidentified_counters(const std::vector<std::string>& c
   return out;
 }
 
-}  // namespace
-
-// The bootstrap replicates and the point estimate run the same code (take, pooled_costs,
-// split), one after the other.
-Attribution attribute_change(const ConditionData& condition, const Drift& drift,
-                             const Thresholds& t) {
-  Attribution a;
-  a.condition = condition.name;
-  const Columns& steps = condition.steps;
-  if (steps.rows() < k_min_attribution_steps) {
-    mark_too_short(a);
-    return a;
-  }
-  const Segments segments = choose_segments(condition, drift);
+// One comparison: the `early_w` steps against the `late_w` steps of a condition, every
+// figure of `a` but its condition, segment label and change points. The bootstrap
+// replicates and the point estimate run the same code (take, pooled_costs, split), one
+// after the other.
+void compare(const Columns& steps, const std::vector<SectionSeries>& sections, Window early_w,
+             Window late_w, std::size_t replicates, const Thresholds& t, Attribution& a) {
   const auto step = steps["step"];
-  a.segments = segments.how;
-  a.early_first_step = static_cast<std::int64_t>(step[segments.early.begin]);
-  a.early_last_step = static_cast<std::int64_t>(step[segments.early.end - 1]);
-  a.late_first_step = static_cast<std::int64_t>(step[segments.late.begin]);
-  a.late_last_step = static_cast<std::int64_t>(step[segments.late.end - 1]);
-  a.counters = work_counters(steps);
-  const std::vector<SectionSeries> sections = section_series(steps);
-  const Segment early = average_blocks(sections, steps, a.counters, segments.early);
-  const Segment late = average_blocks(sections, steps, a.counters, segments.late);
+  a.early_first_step = static_cast<std::int64_t>(step[early_w.begin]);
+  a.early_last_step = static_cast<std::int64_t>(step[early_w.end - 1]);
+  a.late_first_step = static_cast<std::int64_t>(step[late_w.begin]);
+  a.late_last_step = static_cast<std::int64_t>(step[late_w.end - 1]);
+  const Segment early = average_blocks(sections, steps, a.counters, early_w);
+  const Segment late = average_blocks(sections, steps, a.counters, late_w);
   const std::vector<bool> id_early = identifiable_counters(early);
   const std::vector<bool> id_late = identifiable_counters(late);
   std::vector<Eigen::Index> varying;
@@ -397,7 +462,7 @@ Attribution attribute_change(const ConditionData& condition, const Drift& drift,
   std::vector<std::array<std::vector<double>, 3>> reps(sections.size());
   std::vector<double> ratio_reps, share_reps;
   std::mt19937_64 rng(k_seed);
-  for (std::size_t r = 0; r < k_replicates; ++r) {
+  for (std::size_t r = 0; r < replicates; ++r) {
     const Sample e = take(early, resample(ne, rng), used);
     const Sample l = take(late, resample(nl, rng), used);
     const Eigen::MatrixXd costs = pooled_costs(e, l, count);
@@ -435,6 +500,54 @@ Attribution attribute_change(const ConditionData& condition, const Drift& drift,
     std::tie(a.work_share, a.work_share_ci_low, a.work_share_ci_high) =
         std::tuple(share.ms, share.ci_low, share.ci_high);
   }
+}
+
+// The change points of a changed condition whose segmentation has a few of them (at most
+// k_max_change_points: the change came in steps), each in step order: the steps since the
+// previous change point, or the start, against the steps up to the next, or the end.
+// Points whose sides have fewer than k_min_side_steps steps are skipped.
+std::vector<Attribution> change_point_changes(const ConditionData& condition, const Drift& drift,
+                                              const std::vector<SectionSeries>& sections,
+                                              const std::vector<std::string>& counters,
+                                              const Thresholds& t) {
+  if (!is_change(drift.direction) || drift.change_points.size() > k_max_change_points) return {};
+  const auto step = condition.steps["step"];
+  std::vector<std::size_t> at{0};
+  for (const std::int64_t point : drift.change_points)
+    at.push_back(static_cast<std::size_t>(
+        std::lower_bound(step.begin(), step.end(), static_cast<double>(point)) - step.begin()));
+  at.push_back(step.size());
+  std::vector<Attribution> out;
+  for (std::size_t i = 1; i + 1 < at.size(); ++i) {
+    if (at[i] - at[i - 1] < k_min_side_steps || at[i + 1] - at[i] < k_min_side_steps) continue;
+    Attribution a;
+    a.condition = condition.name;
+    a.segments = "change point";
+    a.counters = counters;
+    compare(condition.steps, sections, {at[i - 1], at[i]}, {at[i], at[i + 1]},
+            k_change_point_replicates, t, a);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace
+
+Attribution attribute_change(const ConditionData& condition, const Drift& drift,
+                             const Thresholds& t) {
+  Attribution a;
+  a.condition = condition.name;
+  const Columns& steps = condition.steps;
+  if (steps.rows() < k_min_attribution_steps) {
+    mark_too_short(a);
+    return a;
+  }
+  const Segments segments = choose_segments(condition, drift);
+  a.segments = segments.how;
+  a.counters = work_counters(steps);
+  const std::vector<SectionSeries> sections = section_series(steps);
+  compare(steps, sections, segments.early, segments.late, k_replicates, t, a);
+  a.change_points = change_point_changes(condition, drift, sections, a.counters, t);
   return a;
 }
 

@@ -24,9 +24,10 @@
 // is estimated only from how time moves when the counter moves from one step to the next
 // (NNLS of centred differences of time on centred differences of the counters). A counter
 // that never varies step to step (constant, or an exact line) has no identifiable cost, and
-// one whose level changes by more than ten times its typical step-to-step move would be
-// priced by extrapolation (chance correlation, multiplied by its growth, was charged up to
-// twice a slowdown it had no part in). Neither enters the fit: if such a counter's level
+// one whose growth could be priced only to within more than a quarter of the change (one
+// standard error: growth many times its step-to-step moves, against noisy step times) would
+// be priced by extrapolation (chance correlation, multiplied by its growth, was charged up
+// to twice a slowdown it had no part in). Neither enters the fit: if such a counter's level
 // changes between the segments, the run cannot separate more work from dearer work for
 // it, and it is listed in `unidentified` -- the hypotheses then say "not identifiable from
 // this run" (unless the priced work already explains the change) and name the experiment
@@ -55,6 +56,12 @@ inline constexpr std::string_view k_runq_column = "runq_ns";
 // covers the n steps ending there) evenly over the steps it covers; NaN where no reading
 // covers a step. Empty when the column is absent.
 std::vector<double> per_step_from_readings(const Columns& steps, std::string_view column);
+
+// The run-queue delay of a condition's steps as a share of their wall time: the readings'
+// waits over the wall time of the steps they cover (readings that cover steps before the
+// first row are left out). NaN when no reading recorded it. H1's materiality and the
+// validation's disturbance check both use it.
+double cpu_wait_share(const Columns& steps);
 
 Attribution attribute_change(const ConditionData& condition, const Drift& drift,
                              const Thresholds& thresholds);

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analysis/attribution.hpp"
 #include "analysis/sound_mode.hpp"
 #include "analysis/windows.hpp"
 
@@ -14,6 +15,9 @@ TimeDecomposition decompose(const std::string& scope, const std::vector<const Co
   double section_ns[5] = {};
   for (const Columns* columns : steps) {
     d.steps += columns->rows();
+    // The largest condition's wait: a run that waited in one condition was disturbed there.
+    const double wait = cpu_wait_share(*columns);
+    if (std::isfinite(wait) && !(wait <= d.cpu_wait_share)) d.cpu_wait_share = wait;
     const auto wall_ns = (*columns)["wall_ns"];
     const auto cpu_ns = (*columns)["cpu_ns"];
     const auto window_ns = (*columns)["window_ns"];

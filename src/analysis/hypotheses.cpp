@@ -71,6 +71,8 @@ Hypothesis combine(const HypothesisSpec& spec, const std::vector<std::string>& c
   return h;
 }
 
+}  // namespace
+
 // The run's family: every test that could have supported a hypothesis in some condition
 // (the tests each hypothesis ran, one p each). Holm's step-down adjustment (Holm 1979)
 // controls the family-wise error rate under any dependence between the tests; support whose
@@ -97,8 +99,6 @@ void control_family(std::vector<std::vector<Outcome>>& outcomes, const Threshold
           o.reason, tests, evidence::format_p(a));
     }
 }
-
-}  // namespace
 
 std::vector<Hypothesis> assess_hypotheses(const RunData& run, const SoundAnalysis& sound,
                                           const Thresholds& t) {

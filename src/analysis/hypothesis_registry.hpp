@@ -40,6 +40,11 @@ struct Outcome {
   std::vector<Evidence> evidence;
 };
 
+// The run's error control (hypotheses.cpp): Holm's adjustment over every testable outcome
+// of the run (outcomes[hypothesis][condition]); sets each adjusted_p and, when
+// thresholds.holm, withdraws support whose adjusted p is not below alpha, saying why.
+void control_family(std::vector<std::vector<Outcome>>& outcomes, const Thresholds& t);
+
 // Everything a per-condition test may look at.
 struct ConditionContext {
   const RunData& run;

@@ -1,10 +1,12 @@
 #include "report/html.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <ctime>
 
+#include "analysis/attribution.hpp"
 #include "analysis/summary.hpp"
 #include "report/assets.hpp"
 #include "report/json_field.hpp"
@@ -118,6 +120,46 @@ std::string drift_table(const std::vector<analysis::Drift>& drifts, const std::s
   }
   out += "</table>";
   return out;
+}
+
+// One row of the attribution table: a condition's comparison (or one of its change points').
+std::string attribution_row(const analysis::Attribution& a, const std::string& what) {
+  const analysis::SectionChange* step = analysis::find_section(a, "step");
+  if (!step) return "";
+  const auto part = [](const analysis::ChangePart& c) {
+    return fmt::format("{} [{}, {}]", num(c.ms), num(c.ci_low), num(c.ci_high));
+  };
+  return fmt::format(
+      "<tr><td>{}</td><td>{}</td><td class=\"num\">{}-{} / {}-{}</td><td class=\"num\">{} "
+      "[{}, {}]</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
+      "class=\"num\">{} [{}, {}]</td><td>{}</td></tr>",
+      html_text(a.condition), html_text(what), a.early_first_step, a.early_last_step,
+      a.late_first_step, a.late_last_step, html_text(analysis::format_ratio(a.ratio)),
+      num(a.ratio_ci_low), num(a.ratio_ci_high), part(step->more_work), part(step->dearer),
+      percent(a.work_share), percent(a.work_share_ci_low), percent(a.work_share_ci_high),
+      a.unidentified.empty() ? "" : html_text(fmt::format("{}", fmt::join(a.unidentified, ", "))));
+}
+
+// Where each condition's change went (attribution.hpp): more work against the same work
+// costing more, for the condition's segments and across each change point.
+std::string attribution_table(const std::vector<analysis::Attribution>& attributions,
+                              const std::string& level) {
+  std::string rows;
+  for (const analysis::Attribution& a : attributions) {
+    rows += attribution_row(a, a.segments);
+    for (const analysis::Attribution& point : a.change_points)
+      rows += attribution_row(point, fmt::format("change point at step {}", point.late_first_step));
+  }
+  if (rows.empty()) return "<p>No condition is long enough to compare its start with its end.</p>";
+  return fmt::format(
+      "<p>Each condition's step time, early against late: the change in work priced at unit "
+      "costs estimated from step-to-step moves (more work), and the rest (the same work "
+      "costing more), in ms per step with {} intervals from a block bootstrap. Work that "
+      "grows but varies too little from step to step to be priced is listed as not "
+      "separable.</p><table><tr><th>condition</th><th>compared</th><th>steps (early / "
+      "late)</th><th>late / early</th><th>more work (ms)</th><th>same work costing more "
+      "(ms)</th><th>share that is more work</th><th>not separable</th></tr>{}</table>",
+      level, rows);
 }
 
 std::string hypotheses_html(const std::vector<analysis::Hypothesis>& hypotheses,
@@ -545,7 +587,8 @@ std::string render_html(const ReportInput& input, const std::vector<Figure>& fig
                       input.runs.size() == 1 ? "" : "s", escape_html(run.id));
   page +=
       "<nav><a href=\"#verdict\">Verdict</a><a href=\"#time\">Where the time goes</a>"
-      "<a href=\"#drift\">Drift</a><a href=\"#hypotheses\">Hypotheses</a>"
+      "<a href=\"#drift\">Drift</a><a href=\"#attribution\">Attribution</a>"
+      "<a href=\"#hypotheses\">Hypotheses</a>"
       "<a href=\"#interventions\">Interventions</a><a href=\"#work\">Work and cost</a>"
       "<a href=\"#paper\">Paper mode</a><a href=\"#study\">Study</a>"
       "<a href=\"#provenance\">Provenance</a></nav>\n";
@@ -564,6 +607,8 @@ std::string render_html(const ReportInput& input, const std::vector<Figure>& fig
   page += decomposition_table(sound.run);
   page += "<h2 id=\"drift\">Drift per condition</h2>" + drift_table(sound.drift, level);
   page += figure_html(figures.at(0), 0);
+  page += "<h2 id=\"attribution\">Where the change went</h2>" +
+          attribution_table(sound.attribution, level);
   page += "<h2 id=\"hypotheses\">Hypotheses</h2>" + hypotheses_html(sound.hypotheses, level);
   page += figure_html(figures.at(1), 1);
   page += "<h2 id=\"interventions\">Interventions</h2>" + interventions_html(input);

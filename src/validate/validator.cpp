@@ -236,6 +236,7 @@ ValidationRun execute(const study::Launcher& launcher, const study::PlannedRun& 
     run.off_cpu_share = verdict.off_cpu_share;
     run.dominant = verdict.dominant;
     run.relative_change = verdict.relative_change;
+    run.run_queue_share = verdict.cpu_wait_share;
     run.reason = verdict.reason;
   } catch (const std::exception& error) {
     run.error = error.what();
@@ -259,7 +260,6 @@ ValidationRun execute_alone(const study::Launcher& launcher, const study::Planne
     try {
       const fs::path telemetry = out / "runs" / planned.id / "telemetry.db";
       run.external_cores = external_cores(telemetry);
-      run.run_queue_share = run_queue_share(telemetry);
     } catch (const std::exception&) {
       return run;  // no telemetry to judge by
     }
@@ -303,42 +303,6 @@ double external_cores(const fs::path& telemetry) {
   }
   return readings >= 2 && last > first ? other_ns / (last - first)
                                        : std::numeric_limits<double>::quiet_NaN();
-}
-
-double run_queue_share(const fs::path& telemetry) {
-  constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
-  sqlite::Connection db(telemetry, sqlite::Connection::Threading::confined);
-  if (sqlite::query_int(
-          db, "SELECT count(*) FROM pragma_table_info('steps') WHERE name = 'runq_ns'") == 0)
-    return k_nan;  // telemetry from before the run queue was measured
-  sqlite::Statement rows(
-      db,
-      "SELECT condition, coalesce(wall_ns, 0), coalesce(usage_steps, 0), runq_ns IS NOT NULL, "
-      "coalesce(runq_ns, 0) FROM steps ORDER BY condition, step");
-  // Per condition: the wait and the wall time of the steps the readings span.
-  std::map<std::int64_t, std::pair<double, double>> waited;
-  std::vector<double> walls;  // this condition's step times so far
-  std::int64_t condition = 0;
-  while (rows.step()) {
-    if (walls.empty() || rows.column_int(0) != condition) {
-      condition = rows.column_int(0);
-      walls.clear();
-    }
-    walls.push_back(rows.column_double(1));  // a NULL step time adds none
-    if (rows.column_int(2) <= 0 || rows.column_int(3) == 0) continue;
-    const auto span = static_cast<std::size_t>(rows.column_int(2));
-    if (span > walls.size()) continue;  // a reading from before the condition's first row
-    double wall = 0.0;
-    for (std::size_t i = walls.size() - span; i < walls.size(); ++i)
-      wall += walls[i];
-    auto& [wait, time] = waited[condition];
-    wait += rows.column_double(4);
-    time += wall;
-  }
-  double share = k_nan;
-  for (const auto& [id, sums] : waited)
-    if (sums.second > 0 && !(sums.first / sums.second <= share)) share = sums.first / sums.second;
-  return share;
 }
 
 bool disturbed(double run_queue_share, double external_cores, const ValidateOptions& options) {

@@ -39,7 +39,8 @@ struct ValidationRun {
   int attempts = 1;             // a run disturbed by other processes is run again
   double external_cores = 0.0;  // cores other processes used during its (last) attempt
   // The largest share of a condition's wall time its engine thread spent runnable but
-  // waiting for a CPU, during its (last) attempt (run_queue_share); NaN when not recorded.
+  // waiting for a CPU, during its (last) attempt (the analysis' cpu_wait_share); NaN when
+  // not recorded.
   double run_queue_share = 0.0;
   std::string verdict;   // the label the analysis reached
   std::string expected;  // the right label (the thermal case's depends on the machine)
@@ -118,12 +119,6 @@ bool is_right(const std::string& verdict, const std::string& expected,
 // Cores used by processes other than a run's while it ran, from its telemetry.db's side
 // stream; NaN when it has fewer than two readings (a run too short to tell).
 double external_cores(const std::filesystem::path& telemetry);
-
-// The largest share of a condition's wall time during which a run's engine thread was
-// runnable but waiting for a CPU: per condition, the steps column runq_ns (the wait over
-// the usage_steps steps ending at its row) over those steps' wall time. NaN when no step
-// recorded it (telemetry from before runq_ns, or /proc/<pid>/schedstat unreadable).
-double run_queue_share(const std::filesystem::path& telemetry);
 
 // Whether a run was disturbed by other processes: it waited for a CPU more than
 // max_run_queue_share of a condition's wall time; without that measure (NaN), other

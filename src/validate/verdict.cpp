@@ -36,6 +36,7 @@ Verdict read_verdict(const analysis::RunAnalysis& run, bool thermal) {
   const analysis::SoundAnalysis& sound = run.sound;
   v.off_cpu_share = sound.run.off_cpu_share;
   v.dominant = sound.run.dominant;
+  v.cpu_wait_share = sound.run.cpu_wait_share;
   // The level of the last quarter against the first, less one: an outlier step moves it less
   // than the trend line's slope, which the H2 intervention's comparison would inherit.
   if (!sound.drift.empty()) v.relative_change = analysis::level_ratio(sound.drift.front()) - 1;

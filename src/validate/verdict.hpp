@@ -22,6 +22,7 @@ struct Verdict {
   double off_cpu_share = 0.0;
   std::string dominant;
   double relative_change = 0.0;  // the first condition's level ratio - 1 (validation runs have one)
+  double cpu_wait_share = 0.0;   // the largest condition's run-queue share; NaN: not recorded
   std::string reason;            // the decisive hypothesis' reason, or the time split
 };
 

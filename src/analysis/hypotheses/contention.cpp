@@ -79,7 +79,7 @@ Outcome contention(const ConditionContext& ctx) {
         "lacks it), so waiting for a CPU cannot be measured");
   Outcome o;
   o.testable = true;
-  const double share = w.wait_ns / w.wall_ns;
+  const double share = cpu_wait_share(ctx.condition.steps);  // the same as w's totals' ratio
   o.effect = share;
   o.evidence.push_back({"share of step time spent waiting for a CPU (run-queue delay)", share,
                         k_nan,
