@@ -33,15 +33,15 @@ namespace {
 
 // ---- synthetic records ----------------------------------------------------------------
 
-class RecordBuilder {
+class PerfRecordBuilder {
  public:
-  explicit RecordBuilder(std::uint32_t type, std::uint16_t misc = 0) {
+  explicit PerfRecordBuilder(std::uint32_t type, std::uint16_t misc = 0) {
     put(type);
     put(misc);
     put(std::uint16_t{0});  // size, set by bytes()
   }
   template <typename T>
-  RecordBuilder& put(T value) {
+  PerfRecordBuilder& put(T value) {
     const auto* raw = reinterpret_cast<const std::byte*>(&value);
     m_bytes.insert(m_bytes.end(), raw, raw + sizeof value);
     return *this;
@@ -60,7 +60,7 @@ class RecordBuilder {
 std::vector<std::byte> sample_record(std::uint64_t id, std::uint64_t time_ns,
                                      const std::vector<std::uint64_t>& chain,
                                      const std::vector<std::uint8_t>& stack) {
-  RecordBuilder record(PERF_RECORD_SAMPLE);
+  PerfRecordBuilder record(PERF_RECORD_SAMPLE);
   record.put(id).put(std::uint32_t{41}).put(std::uint32_t{42}).put(time_ns);
   record.put(std::uint64_t{chain.size()});
   for (const std::uint64_t entry : chain)
@@ -126,8 +126,9 @@ TEST(ProfileSampler, ReadsRecordsThatWrapAroundTheRing) {
     for (std::size_t i = 0; i < record.size(); ++i)
       ring[(at + i) % ring.size()] = record[i];
   };
-  const auto first = RecordBuilder(PERF_RECORD_LOST).put(std::uint64_t{5}).put(std::uint64_t{6});
-  const auto second = RecordBuilder(PERF_RECORD_LOST)
+  const auto first =
+      PerfRecordBuilder(PERF_RECORD_LOST).put(std::uint64_t{5}).put(std::uint64_t{6});
+  const auto second = PerfRecordBuilder(PERF_RECORD_LOST)
                           .put(std::uint64_t{7})
                           .put(std::uint64_t{8})
                           .put(std::uint64_t{9});
@@ -200,7 +201,7 @@ TEST(ProfileSampler, PairsEachOffCpuIntervalOnce) {
 
 // ---- real children --------------------------------------------------------------------
 
-std::uint64_t clock_ns(clockid_t clock) {
+std::uint64_t sampler_test_clock_ns(clockid_t clock) {
   timespec now{};
   clock_gettime(clock, &now);
   return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000ULL +
@@ -208,9 +209,9 @@ std::uint64_t clock_ns(clockid_t clock) {
 }
 
 [[gnu::noinline]] void spin_thread_cpu(std::uint64_t cpu_ns) {
-  const std::uint64_t until = clock_ns(CLOCK_THREAD_CPUTIME_ID) + cpu_ns;
+  const std::uint64_t until = sampler_test_clock_ns(CLOCK_THREAD_CPUTIME_ID) + cpu_ns;
   volatile std::uint64_t sink = 0;
-  while (clock_ns(CLOCK_THREAD_CPUTIME_ID) < until) {
+  while (sampler_test_clock_ns(CLOCK_THREAD_CPUTIME_ID) < until) {
     for (int i = 0; i < 10'000; ++i)
       sink = sink + static_cast<std::uint64_t>(i);
   }
@@ -225,9 +226,9 @@ struct ChildReport {
 
 // A forked child that waits on a pipe until released, runs `body`, reports and exits. The
 // gate keeps the child's start from racing the sampler's attachment.
-class GatedChild {
+class SampledChild {
  public:
-  explicit GatedChild(const std::function<void()>& body) {
+  explicit SampledChild(const std::function<void()>& body) {
     std::array<int, 2> gate{};
     std::array<int, 2> report{};
     if (pipe(gate.data()) != 0 || pipe(report.data()) != 0) return;
@@ -238,11 +239,11 @@ class GatedChild {
       char byte = 0;
       if (read(gate[0], &byte, 1) != 1) _exit(2);
       ChildReport out;
-      out.start_ns = clock_ns(CLOCK_MONOTONIC);
-      const std::uint64_t cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+      out.start_ns = sampler_test_clock_ns(CLOCK_MONOTONIC);
+      const std::uint64_t cpu0 = sampler_test_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
       body();
-      out.cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-      out.end_ns = clock_ns(CLOCK_MONOTONIC);
+      out.cpu_ns = sampler_test_clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+      out.end_ns = sampler_test_clock_ns(CLOCK_MONOTONIC);
       _exit(write(report[1], &out, sizeof out) == sizeof out ? 0 : 3);
     }
     close(gate[0]);
@@ -250,7 +251,7 @@ class GatedChild {
     m_gate = gate[1];
     m_report = report[0];
   }
-  ~GatedChild() {
+  ~SampledChild() {
     if (m_pid > 0 && !m_reaped) {
       kill(m_pid, SIGKILL);
       waitpid(m_pid, nullptr, 0);
@@ -258,8 +259,8 @@ class GatedChild {
     if (m_gate >= 0) close(m_gate);
     if (m_report >= 0) close(m_report);
   }
-  GatedChild(const GatedChild&) = delete;
-  GatedChild& operator=(const GatedChild&) = delete;
+  SampledChild(const SampledChild&) = delete;
+  SampledChild& operator=(const SampledChild&) = delete;
 
   pid_t pid() const { return m_pid; }
   void release() { ASSERT_EQ(write(m_gate, "g", 1), 1); }
@@ -293,14 +294,14 @@ class GatedChild {
   ChildReport m_out;
 };
 
-SamplerOptions test_options() {
+SamplerOptions sampler_test_options() {
   SamplerOptions options;
   options.ring_pages = 256;  // 1 MiB: about 60 samples between two drains on a loaded machine
   return options;
 }
 
 // Drains (and refreshes the thread list) every 10 ms until the child exits, then once more.
-std::vector<RawSample> sample_until_exit(StackSampler& sampler, GatedChild& child) {
+std::vector<RawSample> sample_until_exit(StackSampler& sampler, SampledChild& child) {
   std::vector<RawSample> samples;
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (!child.reaped() && std::chrono::steady_clock::now() < give_up) {
@@ -314,15 +315,15 @@ std::vector<RawSample> sample_until_exit(StackSampler& sampler, GatedChild& chil
 
 #define SKIP_UNLESS_SAMPLING_WORKS()                                                   \
   do {                                                                                 \
-    const Availability probe = probe_sampling(test_options());                         \
+    const Availability probe = probe_sampling(sampler_test_options());                 \
     if (!probe.available) GTEST_SKIP() << probe.reason << " -- " << probe.enable_hint; \
   } while (false)
 
 TEST(ProfileSampler, OnCpuSamplesMatchTheCpuTimeASpinningChildUsed) {
   SKIP_UNLESS_SAMPLING_WORKS();
-  GatedChild child([] { spin_thread_cpu(400'000'000); });
+  SampledChild child([] { spin_thread_cpu(400'000'000); });
   ASSERT_GT(child.pid(), 0);
-  StackSampler sampler(child.pid(), test_options());
+  StackSampler sampler(child.pid(), sampler_test_options());
   ASSERT_TRUE(sampler.status().available) << sampler.status().reason;
   EXPECT_EQ(sampler.threads(), 1U);
   child.release();
@@ -380,8 +381,8 @@ OffCpuTotals off_cpu_within(const std::vector<RawSample>& samples, const ChildRe
 
 TEST(ProfileSampler, OffCpuWeightsAddUpToASleepingChildsSleep) {
   SKIP_UNLESS_SAMPLING_WORKS();
-  GatedChild child([] { sleep_in_a_loop(30, 10'000'000); });
-  StackSampler sampler(child.pid(), test_options());
+  SampledChild child([] { sleep_in_a_loop(30, 10'000'000); });
+  StackSampler sampler(child.pid(), sampler_test_options());
   ASSERT_TRUE(sampler.status().available) << sampler.status().reason;
   if (!sampler.status().off_cpu_stacks) GTEST_SKIP() << sampler.status().note;
   child.release();
@@ -403,8 +404,8 @@ TEST(ProfileSampler, OffCpuWeightsAddUpToASleepingChildsSleep) {
 
 TEST(ProfileSampler, WithoutKernelSamplesOffCpuIntervalsAreStilllMeasured) {
   SKIP_UNLESS_SAMPLING_WORKS();
-  GatedChild child([] { sleep_in_a_loop(30, 10'000'000); });
-  SamplerOptions options = test_options();
+  SampledChild child([] { sleep_in_a_loop(30, 10'000'000); });
+  SamplerOptions options = sampler_test_options();
   options.assume_unprivileged = true;
   StackSampler sampler(child.pid(), options);
   ASSERT_TRUE(sampler.status().available) << sampler.status().reason;
@@ -427,7 +428,7 @@ TEST(ProfileSampler, WithoutKernelSamplesOffCpuIntervalsAreStilllMeasured) {
 
 TEST(ProfileSampler, SamplesEveryThreadIncludingOnesStartedLater) {
   SKIP_UNLESS_SAMPLING_WORKS();
-  GatedChild child([] {
+  SampledChild child([] {
     pthread_t second{};
     auto spin = [](void*) -> void* {
       spin_thread_cpu(250'000'000);
@@ -437,7 +438,7 @@ TEST(ProfileSampler, SamplesEveryThreadIncludingOnesStartedLater) {
     spin_thread_cpu(250'000'000);
     pthread_join(second, nullptr);
   });
-  StackSampler sampler(child.pid(), test_options());
+  StackSampler sampler(child.pid(), sampler_test_options());
   ASSERT_TRUE(sampler.status().available) << sampler.status().reason;
   child.release();
   const std::vector<RawSample> samples = sample_until_exit(sampler, child);
@@ -455,8 +456,8 @@ TEST(ProfileSampler, SamplesEveryThreadIncludingOnesStartedLater) {
 
 TEST(ProfileSampler, ATargetThatExitsKeepsItsSamples) {
   SKIP_UNLESS_SAMPLING_WORKS();
-  GatedChild child([] { spin_thread_cpu(150'000'000); });
-  StackSampler sampler(child.pid(), test_options());
+  SampledChild child([] { spin_thread_cpu(150'000'000); });
+  StackSampler sampler(child.pid(), sampler_test_options());
   ASSERT_TRUE(sampler.status().available) << sampler.status().reason;
   child.release();
   std::vector<RawSample> samples;
@@ -471,32 +472,32 @@ TEST(ProfileSampler, ATargetThatExitsKeepsItsSamples) {
   EXPECT_TRUE(sampler.status().available);
 
   // A process that is gone before sampling starts: unavailable, with its pid named.
-  StackSampler gone(child.pid(), test_options());
+  StackSampler gone(child.pid(), sampler_test_options());
   EXPECT_FALSE(gone.status().available);
   EXPECT_NE(gone.status().reason.find(std::to_string(child.pid())), std::string::npos)
       << gone.status().reason;
 }
 
 // Sets an environment variable for the scope of a test.
-class ScopedEnv {
+class SamplerTestEnv {
  public:
-  ScopedEnv(const char* name, const char* value) : m_name(name) { ::setenv(name, value, 1); }
-  ~ScopedEnv() { ::unsetenv(m_name); }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
+  SamplerTestEnv(const char* name, const char* value) : m_name(name) { ::setenv(name, value, 1); }
+  ~SamplerTestEnv() { ::unsetenv(m_name); }
+  SamplerTestEnv(const SamplerTestEnv&) = delete;
+  SamplerTestEnv& operator=(const SamplerTestEnv&) = delete;
 
  private:
   const char* m_name;
 };
 
 TEST(ProfileSampler, ForcedUnavailableSamplesNothing) {
-  const ScopedEnv forced("NRMLAB_PROFILE_UNAVAILABLE", "the test says so");
+  const SamplerTestEnv forced("NRMLAB_PROFILE_UNAVAILABLE", "the test says so");
   const Availability probe = probe_sampling();
   EXPECT_FALSE(probe.available);
   EXPECT_EQ(probe.reason, "the test says so");
   EXPECT_FALSE(probe.enable_hint.empty());
 
-  StackSampler sampler(getpid(), test_options());
+  StackSampler sampler(getpid(), sampler_test_options());
   EXPECT_FALSE(sampler.status().available);
   EXPECT_EQ(sampler.status().reason, "the test says so");
   EXPECT_EQ(sampler.refresh_threads(), 0U);

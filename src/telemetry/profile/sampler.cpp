@@ -423,7 +423,8 @@ std::optional<RawSample> OffCpuTracker::on_switch_in(std::uint64_t time_ns) {
 
 // ---- the ring buffer and the threads --------------------------------------------------
 
-namespace {
+// Named, not anonymous: StackSampler::Thread (external linkage) holds one.
+namespace sampler_detail {
 
 // One thread's perf ring: the metadata page and 2^n data pages, unmapped on destruction.
 class SamplerRing {
@@ -472,6 +473,10 @@ class SamplerRing {
   std::size_t m_length = 0;
   std::span<const std::byte> m_data;
 };
+
+}  // namespace sampler_detail
+
+namespace {
 
 // Whether a thread's event reports its exit (POLLHUP once the task is gone).
 bool sampled_thread_exited(int fd) {
@@ -531,7 +536,7 @@ struct StackSampler::Thread {
   UniqueFd switch_fd;  // writes into clock_fd's ring (PERF_EVENT_IOC_SET_OUTPUT)
   std::uint64_t clock_id = 0;
   std::uint64_t switch_id = 0;
-  SamplerRing ring;
+  sampler_detail::SamplerRing ring;
   OffCpuTracker off_cpu;
   std::vector<std::byte> scratch;
 };
