@@ -402,7 +402,7 @@ TEST(ProfileSampler, OffCpuWeightsAddUpToASleepingChildsSleep) {
   }
 }
 
-TEST(ProfileSampler, WithoutKernelSamplesOffCpuIntervalsAreStilllMeasured) {
+TEST(ProfileSampler, WithoutKernelSamplesOffCpuIntervalsAreStillMeasured) {
   SKIP_UNLESS_SAMPLING_WORKS();
   SampledChild child([] { sleep_in_a_loop(30, 10'000'000); });
   SamplerOptions options = sampler_test_options();
@@ -454,6 +454,33 @@ TEST(ProfileSampler, SamplesEveryThreadIncludingOnesStartedLater) {
   EXPECT_TRUE(tids.contains(child.pid()));
 }
 
+TEST(ProfileSampler, WithChildrenSamplesDescendantProcesses) {
+  SKIP_UNLESS_SAMPLING_WORKS();
+  SampledChild child([] {
+    const pid_t grandchild = fork();
+    if (grandchild == 0) {
+      spin_thread_cpu(250'000'000);
+      _exit(0);
+    }
+    if (grandchild < 0) _exit(5);
+    waitpid(grandchild, nullptr, 0);
+  });
+  SamplerOptions options = sampler_test_options();
+  options.children = true;
+  StackSampler sampler(child.pid(), options);
+  ASSERT_TRUE(sampler.status().available) << sampler.status().reason;
+  child.release();
+  const std::vector<RawSample> samples = sample_until_exit(sampler, child);
+  ASSERT_TRUE(child.exit_ok());
+
+  std::set<std::int32_t> spinning;
+  for (const RawSample& sample : samples) {
+    if (sample.wait == WaitClass::on_cpu) spinning.insert(sample.pid);
+  }
+  ASSERT_EQ(spinning.size(), 1U) << "on-CPU samples of the grandchild alone expected";
+  EXPECT_NE(*spinning.begin(), child.pid());
+}
+
 TEST(ProfileSampler, ATargetThatExitsKeepsItsSamples) {
   SKIP_UNLESS_SAMPLING_WORKS();
   SampledChild child([] { spin_thread_cpu(150'000'000); });
@@ -476,6 +503,34 @@ TEST(ProfileSampler, ATargetThatExitsKeepsItsSamples) {
   EXPECT_FALSE(gone.status().available);
   EXPECT_NE(gone.status().reason.find(std::to_string(child.pid())), std::string::npos)
       << gone.status().reason;
+}
+
+TEST(ProfileSampler, ASmallRingWrapsAndCountsWhatItLost) {
+  SKIP_UNLESS_SAMPLING_WORKS();
+  SampledChild child([] { spin_thread_cpu(300'000'000); });
+  SamplerOptions options = sampler_test_options();
+  options.ring_pages = 8;  // 32 KiB: about two 16 KiB samples, so records wrap and are lost
+  StackSampler sampler(child.pid(), options);
+  ASSERT_TRUE(sampler.status().available) << sampler.status().reason;
+  child.release();
+  std::vector<RawSample> samples;
+  while (!child.reaped()) {
+    sampler.drain(samples);
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  }
+  sampler.drain(samples);
+  EXPECT_GT(sampler.lost(), 0U);
+  ASSERT_FALSE(samples.empty());
+  std::size_t on_cpu = 0;
+  for (const RawSample& sample : samples) {
+    EXPECT_EQ(sample.tid, child.pid());
+    // An off-CPU interval whose switch sample was lost is measured without a stack.
+    if (sample.wait != WaitClass::on_cpu) continue;
+    ++on_cpu;
+    EXPECT_FALSE(sample.stack.empty()) << static_cast<int>(sample.wait);  // wrapped, whole
+    EXPECT_FALSE(sample.user_chain.empty());
+  }
+  EXPECT_GT(on_cpu, 0U);
 }
 
 // Sets an environment variable for the scope of a test.

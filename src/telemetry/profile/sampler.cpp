@@ -632,12 +632,17 @@ std::size_t StackSampler::refresh_threads() {
     processes.insert(processes.end(), descendants.begin(), descendants.end());
   }
   std::size_t opened = 0;
+  std::set<pid_t> listed;
   for (const pid_t process : processes) {
     for (const pid_t tid : sampler_numeric_entries(fmt::format("/proc/{}/task", process))) {
+      listed.insert(tid);
       if (m_threads.contains(tid) || m_finished.contains(tid)) continue;
       if (open_thread(process, tid)) ++opened;
     }
   }
+  // A finished thread no longer listed is gone for good: forget it, so the set stays small
+  // and a later thread that reuses its id is sampled.
+  std::erase_if(m_finished, [&](pid_t tid) { return !listed.contains(tid); });
   return opened;
 }
 
