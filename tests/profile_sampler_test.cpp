@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -531,6 +532,35 @@ TEST(ProfileSampler, ASmallRingWrapsAndCountsWhatItLost) {
     EXPECT_FALSE(sample.user_chain.empty());
   }
   EXPECT_GT(on_cpu, 0U);
+}
+
+TEST(ProfileSampler, SamplesItsOwnProcessButNotTheIgnoredThread) {
+  SKIP_UNLESS_SAMPLING_WORKS();
+  std::atomic<bool> stop{false};
+  std::thread worker([&] {
+    while (!stop.load())
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  });
+  const pid_t self = static_cast<pid_t>(::gettid());
+  SamplerOptions options = sampler_test_options();
+  options.ignored_tids = {self};
+  StackSampler sampler(getpid(), options);
+  ASSERT_TRUE(sampler.status().available) << sampler.status().reason;
+  EXPECT_GE(sampler.threads(), 1U);  // the worker, and whatever else the runtime started
+  std::vector<RawSample> samples;
+  for (int i = 0; i < 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    sampler.drain(samples);
+  }
+  stop = true;
+  worker.join();
+  sampler.drain(samples);
+  bool worker_seen = false;
+  for (const RawSample& sample : samples) {
+    EXPECT_NE(sample.tid, self);
+    worker_seen = worker_seen || sample.wait != WaitClass::on_cpu;
+  }
+  EXPECT_TRUE(worker_seen) << "the sleeping worker's off-CPU intervals are missing";
 }
 
 // Sets an environment variable for the scope of a test.

@@ -637,6 +637,7 @@ std::size_t StackSampler::refresh_threads() {
     for (const pid_t tid : sampler_numeric_entries(fmt::format("/proc/{}/task", process))) {
       listed.insert(tid);
       if (m_threads.contains(tid) || m_finished.contains(tid)) continue;
+      if (m_options.ignored_tids.contains(tid)) continue;
       if (open_thread(process, tid)) ++opened;
     }
   }

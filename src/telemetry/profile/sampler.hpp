@@ -50,6 +50,9 @@ struct SamplerOptions {
   bool kernel_stacks = true;              // kernel callchains, where permitted
   std::uint32_t ring_pages = 64;          // data pages per thread's ring (a power of two)
   bool assume_unprivileged = false;       // tests: behave as if kernel samples were refused
+  // Threads never sampled: when a process samples itself, the thread that drains (its own
+  // wake-ups would be sampled as the program's waits).
+  std::set<pid_t> ignored_tids;
 };
 
 // Whether sampling works here, and if not, why and what would enable it.
