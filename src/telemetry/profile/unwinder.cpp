@@ -62,11 +62,6 @@ std::string KernelSymbols::function_at(std::uint64_t address) const {
 
 namespace {
 
-struct DwflCloser {
-  void operator()(Dwfl* dwfl) const { dwfl_end(dwfl); }
-};
-using DwflHandle = std::unique_ptr<Dwfl, DwflCloser>;
-
 struct CxaDemangleFree {
   void operator()(char* p) const { std::free(p); }
 };
@@ -129,7 +124,10 @@ struct Unwinder::State {
   std::int32_t pid = 0;
   std::shared_ptr<const KernelSymbols> kernel;
   std::string maps_text;  // as last reported
-  DwflHandle dwfl;
+  // A plain function-pointer deleter: a type from this file's anonymous namespace in a
+  // struct the header declares would warn (-Wsubobject-linkage) in a unity build.
+  using DwflOwner = std::unique_ptr<Dwfl, decltype(&dwfl_end)>;
+  DwflOwner dwfl{nullptr, dwfl_end};
   bool attached = false;
   const RawSample* current = nullptr;  // the sample being unwound (the callbacks' memory)
   std::unordered_map<std::uint64_t, Frame> symbols;
@@ -198,7 +196,7 @@ bool Unwinder::State::read_stack_word(std::uint64_t address, std::uint64_t& valu
 bool Unwinder::State::report_modules() {
   std::string text = read_proc_maps_text(pid);
   if (text.empty() || text == maps_text) return false;
-  DwflHandle fresh(dwfl_begin(&callbacks));
+  DwflOwner fresh(dwfl_begin(&callbacks), dwfl_end);
   if (!fresh) return false;
   dwfl_report_begin(fresh.get());
   const int rc = dwfl_linux_proc_report(fresh.get(), pid);
