@@ -59,6 +59,18 @@ class PtraceStoppedTarget {
 
   pid_t pid() const { return m_pid; }
 
+  // Lets the target run a moment and stops it again (SIGSTOP, held back at the next
+  // resume): for when it was stopped before reaching the point a test wants.
+  void resume_and_stop_again() {
+    if (::ptrace(PTRACE_CONT, m_pid, nullptr, nullptr) != 0) throw Error("PTRACE_CONT failed");
+    ::usleep(2000);
+    ::kill(m_pid, SIGSTOP);
+    int status = 0;
+    if (::waitpid(m_pid, &status, 0) != m_pid || !WIFSTOPPED(status)) {
+      throw Error("target did not stop again");
+    }
+  }
+
   void kill_and_reap() {
     if (m_pid <= 0) return;
     ::kill(m_pid, SIGKILL);
@@ -131,18 +143,44 @@ std::string profile_module_name_of(const std::string& path) {
   return path.substr(path.rfind('/') + 1);
 }
 
+bool in_nanosleep(const Frame& frame) {
+  const auto core = wait_function_core(frame.function);
+  return core == "clock_nanosleep" || core == "nanosleep";
+}
+
+// Stops the target until its innermost frame is where `mode` puts it (the announcing
+// write may not have returned yet at the first stop) and returns the frames there.
+std::vector<Frame> unwind_in_place(PtraceStoppedTarget& target, Unwinder& unwinder,
+                                   const std::string& mode) {
+  std::vector<Frame> frames;
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    frames = unwinder.unwind(target.sample());
+    if (!frames.empty() &&
+        (mode == "spin" ? frames.front().function == "inner" : in_nanosleep(frames.front()))) {
+      break;
+    }
+    target.resume_and_stop_again();
+  }
+  return frames;
+}
+
 void check_profile_target(const std::string& path) {
   for (const std::string mode : {"spin", "sleep"}) {
     SCOPED_TRACE(path + " " + mode);
     PtraceStoppedTarget target(path, mode);
     Unwinder unwinder(target.pid());
-    const auto frames = unwinder.unwind(target.sample());
+    const auto frames = unwind_in_place(target, unwinder, mode);
     expect_call_chain(frames, profile_module_name_of(path));
-    if (mode == "sleep") {
-      // Stopped in the nanosleep system call (or still in the announcing write): libc's
-      // frames come first, unwound by libc's own CFI.
-      ASSERT_FALSE(frames.empty());
+    ASSERT_FALSE(frames.empty());
+    if (mode == "spin") {
+      // Stopped in inner itself: the walk starts in the target's own code.
+      EXPECT_EQ(frames.front().function, "inner") << describe_profile_frames(frames);
+    } else {
+      // Stopped in the nanosleep system call: libc's frames first, unwound by libc's CFI,
+      // and the sample is a sleep.
+      EXPECT_TRUE(in_nanosleep(frames.front())) << describe_profile_frames(frames);
       EXPECT_EQ(frames.front().module, "libc.so.6") << describe_profile_frames(frames);
+      EXPECT_EQ(classify_wait(frames, {}, WaitClass::other), WaitClass::sleep);
     }
   }
 }
@@ -166,6 +204,7 @@ TEST(ProfileUnwinder, FallsBackToFramePointersWithoutUnwindTables) {
 TEST(ProfileUnwinder, UnwindsAfterTheProcessExited) {
   PtraceStoppedTarget target(NRMLAB_PROFILE_TARGET_NOFP, "sleep");
   Unwinder unwinder(target.pid());
+  ASSERT_TRUE(in_nanosleep(unwind_in_place(target, unwinder, "sleep").front()));
   const RawSample sample = target.sample();
   target.kill_and_reap();
   expect_call_chain(unwinder.unwind(sample), profile_module_name_of(NRMLAB_PROFILE_TARGET_NOFP));
@@ -187,10 +226,20 @@ TEST(ProfileUnwinder, UsesTheSamplersChainWhenTheStackIsMissing) {
   ASSERT_EQ(from_chain.size(), full.size());
   for (std::size_t i = 0; i < full.size(); ++i)
     EXPECT_EQ(from_chain[i].function, full[i].function);
+  // Without user registers (regs.abi 0) the chain alone; without either, nothing.
+  sample.regs.abi = 0;
+  const auto chain_only = unwinder.unwind(sample);
+  ASSERT_EQ(chain_only.size(), full.size());
+  EXPECT_EQ(chain_only.front().function, full.front().function);
+  EXPECT_TRUE(unwinder.unwind(RawSample{}).empty());
 }
 
 TEST(ProfileUnwinder, RepeatedUnwindsAgree) {
   PtraceStoppedTarget target(NRMLAB_PROFILE_TARGET_NOFP, "sleep");
+  {
+    Unwinder placing(target.pid());
+    ASSERT_TRUE(in_nanosleep(unwind_in_place(target, placing, "sleep").front()));
+  }
   const RawSample sample = target.sample();
   using Clock = std::chrono::steady_clock;
   const auto cold_start = Clock::now();
@@ -213,6 +262,7 @@ TEST(ProfileUnwinder, RepeatedUnwindsAgree) {
   // files, symbol tables, CFI) and of one warm unwind.
   ::testing::Test::RecordProperty("first_unwind_us", std::to_string(cold.count()));
   ::testing::Test::RecordProperty("median_unwind_us", std::to_string(micros[100]));
+  ::testing::Test::RecordProperty("frames", std::to_string(first.size()));
 }
 
 TEST(ProfileUnwinder, SymbolizesALibcFunction) {

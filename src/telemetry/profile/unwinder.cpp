@@ -272,7 +272,9 @@ std::int32_t Unwinder::pid() const {
 
 std::vector<Frame> Unwinder::unwind(const RawSample& sample) {
   auto& state = *m_state;
-  const std::uint64_t ip = sample.regs.ip();
+  // No user registers (a kernel thread, or a sample taken with none): no user frames.
+  if (sample.regs.abi == 0 && sample.user_chain.empty()) return {};
+  const std::uint64_t ip = sample.regs.abi != 0 ? sample.regs.ip() : sample.user_chain.front();
   // Looking the ip up first re-reports the modules if it lies in none (dlopen), before
   // the walk needs them.
   Frame innermost = state.lookup(ip);

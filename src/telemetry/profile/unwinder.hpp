@@ -64,7 +64,8 @@ class Unwinder {
   // a call that ends a function is attributed to it, not to the next one). Reads memory
   // only from sample.stack; when DWARF yields no caller at all and the sampler gave a
   // frame-pointer chain (sample.user_chain), that chain is used instead. At most
-  // k_max_frames frames.
+  // k_max_frames frames. Empty for a sample without user registers and chain (regs.abi 0:
+  // a kernel thread); with a chain but no registers, the chain.
   std::vector<Frame> unwind(const RawSample& sample);
 
   // The function and module at `address` (user or kernel). A caller's return address
