@@ -30,6 +30,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libjemalloc-dev libmimalloc-dev
   libeigen3-dev libboost-math-dev libtomlplusplus-dev
+  libdw-dev
   gnuplot-nox
 )
 if ! command -v npm >/dev/null; then

@@ -28,7 +28,7 @@ std::string_view to_string(WaitClass c);
 
 // The x86-64 user registers perf samples (PERF_SAMPLE_REGS_USER), in perf's register order
 // (asm/perf_regs.h: AX BX CX DX SI DI BP SP IP FLAGS CS SS DS ES FS GS R8..R15); mask
-// k_user_regs_mask selects them all but the segment registers' upper half.
+// sampler.hpp's k_user_regs_mask selects them all but the segment registers' upper half.
 inline constexpr std::size_t k_user_regs = 24;  // PERF_REG_X86_64_MAX
 struct UserRegs {
   std::uint64_t abi = 0;  // PERF_SAMPLE_REGS_ABI_*: 0 = none (a kernel thread)
