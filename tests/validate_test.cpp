@@ -334,8 +334,8 @@ PlantedSteps plant_waits(std::mt19937_64& rng, const std::vector<double>& shares
 
 TEST(ValidateDisturbance, RunQueueShareIsTheWaitOverTheWallTimeOfTheStepsItSpans) {
   std::mt19937_64 rng(17);
-  std::uniform_real_distribution<double> share(0.0, 0.12);
-  validate::ValidateOptions options;  // max_run_queue_share 0.05
+  std::uniform_real_distribution<double> share(0.0, 0.2);
+  validate::ValidateOptions options;  // max_run_queue_share 0.10
   int decided_right = 0;
   constexpr int k_planted = 60;
   for (int trial = 0; trial < k_planted; ++trial) {
@@ -347,8 +347,8 @@ TEST(ValidateDisturbance, RunQueueShareIsTheWaitOverTheWallTimeOfTheStepsItSpans
     const double measured = analysed_share(plant_waits(rng, shares, 40 + trial), true);
     EXPECT_NEAR(measured, worst, 1e-6) << "trial " << trial;
     // Other processes' cores never matter when the run's own wait is known.
-    decided_right += validate::disturbed(measured, 2.0, options) == (worst > 0.05) &&
-                     validate::disturbed(measured, 0.0, options) == (worst > 0.05);
+    decided_right += validate::disturbed(measured, 2.0, options) == (worst > 0.10) &&
+                     validate::disturbed(measured, 0.0, options) == (worst > 0.10);
   }
   EXPECT_EQ(decided_right, k_planted);
 }
@@ -367,7 +367,8 @@ TEST(ValidateDisturbance, WithoutRunQueueWaitTheMachineDecidesAsBefore) {
   EXPECT_FALSE(validate::disturbed(nan, nan, options)) << "too short to tell";
   // A busy machine that left the run its CPU is no disturbance; waiting is, on a quiet one.
   EXPECT_FALSE(validate::disturbed(0.01, 1.0, options));
-  EXPECT_TRUE(validate::disturbed(0.06, 0.0, options));
+  EXPECT_FALSE(validate::disturbed(0.08, 0.0, options)) << "a run that wakes often waits so";
+  EXPECT_TRUE(validate::disturbed(0.12, 0.0, options));
 }
 
 TEST(ValidateDisturbance, AReadingSpanningStepsBeforeItsConditionIsLeftOut) {

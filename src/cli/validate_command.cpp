@@ -90,7 +90,7 @@ CLI::App* add_validate_command(CLI::App& app, ValidateCommandOptions& o) {
       "  thermal        H4 without sensors: not testable\n"
       "Prints the confusion matrix (planted cause x verdict), writes OUT/validation.json and\n"
       "every run under OUT/runs/, and exits 1 when any verdict is wrong. A run that waited\n"
-      "for a CPU more than 5% of its wall time (other programs took its core) is run again,\n"
+      "for a CPU more than 10% of its wall time (other programs took its core) is run again,\n"
       "up to 3 times, then counts as `disturbed` (wrong); a busy machine that leaves the run\n"
       "a core is fine. (Telemetry without run-queue wait falls back to the machine: other\n"
       "processes using more than 0.3 cores.) The short version (3 replicates, about 20 s)\n"
