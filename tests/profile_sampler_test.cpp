@@ -380,6 +380,19 @@ OffCpuTotals off_cpu_within(const std::vector<RawSample>& samples, const ChildRe
   return totals;
 }
 
+// The off-CPU samples of a child that slept 30 times: at least one each, their weights
+// adding up to about the time it spent off the CPU (0.5-1.5x: a loaded machine).
+OffCpuTotals expect_the_sleeps_measured(const std::vector<RawSample>& samples,
+                                        const ChildReport& report) {
+  const double sleeping = static_cast<double>(report.end_ns - report.start_ns - report.cpu_ns);
+  const OffCpuTotals totals = off_cpu_within(samples, report);
+  EXPECT_GE(totals.count, 30U);
+  EXPECT_GT(static_cast<double>(totals.weight_ns), 0.5 * sleeping);
+  EXPECT_LT(static_cast<double>(totals.weight_ns), 1.5 * sleeping);
+  EXPECT_GT(static_cast<double>(totals.other_ns), 0.5 * sleeping) << "sleeps read as preemption";
+  return totals;
+}
+
 TEST(ProfileSampler, OffCpuWeightsAddUpToASleepingChildsSleep) {
   SKIP_UNLESS_SAMPLING_WORKS();
   SampledChild child([] { sleep_in_a_loop(30, 10'000'000); });
@@ -390,14 +403,8 @@ TEST(ProfileSampler, OffCpuWeightsAddUpToASleepingChildsSleep) {
   const std::vector<RawSample> samples = sample_until_exit(sampler, child);
   ASSERT_TRUE(child.exit_ok());
 
-  const ChildReport& report = child.report();
-  const double sleeping = static_cast<double>(report.end_ns - report.start_ns - report.cpu_ns);
-  const OffCpuTotals totals = off_cpu_within(samples, report);
-  EXPECT_GE(totals.count, 30U);
-  EXPECT_GT(static_cast<double>(totals.weight_ns), 0.5 * sleeping);
-  EXPECT_LT(static_cast<double>(totals.weight_ns), 1.5 * sleeping);
+  const OffCpuTotals totals = expect_the_sleeps_measured(samples, child.report());
   EXPECT_GE(totals.with_stack, totals.count * 9 / 10) << "off-CPU samples without user stack";
-  EXPECT_GT(static_cast<double>(totals.other_ns), 0.5 * sleeping) << "sleeps read as preemption";
   if (sampler.status().kernel_stacks) {
     EXPECT_GE(totals.with_kernel_chain, totals.count / 2) << "no schedule() path";
   }
@@ -418,12 +425,7 @@ TEST(ProfileSampler, WithoutKernelSamplesOffCpuIntervalsAreStillMeasured) {
   const std::vector<RawSample> samples = sample_until_exit(sampler, child);
   ASSERT_TRUE(child.exit_ok());
 
-  const ChildReport& report = child.report();
-  const double sleeping = static_cast<double>(report.end_ns - report.start_ns - report.cpu_ns);
-  const OffCpuTotals totals = off_cpu_within(samples, report);
-  EXPECT_GE(totals.count, 30U);
-  EXPECT_GT(static_cast<double>(totals.weight_ns), 0.5 * sleeping);
-  EXPECT_LT(static_cast<double>(totals.weight_ns), 1.5 * sleeping);
+  const OffCpuTotals totals = expect_the_sleeps_measured(samples, child.report());
   EXPECT_EQ(totals.with_kernel_chain, 0U);
 }
 
