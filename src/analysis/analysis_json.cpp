@@ -93,6 +93,11 @@ NRMLAB_JSON_TYPE(Evidence, what, value, p, note)
 NRMLAB_JSON_TYPE(Hypothesis, id, name, verdict, reason, effect_label, effect_size, ci_low, ci_high,
                  p, adjusted_p, experiment, evidence)
 NRMLAB_JSON_TYPE(SoundAnalysis, run, conditions, drift, cost_models, attribution, hypotheses)
+NRMLAB_JSON_TYPE(CodeTime, function, module, wait_class, caller, caller_module, seconds, share,
+                 per_step)
+NRMLAB_JSON_TYPE(CodeWait, wait_class, seconds, share)
+NRMLAB_JSON_TYPE(CodeProfile, status, enable_hint, note, off_cpu, sampled_seconds,
+                 profiler_cpu_share, waits, time)
 NRMLAB_JSON_TYPE(PaperHypothesis, id, test, rule, statistics, score, testable, significant, tier,
                  verdict, interpretation)
 NRMLAB_JSON_TYPE(VarianceCharacterisation, expected_hours, observed_hours, variance_percent,
@@ -140,7 +145,8 @@ Json run_json(const RunAnalysis& a) {
           {"wall_seconds", a.wall_seconds},
           {"provenance", a.provenance},
           {"sound", a.has_sound ? Json(a.sound) : Json(nullptr)},
-          {"paper", paper_json(a)}};
+          {"paper", paper_json(a)},
+          {"code", a.code}};
 }
 
 Json study_json(const StudyAnalysis& s) {
@@ -181,6 +187,7 @@ RunAnalysis run_from_json(const Json& j) {
   a.has_sound = sound != j.end() && sound->is_object();
   if (a.has_sound) from_json(*sound, a.sound);
   if (const auto paper = j.find("paper"); paper != j.end()) read_paper(*paper, a);
+  read_field(j, "code", a.code);  // absent from analyses written before stack sampling
   return a;
 }
 

@@ -305,6 +305,44 @@ struct StudyAnalysis {
   std::vector<Hypothesis> hypotheses;  // study-level verdicts (interventions decide)
 };
 
+// ---- code: where the time goes, by function (stack sampling, issue 18) ----------------
+
+// Time sampled in one place of the code, waiting (or running) one way.
+struct CodeTime {
+  // The innermost named frame of the program's stacks: where the time was spent on the CPU,
+  // or the call the thread was blocked in ("clock_nanosleep", "fdatasync").
+  std::string function;
+  std::string module;      // its file ("libc.so.6"), "[kernel]", or empty
+  std::string wait_class;  // on_cpu, run_queue, sleep, disk, lock, network, page_fault, other
+  // The call site in the program's own code: the innermost frame outside the system's
+  // libraries (libc, the loader, libstdc++, the kernel); empty when the stack has none.
+  std::string caller;
+  std::string caller_module;
+  double seconds = 0.0;
+  double share = 0.0;                // of all the sampled time
+  double per_step = k_not_recorded;  // seconds per step (NaN without steps)
+};
+
+struct CodeWait {
+  std::string wait_class;
+  double seconds = 0.0;
+  double share = 0.0;
+};
+
+struct CodeProfile {
+  // "sampled", "off", "unavailable: <why>", "not recorded" (telemetry from before stack
+  // sampling); profile_data.hpp
+  std::string status = "not recorded";
+  std::string enable_hint;          // the setting that would enable sampling
+  std::string note;                 // what was limited though sampled
+  std::string off_cpu;              // how off-CPU time was seen
+  double sampled_seconds = 0.0;     // thread time the samples stand for (every thread)
+  double profiler_cpu_share = 0.0;  // the sampler's own CPU time over the run's wall time
+  std::vector<CodeWait> waits;      // every class seen, largest first
+  std::vector<CodeTime> time;       // largest first, at most k_code_entries
+  static constexpr std::size_t k_code_entries = 20;
+};
+
 // ---- the document --------------------------------------------------------------------
 
 struct RunAnalysis {
@@ -326,6 +364,7 @@ struct RunAnalysis {
   SoundAnalysis sound;
   bool has_paper = false;
   PaperAnalysis paper;
+  CodeProfile code;
 };
 
 struct AnalysisReport {

@@ -397,6 +397,28 @@ inline constexpr auto k_process_columns = std::to_array<Column<ProcessRow>>({
         "runq_ns", unread, "run-queue delay (schedstat), cumulative, summed over every thread"),
 });
 
+inline constexpr auto k_profile_frame_columns = std::to_array<Column<ProfileFrameRow>>({
+    column<&ProfileFrameRow::id>("id", unread, "from 1"),
+    column<&ProfileFrameRow::function>("function", unread, "demangled; empty: no symbol"),
+    column<&ProfileFrameRow::module>("module", unread, "file base name, [kernel], or empty"),
+    column<&ProfileFrameRow::address>("address", unread,
+                                      "a caller's return address; 0: an innermost frame"),
+});
+
+inline constexpr auto k_profile_stack_columns = std::to_array<Column<ProfileStackRow>>({
+    column<&ProfileStackRow::id>("id", unread, "from 1"),
+    column<&ProfileStackRow::parent>("parent", unread, "one frame shorter; 0: outermost"),
+    column<&ProfileStackRow::frame>("frame", unread, "profile_frames.id"),
+});
+
+inline constexpr auto k_profile_count_columns = std::to_array<Column<ProfileCountRow>>({
+    column<&ProfileCountRow::window>("window", unread, "index of meta profile.window_ns"),
+    column<&ProfileCountRow::stack>("stack", unread, "profile_stacks.id; 0: no stack"),
+    column<&ProfileCountRow::wait>("wait", unread, "on_cpu, run_queue, sleep, disk, ..."),
+    column<&ProfileCountRow::samples>("samples", unread, "a partial sum: readers add rows"),
+    column<&ProfileCountRow::weight_ns>("weight_ns", unread, "wall time they stand for"),
+});
+
 // The steps and process tables' later columns (runq_ns) take a line of their own.
 inline constexpr std::size_t k_step_layout[] = {5, 5, 4, 4, 4, 4, 3, 1, 1};
 inline constexpr std::size_t k_memory_layout[] = {9, 4, 3, 2};
@@ -426,14 +448,22 @@ inline constexpr auto k_step_work = table<k_work_columns>(
     "step_work", 3, k_work_layout, "named work counters (watch markers, validate workloads)");
 inline constexpr auto k_process =
     table<k_process_columns>("process", 0, k_process_layout, "watch: the program's /proc");
+inline constexpr auto k_profile_frames =
+    table<k_profile_frame_columns>("profile_frames", 1, {}, "stack sampling: interned frames");
+inline constexpr auto k_profile_stacks =
+    table<k_profile_stack_columns>("profile_stacks", 1, {}, "stack sampling: interned stacks");
+inline constexpr auto k_profile_counts = table<k_profile_count_columns>(
+    "profile_counts", 0, {}, "stack sampling: time per window, stack and wait class");
 
 }  // namespace registry
 
 // Every table, in creation order, each once: a Batch's rows of type Row go to table_of<Row>.
 inline constexpr std::tuple k_tables{
-    &registry::k_meta,          &registry::k_conditions, &registry::k_steps,   &registry::k_memory,
-    &registry::k_metric_inputs, &registry::k_system,     &registry::k_sensors, &registry::k_files,
-    &registry::k_step_work,     &registry::k_process};
+    &registry::k_meta,          &registry::k_conditions,     &registry::k_steps,
+    &registry::k_memory,        &registry::k_metric_inputs,  &registry::k_system,
+    &registry::k_sensors,       &registry::k_files,          &registry::k_step_work,
+    &registry::k_process,       &registry::k_profile_frames, &registry::k_profile_stacks,
+    &registry::k_profile_counts};
 
 template <class Row>
 constexpr const Table<Row>& table_of() {

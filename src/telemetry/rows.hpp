@@ -117,6 +117,36 @@ struct ProcessRow {
   ProcessSample sample;
 };
 
+// Stack sampling (issue 18, telemetry/profile/): frames and stacks are interned, so a long
+// run stores each distinct call path once, and time is counted per window of the run's clock.
+// Ids start at 1; a stack's frames are its chain of parents, outermost (parent 0) first.
+struct ProfileFrameRow {
+  std::int64_t id = 0;
+  std::string function;  // demangled; empty when no symbol covers the address
+  std::string module;    // the file's base name, "[kernel]", or empty
+  // The call site (a caller's return address) or 0 for the innermost frame of a known
+  // function (its sampled addresses vary; the function is what matters). Kernel addresses
+  // (above 2^63) are stored as their two's-complement int64.
+  std::int64_t address = 0;
+};
+
+struct ProfileStackRow {
+  std::int64_t id = 0;
+  std::int64_t parent = 0;  // the stack one frame shorter; 0: this is an outermost frame
+  std::int64_t frame = 0;
+};
+
+// Time in one stack and wait class during one window. Rows are partial sums (an off-CPU
+// interval is counted when it ends, after its window may have been written): readers sum
+// the rows of a (window, stack, wait).
+struct ProfileCountRow {
+  std::int64_t window = 0;  // [window * meta profile.window_ns, +window_ns) since the origin
+  std::int64_t stack = 0;   // 0: no stack was recorded (only the wait class is known)
+  std::string wait;         // telemetry::profile::to_string(WaitClass)
+  std::int64_t samples = 0;
+  std::int64_t weight_ns = 0;  // wall time the samples stand for
+};
+
 // Everything written in one transaction.
 struct Batch {
   std::vector<ConditionRow> conditions;
@@ -128,11 +158,15 @@ struct Batch {
   std::vector<FileRow> files;
   std::vector<WorkRow> work;
   std::vector<ProcessRow> process;
+  std::vector<ProfileFrameRow> profile_frames;
+  std::vector<ProfileStackRow> profile_stacks;
+  std::vector<ProfileCountRow> profile_counts;
   std::vector<MetaRow> meta;
 
   bool empty() const {
     return conditions.empty() && steps.empty() && memory.empty() && samples.empty() &&
            system.empty() && sensors.empty() && files.empty() && work.empty() && process.empty() &&
+           profile_frames.empty() && profile_stacks.empty() && profile_counts.empty() &&
            meta.empty();
   }
 };

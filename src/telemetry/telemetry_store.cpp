@@ -53,6 +53,9 @@ void TelemetryStore::write(const Batch& batch) {
   insert_rows(m_db, batch.files);
   insert_rows(m_db, batch.work);
   insert_rows(m_db, batch.process);
+  insert_rows(m_db, batch.profile_frames);
+  insert_rows(m_db, batch.profile_stacks);
+  insert_rows(m_db, batch.profile_counts);
   insert_rows(m_db, batch.meta);
   m_db.execute("COMMIT");
 }
