@@ -93,8 +93,8 @@ NRMLAB_JSON_TYPE(Evidence, what, value, p, note)
 NRMLAB_JSON_TYPE(Hypothesis, id, name, verdict, reason, effect_label, effect_size, ci_low, ci_high,
                  p, adjusted_p, experiment, evidence)
 NRMLAB_JSON_TYPE(SoundAnalysis, run, conditions, drift, cost_models, attribution, hypotheses)
-NRMLAB_JSON_TYPE(CodeTime, function, module, wait_class, caller, caller_module, seconds, share,
-                 per_step)
+NRMLAB_JSON_TYPE(CodeTime, function, module, wait_class, caller, caller_module, site, seconds,
+                 share, per_step)
 NRMLAB_JSON_TYPE(CodeWait, wait_class, seconds, share)
 NRMLAB_JSON_TYPE(CodeProfile, status, enable_hint, note, off_cpu, sampled_seconds,
                  profiler_cpu_share, waits, time)

@@ -318,6 +318,10 @@ struct CodeTime {
   // libraries (libc, the loader, libstdc++, the kernel); empty when the stack has none.
   std::string caller;
   std::string caller_module;
+  // The innermost frame in the program's executable (the module of the stack's outermost
+  // frame), when it is not the caller: "persist_row" for an fdatasync that SQLite's unixSync
+  // makes. Empty when the stack has none, or the executable's frame is the caller itself.
+  std::string site;
   double seconds = 0.0;
   double share = 0.0;                // of all the sampled time
   double per_step = k_not_recorded;  // seconds per step (NaN without steps)

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "analysis/code_profile.hpp"
 #include "analysis/sound_mode.hpp"
 #include "analysis/study_analysis.hpp"
 #include "analysis/summary.hpp"
@@ -65,6 +66,7 @@ AnalysisReport analyze(const std::filesystem::path& dir, const AnalyzeOptions& o
     // Study-level comparisons need sound mode's drift even when only paper mode is asked for.
     SoundAnalysis s = analyse_sound(data, options.thresholds);
     a.wall_seconds = s.run.wall_seconds;
+    a.code = analyse_code(data.dir / "telemetry.db", a.steps, a.wall_seconds);
     summaries.push_back(summarise_run(data, s));
     if (sound) {
       a.has_sound = true;

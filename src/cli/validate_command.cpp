@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/interrupt.hpp"
+#include "telemetry/profile/profiler.hpp"
 #include "util/error.hpp"
 #include "validate/calibration.hpp"
 #include "validate/validator.hpp"
@@ -83,6 +84,9 @@ CLI::App* add_validate_command(CLI::App& app, ValidateCommandOptions& o) {
       "                 (a slowdown with no tested mechanism), never H5\n"
       "  store          H3: unbatched writes whose cost grows with the store's size\n"
       "  fsync          a journal that waits for the device every step: off-CPU, not H1\n"
+      "  waits          C256's own waits: a timed sleep and a synced one-row SQLite commit\n"
+      "                 every step: off-CPU, not H1, and the stack samples must find both\n"
+      "                 waits at their call sites\n"
       "  contention     H1: two CPU-bound competitors per core for the middle half\n"
       "  fragmentation  H2: interleaved allocations scatter a long-lived list; confirmed only\n"
       "                 when jemalloc or mimalloc halves the slowdown and neither matches it\n"
@@ -170,6 +174,9 @@ CLI::App* add_validate_workload_command(CLI::App& app, WorkloadCommandOptions& o
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{100'000'000}))
       ->capture_default_str();
   command->add_option("--out", o.out, "Run directory")->required();
+  command->add_option("--profile", o.profile, "Stack samples per second, or off")
+      ->type_name(std::string(telemetry::profile::k_profile_syntax))
+      ->capture_default_str();
   command->add_flag("--quiet,-q", o.quiet, "Print nothing on success");
   return command;
 }
@@ -180,6 +187,7 @@ int execute_validate_workload(const WorkloadCommandOptions& o) {
   options.seed = o.seed;
   options.steps = o.steps;
   options.dir = o.out;
+  options.profile_hz = telemetry::profile::parse_profile_rate(o.profile);
   std::error_code ec;
   fs::create_directories(options.dir, ec);
   if (ec) throw Error(fmt::format("cannot create {}: {}", o.out, ec.message()));

@@ -32,6 +32,7 @@ struct WorkloadCommandOptions {
   std::uint64_t seed = 1;
   std::int64_t steps = 300;
   std::string out;
+  std::string profile = "off";  // --profile off|HZ
   bool quiet = false;
 };
 

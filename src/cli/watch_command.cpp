@@ -10,6 +10,7 @@
 #include "cli/analyze_command.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/report_command.hpp"
+#include "telemetry/profile/profiler.hpp"
 #include "telemetry/watched_program.hpp"
 #include "telemetry/watcher.hpp"
 #include "util/error.hpp"
@@ -49,6 +50,21 @@ CLI::App* add_watch_command(CLI::App& app, WatchCommandOptions& o) {
       ->check(CLI::Range(std::int64_t{10}, std::int64_t{3'600'000}))
       ->capture_default_str();
   command->add_flag("--children", o.children, "Count the program's descendants too");
+  command
+      ->add_option("--profile", o.profile,
+                   "Stack samples per second of each thread's CPU time, on and off the CPU "
+                   "(where the time goes in the code: OUT/analysis.json code, the report's "
+                   "flame graph, `nrmlab export --format folded`), or off")
+      ->type_name(std::string(telemetry::profile::k_profile_syntax))
+      ->check([](const std::string& value) {
+        try {
+          telemetry::profile::parse_profile_rate(value);
+          return std::string();
+        } catch (const Error& error) {
+          return std::string(error.what());
+        }
+      })
+      ->capture_default_str();
   command->add_option("--stdout", o.stdout_file, "Write the program's stdout to this file");
   command->add_option("--stderr", o.stderr_file, "Write the program's stderr to this file");
   command->add_flag("--no-analysis", o.no_analysis, "Record only (no analysis, no report)");
@@ -77,6 +93,7 @@ int execute_watch(const WatchCommandOptions& o) {
   options.period_ms = std::max<std::int64_t>(1, 1000 / o.hz);
   options.window_ms = o.window_ms;
   options.include_children = o.children;
+  options.profile_hz = telemetry::profile::parse_profile_rate(o.profile);
   options.stdout_file = o.stdout_file;
   options.stderr_file = o.stderr_file;
   install_interrupt_handlers();

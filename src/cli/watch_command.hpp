@@ -16,6 +16,7 @@ struct WatchCommandOptions {
   std::int64_t hz = 10;
   std::int64_t window_ms = 1000;
   bool children = false;
+  std::string profile = "99";  // --profile off|HZ
   std::string stdout_file;
   std::string stderr_file;
   bool no_analysis = false;

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "telemetry/profile/profile_data.hpp"
+#include "telemetry/profile/profiler.hpp"
 #include "util/error.hpp"
 #include "util/hash.hpp"
 
@@ -73,6 +75,28 @@ std::unique_ptr<Recorder> make_recorder(const TelemetrySettings& telemetry,
   return recorder;
 }
 
+std::unique_ptr<profile::Profiler> start_profiler(unsigned hz, Recorder& recorder, bool appending,
+                                                  const Warn& warn) {
+  if (hz == 0) {
+    Batch off;
+    off.meta = profile::profile_off_meta();
+    recorder.submit(std::move(off));
+    return nullptr;
+  }
+  profile::ProfilerOptions options;
+  options.hz = hz;
+  options.origin_ns = recorder.origin_ns();
+  options.ignored_tids = recorder.own_threads();
+  if (appending) options.stored_ids = profile::stored_profile_ids(recorder.db_path());
+  auto profiler = std::make_unique<profile::Profiler>(
+      ::getpid(), options, [&recorder](Batch&& batch) { recorder.submit(std::move(batch)); });
+  if (!profiler->status().available)
+    warn(fmt::format(
+        "telemetry: no stack samples: {}{}", profiler->status().reason,
+        profiler->status().enable_hint.empty() ? "" : " (" + profiler->status().enable_hint + ")"));
+  return profiler;
+}
+
 InstrumentedResult run_instrumented(const model::RunConfig& config,
                                     const model::RunConfig& described,
                                     const TelemetrySettings& telemetry, model::RunHooks hooks,
@@ -88,14 +112,19 @@ InstrumentedResult run_instrumented(const model::RunConfig& config,
   hooks.observer = observers.empty() ? nullptr : &observers;
   hooks.sample_observer = recorder.get();
   hooks.time_sections = recorder != nullptr;
+  const std::unique_ptr<profile::Profiler> profiler =
+      recorder ? start_profiler(telemetry.profile_hz, *recorder, telemetry.recorder.append, warn)
+               : nullptr;
 
   InstrumentedResult outcome;
   try {
     outcome.result = model::run_experiment(config, hooks);
   } catch (const std::exception& error) {
+    if (profiler) profiler->stop();
     if (recorder) recorder->finish(error.what());  // keep every recorded step
     throw;
   }
+  if (profiler) profiler->stop();  // its last batch before the recorder's last
   if (recorder) {
     const RecorderSummary summary =
         recorder->finish(outcome.result.stopped_because.value_or("complete"));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/experiment_runner.hpp"
+#include "telemetry/profile/profiler.hpp"
 #include "telemetry/recorder.hpp"
 #include "telemetry/run_settings.hpp"
 
@@ -27,6 +28,13 @@ std::unique_ptr<Recorder> make_recorder(const TelemetrySettings& telemetry,
                                         const model::RunConfig& described,
                                         const std::vector<int>& running, std::int64_t first_step,
                                         const Warn& warn);
+
+// The stack sampler of this process at `hz` (telemetry/profile), writing through `recorder`
+// and leaving its threads out; null when hz is 0 (the meta then says "off") -- and also a
+// sampler that found sampling unavailable, whose meta says why (`warn` hears it too).
+// `appending`: the database holds an earlier process's samples (ids continue after them).
+std::unique_ptr<profile::Profiler> start_profiler(unsigned hz, Recorder& recorder, bool appending,
+                                                  const Warn& warn);
 
 struct InstrumentedResult {
   model::ExperimentResult result;

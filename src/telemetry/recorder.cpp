@@ -1,6 +1,7 @@
 #include "telemetry/recorder.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -283,7 +284,19 @@ void Recorder::flush(std::int64_t now_ns) {
   m_last_flush_ns = now_ns;
 }
 
+std::set<pid_t> Recorder::own_threads() const {
+  std::set<pid_t> threads{m_writer.tid()};
+  if (m_side_thread.joinable()) {
+    pid_t side = 0;
+    while ((side = m_side_tid.load()) == 0)
+      std::this_thread::yield();
+    threads.insert(side);
+  }
+  return threads;
+}
+
 void Recorder::side_loop() {
+  m_side_tid.store(::gettid());
   const auto period = std::chrono::milliseconds(m_options.side_period_ms);
   // PSS walks every page table of the process: far too dear for the engine thread, and
   // slow-moving enough for a period of seconds.

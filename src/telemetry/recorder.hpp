@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -85,6 +86,15 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
   // error). Idempotent; the destructor calls it with "abandoned".
   RecorderSummary finish(const std::string& outcome = "complete");
   const std::string& allocator_name() const { return m_allocator_name; }
+  const std::filesystem::path& db_path() const { return m_options.db_path; }
+  // The CLOCK_MONOTONIC instant t_ns counts from.
+  std::int64_t origin_ns() const { return m_origin_ns; }
+  // Rows from another source of this run (the stack sampler), written in order with the
+  // recorder's own batches. Thread-safe; call it before finish().
+  void submit(Batch&& batch) { m_writer.submit(std::move(batch)); }
+  // The recorder's own threads (its writer, its side streams): a stack sampler of this
+  // process leaves them out, as its own work is measured apart (recorder_ns, background).
+  std::set<pid_t> own_threads() const;
 
  private:
   void flush(std::int64_t now_ns);
@@ -134,6 +144,7 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
   std::mutex m_side_mutex;
   std::condition_variable m_side_wake;
   bool m_side_stop = false;
+  std::atomic<pid_t> m_side_tid{0};
   std::thread m_side_thread;
 
   std::mutex m_failure_mutex;

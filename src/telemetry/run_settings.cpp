@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "telemetry/profile/profiler.hpp"
 #include "util/error.hpp"
 #include "util/parse.hpp"
 
@@ -44,6 +45,38 @@ Entry cadence(std::string_view key, std::string_view flags, std::string_view lan
   return entry;
 }
 
+std::optional<std::string> check_profile_rate(std::string_view value) {
+  try {
+    profile::parse_profile_rate(value);
+    return std::nullopt;
+  } catch (const Error& error) {
+    return std::string(error.what());
+  }
+}
+
+Entry profile_rate() {
+  Entry entry;
+  model::Setting& setting = entry.setting;
+  setting.key = "profile";
+  setting.flags = "--profile";
+  setting.type = model::SettingType::text;
+  setting.help =
+      "Stack samples per second of each thread's CPU time, on and off the CPU (where the time "
+      "goes in the code: analysis.json code, the report's flame graph, `nrmlab export --format "
+      "folded`), or off";
+  setting.group = k_group;
+  setting.reader = model::SettingReader::telemetry;
+  setting.lands_in = "TelemetrySettings::profile_hz";
+  setting.default_text = std::to_string(TelemetrySettings{}.profile_hz);
+  setting.check = check_profile_rate;
+  setting.syntax = profile::k_profile_syntax;
+  setting.study = model::StudyUse::telemetry_table;
+  entry.land = [](TelemetrySettings& target, std::string_view value) {
+    target.profile_hz = profile::parse_profile_rate(value);
+  };
+  return entry;
+}
+
 std::vector<Entry> make_table() {
   Entry enabled;
   enabled.setting.key = "telemetry";
@@ -78,6 +111,7 @@ std::vector<Entry> make_table() {
       cadence<&RecorderOptions::batch_steps>("batch_steps", "--batch-steps",
                                              "RecorderOptions::batch_steps",
                                              "Steps per telemetry write"),
+      profile_rate(),
   };
 }
 

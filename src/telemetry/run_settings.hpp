@@ -14,6 +14,8 @@ namespace nrmlab::telemetry {
 struct TelemetrySettings {
   bool enabled = true;
   RecorderOptions recorder;  // the cadences; the database path is the run's to choose
+  // Stack samples per second of each thread's CPU time (profile/profiler.hpp); 0: off.
+  unsigned profile_hz = 99;
 };
 
 // The settings the telemetry reads, in `nrmlab run --help` order.

@@ -1,6 +1,7 @@
 #include "telemetry/telemetry_store.hpp"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <variant>
 
@@ -100,7 +101,15 @@ std::int64_t BatchWriter::cpu_ns() const {
   return m_cpu_ns.load();
 }
 
+pid_t BatchWriter::tid() const {
+  pid_t tid = 0;
+  while ((tid = m_tid.load()) == 0)
+    std::this_thread::yield();
+  return tid;
+}
+
 void BatchWriter::run() {
+  m_tid.store(::gettid());
   std::optional<TelemetryStore> store;
   for (;;) {
     m_cpu_ns.store(thread_cpu_ns());

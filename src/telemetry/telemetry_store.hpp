@@ -3,6 +3,8 @@
 // so a crash or kill -9 loses at most the batch in flight.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -48,6 +50,9 @@ class BatchWriter {
   std::optional<std::string> error() const;
   // CPU time the writer thread has used.
   std::int64_t cpu_ns() const;
+  // The writer thread's id (waits the moment it takes to start): a stack sampler of this
+  // process leaves it out, as the recorder's own work.
+  pid_t tid() const;
 
  private:
   void run();
@@ -60,6 +65,7 @@ class BatchWriter {
   bool m_closing = false;
   std::optional<std::string> m_error;
   std::atomic<std::int64_t> m_cpu_ns{0};
+  std::atomic<pid_t> m_tid{0};
   std::thread m_thread;
 };
 

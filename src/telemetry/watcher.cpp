@@ -19,6 +19,7 @@
 #include "telemetry/allocator.hpp"
 #include "telemetry/probes.hpp"
 #include "telemetry/process_probe.hpp"
+#include "telemetry/profile/profiler.hpp"
 #include "telemetry/provenance.hpp"
 #include "telemetry/step_markers.hpp"
 #include "telemetry/step_timeline.hpp"
@@ -150,6 +151,7 @@ class Session {
   bool ended_and_drained(std::int64_t now);
   void wait_for_input(std::int64_t now);
   void finish_steps();
+  void start_profiler();
   void describe_outcome();
   void write_outcome_meta();
 
@@ -169,6 +171,7 @@ class Session {
   UniqueFd m_err_sink;
   std::vector<Channel> m_channels;
   std::optional<ProcessProbe> m_probe;
+  std::optional<profile::Profiler> m_profiler;
   std::optional<StepTimeline> m_timeline;
   StepMarker m_marker;  // reused: parsing a marker then allocates nothing
   std::vector<char> m_buffer = std::vector<char>(65536);
@@ -249,6 +252,7 @@ void Session::open_channels() {
       m_channels.push_back({m_program.step_socket.get(), -1, true, {}, true});
   }
   m_probe.emplace(m_pid, m_options.include_children);
+  start_profiler();
   m_timeline.emplace(m_origin, m_options.window_ms * k_ms, m_options.grace_ms * k_ms);
 }
 
@@ -396,7 +400,29 @@ void Session::wait_for_input(std::int64_t now) {
     throw Error(fmt::format("watch: poll: {}", std::strerror(errno)));
 }
 
+// Stack sampling of the program's threads (and with --children its descendants'), on the
+// watch's clock so that its windows line up with the steps.
+void Session::start_profiler() {
+  if (m_options.profile_hz == 0) {
+    Batch off;
+    off.meta = profile::profile_off_meta();
+    m_writer.submit(std::move(off));
+    return;
+  }
+  profile::ProfilerOptions options;
+  options.hz = m_options.profile_hz;
+  options.children = m_options.include_children;
+  options.origin_ns = m_origin;
+  m_profiler.emplace(m_pid, options, [this](Batch&& batch) { m_writer.submit(std::move(batch)); });
+  if (!m_profiler->status().available)
+    m_outcome.notes.push_back(fmt::format("no stack samples: {}{}", m_profiler->status().reason,
+                                          m_profiler->status().enable_hint.empty()
+                                              ? ""
+                                              : " (" + m_profiler->status().enable_hint + ")"));
+}
+
 WatchOutcome Session::close_run() {
+  if (m_profiler) m_profiler->stop();  // its last batch goes before the outcome's
   finish_steps();
   describe_outcome();
   write_outcome_meta();

@@ -27,6 +27,8 @@ struct WatchOptions {
   std::int64_t grace_ms = 30'000;      // ... by then (imports and set-up come first)
   std::int64_t side_period_ms = 1000;  // machine-wide readings (load, other processes' CPU)
   bool include_children = false;       // count the program's descendants too
+  // Stack samples per second of each thread's CPU time, on and off the CPU (profile/); 0: off.
+  unsigned profile_hz = 99;
   // Where the program's stdout and stderr go (empty: nrmlab's own, unchanged).
   std::filesystem::path stdout_file;
   std::filesystem::path stderr_file;

@@ -30,7 +30,12 @@ struct CaseSpec {
   // The case runs steps / this: a step that waits for the device costs milliseconds, and
   // fewer suffice to tell waiting from computing (the short validation's time is CI's).
   int steps_divisor = 1;
+  // Waits the run's stack samples must find (issue 18), each with a function its caller or
+  // site names: the run is sampled (--profile) and its verdict is wrong without them.
+  std::vector<std::pair<std::string, std::string>> code_waits = {};
 };
+
+constexpr unsigned k_validation_profile_hz = 99;
 
 // The blocking sampler is the original's own problem (study.md): a live sample of CPU use
 // that blocks for its measuring window, on every step. C256's OFF-OFF condition at its
@@ -63,6 +68,16 @@ const std::vector<CaseSpec>& specs() {
        "fsync",
        false,
        2},
+      {{"waits",
+        "C256's own waits: a 3 ms timed sleep (its CPU-share sampler) and a synced one-row "
+        "SQLite commit (its persistence) every step: off-CPU, neither contention nor growth; "
+        "the stack samples must find the sleep called from sample_cpu_share and the sync "
+        "from SQLite's commit",
+        "off-CPU"},
+       "waits",
+       false,
+       2,
+       {{"sleep", "sample_cpu_share"}, {"disk", "sqlite3PagerCommit"}}},
       {{"contention", "H1: two CPU-bound competitors per usable core during the middle half", "H1"},
        "contention",
        false},
@@ -138,6 +153,9 @@ study::PlannedRun plan(const CaseSpec& spec, std::size_t index, int replicate, s
     run.arguments = {"--workload", spec.workload,
                      "--seed",     std::to_string(seed),
                      "--steps",    std::to_string(steps / spec.steps_divisor)};
+    if (!spec.code_waits.empty())
+      run.arguments.insert(run.arguments.end(),
+                           {"--profile", std::to_string(k_validation_profile_hz)});
   }
   return run;
 }
@@ -196,6 +214,37 @@ nlohmann::ordered_json to_json(const ValidationReport& r) {
           {"interrupted", r.interrupted}};
 }
 
+// The waits a case expects the stack samples to find that they did not, as "sleep at
+// sample_cpu_share" (a wait is found when an entry of code.time has its class and names the
+// function in its caller or its site). Unsampled runs are not judged here: the caller says
+// why in the reason.
+std::vector<std::string> missing_code_waits(const CaseSpec& spec,
+                                            const analysis::CodeProfile& code) {
+  std::vector<std::string> missing;
+  for (const auto& [wait, function] : spec.code_waits) {
+    const bool found =
+        std::any_of(code.time.begin(), code.time.end(), [&](const analysis::CodeTime& t) {
+          return t.wait_class == wait && (t.caller.find(function) != std::string::npos ||
+                                          t.site.find(function) != std::string::npos);
+        });
+    if (!found) missing.push_back(fmt::format("{} at {}", wait, function));
+  }
+  return missing;
+}
+
+void judge_code(const CaseSpec& spec, const analysis::CodeProfile& code, ValidationRun& run) {
+  if (spec.code_waits.empty()) return;
+  if (code.status != "sampled") {
+    run.reason += fmt::format("; call sites not checked: stack sampling {}", code.status);
+    return;
+  }
+  const std::vector<std::string> missing = missing_code_waits(spec, code);
+  if (!missing.empty()) {
+    run.verdict += fmt::format(" (not found: {})", fmt::join(missing, ", "));
+    run.reason += fmt::format("; the stack samples did not find: {}", fmt::join(missing, ", "));
+  }
+}
+
 // Starts one run, waits for it and analyses it; failures become the run's error.
 ValidationRun execute(const study::Launcher& launcher, const study::PlannedRun& planned,
                       const CaseSpec& spec, const fs::path& out, const std::atomic<bool>* stop) {
@@ -238,6 +287,7 @@ ValidationRun execute(const study::Launcher& launcher, const study::PlannedRun& 
     run.relative_change = verdict.relative_change;
     run.run_queue_share = verdict.cpu_wait_share;
     run.reason = verdict.reason;
+    judge_code(spec, report.runs.front().code, run);
   } catch (const std::exception& error) {
     run.error = error.what();
   }

@@ -7,7 +7,7 @@
 namespace nrmlab::validate {
 namespace {
 
-constexpr std::array<std::pair<WorkloadKind, std::string_view>, 7> k_names = {{
+constexpr std::array<std::pair<WorkloadKind, std::string_view>, 8> k_names = {{
     {WorkloadKind::stable, "stable"},
     {WorkloadKind::growth, "growth"},
     {WorkloadKind::store, "store"},
@@ -15,6 +15,7 @@ constexpr std::array<std::pair<WorkloadKind, std::string_view>, 7> k_names = {{
     {WorkloadKind::fragmentation, "fragmentation"},
     {WorkloadKind::dearer, "dearer"},
     {WorkloadKind::fsync, "fsync"},
+    {WorkloadKind::waits, "waits"},
 }};
 
 }  // namespace
@@ -54,6 +55,8 @@ std::unique_ptr<Workload> make_workload(const WorkloadOptions& options) {
       return make_dearer(options);
     case WorkloadKind::fsync:
       return make_fsync(options);
+    case WorkloadKind::waits:
+      return make_waits(options);
   }
   return make_stable(options);
 }

@@ -25,6 +25,7 @@ enum class WorkloadKind {
   fragmentation,  // H2: a long-lived structure scattered by interleaved short-lived allocations
   dearer,         // the same items every step, each dearer: a hidden history grows (not H5)
   fsync,          // a writer that waits for the device on every step (off-CPU, not H1)
+  waits,          // C256's waits: a timed sleep and a synced one-row SQLite commit a step
 };
 
 std::optional<WorkloadKind> parse_workload(std::string_view name);
@@ -37,6 +38,7 @@ struct WorkloadOptions {
   std::uint64_t seed = 1;
   std::int64_t steps = 400;
   std::filesystem::path dir;  // the run directory (the store and fsync workloads write here)
+  unsigned profile_hz = 0;    // stack samples per second (telemetry/profile); 0: off
 };
 
 // What one step did, beyond what the recorder measures itself.

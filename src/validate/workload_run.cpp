@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "telemetry/instrumented_run.hpp"
 #include "util/error.hpp"
 
 namespace nrmlab::validate {
@@ -29,6 +30,8 @@ WorkloadRunResult run_workload(const WorkloadOptions& options, const std::atomic
   recorder.track_file("store.db", options.dir / "store.db");
   recorder.track_file("store.db-wal", options.dir / "store.db-wal");
 
+  const std::unique_ptr<telemetry::profile::Profiler> profiler =
+      telemetry::start_profiler(options.profile_hz, recorder, false, recorder_options.warn);
   WorkloadRunResult result;
   try {
     const std::unique_ptr<Workload> workload = make_workload(options);
@@ -46,9 +49,11 @@ WorkloadRunResult run_workload(const WorkloadOptions& options, const std::atomic
     }
     result.checksum = workload->checksum();
   } catch (const std::exception& error) {
+    if (profiler) profiler->stop();
     recorder.finish(error.what());
     throw;
   }
+  if (profiler) profiler->stop();  // its last batch before the recorder's last
   result.complete = result.steps == options.steps;
   result.telemetry = recorder.finish(result.complete ? "complete" : "interrupted");
   return result;

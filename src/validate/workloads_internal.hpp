@@ -19,5 +19,6 @@ std::unique_ptr<Workload> make_contention(const WorkloadOptions& options);
 std::unique_ptr<Workload> make_store(const WorkloadOptions& options);
 std::unique_ptr<Workload> make_fsync(const WorkloadOptions& options);
 std::unique_ptr<Workload> make_fragmentation(const WorkloadOptions& options);
+std::unique_ptr<Workload> make_waits(const WorkloadOptions& options);
 
 }  // namespace nrmlab::validate

@@ -157,4 +157,12 @@ ProfileData read_profile(const std::filesystem::path& path) {
   return data;
 }
 
+std::pair<std::int64_t, std::int64_t> stored_profile_ids(const std::filesystem::path& path) {
+  if (!std::filesystem::is_regular_file(path)) return {0, 0};
+  sqlite::Connection db(path);
+  if (!has_table(db, "profile_frames") || !has_table(db, "profile_stacks")) return {0, 0};
+  return {sqlite::query_int(db, "SELECT coalesce(max(id), 0) FROM profile_frames"),
+          sqlite::query_int(db, "SELECT coalesce(max(id), 0) FROM profile_stacks")};
+}
+
 }  // namespace nrmlab::telemetry::profile

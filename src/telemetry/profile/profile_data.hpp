@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "telemetry/profile/sample.hpp"
@@ -79,5 +80,9 @@ struct ProfileData {
 // Reads `db` (a telemetry.db). Throws nrmlab::Error naming the file when it is missing or not
 // SQLite, or when a stack or count refers to a frame or stack that is not stored.
 ProfileData read_profile(const std::filesystem::path& db);
+
+// How many frames and stacks `db` holds already (0, 0 when it has none or no such tables):
+// a process that appends to a run's database numbers its own after them.
+std::pair<std::int64_t, std::int64_t> stored_profile_ids(const std::filesystem::path& db);
 
 }  // namespace nrmlab::telemetry::profile

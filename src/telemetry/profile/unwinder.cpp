@@ -19,7 +19,18 @@ namespace nrmlab::telemetry::profile {
 
 // ---- kernel symbols -------------------------------------------------------------------
 
-KernelSymbols::KernelSymbols(const std::string& path) {
+bool KernelSymbols::available() const {
+  std::call_once(m_loaded, [this] { load(); });
+  return !m_symbols.empty();
+}
+
+const std::string& KernelSymbols::why() const {
+  std::call_once(m_loaded, [this] { load(); });
+  return m_why;
+}
+
+void KernelSymbols::load() const {
+  const std::string& path = m_path;
   std::ifstream in(path);
   if (!in) {
     m_why = "cannot read " + path + ": " + std::strerror(errno);
@@ -52,6 +63,7 @@ KernelSymbols::KernelSymbols(const std::string& path) {
 }
 
 std::string KernelSymbols::function_at(std::uint64_t address) const {
+  std::call_once(m_loaded, [this] { load(); });
   auto it = std::upper_bound(m_symbols.begin(), m_symbols.end(), address,
                              [](std::uint64_t a, const auto& s) { return a < s.first; });
   if (it == m_symbols.begin()) return {};
@@ -89,12 +101,23 @@ std::string dwfl_module_base_name(const char* name) {
   return std::string(view);
 }
 
+// The lines of /proc/<pid>/maps that map files executable: the modules. The other lines
+// (heap, anonymous memory, data segments) change all the time in a program that allocates
+// -- glibc's malloc maps and unmaps arenas -- and must not count as "the maps changed": a
+// rebuilt Dwfl drops every cached symbol table and CFI, which cost milliseconds to refill.
 std::string read_proc_maps_text(std::int32_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
   if (!in) return {};
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  std::string modules;
+  std::string line;
+  while (std::getline(in, line)) {
+    // "start-end perms offset dev inode path": the permissions are the second field.
+    const auto perms = line.find(' ');
+    if (perms == std::string::npos || line.size() < perms + 4 || line[perms + 3] != 'x') continue;
+    if (line.find(" /") == std::string::npos && line.find("[vdso]") == std::string::npos) continue;
+    modules.append(line).push_back('\n');
+  }
+  return modules.empty() ? std::string("(no modules)\n") : modules;
 }
 
 // One frame as the DWARF walk found it.

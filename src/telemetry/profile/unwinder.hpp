@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <utility>
@@ -28,18 +29,24 @@ namespace nrmlab::telemetry::profile {
 // run (the table is a few MB; one copy is enough).
 class KernelSymbols {
  public:
-  // Reads `path` (/proc/kallsyms). Never throws: when the file is unreadable or its
-  // addresses are hidden (all zero: kernel.kptr_restrict, or no CAP_SYSLOG), `available()`
-  // is false and `why()` says so and what would enable it.
-  explicit KernelSymbols(const std::string& path = "/proc/kallsyms");
-  bool available() const { return !m_symbols.empty(); }
-  const std::string& why() const { return m_why; }
+  // Reads `path` (/proc/kallsyms) at the first question asked, not before: the kernel takes
+  // about 0.1 s to produce the file, which a run whose samples never reach the kernel
+  // should not pay. Never throws: when the file is unreadable or its addresses are hidden
+  // (all zero: kernel.kptr_restrict, or no CAP_SYSLOG), `available()` is false and `why()`
+  // says so and what would enable it. Thread-safe.
+  explicit KernelSymbols(std::string path = "/proc/kallsyms") : m_path(std::move(path)) {}
+  bool available() const;
+  const std::string& why() const;
   // The function holding `address`, or empty when none does.
   std::string function_at(std::uint64_t address) const;
 
  private:
-  std::vector<std::pair<std::uint64_t, std::string>> m_symbols;  // sorted by address
-  std::string m_why;
+  void load() const;
+
+  std::string m_path;
+  mutable std::once_flag m_loaded;
+  mutable std::vector<std::pair<std::uint64_t, std::string>> m_symbols;  // sorted by address
+  mutable std::string m_why;
 };
 
 // True for addresses in the kernel half of x86-64's address space.

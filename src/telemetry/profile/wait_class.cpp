@@ -104,6 +104,7 @@ constexpr std::array k_kernel_wait_rules = {
     WaitNameRule{"do_futex", WaitClass::lock},
     WaitNameRule{"__x64_sys_futex", WaitClass::lock},
     WaitNameRule{"pipe_", WaitClass::network, true},       // pipe_read, pipe_write, pipe_wait...
+    WaitNameRule{"anon_pipe_", WaitClass::network, true},  // anon_pipe_read (Linux 6.x)
     WaitNameRule{"wait_for_partner", WaitClass::network},  // opening a FIFO
     WaitNameRule{"sock_", WaitClass::network, true},
     WaitNameRule{"sk_wait_data", WaitClass::network},
