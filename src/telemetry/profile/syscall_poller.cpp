@@ -30,6 +30,10 @@ namespace nrmlab::telemetry::profile {
 namespace {
 
 constexpr std::uint32_t k_poller_max_stack_bytes = 512 * 1024;
+// perf's x86-64 register slots in UserRegs::values (asm/perf_regs.h).
+constexpr std::size_t k_poller_perf_bp = 6;
+constexpr std::size_t k_poller_perf_sp = 7;
+constexpr std::size_t k_poller_perf_ip = 8;
 // Descendant processes are found by reading every /proc/<pid>/stat: too dear for every
 // look at a fast polling interval, and a process younger than this is missed only briefly.
 constexpr std::uint64_t k_poller_descendant_rescan_ns = 1'000'000'000;
@@ -138,6 +142,7 @@ bool poller_parse_hex(std::string_view field, std::uint64_t& value) {
 // Copies `into.size()` bytes from `from` in process `pid`, one remote range per page: a
 // partial copy is only promised at the granularity of ranges, and the stack's mapping may
 // end less than stack_bytes above sp (a main thread's stack, near its top).
+// Returns the bytes copied, or -errno.
 ssize_t poller_copy_stack(pid_t pid, std::uint64_t from, std::vector<std::uint8_t>& into) {
   constexpr std::uint64_t k_page = 4096;
   std::vector<iovec> remote;
@@ -148,7 +153,8 @@ ssize_t poller_copy_stack(pid_t pid, std::uint64_t from, std::vector<std::uint8_
     at = next;
   }
   iovec local{into.data(), into.size()};
-  return ::process_vm_readv(pid, &local, 1, remote.data(), remote.size(), 0);
+  const ssize_t copied = ::process_vm_readv(pid, &local, 1, remote.data(), remote.size(), 0);
+  return copied < 0 ? -errno : copied;
 }
 
 // Why a first read of the target's syscall file failed, and what would let it succeed.
@@ -471,28 +477,29 @@ bool SyscallPoller::sample_thread(pid_t pid, pid_t tid, std::uint64_t weight_ns,
       is_descriptor_io_syscall(line.nr) ? describe_fd(pid, line.args[0]) : std::string();
   sample.wait = classify_syscall(line.nr, line.args, fd_target);
   sample.regs.abi = PERF_SAMPLE_REGS_ABI_64;
-  sample.regs.values[8] = line.pc;  // perf's IP slot
-  sample.regs.values[7] = line.sp;  // perf's SP slot
-  sample.regs.known = (std::uint64_t{1} << 8) | (std::uint64_t{1} << 7);
+  sample.regs.values[k_poller_perf_ip] = line.pc;
+  sample.regs.values[k_poller_perf_sp] = line.sp;
+  sample.regs.known =
+      (std::uint64_t{1} << k_poller_perf_ip) | (std::uint64_t{1} << k_poller_perf_sp);
   sample.stack_address = line.sp;
   sample.stack.resize(m_stack_bytes);
   if (m_stack_bytes > 0) {
     const ssize_t copied = poller_copy_stack(pid, line.sp, sample.stack);
-    if (copied < 0 && errno == ESRCH) return false;  // the process exited meanwhile
-    if (copied < 0 && (errno == EPERM || errno == ENOSYS) && !m_stack_copy_failed) {
+    if (copied == -ESRCH) return false;  // the process exited meanwhile
+    if ((copied == -EPERM || copied == -ENOSYS) && !m_stack_copy_failed) {
       m_stack_copy_failed = true;
       m_status.note = fmt::format(
           "stacks are not copied (process_vm_readv: {}): samples carry only the blocked "
           "call's address; a seccomp profile that allows process_vm_readv would add them",
-          poller_errno_text(errno));
+          poller_errno_text(static_cast<int>(-copied)));
     }
     sample.stack.resize(copied > 0 ? static_cast<std::size_t>(copied) : 0);
   }
   const auto frame_pointer = scan_frame_pointer(sample.stack, sample.stack_address,
                                                 [&](std::uint64_t a) { return is_code(pid, a); });
   if (frame_pointer) {
-    sample.regs.values[6] = *frame_pointer;  // perf's BP slot
-    sample.regs.known |= std::uint64_t{1} << 6;
+    sample.regs.values[k_poller_perf_bp] = *frame_pointer;
+    sample.regs.known |= std::uint64_t{1} << k_poller_perf_bp;
   }
   out.push_back(std::move(sample));
   return true;
