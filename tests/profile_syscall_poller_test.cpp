@@ -6,6 +6,7 @@
 // start later, and a process that is gone. Every wait for a child's state is a bounded
 // number of looks, not a timing: a loaded machine only makes the looks more numerous.
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
@@ -469,6 +470,35 @@ TEST(ProfileSyscallPoller, AProcessThatIsGoneIsUnavailableNotAnError) {
   EXPECT_EQ(live.poll(k_poll_weight_ns, samples), 0U);
   EXPECT_FALSE(live.status().available);
   EXPECT_NE(live.status().reason.find(std::to_string(gone)), std::string::npos);
+}
+
+// As root, a child that drops to another user (nobody) polls this (root's) process: the
+// kernel refuses it the syscall file, and status() says so and how to allow it.
+TEST(ProfileSyscallPoller, AnotherUsersProcessIsUnavailableWithAHint) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to become another user";
+  const pid_t parent = ::getpid();
+  const pid_t child = ::fork();
+  if (child == 0) {
+    constexpr uid_t k_nobody = 65534;
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(k_nobody, k_nobody, k_nobody) != 0 ||
+        ::setresuid(k_nobody, k_nobody, k_nobody) != 0) {
+      ::_exit(10);
+    }
+    SyscallPoller poller(parent, false, {});
+    std::vector<RawSample> samples;
+    if (poller.status().available || poller.poll(k_poll_weight_ns, samples) != 0) ::_exit(11);
+    const auto& status = poller.status();
+    const bool explained = status.reason.find("cannot read") != std::string::npos &&
+                           status.reason.find(std::to_string(parent)) != std::string::npos &&
+                           status.enable_hint.find("ptrace") != std::string::npos;
+    ::_exit(explained ? 0 : 12);
+  }
+  ASSERT_GT(child, 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: could not become nobody, 11: polled anyway, "
+                                       "12: the reason or hint does not explain it";
 }
 
 TEST(ProfileSyscallPoller, RejectsAStackSizeThatIsNotWhole) {
