@@ -359,9 +359,16 @@ TEST(ProfileSyscallPoller, FdatasyncIsDisk) {
   // The writer is blocked in fdatasync only part of the time: look until it is caught.
   const auto samples = poll_until(
       poller, [&](const auto& s) { return has_sample(s, WaitClass::disk); }, 5000);
-  EXPECT_TRUE(has_sample(samples, WaitClass::disk, [&](const RawSample& s) {
-    return s.pid == target.pid() && s.tid != target.pid();
-  }));
+  const auto disk = std::find_if(samples.begin(), samples.end(), [&](const RawSample& s) {
+    return s.wait == WaitClass::disk && s.pid == target.pid() && s.tid != target.pid();
+  });
+  ASSERT_NE(disk, samples.end());
+  // In fdatasync (or the pwrite before it, a file's: disk too), called from the loop.
+  Unwinder unwinder(target.pid());
+  const auto frames = unwinder.unwind(*disk);
+  EXPECT_TRUE(std::any_of(frames.begin(), frames.end(), [](const Frame& f) {
+    return f.function == "blocking_sync_loop";
+  })) << describe_poller_frames(frames);
 }
 
 TEST(ProfileSyscallPoller, LocksAndAnEmptyPipe) {
@@ -375,11 +382,22 @@ TEST(ProfileSyscallPoller, LocksAndAnEmptyPipe) {
                             }) == 2;
   });
   ASSERT_EQ(samples.size(), 3U);
+  // Each unwinds through libc's locking or reading to the target's own function.
+  Unwinder unwinder(target.pid());
+  std::set<std::string> own_functions;
   for (const auto& s : samples) {
     EXPECT_EQ(s.pid, target.pid());
     EXPECT_EQ(s.wait, s.tid == target.pid() ? WaitClass::network : WaitClass::lock)
         << "thread " << s.tid << ": " << to_string(s.wait);
+    const auto frames = unwinder.unwind(s);
+    const auto own = std::find_if(frames.begin(), frames.end(), [](const Frame& f) {
+      return f.function == "main" || f.function.starts_with("blocking_");
+    });
+    ASSERT_NE(own, frames.end()) << describe_poller_frames(frames);
+    own_functions.insert(own->function);
   }
+  EXPECT_EQ(own_functions,
+            (std::set<std::string>{"main", "blocking_lock_mutex", "blocking_wait_cond"}));
 }
 
 // Looks at the spinning child until it has used 50 ms of CPU since its announcement, so
