@@ -33,6 +33,9 @@ inline constexpr std::size_t k_user_regs = 24;  // PERF_REG_X86_64_MAX
 struct UserRegs {
   std::uint64_t abi = 0;  // PERF_SAMPLE_REGS_ABI_*: 0 = none (a kernel thread)
   std::array<std::uint64_t, k_user_regs> values{};
+  // Bit i set: values[i] is the register's value. perf gives them all; the syscall poller
+  // (syscall_poller.hpp) only ip and sp, and an unwinder must not take the others for 0.
+  std::uint64_t known = ~std::uint64_t{0};
   std::uint64_t ip() const { return values[8]; }
   std::uint64_t sp() const { return values[7]; }
   std::uint64_t bp() const { return values[6]; }

@@ -193,10 +193,15 @@ bool unwinder_initial_registers(Dwfl_Thread* thread, void* thread_arg) {
   const auto& state = unwinder_state(thread_arg);
   if (state.current == nullptr) return false;
   const auto& values = state.current->regs.values;
-  std::array<Dwarf_Word, k_dwarf_to_perf_reg.size()> regs{};
-  for (std::size_t i = 0; i < regs.size(); ++i)
-    regs[i] = values[k_dwarf_to_perf_reg[i]];
-  if (!dwfl_thread_state_registers(thread, 0, regs.size(), regs.data())) return false;
+  const std::uint64_t known = state.current->regs.known;
+  // Only the registers the sample knows: one left unset is "undefined" to libdwfl, so a
+  // frame whose CFA needs it ends the walk instead of reading from a made-up address.
+  for (std::size_t i = 0; i < k_dwarf_to_perf_reg.size(); ++i) {
+    const std::size_t perf_reg = k_dwarf_to_perf_reg[i];
+    if ((known >> perf_reg & 1U) == 0) continue;
+    const Dwarf_Word value = values[perf_reg];
+    if (!dwfl_thread_state_registers(thread, static_cast<int>(i), 1, &value)) return false;
+  }
   dwfl_thread_state_register_pc(thread, state.current->regs.ip());
   return true;
 }
