@@ -353,6 +353,44 @@ TEST(Profiler, RecordsAChildsCpuTimeInTheSpinningFunction) {
   EXPECT_TRUE(collected.stack_with("on_cpu", "profiled_child_spins"));
 }
 
+// Without kernel sampling perf's off-CPU intervals have no stack: the blocked threads' system
+// calls (/proc/<tid>/syscall) give the wait and its stack instead, and perf's stackless
+// intervals are not counted as well.
+TEST(Profiler, WithoutKernelSamplingWaitsAreFoundThroughProc) {
+  SKIP_UNLESS_PROFILING_WORKS();
+  ForkedChild child(profiled_child_naps);
+  Collected collected;
+  ProfilerOptions options = quick_profiler_options();
+  options.assume_unprivileged = true;
+  Profiler profiler(child.pid(), options, [&](Batch&& batch) { collected.add(std::move(batch)); });
+  ASSERT_TRUE(profiler.status().available) << profiler.status().reason;
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  profiler.stop();
+  EXPECT_NE(collected.meta("profile.off_cpu").find("/proc/<tid>/syscall"), std::string::npos)
+      << collected.meta("profile.off_cpu");
+  const std::int64_t asleep = collected.weight("sleep");
+  EXPECT_GT(asleep, 200'000'000) << "sleep ns";
+  EXPECT_LT(asleep, 1'500'000'000) << "counted twice?";
+  EXPECT_TRUE(collected.stack_with("sleep", "profiled_child_naps"));
+}
+
+TEST(Profiler, WithoutPerfTheWaitsAreStillSampledAndTheGapIsSaid) {
+  ForkedChild child(profiled_child_naps);
+  Collected collected;
+  ProfilerOptions options = quick_profiler_options();
+  options.use_perf = false;
+  Profiler profiler(child.pid(), options, [&](Batch&& batch) { collected.add(std::move(batch)); });
+  if (!profiler.status().available) GTEST_SKIP() << profiler.status().reason;
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  profiler.stop();
+  EXPECT_EQ(collected.meta("profile.status"), "sampled");
+  EXPECT_NE(collected.meta("profile.note").find("on-CPU time not sampled"), std::string::npos)
+      << collected.meta("profile.note");
+  EXPECT_EQ(collected.weight("on_cpu"), 0);
+  EXPECT_GT(collected.weight("sleep"), 100'000'000);
+  EXPECT_TRUE(collected.stack_with("sleep", "profiled_child_naps"));
+}
+
 TEST(Profiler, UnavailableSamplingSaysWhyAndSamplesNothing) {
   ::setenv("NRMLAB_PROFILE_UNAVAILABLE", "seccomp filter (test)", 1);
   Collected collected;

@@ -129,9 +129,9 @@ void run_summary(const RunAnalysis& a, std::vector<std::string>& lines) {
     if (const std::string code = code_line(a.code); !code.empty())
       lines.push_back("code     " + code);
     else if (a.code.status.rfind("unavailable", 0) == 0)
-      lines.push_back(fmt::format("code     no stack samples: {}{}", a.code.status,
-                                  a.code.enable_hint.empty() ? ""
-                                                             : " -- enable: " + a.code.enable_hint));
+      lines.push_back(
+          fmt::format("code     no stack samples: {}{}", a.code.status,
+                      a.code.enable_hint.empty() ? "" : " -- enable: " + a.code.enable_hint));
     lines.push_back(drift_line(s.drift));
     for (auto& line : attribution_lines(s, foreign))
       lines.push_back(std::move(line));

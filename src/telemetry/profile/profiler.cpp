@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <optional>
 
 #include "telemetry/profile/aggregator.hpp"
 #include "telemetry/profile/profile_data.hpp"
+#include "telemetry/profile/syscall_poller.hpp"
 #include "telemetry/profile/unwinder.hpp"
 #include "telemetry/profile/wait_class.hpp"
 #include "util/error.hpp"
@@ -27,8 +29,9 @@ std::string status_text(const Availability& status) {
   return status.available ? "sampled" : "unavailable: " + status.reason;
 }
 
-std::string off_cpu_text(const Availability& status) {
+std::string off_cpu_text(const Availability& status, bool polled) {
   if (!status.off_cpu) return "not measured";
+  if (polled) return "blocked threads' system calls and stacks (/proc/<tid>/syscall), once a drain";
   return status.off_cpu_stacks ? "context switches (perf), with the stack at each switch-out"
                                : "context switches (perf), without stacks";
 }
@@ -61,21 +64,49 @@ std::vector<MetaRow> profile_off_meta() {
           meta_row(meta_key::k_enable_hint, "--profile HZ (e.g. --profile 99)")};
 }
 
-// The thread's state: the sampler, one unwinder per sampled process (made while it lives:
-// its maps are read then), and the aggregate since the last batch.
+// The thread's state: the sampler, the /proc poller where perf gives no off-CPU stacks, one
+// unwinder per sampled process (made while it lives: its maps are read then), and the
+// aggregate since the last batch.
 struct Profiler::Work {
-  Work(pid_t pid, const ProfilerOptions& options, std::set<pid_t> ignored)
-      : target(pid),
-        sampler(pid, sampler_options(options, std::move(ignored))),
-        aggregate(options.origin_ns, options.window_ns, options.stored_ids),
-        kernel(std::make_shared<KernelSymbols>()) {}
+  Work(pid_t pid, const ProfilerOptions& options, const std::set<pid_t>& ignored)
+      : aggregate(options.origin_ns, options.window_ns, options.stored_ids),
+        kernel(std::make_shared<KernelSymbols>()) {
+    if (options.use_perf) {
+      sampler.emplace(pid, sampler_options(options, ignored));
+      status = sampler->status();
+    } else {
+      status.reason = "perf sampling was turned off";
+    }
+    // Without kernel sampling, perf measures off-CPU intervals but not where they wait:
+    // /proc/<tid>/syscall does (syscall_poller.hpp). A forced "unavailable" holds for both.
+    const bool forced = std::getenv("NRMLAB_PROFILE_UNAVAILABLE") != nullptr;
+    if (forced || (status.available && status.off_cpu_stacks)) return;
+    poller.emplace(pid, options.children, ignored);
+    if (!poller->status().available) {
+      poller.reset();
+      return;
+    }
+    if (!status.available) {
+      // Off-CPU stacks alone are still worth having: say what is missing.
+      status.note = fmt::format("on-CPU time not sampled: {}{}", status.reason,
+                                status.enable_hint.empty() ? "" : " (" + status.enable_hint + ")");
+      status.available = true;
+      status.reason.clear();
+    }
+    status.off_cpu = true;
+    status.off_cpu_stacks = true;
+    if (!poller->status().note.empty())
+      status.note += (status.note.empty() ? "" : "; ") + poller->status().note;
+  }
 
-  static SamplerOptions sampler_options(const ProfilerOptions& options, std::set<pid_t> ignored) {
+  static SamplerOptions sampler_options(const ProfilerOptions& options,
+                                        const std::set<pid_t>& ignored) {
     SamplerOptions s;
     s.frequency_hz = options.hz;
     s.children = options.children;
     s.ring_pages = k_ring_pages;
-    s.ignored_tids = std::move(ignored);
+    s.ignored_tids = ignored;
+    s.assume_unprivileged = options.assume_unprivileged;
     return s;
   }
 
@@ -93,7 +124,7 @@ struct Profiler::Work {
     return it->second.get();
   }
 
-  void add(const RawSample& sample, std::int64_t period_ns) {
+  void add(const RawSample& sample, std::int64_t weight_ns) {
     std::vector<Frame> user;
     std::vector<Frame> kernel_frames;
     if (Unwinder* unwinder = unwinder_for(sample.pid)) {
@@ -107,14 +138,54 @@ struct Profiler::Work {
     const WaitClass wait = classify_wait(user, kernel_frames, sample.wait);
     for (Frame& frame : user)
       strip_symbol_version(frame.function);
-    const std::uint64_t weight =
-        sample.wait == WaitClass::on_cpu ? static_cast<std::uint64_t>(period_ns) : sample.weight_ns;
-    aggregate.add(user, kernel_frames, wait, static_cast<std::int64_t>(sample.time_ns),
-                  static_cast<std::int64_t>(weight));
+    aggregate.add(user, kernel_frames, wait, static_cast<std::int64_t>(sample.time_ns), weight_ns);
   }
 
-  pid_t target;
-  StackSampler sampler;
+  // One turn: what the rings hold, and a look at the blocked threads.
+  void read(std::int64_t polled_ns) {
+    drained.clear();
+    if (sampler && sampler->status().available) {
+      sampler->refresh_threads();
+      sampler->drain(drained);
+    }
+    const std::int64_t period = period_ns();
+    for (const RawSample& sample : drained) {
+      if (sample.wait == WaitClass::on_cpu) {
+        add(sample, period);
+      } else if (!poller || sample.wait == WaitClass::run_queue) {
+        // With the poller, perf's stackless waits would count the same time twice; its
+        // preemptions (waits for a CPU) the poller cannot see.
+        add(sample, static_cast<std::int64_t>(sample.weight_ns));
+      }
+    }
+    if (!poller) return;
+    drained.clear();
+    poller->poll(static_cast<std::uint64_t>(polled_ns), drained);
+    for (const RawSample& sample : drained)
+      add(sample, polled_ns);
+  }
+
+  std::string final_note() const {
+    std::string note = status.note;
+    if (unwinders_missed > 0)
+      note += fmt::format("{}{} processes ended before their stacks could be read",
+                          note.empty() ? "" : "; ", unwinders_missed);
+    if (lost() > 0)
+      note += fmt::format(
+          "{}the kernel dropped {} records (full ring buffers): the times are "
+          "estimates",
+          note.empty() ? "" : "; ", lost());
+    return note;
+  }
+
+  std::int64_t period_ns() const {
+    return sampler ? static_cast<std::int64_t>(sampler->period_ns()) : 0;
+  }
+  std::uint64_t lost() const { return sampler ? sampler->lost() : 0; }
+
+  Availability status;
+  std::optional<StackSampler> sampler;  // none when perf is not to be used
+  std::optional<SyscallPoller> poller;
   ProfileAggregator aggregate;
   std::shared_ptr<const KernelSymbols> kernel;
   std::map<std::int32_t, std::unique_ptr<Unwinder>> unwinders;
@@ -152,58 +223,52 @@ void Profiler::run(pid_t pid) {
   ignored.insert(static_cast<pid_t>(::gettid()));
   std::optional<Work> work;
   try {
-    work.emplace(pid, m_options, std::move(ignored));
-    m_status = work->sampler.status();
+    work.emplace(pid, m_options, ignored);
+    m_status = work->status;
     if (m_status.available) work->unwinder_for(pid);  // while it surely lives
   } catch (const std::exception& error) {
     m_status = Availability{};
     m_status.reason = error.what();
   }
   Batch first;
-  first.meta = {
-      meta_row(meta_key::k_status, status_text(m_status)),
-      meta_row(meta_key::k_enable_hint, m_status.enable_hint),
-      meta_row(meta_key::k_note, m_status.note),
-      meta_row(meta_key::k_hz, std::to_string(m_options.hz)),
-      meta_row(meta_key::k_period_ns, std::to_string(work ? work->sampler.period_ns() : 0)),
-      meta_row(meta_key::k_window_ns, std::to_string(m_options.window_ns)),
-      meta_row(meta_key::k_off_cpu, off_cpu_text(m_status))};
+  first.meta = {meta_row(meta_key::k_status, status_text(m_status)),
+                meta_row(meta_key::k_enable_hint, m_status.enable_hint),
+                meta_row(meta_key::k_note, m_status.note),
+                meta_row(meta_key::k_hz, std::to_string(m_options.hz)),
+                meta_row(meta_key::k_period_ns, std::to_string(work ? work->period_ns() : 0)),
+                meta_row(meta_key::k_window_ns, std::to_string(m_options.window_ns)),
+                meta_row(meta_key::k_off_cpu, off_cpu_text(m_status, work && work->poller))};
   m_submit(std::move(first));
   {
     const std::lock_guard lock(m_mutex);
     m_ready = true;
   }
   m_wake.notify_all();
-  if (!m_status.available) return;
+  if (m_status.available) drain_until_stopped(*work);
+}
 
-  auto last_submit = std::chrono::steady_clock::now();
+void Profiler::drain_until_stopped(Work& work) {
+  using Clock = std::chrono::steady_clock;
+  auto last_submit = Clock::now();
+  auto last_read = Clock::now();
   for (bool stopping = false; !stopping;) {
     {
       std::unique_lock lock(m_mutex);
       stopping = m_wake.wait_for(lock, m_options.drain_every, [this] { return m_stopping; });
     }
-    work->sampler.refresh_threads();
-    work->drained.clear();
-    work->sampler.drain(work->drained);
-    for (const RawSample& sample : work->drained)
-      work->add(sample, static_cast<std::int64_t>(work->sampler.period_ns()));
-    const auto now = std::chrono::steady_clock::now();
-    if (stopping || now - last_submit >= m_options.submit_every) {
-      Batch batch;
-      work->aggregate.take(batch);
-      if (stopping) {
-        std::string note = m_status.note;
-        if (work->unwinders_missed > 0)
-          note += fmt::format("{}{} processes ended before their stacks could be read",
-                              note.empty() ? "" : "; ", work->unwinders_missed);
-        batch.meta = {meta_row(meta_key::k_samples, std::to_string(work->aggregate.samples())),
-                      meta_row(meta_key::k_lost, std::to_string(work->sampler.lost())),
-                      meta_row(meta_key::k_cpu_ns, std::to_string(profiler_thread_cpu_ns())),
-                      meta_row(meta_key::k_note, note)};
-      }
-      if (!batch.empty()) m_submit(std::move(batch));
-      last_submit = now;
-    }
+    const auto now = Clock::now();
+    work.read(std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_read).count());
+    last_read = now;
+    if (!stopping && now - last_submit < m_options.submit_every) continue;
+    Batch batch;
+    work.aggregate.take(batch);
+    if (stopping)
+      batch.meta = {meta_row(meta_key::k_samples, std::to_string(work.aggregate.samples())),
+                    meta_row(meta_key::k_lost, std::to_string(work.lost())),
+                    meta_row(meta_key::k_cpu_ns, std::to_string(profiler_thread_cpu_ns())),
+                    meta_row(meta_key::k_note, work.final_note())};
+    if (!batch.empty()) m_submit(std::move(batch));
+    last_submit = now;
   }
 }
 

@@ -1,5 +1,7 @@
 // The stack sampler running alongside a run or a watched program (issue 18): a thread that
-// every `drain_every` reads the sampler's ring buffers (sampler.hpp), unwinds and symbolizes
+// every `drain_every` reads the sampler's ring buffers (sampler.hpp) -- and, where perf
+// gives no off-CPU stacks (no kernel sampling), looks at the blocked threads' system calls
+// (syscall_poller.hpp) --, unwinds and symbolizes
 // each sample while the target still lives (unwinder.hpp), classifies its wait
 // (wait_class.hpp), aggregates it (aggregator.hpp), and hands a Batch of frames, stacks and
 // counts to the run's telemetry writer every `submit_every`. The thread is the profiler's
@@ -43,6 +45,10 @@ struct ProfilerOptions {
   // blocks 1000 times a second fills it in 28 ms.
   std::chrono::milliseconds drain_every{20};
   std::chrono::milliseconds submit_every{1000};
+  // Tests: behave as without kernel sampling, or without perf at all (the /proc poller's
+  // off-CPU stacks are then all there is).
+  bool assume_unprivileged = false;
+  bool use_perf = true;
 };
 
 // `--profile`'s value: "off" (0) or a rate in Hz, 1 to 10000 (the kernel's limit for
@@ -69,8 +75,9 @@ class Profiler {
   const Availability& status() const { return m_status; }
 
  private:
-  void run(pid_t pid);
   struct Work;  // the thread's state (profiler.cpp)
+  void run(pid_t pid);
+  void drain_until_stopped(Work& work);
 
   ProfilerOptions m_options;
   Submit m_submit;
