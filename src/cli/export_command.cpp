@@ -13,7 +13,7 @@ CLI::App* add_export_command(CLI::App& app, ExportOptions& o) {
       "export",
       "Write every table of RUN/telemetry.db as plain files (one per table) for pandas or R,\n"
       "or the run's stack samples for flame-graph tools.\n"
-      "Example: nrmlab export runs/a --format csv   ->  runs/a/export/steps.csv, ...\n"
+      "Example: nrmlab export runs/a --format csv     ->  runs/a/export/steps.csv, ...\n"
       "         nrmlab export runs/a --format folded  ->  runs/a/export/profile.folded");
   command->add_option("run", o.run_dir, "Run directory (holds telemetry.db)")->required();
   command
