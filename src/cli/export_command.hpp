@@ -1,4 +1,5 @@
-// `nrmlab export RUN`: a run's telemetry as CSV or JSON Lines.
+// `nrmlab export RUN`: a run's telemetry as CSV or JSON Lines, or its stack samples as folded
+// stacks or speedscope JSON.
 #pragma once
 
 #include <CLI/CLI.hpp>

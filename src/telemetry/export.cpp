@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "telemetry/profile/profile_export.hpp"
 #include "telemetry/schema.hpp"
 #include "util/error.hpp"
 #include "util/sqlite.hpp"
@@ -120,6 +121,14 @@ std::vector<std::filesystem::path> export_telemetry(const std::filesystem::path&
                                                     ExportFormat format) {
   if (!std::filesystem::exists(db_path))
     throw Error(fmt::format("{} does not exist (is this a run directory?)", db_path.string()));
+  if (format == ExportFormat::folded || format == ExportFormat::speedscope) {
+    const bool folded = format == ExportFormat::folded;
+    const auto path = out_dir / (folded ? "profile.folded" : "profile.speedscope.json");
+    profile::export_profile(
+        db_path, path,
+        folded ? profile::ProfileFormat::folded : profile::ProfileFormat::speedscope);
+    return {path};
+  }
   sqlite::Connection db(db_path);
   const auto tables = export_tables(db);
   if (std::find(tables.begin(), tables.end(), "steps") == tables.end())
