@@ -1,7 +1,10 @@
 // The report's code section (issue 18): the flame graph's tree built from known stacks,
 // its cap, its JSON, the section's HTML with and without samples, and a report of a real
 // run whose telemetry.db holds stack samples.
+#include <fmt/format.h>
+
 #include <cmath>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
@@ -186,6 +189,43 @@ TEST(ReportFlameGraph, TooManyNodesRaiseTheThresholdUntilTheTreeFits) {
   EXPECT_EQ(graph.root.total_ns, 1100 * k_ms + k_ms / 2);
   EXPECT_EQ(graph.folded_ns, (50 + 40 + 5 + 3 + 2) * k_ms + k_ms / 2);
   expect_consistent(graph.root);
+}
+
+// 900 call paths of 6 frames with long (template-like) names, each path 0.11% of the
+// time: 3,711 nodes above the 0.1% cap, but too many bytes, so the cap doubles to 0.2%.
+TEST(ReportFlameGraph, ALargeProfileStaysWithinItsByteBudget) {
+  ProfileData data;
+  data.status = "sampled";
+  const std::string long_name = "std::vector<std::map<std::string, " + std::string(450, 'T') + ">>";
+  for (int path = 0; path < 900; ++path) {
+    std::int64_t parent = 0;
+    for (int depth = 0; depth < 6; ++depth) {
+      const auto id = static_cast<std::int64_t>(data.frames.size()) + 1;
+      // The first two levels are shared (10 and 100 distinct functions), the rest not.
+      const int group = depth == 0 ? path % 10 : depth == 1 ? path % 100 : path;
+      data.frames.push_back(
+          {id, fmt::format("{}::f{}_{}", long_name, depth, group), "libbig.so", 0});
+      data.stacks.push_back({id, parent, id});
+      parent = id;
+    }
+    data.counts.push_back({0, parent, WaitClass::on_cpu, 1, k_ms});
+  }
+  const FlameGraph whole = report::build_flame_graph(data, report::k_flame_min_share,
+                                                     report::k_flame_max_nodes, SIZE_MAX);
+  EXPECT_EQ(whole.nodes, 1u + 10 + 100 + 900 * 4) << "without a byte budget";
+  const FlameGraph graph = report::build_flame_graph(data);
+  EXPECT_DOUBLE_EQ(graph.min_share, 2 * report::k_flame_min_share);
+  EXPECT_EQ(graph.nodes, 1u + 10 + 100);
+  EXPECT_EQ(graph.folded_nodes, 900u * 4);
+  EXPECT_EQ(graph.folded_ns, 900 * k_ms);
+  EXPECT_EQ(graph.root.total_ns, 900 * k_ms);
+  const nlohmann::json json = report::to_json(graph);
+  EXPECT_LT(json.dump().size(), report::k_flame_max_bytes);
+  expect_consistent(graph.root);
+  // A name longer than k_flame_name_chars is cut in the JSON.
+  const std::string name = json["root"]["c"][0]["n"].get<std::string>();
+  EXPECT_EQ(name.size(), report::k_flame_name_chars);
+  EXPECT_EQ(name.substr(name.size() - 3), "...");
 }
 
 TEST(ReportFlameGraph, AStoredWaitFrameIsNotRepeated) {

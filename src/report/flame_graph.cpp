@@ -73,14 +73,27 @@ std::vector<FlameFrameKey> flame_path(const ProfileData& data, std::int64_t stac
   return path;
 }
 
-// Nodes kept when every node under `cutoff_ns` is folded into its parent.
-std::size_t count_kept_flame_nodes(const std::vector<FlameArenaNode>& arena, std::size_t at,
-                                   double cutoff_ns) {
-  std::size_t kept = 1;
+struct FlameKept {
+  std::size_t nodes = 0;
+  std::size_t bytes = 0;  // of JSON, estimated
+};
+
+// What remains when every node under `cutoff_ns` is folded into its parent.
+void count_kept_flame_nodes(const std::vector<FlameArenaNode>& arena, std::size_t at,
+                            double cutoff_ns, FlameKept& kept) {
+  ++kept.nodes;
+  kept.bytes += std::min(arena[at].function.size(), k_flame_name_chars) + arena[at].module.size() +
+                k_flame_node_bytes;
   for (const auto& [key, child] : arena[at].children)
     if (static_cast<double>(arena[child].total_ns) >= cutoff_ns)
-      kept += count_kept_flame_nodes(arena, child, cutoff_ns);
-  return kept;
+      count_kept_flame_nodes(arena, child, cutoff_ns, kept);
+}
+
+bool flame_tree_fits(const std::vector<FlameArenaNode>& arena, double cutoff_ns,
+                     std::size_t max_nodes, std::size_t max_bytes) {
+  FlameKept kept;
+  count_kept_flame_nodes(arena, 0, cutoff_ns, kept);
+  return kept.nodes <= max_nodes && kept.bytes <= max_bytes;
 }
 
 FlameNode make_flame_node(const std::vector<FlameArenaNode>& arena, std::size_t at,
@@ -112,8 +125,10 @@ nlohmann::json flame_node_json(const FlameNode& node) {
   for (const WaitClass wait : telemetry::profile::k_wait_classes)
     if (const std::int64_t ns = node.wait_ns[flame_wait_index(wait)]; ns != 0)
       waits[std::string(to_string(wait))] = ns;
+  std::string name = node.function;
+  if (name.size() > k_flame_name_chars) name = name.substr(0, k_flame_name_chars - 3) + "...";
   nlohmann::json out = {
-      {"n", node.function}, {"m", node.module}, {"v", node.total_ns}, {"w", std::move(waits)}};
+      {"n", std::move(name)}, {"m", node.module}, {"v", node.total_ns}, {"w", std::move(waits)}};
   if (node.folded_ns != 0) out["f"] = node.folded_ns;
   if (!node.children.empty()) {
     nlohmann::json children = nlohmann::json::array();
@@ -135,7 +150,8 @@ std::string wait_frame_name(WaitClass wait) {
   return "[" + std::string(to_string(wait)) + "]";
 }
 
-FlameGraph build_flame_graph(const ProfileData& data, double min_share, std::size_t max_nodes) {
+FlameGraph build_flame_graph(const ProfileData& data, double min_share, std::size_t max_nodes,
+                             std::size_t max_bytes) {
   // Windows do not matter to a graph of the whole run: sum them first, so each stack's path
   // is walked once per wait class.
   std::map<std::pair<std::int64_t, WaitClass>, std::int64_t> by_stack;
@@ -154,8 +170,8 @@ FlameGraph build_flame_graph(const ProfileData& data, double min_share, std::siz
   graph.min_share = std::max(min_share, 0.0);
   const double total = static_cast<double>(arena[0].total_ns);
   // Doubling ends: at a share above 1 only the root is left.
-  while (graph.min_share <= 1.0 && max_nodes > 0 &&
-         count_kept_flame_nodes(arena, 0, graph.min_share * total) > max_nodes)
+  while (graph.min_share <= 1.0 &&
+         !flame_tree_fits(arena, graph.min_share * total, max_nodes, max_bytes))
     graph.min_share = graph.min_share > 0.0 ? 2.0 * graph.min_share : k_flame_min_share;
   graph.root = make_flame_node(arena, 0, graph.min_share * total, graph);
   return graph;

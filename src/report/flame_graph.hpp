@@ -10,8 +10,8 @@
 //
 // Large profiles: a node under `min_share` of the run's time is folded into its parent (its
 // time stays in the parent's total, as time the parent's callees spent), and the threshold
-// doubles until at most `max_nodes` remain, so the page stays small; the graph says how much
-// it folded.
+// doubles until at most `max_nodes` remain, of about `max_bytes` of JSON at most, so the page
+// stays small; the graph says how much it folded.
 #pragma once
 
 #include <array>
@@ -25,8 +25,14 @@
 
 namespace nrmlab::report {
 
-inline constexpr double k_flame_min_share = 0.001;      // 0.1% of the run's sampled time
-inline constexpr std::size_t k_flame_max_nodes = 4000;  // about 250 KB of page at most
+inline constexpr double k_flame_min_share = 0.001;  // 0.1% of the run's sampled time
+inline constexpr std::size_t k_flame_max_nodes = 4000;
+// The graph's JSON, estimated as each node's names plus k_flame_node_bytes: C++ names can
+// be long, so the node count alone does not bound the page.
+inline constexpr std::size_t k_flame_max_bytes = 300'000;
+inline constexpr std::size_t k_flame_node_bytes = 80;
+// Longer function names are cut (with "...") in the JSON; the tree merges on the whole name.
+inline constexpr std::size_t k_flame_name_chars = 400;
 inline constexpr std::size_t k_flame_wait_classes = std::size(telemetry::profile::k_wait_classes);
 
 struct FlameNode {
@@ -57,7 +63,8 @@ std::string wait_frame_name(telemetry::profile::WaitClass wait);
 // without time). Throws nrmlab::Error when a count refers to a stack `data` does not hold.
 FlameGraph build_flame_graph(const telemetry::profile::ProfileData& data,
                              double min_share = k_flame_min_share,
-                             std::size_t max_nodes = k_flame_max_nodes);
+                             std::size_t max_nodes = k_flame_max_nodes,
+                             std::size_t max_bytes = k_flame_max_bytes);
 
 // The page's form (d3-flame-graph's compact keys): {"total_ns", "min_share", "nodes",
 // "folded_nodes", "folded_ns", "wait_classes": [names], "root": node}, a node being {"n":
