@@ -5,10 +5,12 @@
 
 #include <cmath>
 #include <ctime>
+#include <optional>
 
 #include "analysis/attribution.hpp"
 #include "analysis/summary.hpp"
 #include "report/assets.hpp"
+#include "report/code_section.hpp"
 #include "report/json_field.hpp"
 #include "report/page_assets.hpp"
 
@@ -348,7 +350,8 @@ std::string provenance_html(const ReportInput& input) {
 
 // What the page carries as data: every figure (as drawn), the analysis of the study and of
 // the featured run in full, and a compact line per run.
-json island(const ReportInput& input, const std::vector<Figure>& figures) {
+json island(const ReportInput& input, const std::vector<Figure>& figures,
+            const std::optional<FlameGraph>& flame_graph) {
   json out;
   out["schema"] = "nrmlab.report/1";
   out["palette"] = json::array();
@@ -384,6 +387,7 @@ json island(const ReportInput& input, const std::vector<Figure>& figures) {
   out["figures"] = json::array();
   for (const Figure& figure : figures)
     out["figures"].push_back(to_json(figure));
+  out["flame_graph"] = code_section_island(flame_graph);
   return out;
 }
 
@@ -522,6 +526,23 @@ void drift_verdict(const ReportRun& run, std::vector<std::string>& lines) {
     lines.push_back(fmt::format("Step time of run {} does not drift in any condition.", run.id));
 }
 
+std::string page_head(const std::string& name) {
+  std::string page;
+  page.reserve(1 << 20);
+  page += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
+  page += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
+  // No network: the page may load nothing but itself (the CSV export makes blob: URLs).
+  page +=
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+      "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">";
+  page += fmt::format("<title>nrmlab report: {}</title>", escape_html(name));
+  page += "<style>";
+  page += k_uplot_css;
+  page += k_report_css;
+  page += "</style></head><body>\n";
+  return page;
+}
+
 }  // namespace
 
 std::vector<std::string> plain_verdict(const ReportInput& input) {
@@ -566,19 +587,8 @@ std::string render_html(const ReportInput& input, const std::vector<Figure>& fig
   const ReportRun& run = input.featured_run();
   const analysis::SoundAnalysis& sound = run.analysis.sound;
   const std::string level = input.interval_label();
-  std::string page;
-  page.reserve(1 << 20);
-  page += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
-  page += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
-  // No network: the page may load nothing but itself (the CSV export makes blob: URLs).
-  page +=
-      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-      "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">";
-  page += fmt::format("<title>nrmlab report: {}</title>", escape_html(input.name));
-  page += "<style>";
-  page += k_uplot_css;
-  page += k_report_css;
-  page += "</style></head><body>\n";
+  const std::optional<FlameGraph> flame_graph = featured_flame_graph(input.featured_profile);
+  std::string page = page_head(input.name);
 
   page += fmt::format("<h1>nrmlab report: {}</h1>", escape_html(input.name));
   page += fmt::format("<p class=\"lede\">{}{} {} · {} run{} · featured run {}</p>",
@@ -587,6 +597,7 @@ std::string render_html(const ReportInput& input, const std::vector<Figure>& fig
                       input.runs.size() == 1 ? "" : "s", escape_html(run.id));
   page +=
       "<nav><a href=\"#verdict\">Verdict</a><a href=\"#time\">Where the time goes</a>"
+      "<a href=\"#code\">In the code</a>"
       "<a href=\"#drift\">Drift</a><a href=\"#attribution\">Attribution</a>"
       "<a href=\"#hypotheses\">Hypotheses</a>"
       "<a href=\"#interventions\">Interventions</a><a href=\"#work\">Work and cost</a>"
@@ -605,6 +616,7 @@ std::string render_html(const ReportInput& input, const std::vector<Figure>& fig
   page += fmt::format("<h2 id=\"time\">What dominates step time</h2><p>Run {}, all conditions:</p>",
                       escape_html(run.id));
   page += decomposition_table(sound.run);
+  page += code_section_html(run.analysis.code, input.featured_profile, flame_graph);
   page += "<h2 id=\"drift\">Drift per condition</h2>" + drift_table(sound.drift, level);
   page += figure_html(figures.at(0), 0);
   page += "<h2 id=\"attribution\">Where the change went</h2>" +
@@ -628,9 +640,14 @@ std::string render_html(const ReportInput& input, const std::vector<Figure>& fig
       "analyses) is the JSON in the element <code>#nrmlab-data</code>.</p>";
 
   page += "\n<script type=\"application/json\" id=\"nrmlab-data\">";
-  page += json_for_script(island(input, figures));
+  page += json_for_script(island(input, figures, flame_graph));
   page += "</script>\n<script>";
   page += k_uplot_js;
+  // d3 and d3-flame-graph (about 140 KB) only when there is a graph to draw.
+  if (flame_graph) {
+    page += "</script>\n<script>";
+    page += k_flame_graph_js;
+  }
   page += "</script>\n<script>";
   page += k_report_js;
   page += "</script>\n</body></html>\n";

@@ -35,6 +35,17 @@ figcaption a { color: var(--accent); }
 .provenance { font-size: .78rem; color: var(--muted); }
 code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .82rem; word-break: break-all; }
 .flaws li { margin: .3rem 0; }
+.code-status { font-weight: 600; }
+.muted { color: var(--muted); }
+.swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; margin-right: .3rem;
+          vertical-align: -1px; }
+table.waits .bar { display: inline-block; height: .7rem; min-width: 1px; vertical-align: middle; }
+.flame-controls { display: flex; gap: .8rem; align-items: center; flex-wrap: wrap; margin: .4rem 0; }
+.flame-controls input { font: inherit; font-size: .88rem; padding: .15rem .4rem; width: 16rem; }
+.flame-legend { font-size: .82rem; color: var(--muted); }
+.flame { border: 1px solid var(--rule); border-radius: 4px; min-height: 60px; overflow-x: hidden; }
+.flame-details { font-size: .82rem; color: var(--muted); min-height: 1.3rem; margin-top: .2rem;
+                 font-family: ui-monospace, "DejaVu Sans Mono", monospace; word-break: break-all; }
 )css";
 
 const std::string_view k_report_js = R"js(
@@ -248,6 +259,66 @@ const std::string_view k_report_js = R"js(
         link.click();
       });
   });
+  // The flame graph (d3-flame-graph, embedded only when the island has a graph): a box per
+  // function, coloured by the wait class holding most of its time; click zooms, the search
+  // box highlights matching functions, hover names the function, module, time and share.
+  function drawFlameGraph(data) {
+    const element = document.getElementById('flame-graph');
+    if (!element || !data) return null;
+    if (typeof flamegraph === 'undefined' || typeof d3 === 'undefined')
+      throw new Error('the flame graph library is missing from the page');
+    const details = document.getElementById('flame-details');
+    const total = data.total_ns > 0 ? data.total_ns : 1;
+    const share = (ns) => (100 * ns / total).toFixed(ns < total / 1000 ? 3 : 1) + '%';
+    const seconds = (ns) => (ns / 1e9).toPrecision(3) + ' s';
+    const dominant = (node) => {
+      let best = 'on_cpu', most = -1;
+      for (const [wait, ns] of Object.entries(node.w || {}))
+        if (ns > most) { most = ns; best = wait; }
+      return best;
+    };
+    const label = (d) => {
+      const node = d.data;
+      const waits = Object.entries(node.w || {}).sort((a, b) => b[1] - a[1])
+        .map(([wait, ns]) => wait + ' ' + (100 * ns / (node.v || 1)).toFixed(0) + '%').join(', ');
+      return node.n + (node.m ? ' (' + node.m + ')' : '') + ': ' + seconds(node.v) + ', ' +
+        share(node.v) + ' of the sampled time [' + waits + ']' +
+        (node.f ? '; ' + seconds(node.f) + ' in small callees folded in' : '');
+    };
+    const term = (text) => text.trim().toLowerCase();
+    let searchText = '\u00a0';
+    const chart = flamegraph.default()
+      .width(Math.max(320, element.clientWidth - 2 || 960))
+      .cellHeight(18)
+      .transitionDuration(250)
+      .minFrameSize(1)
+      .sort(false)
+      .setColorMapper((d) => (d.highlight ? '#E600E6' : data.colours[dominant(d.data)] || '#999999'))
+      .setLabelHandler(label)
+      .setSearchMatch((d, text) => !!term(text) && String(d.data.n).toLowerCase().includes(term(text)))
+      .setSearchHandler((results, sum) => {
+        searchText = results.length === 0 ? 'no function matches'
+          : results.length + ' frames match: ' + seconds(sum) + ', ' + share(sum) + ' of the sampled time';
+        details.textContent = searchText;
+      })
+      // Hover shows the frame; leaving it shows the search's result again.
+      .setDetailsHandler((text) => { details.textContent = text || searchText; })
+      .setDetailsElement(details);
+    d3.select(element).datum(data.root).call(chart);
+    const search = document.getElementById('flame-search');
+    search.addEventListener('input', () => {
+      if (term(search.value)) chart.search(search.value);
+      else { searchText = '\u00a0'; chart.clear(); }
+    });
+    document.getElementById('flame-reset').addEventListener('click', () => chart.resetZoom());
+    return chart;
+  }
+  try {
+    window.nrmlabFlameGraph = drawFlameGraph(island.flame_graph);
+  } catch (error) {
+    console.error('nrmlab: the flame graph failed: ' + error);
+  }
+
   requestAnimationFrame(() => requestAnimationFrame(() => {
     window.nrmlabReadyAt = performance.now();
     window.nrmlabReady = true;

@@ -45,6 +45,17 @@ std::size_t choose_featured(const std::vector<ReportRun>& runs, const std::strin
   return best;
 }
 
+telemetry::profile::ProfileData read_featured_profile(const fs::path& db) {
+  telemetry::profile::ProfileData profile;
+  if (!fs::exists(db)) return profile;
+  try {
+    return telemetry::profile::read_profile(db);
+  } catch (const Error& error) {
+    profile.status = fmt::format("not readable: {}", error.what());
+    return profile;
+  }
+}
+
 }  // namespace
 
 std::string ReportInput::interval_label() const {
@@ -91,6 +102,7 @@ ReportInput load_report_input(const fs::path& dir, const std::string& featured_i
   input.analysis.runs.clear();  // moved into `runs`
   input.featured = choose_featured(input.runs, featured_id);
   input.featured_data = analysis::read_run(input.runs[input.featured].dir);
+  input.featured_profile = read_featured_profile(input.runs[input.featured].dir / "telemetry.db");
   return input;
 }
 

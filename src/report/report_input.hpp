@@ -10,6 +10,7 @@
 
 #include "analysis/analysis_result.hpp"
 #include "analysis/run_data.hpp"
+#include "telemetry/profile/profile_data.hpp"
 
 namespace nrmlab::report {
 
@@ -34,6 +35,10 @@ struct ReportInput {
   // complete run (the one a user would look at first).
   std::size_t featured = 0;
   analysis::RunData featured_data;
+  // The featured run's stack samples (its telemetry.db), for the flame graph. A database
+  // without them reads as "not recorded"; one whose profile tables cannot be read gets a
+  // status saying why (the rest of the report does not need them).
+  telemetry::profile::ProfileData featured_profile;
 
   const ReportRun& featured_run() const { return runs[featured]; }
   // "95%": the confidence level every interval of the analysis was computed at.

@@ -6,8 +6,13 @@
 //   * window.nrmlabReady = true and window.nrmlabReadyAt = performance.now() once every chart
 //     has been created and drawn;
 //   * the file needs no network.
+// With --expect-flame-graph, the section "Where the time goes in the code" has a flame graph
+// (d3-flame-graph's SVG in #flame-graph, window.nrmlabFlameGraph its chart) that draws boxes
+// coloured by wait class, names a box's function, time and share on hover, highlights the
+// matches of #flame-search, zooms into a clicked box and back with #flame-reset.
 //
 // usage: node report_e2e.mjs REPORT_HTML SCREENSHOT_PNG [--expect-no-markup-execution]
+//                                                      [--expect-flame-graph]
 //
 // Prints one JSON line {"load_ms":..., "charts":N, "bytes":SIZE} and saves a full-page
 // screenshot. Exit status 0 when every assertion holds, 1 with one "FAIL:" line per failed
@@ -35,14 +40,17 @@ const READY_TIMEOUT_MS = 10_000;
 const argv = process.argv.slice(2);
 const flags = argv.filter((a) => a.startsWith('--'));
 const positional = argv.filter((a) => !a.startsWith('--'));
-const unknown = flags.filter((f) => f !== '--expect-no-markup-execution');
+const known = ['--expect-no-markup-execution', '--expect-flame-graph'];
+const unknown = flags.filter((f) => !known.includes(f));
 if (positional.length !== 2 || unknown.length > 0) {
-  console.error('usage: node report_e2e.mjs REPORT_HTML SCREENSHOT_PNG [--expect-no-markup-execution]');
+  console.error('usage: node report_e2e.mjs REPORT_HTML SCREENSHOT_PNG ' +
+                '[--expect-no-markup-execution] [--expect-flame-graph]');
   process.exit(2);
 }
 const reportPath = path.resolve(positional[0]);
 const screenshotPath = path.resolve(positional[1]);
 const expectNoMarkup = flags.includes('--expect-no-markup-execution');
+const expectFlameGraph = flags.includes('--expect-flame-graph');
 if (!fs.existsSync(reportPath)) {
   console.error(`FAIL: ${reportPath} does not exist`);
   process.exit(1);
@@ -51,6 +59,62 @@ const bytes = fs.statSync(reportPath).size;
 
 const failures = [];
 const fail = (message) => failures.push(message);
+
+// The frames the flame graph draws: name, fill and width of each box.
+const flameFrames = (page) => page.evaluate(() =>
+  [...document.querySelectorAll('#flame-graph svg g.frame')].map((g) => {
+    const rect = g.querySelector('rect');
+    return { name: g.getAttribute('name'), fill: rect ? getComputedStyle(rect).fill : '',
+             width: rect ? rect.getBoundingClientRect().width : 0 };
+  }));
+// Waits (polling each frame) until `predicate(frames)` holds; false after 5 s.
+const waitForFrames = (page, predicate) =>
+  page.waitForFunction(predicate, null, { timeout: 5000, polling: 'raf' }).then(() => true, () => false);
+
+async function checkFlameGraph(page) {
+  const present = await page.evaluate(() => !!window.nrmlabFlameGraph &&
+                                            !!document.querySelector('#flame-graph svg'));
+  if (!present) return fail('flame graph: no window.nrmlabFlameGraph or no SVG in #flame-graph');
+  const frames = await flameFrames(page);
+  if (frames.length < 5) return fail(`flame graph: only ${frames.length} boxes drawn`);
+  // On the CPU (#E69F00) and asleep (#56B4E9) are both drawn: colour by wait class.
+  const fills = new Set(frames.map((f) => f.fill));
+  for (const [what, colour] of [['on-CPU', 'rgb(230, 159, 0)'], ['sleep', 'rgb(86, 180, 233)']])
+    if (!fills.has(colour)) fail(`flame graph: no box in the ${what} colour ${colour} (${[...fills].join(', ')})`);
+
+  // Hover: the details line names the box's function, module, time and share.
+  const box = page.locator('#flame-graph g.frame[name="cpu_percent"]').first();
+  if ((await box.count()) === 0) return fail('flame graph: no box named cpu_percent');
+  await box.scrollIntoViewIfNeeded();
+  await box.hover();
+  const details = await page.locator('#flame-details').textContent();
+  if (!/^cpu_percent \(prog\): [0-9.]+ s, [0-9.]+% of the sampled time/.test(details))
+    fail(`flame graph: hovering cpu_percent shows "${details}"`);
+
+  // Search: the matching boxes turn magenta and the details line counts them.
+  await page.fill('#flame-search', 'nanosleep');
+  if (!(await waitForFrames(page, () => [...document.querySelectorAll('#flame-graph g.frame')]
+        .some((g) => getComputedStyle(g.querySelector('rect')).fill === 'rgb(230, 0, 230)'))))
+    fail('flame graph: searching "nanosleep" highlights no box');
+  const found = await page.locator('#flame-details').textContent();
+  if (!/frames? match/.test(found)) fail(`flame graph: the search says "${found}"`);
+  await page.fill('#flame-search', '');
+
+  // Click: cpu_percent fills the graph's width and its siblings go.
+  const before = frames.find((f) => f.name === 'cpu_percent').width;
+  const full = await page.evaluate(() => document.querySelector('#flame-graph svg').getBoundingClientRect().width);
+  await box.click();
+  const zoomed = await waitForFrames(page, () => {
+    const g = document.querySelector('#flame-graph g.frame[name="cpu_percent"] rect');
+    const svg = document.querySelector('#flame-graph svg');
+    return g && g.getBoundingClientRect().width > 0.95 * svg.getBoundingClientRect().width &&
+      !document.querySelector('#flame-graph g.frame[name="commit_row"]');
+  });
+  if (!zoomed) fail(`flame graph: clicking cpu_percent (${before.toFixed(0)} of ${full.toFixed(0)} px) did not zoom into it`);
+  await page.click('#flame-reset');
+  if (!(await waitForFrames(page, () => !!document.querySelector('#flame-graph g.frame[name="commit_row"]'))))
+    fail('flame graph: reset zoom did not bring commit_row back');
+}
 
 // Schemes that are not network: the file itself and what it creates in memory.
 const isLocal = (url) => /^(file|data|blob|about):/i.test(url);
@@ -237,6 +301,7 @@ try {
       await page.mouse.move(centre.x, centre.y);
     }
     await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
+    if (expectFlameGraph) await checkFlameGraph(page);
   } else {
     loadMs = wallMs;
     await page.screenshot({ path: screenshotPath, fullPage: true }).catch(() => {});
