@@ -90,7 +90,8 @@ std::string stored_schema(const fs::path& path) {
 
 // `schema` (the pre-registry text, as generated or as SQLite stored it) with the columns added
 // since, each on a line of its own at the end of its table: the steps table's runq_ns before
-// its key, the process table's runq_ns (issue 17). A column added later extends this list.
+// its key, the process table's runq_ns (issue 17); and the tables added since, at the end:
+// stack sampling's (issue 18). A column or table added later extends this list.
 std::string with_later_columns(std::string schema) {
   const auto insert = [&](const std::string& after, const std::string& text) {
     const auto at = schema.find(after);
@@ -100,6 +101,14 @@ std::string with_later_columns(std::string schema) {
   };
   insert("db_rows INTEGER,\n", "  runq_ns INTEGER,\n");
   insert("wchar INTEGER, open_fds INTEGER", ",\n  runq_ns INTEGER");
+  // SQLite stores the CREATE text without "IF NOT EXISTS" and the ";".
+  const bool stored = schema.find("IF NOT EXISTS") == std::string::npos;
+  for (const char* table :
+       {"profile_frames(id INTEGER PRIMARY KEY, function TEXT, module TEXT, address INTEGER)",
+        "profile_stacks(id INTEGER PRIMARY KEY, parent INTEGER, frame INTEGER)",
+        "profile_counts(window INTEGER, stack INTEGER, wait TEXT, samples INTEGER, weight_ns "
+        "INTEGER)"})
+    schema += std::string(stored ? "CREATE TABLE " : "CREATE TABLE IF NOT EXISTS ") + table + ";\n";
   return schema;
 }
 
