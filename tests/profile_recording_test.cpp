@@ -407,6 +407,14 @@ TEST(Profiler, UnavailableSamplingSaysWhyAndSamplesNothing) {
   EXPECT_TRUE(collected.all.profile_counts.empty());
 }
 
+TEST(Profiler, APythonProgramIsToldItsFramesAreTheInterpreters) {
+  for (const char* python : {"python3", "python3.11", "/usr/bin/python3.12", "python"})
+    EXPECT_NE(python_frames_note(python).find("interpreter's C functions"), std::string::npos)
+        << python;
+  for (const char* other : {"./sim", "pythonista", "/usr/bin/python3-config", "ruby"})
+    EXPECT_EQ(python_frames_note(other), "") << other;
+}
+
 TEST(Profiler, OffMetaNamesTheSettingThatTurnsItOn) {
   const std::vector<MetaRow> meta = profile_off_meta();
   ASSERT_FALSE(meta.empty());

@@ -19,6 +19,7 @@
 #include "report/report.hpp"
 #include "report/report_input.hpp"
 #include "telemetry/profile/profile_data.hpp"
+#include "telemetry/profile/profile_export.hpp"
 #include "telemetry/telemetry_store.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
@@ -140,11 +141,11 @@ TEST(ReportFlameGraph, TotalsPerNodeAndWaitClassFollowTheStacks) {
   EXPECT_EQ(wait_ns(child(sleep_call, "[sleep]"), WaitClass::sleep), 1000 * k_ms);
   EXPECT_EQ(child(sleep_call, "[run_queue]").total_ns, 5 * k_ms);
   EXPECT_EQ(child(child(child(step, "commit_row"), "fdatasync"), "[disk]").total_ns, 50 * k_ms);
-  // On-CPU stacks end in the function itself; a frame without a symbol is "[unknown]" in
-  // its module; a sample without a stack hangs from "[no stack]".
+  // On-CPU stacks end in the function itself; a frame without a symbol is named by its
+  // module, as the exports name it; a sample without a stack hangs from "[no stack]".
   EXPECT_TRUE(child(step, "compute").children.empty());
-  EXPECT_EQ(child(main, "[unknown]").module, "libfoo.so");
-  EXPECT_EQ(child(main, "[unknown]").total_ns, 3 * k_ms);
+  EXPECT_EQ(child(main, "[libfoo.so]").module, "libfoo.so");
+  EXPECT_EQ(child(main, "[libfoo.so]").total_ns, 3 * k_ms);
   EXPECT_EQ(child(child(root, "[no stack]"), "[other]").total_ns, 2 * k_ms);
   expect_consistent(root);
 }
@@ -236,7 +237,7 @@ TEST(ReportFlameGraph, AStoredWaitFrameIsNotRepeated) {
   data.counts = {{0, 2, WaitClass::sleep, 1, 10 * k_ms}};
   const FlameGraph graph = report::build_flame_graph(data);
   EXPECT_TRUE(child(child(graph.root, "main"), "[sleep]").children.empty());
-  EXPECT_EQ(report::wait_frame_name(WaitClass::page_fault), "[page_fault]");
+  EXPECT_EQ(telemetry::profile::wait_frame_name(WaitClass::page_fault), "[page_fault]");
 }
 
 TEST(ReportFlameGraph, ACountOfAStackNotStoredIsAnError) {
@@ -304,9 +305,10 @@ analysis::CodeProfile c256_like_code() {
   code.sampled_seconds = 1.1005;
   code.profiler_cpu_share = 0.004;
   code.waits = {{"sleep", 1.0, 0.9087}, {"disk", 0.05, 0.0454}, {"on_cpu", 0.0435, 0.0395}};
-  code.time = {{"clock_nanosleep", "libc.so.6", "sleep", "cpu_percent", "prog", 1.0, 0.9087, 0.1},
-               {"fdatasync", "libc.so.6", "disk", "commit_row", "prog", 0.05, 0.0454, 0.005},
-               {"operator<<", "prog", "on_cpu", "", "", 0.04, 0.0363, std::nan("")}};
+  code.time = {
+      {"clock_nanosleep", "libc.so.6", "sleep", "cpu_percent", "prog", "", 1.0, 0.9087, 0.1},
+      {"fdatasync", "libc.so.6", "disk", "commit_row", "prog", "", 0.05, 0.0454, 0.005},
+      {"operator<<", "prog", "on_cpu", "", "", "", 0.04, 0.0363, std::nan("")}};
   return code;
 }
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <tuple>
 
+#include "telemetry/profile/profile_export.hpp"
 #include "util/error.hpp"
 
 namespace nrmlab::analysis {
@@ -59,10 +60,9 @@ CodePlace place_of(const ProfileData& data, const std::vector<std::int64_t>& pat
   return place;
 }
 
+// The exports' and the flame graph's name for a frame, so that every view agrees.
 std::string frame_name(const ProfileFrameRow* frame) {
-  if (frame == nullptr) return "[no stack]";
-  if (!frame->function.empty()) return frame->function;
-  return frame->module.empty() ? "[unknown]" : "[" + frame->module + "]";
+  return frame == nullptr ? "[no stack]" : telemetry::profile::profile_frame_name(*frame, false);
 }
 
 double per_step_of(double seconds, std::size_t steps) {

@@ -59,6 +59,7 @@ std::string code_time_table(const analysis::CodeProfile& code) {
     std::string site = escape_html(t.caller);
     if (!t.caller_module.empty())
       site += " <span class=\"muted\">(" + escape_html(t.caller_module) + ")</span>";
+    if (!t.site.empty()) site += " <span class=\"muted\">at</span> " + escape_html(t.site);
     out += fmt::format(
         "<tr><td class=\"num\">{}</td><td class=\"mono\">{}</td><td>{}</td><td><span "
         "class=\"swatch\" style=\"background:{}\"></span>{}</td><td class=\"mono\">{}</td><td "

@@ -5,6 +5,8 @@
 #include <tuple>
 #include <utility>
 
+#include "telemetry/profile/profile_export.hpp"
+
 namespace nrmlab::report {
 namespace {
 
@@ -62,11 +64,12 @@ std::vector<FlameFrameKey> flame_path(const ProfileData& data, std::int64_t stac
   } else {
     for (const std::int64_t id : data.frame_path(stack)) {
       const telemetry::ProfileFrameRow& frame = data.frame(id);
-      path.emplace_back(frame.function.empty() ? "[unknown]" : frame.function, frame.module);
+      path.emplace_back(telemetry::profile::profile_frame_name(frame, false), frame.module);
     }
   }
   if (wait != WaitClass::on_cpu) {
-    FlameFrameKey pseudo{wait_frame_name(wait), ""};
+    // The exports' name for it, so that every view of a profile agrees.
+    FlameFrameKey pseudo{telemetry::profile::wait_frame_name(wait), ""};
     // A profiler that stored the pseudo-frame itself does not get a second one.
     if (path.back() != pseudo) path.push_back(std::move(pseudo));
   }
@@ -144,10 +147,6 @@ nlohmann::json flame_node_json(const FlameNode& node) {
 WaitClass FlameNode::dominant_wait() const {
   const auto largest = std::max_element(wait_ns.begin(), wait_ns.end());
   return telemetry::profile::k_wait_classes[static_cast<std::size_t>(largest - wait_ns.begin())];
-}
-
-std::string wait_frame_name(WaitClass wait) {
-  return "[" + std::string(to_string(wait)) + "]";
 }
 
 FlameGraph build_flame_graph(const ProfileData& data, double min_share, std::size_t max_nodes,

@@ -36,7 +36,8 @@ inline constexpr std::size_t k_flame_name_chars = 400;
 inline constexpr std::size_t k_flame_wait_classes = std::size(telemetry::profile::k_wait_classes);
 
 struct FlameNode {
-  std::string function;  // a function, or a pseudo-frame: "[sleep]", "[unknown]", "[no stack]"
+  std::string function;  // a function, or a pseudo-frame: "[sleep]", "[libfoo.so]" (no symbol),
+                         // "[no stack]"
   std::string module;    // its file's base name, "[kernel]", or empty
   std::int64_t total_ns = 0;
   // total_ns by wait class, indexed by the WaitClass's value (k_wait_classes' order).
@@ -55,9 +56,6 @@ struct FlameGraph {
   std::size_t folded_nodes = 0;          // nodes folded into their parents
   std::int64_t folded_ns = 0;            // the time of the folded subtrees
 };
-
-// The pseudo-frame an off-CPU stack ends in: "[sleep]", "[disk]", "[run_queue]", ...
-std::string wait_frame_name(telemetry::profile::WaitClass wait);
 
 // The tree of every count of `data`, whatever its status (an unsampled profile gives a root
 // without time). Throws nrmlab::Error when a count refers to a stack `data` does not hold.

@@ -413,6 +413,7 @@ void Session::start_profiler() {
   options.hz = m_options.profile_hz;
   options.children = m_options.include_children;
   options.origin_ns = m_origin;
+  if (!m_attached) options.program_note = profile::python_frames_note(m_options.argv.front());
   m_profiler.emplace(m_pid, options, [this](Batch&& batch) { m_writer.submit(std::move(batch)); });
   if (!m_profiler->status().available)
     m_outcome.notes.push_back(fmt::format("no stack samples: {}{}", m_profiler->status().reason,

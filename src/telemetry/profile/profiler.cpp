@@ -59,6 +59,17 @@ unsigned parse_profile_rate(std::string_view text) {
   return static_cast<unsigned>(*rate);
 }
 
+std::string python_frames_note(std::string_view argv0) {
+  const auto slash = argv0.rfind('/');
+  const std::string_view name = slash == std::string_view::npos ? argv0 : argv0.substr(slash + 1);
+  if (name.substr(0, 6) != "python" ||
+      name.find_first_not_of("0123456789.", 6) != std::string_view::npos)
+    return {};
+  return "a Python program: its frames are the interpreter's C functions (time_sleep, "
+         "_PyEval_EvalFrameDefault), not the script's -- Python 3.11 and older have no perf "
+         "support, and 3.12's PYTHONPERFSUPPORT map is not read yet";
+}
+
 std::vector<MetaRow> profile_off_meta() {
   return {meta_row(meta_key::k_status, "off"),
           meta_row(meta_key::k_enable_hint, "--profile HZ (e.g. --profile 99)")};
@@ -97,6 +108,11 @@ struct Profiler::Work {
     status.off_cpu_stacks = true;
     if (!poller->status().note.empty())
       status.note += (status.note.empty() ? "" : "; ") + poller->status().note;
+  }
+
+  // Joins `more` to the status's note.
+  void add_note(const std::string& more) {
+    if (!more.empty()) status.note += (status.note.empty() ? "" : "; ") + more;
   }
 
   static SamplerOptions sampler_options(const ProfilerOptions& options,
@@ -224,6 +240,7 @@ void Profiler::run(pid_t pid) {
   std::optional<Work> work;
   try {
     work.emplace(pid, m_options, ignored);
+    if (work->status.available) work->add_note(m_options.program_note);
     m_status = work->status;
     if (m_status.available) work->unwinder_for(pid);  // while it surely lives
   } catch (const std::exception& error) {

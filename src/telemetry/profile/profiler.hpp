@@ -45,6 +45,9 @@ struct ProfilerOptions {
   // blocks 1000 times a second fills it in 28 ms.
   std::chrono::milliseconds drain_every{20};
   std::chrono::milliseconds submit_every{1000};
+  // What the user should know about this program's frames (profile.note): a Python
+  // program's are the interpreter's (python_frames_note).
+  std::string program_note;
   // Tests: behave as without kernel sampling, or without perf at all (the /proc poller's
   // off-CPU stacks are then all there is).
   bool assume_unprivileged = false;
@@ -55,6 +58,12 @@ struct ProfilerOptions {
 // software timers). Throws nrmlab::Error saying what was expected.
 unsigned parse_profile_rate(std::string_view text);
 inline constexpr std::string_view k_profile_syntax = "off|HZ";
+
+// The note for a program run by `argv0` when it is a Python interpreter ("python3",
+// "python3.11", a path to one), else empty: perf sees the interpreter's C functions, not the
+// script's (Python < 3.12 has no perf support; 3.12's PYTHONPERFSUPPORT writes a perf map
+// that nrmlab does not read yet).
+std::string python_frames_note(std::string_view argv0);
 
 // The meta of a run that was not sampled because the user said so.
 std::vector<MetaRow> profile_off_meta();
