@@ -128,6 +128,27 @@ TEST(CodeProfile, NamesTheProgramsOwnFrameWhenALibraryCallsTheSystem) {
       << line;
 }
 
+TEST(CodeProfile, TheSummaryLineNamesSmallWaitsTooButNotEntryPointsOrStacklessTime) {
+  ProfileBuilder b;
+  const std::int64_t sleep = b.stack({{"_start", "python3.11"},
+                                      {"Py_BytesMain", "libpython3.11.so.1.0"},
+                                      {"time_sleep", "libpython3.11.so.1.0"},
+                                      {"clock_nanosleep", "libc.so.6"}});
+  const std::int64_t sync = b.stack({{"_start", "python3.11"},
+                                     {"sqlite3PagerCommitPhaseOne", "libsqlite3.so.0"},
+                                     {"fdatasync", "libc.so.6"}});
+  const std::int64_t tiny = b.stack({{"_start", "python3.11"}, {"f", "libpython3.11.so.1.0"}});
+  b.count(sleep, WaitClass::sleep, 9000);
+  b.count(0, WaitClass::other, 500);  // no stack: not a place to name
+  b.count(sync, WaitClass::disk, 60);
+  b.count(tiny, WaitClass::on_cpu, 40);  // under 0.5%
+  const CodeProfile code = analyse_code(b.data(), 1, 1.0);
+  EXPECT_EQ(code.time[0].site, "") << "_start is an entry point, not a site";
+  EXPECT_EQ(code_line(code),
+            "94% sleep in clock_nanosleep (libc.so.6) from time_sleep (libpython3.11.so.1.0); "
+            "0.6% disk in fdatasync (libc.so.6) from sqlite3PagerCommitPhaseOne (libsqlite3.so.0)");
+}
+
 TEST(CodeProfile, StacklessTimeAndUnknownFramesAreNamedAsSuch) {
   ProfileBuilder b;
   const std::int64_t unknown = b.stack({{"", "libfoo.so"}});

@@ -16,6 +16,11 @@ using telemetry::ProfileFrameRow;
 using telemetry::profile::ProfileData;
 using telemetry::profile::WaitClass;
 
+bool is_entry_point(std::string_view function) {
+  return function == "main" || function == "_start" || function == "__libc_start_main" ||
+         function == "__libc_start_call_main";
+}
+
 // Where one stack's time is put: the frame it was spent in and the call site.
 struct CodePlace {
   const ProfileFrameRow* function = nullptr;
@@ -48,12 +53,13 @@ CodePlace place_of(const ProfileData& data, const std::vector<std::int64_t>& pat
       break;
     }
   }
-  // The executable is the module of the outermost frame (main, or _start).
+  // The executable is the module of the outermost frame (main, or _start). Its entry
+  // points are no site: every stack passes through them.
   const std::string& program = data.frame(path.front()).module;
   for (std::size_t i = at; i-- > 0;) {
     const ProfileFrameRow& frame = data.frame(path[i]);
     if (frame.module == program && !frame.function.empty() && !is_system_module(program)) {
-      if (&frame != place.caller) place.site = &frame;
+      if (&frame != place.caller && !is_entry_point(frame.function)) place.site = &frame;
       break;
     }
   }
@@ -157,18 +163,27 @@ std::string short_function(std::string name) {
   return name;
 }
 
+// The three largest places with a stack and at least 0.5% of the time: small waits are
+// what a user most often does not know about (a sync per row is a few percent of the C256
+// original's time), so the line does not stop at the first large one.
 std::string code_line(const CodeProfile& code) {
+  constexpr std::size_t k_places = 3;
+  constexpr double k_min_share = 0.005;
   std::string line;
+  std::size_t places = 0;
   for (const CodeTime& t : code.time) {
-    if (t.share < 0.05 && !line.empty()) break;
-    if (line.size() > 200) break;
+    if (places == k_places || t.share < k_min_share) break;
+    if (t.function == "[no stack]") continue;
+    ++places;
+    const std::string share = t.share >= 0.01 ? fmt::format("{:.0f}%", 100 * t.share)
+                                              : fmt::format("{:.1f}%", 100 * t.share);
     const bool on_cpu = t.wait_class == "on_cpu";
-    line += fmt::format("{}{:.0f}% {} {}{}", line.empty() ? "" : "; ", 100 * t.share,
+    line += fmt::format("{}{} {} {}{}", line.empty() ? "" : "; ", share,
                         on_cpu ? "on-CPU in" : t.wait_class + " in", short_function(t.function),
                         t.module.empty() ? "" : " (" + t.module + ")");
     if (!t.caller.empty())
       line += fmt::format(" from {} ({})", short_function(t.caller), t.caller_module);
-    if (!t.site.empty() && t.site != "main") line += " at " + short_function(t.site);
+    if (!t.site.empty()) line += " at " + short_function(t.site);
   }
   return line;
 }
