@@ -132,8 +132,10 @@ std::vector<std::string> speedscope_sample_names(const nlohmann::json& file,
   std::vector<std::string> names;
   for (const auto& index : sample) {
     const auto& frame = file["shared"]["frames"][index.get<std::size_t>()];
-    names.push_back(frame["name"].get<std::string>() +
-                    (frame.contains("file") ? "@" + frame["file"].get<std::string>() : ""));
+    // Appended, not "@" + file: GCC 12 warns -Wrestrict on that (a false positive).
+    std::string name = frame["name"].get<std::string>();
+    if (frame.contains("file")) name.append("@").append(frame["file"].get<std::string>());
+    names.push_back(std::move(name));
   }
   return names;
 }

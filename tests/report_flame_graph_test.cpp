@@ -356,21 +356,23 @@ TEST(ReportFlameGraph, AnAnalysisFromBeforeSamplingStillGetsTheGraph) {
   EXPECT_THAT(none, HasSubstr("stack sampling not recorded"));
 }
 
-// A real run, analysed, whose telemetry.db gets the C256-like samples (unless the run
-// sampled itself): the page carries the graph's data and the library, and only then.
+// A real run (not sampled itself, so that the samples are known), analysed, whose
+// telemetry.db gets the C256-like samples: the page carries the graph's data and the
+// library, and only then.
 TEST(ReportFlameGraph, AReportOfASampledRunEmbedsTheGraphAndTheLibrary) {
   ScratchDir scratch;
   const fs::path dir = scratch / "run";
-  ASSERT_EQ(
-      run_nrmlab({"run", "--steps", "30", "--source", "synthetic", "--out", dir.string(), "-q"},
-                 scratch)
-          .exit_code,
-      0);
-  ASSERT_EQ(run_nrmlab({"analyze", dir.string(), "--quiet"}, scratch).exit_code, 0);
-  if (telemetry::profile::read_profile(dir / "telemetry.db").status == "not recorded") {
+  ASSERT_EQ(run_nrmlab({"run", "--steps", "30", "--source", "synthetic", "--profile", "off",
+                        "--out", dir.string(), "-q"},
+                       scratch)
+                .exit_code,
+            0);
+  ASSERT_EQ(telemetry::profile::read_profile(dir / "telemetry.db").status, "off");
+  {
     telemetry::TelemetryStore store(dir / "telemetry.db");
     store.write(c256_like_batch());
   }
+  ASSERT_EQ(run_nrmlab({"analyze", dir.string(), "--quiet"}, scratch).exit_code, 0);
   report::ReportInput input = report::load_report_input(dir);
   ASSERT_TRUE(input.featured_profile.sampled()) << input.featured_profile.status;
   const std::vector<report::Figure> figures = report::build_figures(input);

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <string>
 
 #include "util/parse.hpp"
@@ -57,6 +60,41 @@ std::optional<Schedstat> parse_schedstat(std::string_view text) {
     text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
   }
   return Schedstat{field[0], field[1], field[2]};
+}
+
+std::vector<pid_t> numeric_entries(const std::filesystem::path& dir) {
+  std::vector<pid_t> ids;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (const auto id = parse_number<pid_t>(it->path().filename().string())) ids.push_back(*id);
+  return ids;
+}
+
+std::optional<pid_t> parent_process(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t close = text.rfind(')');
+  if (close == std::string::npos || close + 4 > text.size()) return std::nullopt;
+  const std::string_view rest = std::string_view(text).substr(close + 4);  // after ") S "
+  return parse_number<pid_t>(rest.substr(0, rest.find(' ')));
+}
+
+std::vector<pid_t> descendant_processes(pid_t root) {
+  std::multimap<pid_t, pid_t> children;
+  for (const pid_t pid : numeric_entries("/proc"))
+    if (const auto parent = parent_process(pid)) children.emplace(*parent, pid);
+  std::vector<pid_t> found;
+  std::vector<pid_t> todo{root};
+  while (!todo.empty()) {
+    const pid_t parent = todo.back();
+    todo.pop_back();
+    const auto [first, last] = children.equal_range(parent);
+    for (auto it = first; it != last; ++it) {
+      found.push_back(it->second);
+      todo.push_back(it->second);
+    }
+  }
+  return found;
 }
 
 }  // namespace nrmlab

@@ -2,10 +2,13 @@
 // Malformed or unreadable input yields std::nullopt, never zeros.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace nrmlab {
 
@@ -43,5 +46,17 @@ struct Schedstat {
 };
 // Exactly three non-negative integers separated by single spaces, with an optional newline.
 std::optional<Schedstat> parse_schedstat(std::string_view text);
+
+// The numeric entries of a directory (/proc, /proc/<pid>/task): pids or tids, in no order;
+// none when it cannot be read.
+std::vector<pid_t> numeric_entries(const std::filesystem::path& dir);
+
+// The parent of a live process, from /proc/<pid>/stat (read after the last ')': the command
+// may hold spaces and parentheses); nullopt when it is gone.
+std::optional<pid_t> parent_process(pid_t pid);
+
+// The live descendants of `root`, by scanning /proc for every process's parent (the kernel's
+// children files need CONFIG_PROC_CHILDREN, which these machines lack).
+std::vector<pid_t> descendant_processes(pid_t root);
 
 }  // namespace nrmlab

@@ -25,6 +25,7 @@
 
 #include "util/error.hpp"
 #include "util/parse.hpp"
+#include "util/proc_stat.hpp"
 #include "util/unique_fd.hpp"
 
 namespace nrmlab::telemetry::profile {
@@ -485,48 +486,6 @@ bool sampled_thread_exited(int fd) {
   return (entry.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
-std::vector<pid_t> sampler_numeric_entries(const fs::path& dir) {
-  std::vector<pid_t> ids;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (const auto id = parse_number<pid_t>(it->path().filename().string())) ids.push_back(*id);
-  }
-  return ids;
-}
-
-std::optional<pid_t> sampler_parent_of(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::size_t close = text.rfind(')');  // the command may hold spaces and parentheses
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream fields(text.substr(close + 1));
-  std::string state;
-  std::string parent;
-  if (!(fields >> state >> parent)) return std::nullopt;
-  return parse_number<pid_t>(parent);
-}
-
-// The live descendants of `root`, found by scanning /proc (the kernel's children files need
-// CONFIG_PROC_CHILDREN, which these machines lack).
-std::vector<pid_t> sampler_descendants(pid_t root) {
-  std::multimap<pid_t, pid_t> children;
-  for (const pid_t pid : sampler_numeric_entries("/proc")) {
-    if (const auto parent = sampler_parent_of(pid)) children.emplace(*parent, pid);
-  }
-  std::vector<pid_t> found;
-  std::vector<pid_t> todo{root};
-  while (!todo.empty()) {
-    const pid_t parent = todo.back();
-    todo.pop_back();
-    const auto [first, last] = children.equal_range(parent);
-    for (auto it = first; it != last; ++it) {
-      found.push_back(it->second);
-      todo.push_back(it->second);
-    }
-  }
-  return found;
-}
-
 }  // namespace
 
 struct StackSampler::Thread {
@@ -628,13 +587,13 @@ std::size_t StackSampler::refresh_threads() {
   if (!m_status.available) return 0;
   std::vector<pid_t> processes{m_pid};
   if (m_options.children) {
-    const std::vector<pid_t> descendants = sampler_descendants(m_pid);
+    const std::vector<pid_t> descendants = descendant_processes(m_pid);
     processes.insert(processes.end(), descendants.begin(), descendants.end());
   }
   std::size_t opened = 0;
   std::set<pid_t> listed;
   for (const pid_t process : processes) {
-    for (const pid_t tid : sampler_numeric_entries(fmt::format("/proc/{}/task", process))) {
+    for (const pid_t tid : numeric_entries(fmt::format("/proc/{}/task", process))) {
       listed.insert(tid);
       if (m_threads.contains(tid) || m_finished.contains(tid)) continue;
       if (m_options.ignored_tids.contains(tid)) continue;

@@ -1,6 +1,5 @@
 #include "telemetry/profile/syscall_poller.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/perf_event.h>
@@ -24,6 +23,7 @@
 
 #include "util/error.hpp"
 #include "util/parse.hpp"
+#include "util/proc_stat.hpp"
 #include "util/unique_fd.hpp"
 
 namespace nrmlab::telemetry::profile {
@@ -75,20 +75,6 @@ ProcRead poller_read_small_file(const std::string& path) {
   return result;
 }
 
-// The numeric entries of a directory (/proc, /proc/<pid>/task), in no particular order.
-struct DirCloser {
-  void operator()(DIR* dir) const { ::closedir(dir); }
-};
-std::vector<pid_t> poller_numeric_entries(const std::string& path) {
-  std::vector<pid_t> ids;
-  std::unique_ptr<DIR, DirCloser> dir(::opendir(path.c_str()));
-  if (!dir) return ids;
-  while (const dirent* entry = ::readdir(dir.get())) {
-    if (const auto id = parse_number<pid_t>(entry->d_name)) ids.push_back(*id);
-  }
-  return ids;
-}
-
 // The state letter and parent of /proc/<pid>/stat ("pid (comm) S ppid ..."): the command
 // may hold spaces and parentheses, so the fields are read after the last ')'.
 struct PollerStatFields {
@@ -108,27 +94,6 @@ std::optional<PollerStatFields> poller_read_stat(const std::string& path) {
   if (!parent) return std::nullopt;
   fields.parent = *parent;
   return fields;
-}
-
-std::vector<pid_t> poller_descendants(pid_t root) {
-  std::multimap<pid_t, pid_t> children;
-  for (const pid_t pid : poller_numeric_entries("/proc")) {
-    if (const auto stat = poller_read_stat(fmt::format("/proc/{}/stat", pid))) {
-      children.emplace(stat->parent, pid);
-    }
-  }
-  std::vector<pid_t> found;
-  std::vector<pid_t> todo{root};
-  while (!todo.empty()) {
-    const pid_t parent = todo.back();
-    todo.pop_back();
-    const auto [first, last] = children.equal_range(parent);
-    for (auto it = first; it != last; ++it) {
-      found.push_back(it->second);
-      todo.push_back(it->second);
-    }
-  }
-  return found;
 }
 
 bool poller_parse_hex(std::string_view field, std::uint64_t& value) {
@@ -422,7 +387,7 @@ std::vector<pid_t> SyscallPoller::processes() {
   if (!m_children) return result;
   const std::uint64_t now = poller_monotonic_ns();
   if (!m_descendants_scanned || now - m_descendants_scanned_ns >= k_poller_descendant_rescan_ns) {
-    m_descendants = poller_descendants(m_pid);
+    m_descendants = descendant_processes(m_pid);
     m_descendants_scanned = true;
     m_descendants_scanned_ns = now;
   }
@@ -439,7 +404,7 @@ std::size_t SyscallPoller::poll(std::uint64_t weight_ns, std::vector<RawSample>&
     return std::find(polled.begin(), polled.end(), entry.first) == polled.end();
   });
   for (const pid_t process : polled) {
-    const std::vector<pid_t> tids = poller_numeric_entries(fmt::format("/proc/{}/task", process));
+    const std::vector<pid_t> tids = numeric_entries(fmt::format("/proc/{}/task", process));
     if (process == m_pid) target_alive = !tids.empty();
     for (const pid_t tid : tids) {
       if (m_ignored.contains(tid)) continue;
