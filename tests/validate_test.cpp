@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -532,6 +533,50 @@ TEST(ValidateWorkloads, TheFsyncWriterSyncsOneRecordAStepInAFileThatNeverGrows) 
   const std::string text = read_text(journal);
   EXPECT_NE(text[0], '\0') << "the first record was written";
   EXPECT_EQ(text.find_first_not_of('\0', 3 * 512), std::string::npos) << "only three records";
+}
+
+TEST(ValidateWorkloads, TheWaitsWorkloadSleepsAndCommitsOneSyncedRowAStep) {
+  ScratchDir scratch;
+  auto waits = workload(validate::WorkloadKind::waits, 3, scratch.path());
+  for (std::int64_t step = 0; step < 3; ++step) {
+    validate::StepReport report;
+    const auto begin = std::chrono::steady_clock::now();
+    waits->step(step, report);
+    EXPECT_GE(std::chrono::steady_clock::now() - begin, std::chrono::milliseconds(3))
+        << "the timed sleep is part of every step";
+    EXPECT_EQ(report.counters.db_transactions, 1u);
+    EXPECT_EQ(counter(report, "rows"), 1);
+  }
+  sqlite::Connection db(scratch / "metrics.db");
+  EXPECT_EQ(sqlite::query_int(db, "SELECT count(*) FROM metrics"), 3) << "one row a step";
+}
+
+// The profiled run the `waits` case makes: its analysis finds both waits at their call sites
+// (where this machine permits stack sampling).
+TEST(ValidateWorkloads, AProfiledWaitsRunFindsTheSleepAndTheSyncWhereTheyAreMade) {
+  ScratchDir scratch;
+  validate::WorkloadOptions options;
+  options.kind = validate::WorkloadKind::waits;
+  options.steps = 60;
+  options.dir = scratch.path();
+  options.profile_hz = 99;
+  const std::atomic<bool> stop{false};
+  ASSERT_TRUE(validate::run_workload(options, stop).complete);
+  analysis::AnalyzeOptions analyze;
+  analyze.mode = analysis::Mode::sound;
+  const analysis::AnalysisReport report = analysis::analyze(scratch.path(), analyze);
+  ASSERT_EQ(report.runs.size(), 1u);
+  const analysis::CodeProfile& code = report.runs[0].code;
+  if (code.status != "sampled") GTEST_SKIP() << code.status << " -- " << code.enable_hint;
+  const auto found = [&](std::string_view wait, std::string_view function) {
+    return std::any_of(code.time.begin(), code.time.end(), [&](const analysis::CodeTime& t) {
+      return t.wait_class == wait && (t.caller.find(function) != std::string::npos ||
+                                      t.site.find(function) != std::string::npos);
+    });
+  };
+  EXPECT_TRUE(found("sleep", "sample_cpu_share"));
+  EXPECT_TRUE(found("disk", "sqlite3PagerCommit"));
+  EXPECT_FALSE(found("sleep", "persist_row")) << "the sleep is not put on the commit";
 }
 
 TEST(ValidateWorkloads, FragmentationKeepsEveryNodeLinkedOnceWhileReplacingThem) {

@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/interrupt.hpp"
+#include "cli/watch_command.hpp"
 #include "telemetry/profile/profiler.hpp"
 #include "util/error.hpp"
 #include "validate/calibration.hpp"
@@ -176,6 +177,7 @@ CLI::App* add_validate_workload_command(CLI::App& app, WorkloadCommandOptions& o
   command->add_option("--out", o.out, "Run directory")->required();
   command->add_option("--profile", o.profile, "Stack samples per second, or off")
       ->type_name(std::string(telemetry::profile::k_profile_syntax))
+      ->check(check_profile_option)
       ->capture_default_str();
   command->add_flag("--quiet,-q", o.quiet, "Print nothing on success");
   return command;

@@ -19,6 +19,15 @@ namespace nrmlab::cli {
 
 namespace fs = std::filesystem;
 
+std::string check_profile_option(const std::string& value) {
+  try {
+    telemetry::profile::parse_profile_rate(value);
+    return {};
+  } catch (const Error& error) {
+    return error.what();
+  }
+}
+
 CLI::App* add_watch_command(CLI::App& app, WatchCommandOptions& o) {
   CLI::App* command = app.add_subcommand(
       "watch",
@@ -56,14 +65,7 @@ CLI::App* add_watch_command(CLI::App& app, WatchCommandOptions& o) {
                    "(where the time goes in the code: OUT/analysis.json code, the report's "
                    "flame graph, `nrmlab export --format folded`), or off")
       ->type_name(std::string(telemetry::profile::k_profile_syntax))
-      ->check([](const std::string& value) {
-        try {
-          telemetry::profile::parse_profile_rate(value);
-          return std::string();
-        } catch (const Error& error) {
-          return std::string(error.what());
-        }
-      })
+      ->check(check_profile_option)
       ->capture_default_str();
   command->add_option("--stdout", o.stdout_file, "Write the program's stdout to this file");
   command->add_option("--stderr", o.stderr_file, "Write the program's stderr to this file");

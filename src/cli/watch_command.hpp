@@ -25,6 +25,9 @@ struct WatchCommandOptions {
 };
 
 CLI::App* add_watch_command(CLI::App& app, WatchCommandOptions& options);
+// The CLI11 check of a --profile value (telemetry::profile::parse_profile_rate): empty when
+// it is good, else what is wrong. `validate-workload` uses it too.
+std::string check_profile_option(const std::string& value);
 int execute_watch(const WatchCommandOptions& options);
 
 }  // namespace nrmlab::cli

@@ -53,7 +53,7 @@ unsigned parse_profile_rate(std::string_view text) {
   const auto rate = parse_number<std::int64_t>(text);
   if (!rate || *rate < 1 || *rate > 10'000)
     throw Error(
-        fmt::format("--profile '{}': expected off or a rate in Hz from 1 to 10000 "
+        fmt::format("'{}': expected off or a rate in Hz from 1 to 10000 "
                     "(default {})",
                     text, k_default_profile_hz));
   return static_cast<unsigned>(*rate);
@@ -261,7 +261,21 @@ void Profiler::run(pid_t pid) {
     m_ready = true;
   }
   m_wake.notify_all();
-  if (m_status.available) drain_until_stopped(*work);
+  if (!m_status.available) return;
+  // Nothing the profiler meets may end the run it observes (an exception escaping a thread
+  // would): it stops sampling and says why.
+  try {
+    drain_until_stopped(*work);
+  } catch (const std::exception& error) {
+    try {
+      Batch last;
+      last.meta = {meta_row(meta_key::k_note,
+                            work->final_note() + "; sampling stopped early: " + error.what())};
+      m_submit(std::move(last));
+    } catch (const std::exception&) {
+      // The writer is gone too: nothing left to tell.
+    }
+  }
 }
 
 void Profiler::drain_until_stopped(Work& work) {
