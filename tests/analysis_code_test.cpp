@@ -2,6 +2,8 @@
 // the time (a blocked thread's libc call, not the kernel's schedule()), the call site outside
 // the system's libraries and the one in the program, shares and their order, the status of
 // an unsampled run, and the summary line.
+#include <fmt/format.h>
+
 #include <cmath>
 #include <string>
 #include <vector>
@@ -164,8 +166,7 @@ TEST(CodeProfile, StacklessTimeAndUnknownFramesAreNamedAsSuch) {
 TEST(CodeProfile, KeepsTheLargestEntriesOnly) {
   ProfileBuilder b;
   for (int i = 0; i < 30; ++i)
-    b.count(b.stack({{"main", "sim"}, {"f" + std::to_string(i), "sim"}}), WaitClass::on_cpu,
-            100 + i);
+    b.count(b.stack({{"main", "sim"}, {fmt::format("f{}", i), "sim"}}), WaitClass::on_cpu, 100 + i);
   const CodeProfile code = analyse_code(b.data(), 1, 1.0);
   ASSERT_EQ(code.time.size(), CodeProfile::k_code_entries);
   EXPECT_EQ(code.time.front().function, "f29");
