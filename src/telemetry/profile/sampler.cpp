@@ -297,7 +297,9 @@ bool decode_user_stack(SamplerRecordCursor& cursor, RawSample& out) {
   cursor.take(dynamic);
   const std::size_t valid = std::min(dynamic, size);
   out.stack.resize(valid);
-  std::memcpy(out.stack.data(), bytes.data(), valid);
+  // An empty copy (the kernel copied nothing: dynamic size 0) leaves data() null, which
+  // memcpy must not be given even for 0 bytes.
+  if (valid > 0) std::memcpy(out.stack.data(), bytes.data(), valid);
   out.stack_address = out.regs.sp();
   return true;
 }
