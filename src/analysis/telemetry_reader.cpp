@@ -236,8 +236,7 @@ std::size_t RunData::total_steps() const {
 // The work counters a watched program named in its step markers (table step_work, absent
 // in older databases) become step columns "work.<name>" (NaN where a step did not name it).
 void add_work_counters(sqlite::Connection& db, std::map<int, Columns>& steps) {
-  if (sqlite::query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'step_work'") == 0)
-    return;
+  if (!sqlite::has_table(db, "step_work")) return;
   std::map<int, std::map<std::string, std::map<std::int64_t, double>>> work;
   sqlite::Statement rows(db, "SELECT condition, step, name, value FROM step_work");
   while (rows.step())

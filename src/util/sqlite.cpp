@@ -139,4 +139,11 @@ std::int64_t query_int(Connection& connection, std::string_view sql) {
   return statement.column_int(0);
 }
 
+bool has_table(Connection& connection, std::string_view name) {
+  Statement statement(connection,
+                      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
+  statement.bind(1, name);
+  return statement.step() && statement.column_int(0) > 0;
+}
+
 }  // namespace nrmlab::sqlite

@@ -74,4 +74,7 @@ class Statement {
 // Convenience: the single integer a query such as "SELECT count(*) ..." returns.
 std::int64_t query_int(Connection& connection, std::string_view sql);
 
+// Whether the database has a table called `name` (an older schema may lack one).
+bool has_table(Connection& connection, std::string_view name);
+
 }  // namespace nrmlab::sqlite

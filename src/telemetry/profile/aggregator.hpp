@@ -39,7 +39,6 @@ class ProfileAggregator {
   void take(Batch& batch);
 
   std::int64_t samples() const { return m_samples; }
-  std::size_t distinct_stacks() const { return m_stacks.size(); }
 
   std::int64_t window_of(std::int64_t time_ns) const;
 

@@ -7,26 +7,18 @@
 #include <tuple>
 
 #include "util/error.hpp"
+#include "util/parse.hpp"
 #include "util/sqlite.hpp"
 
 namespace nrmlab::telemetry::profile {
 namespace {
 
-bool has_table(sqlite::Connection& db, std::string_view name) {
-  return sqlite::query_int(db, fmt::format("SELECT count(*) FROM sqlite_master WHERE type = "
-                                           "'table' AND name = '{}'",
-                                           name)) > 0;
-}
-
 std::int64_t meta_int(const std::map<std::string, std::string, std::less<>>& meta,
                       std::string_view key) {
   const auto it = meta.find(key);
   if (it == meta.end()) return 0;
-  try {
-    return std::stoll(it->second);
-  } catch (const std::exception&) {
-    return 0;  // a malformed figure reads as unknown, like an absent one
-  }
+  // A malformed figure reads as unknown, like an absent one.
+  return parse_number<std::int64_t>(it->second).value_or(0);
 }
 
 void read_profile_meta(sqlite::Connection& db, ProfileData& data) {
@@ -146,9 +138,9 @@ ProfileData read_profile(const std::filesystem::path& path) {
     throw Error(fmt::format("{}: no such telemetry database", path.string()));
   sqlite::Connection db(path);
   ProfileData data;
-  if (has_table(db, "meta")) read_profile_meta(db, data);
-  if (!has_table(db, "profile_frames") || !has_table(db, "profile_stacks") ||
-      !has_table(db, "profile_counts")) {
+  if (sqlite::has_table(db, "meta")) read_profile_meta(db, data);
+  if (!sqlite::has_table(db, "profile_frames") || !sqlite::has_table(db, "profile_stacks") ||
+      !sqlite::has_table(db, "profile_counts")) {
     data.status = "not recorded";  // written before stack sampling existed
     return data;
   }
@@ -160,7 +152,8 @@ ProfileData read_profile(const std::filesystem::path& path) {
 std::pair<std::int64_t, std::int64_t> stored_profile_ids(const std::filesystem::path& path) {
   if (!std::filesystem::is_regular_file(path)) return {0, 0};
   sqlite::Connection db(path);
-  if (!has_table(db, "profile_frames") || !has_table(db, "profile_stacks")) return {0, 0};
+  if (!sqlite::has_table(db, "profile_frames") || !sqlite::has_table(db, "profile_stacks"))
+    return {0, 0};
   return {sqlite::query_int(db, "SELECT coalesce(max(id), 0) FROM profile_frames"),
           sqlite::query_int(db, "SELECT coalesce(max(id), 0) FROM profile_stacks")};
 }

@@ -148,7 +148,7 @@ struct Profiler::Work {
         user = unwinder->unwind(sample);
         kernel_frames = unwinder->symbolize_kernel(sample.kernel_chain);
       } catch (const Error&) {
-        ++unwind_failures;  // counted; the sample keeps its wait class
+        // Kept without frames: its time still counts, under "[no stack]", with its wait.
       }
     }
     const WaitClass wait = classify_wait(user, kernel_frames, sample.wait);
@@ -207,7 +207,6 @@ struct Profiler::Work {
   std::map<std::int32_t, std::unique_ptr<Unwinder>> unwinders;
   std::vector<RawSample> drained;
   std::int64_t unwinders_missed = 0;
-  std::int64_t unwind_failures = 0;
 };
 
 Profiler::Profiler(pid_t pid, ProfilerOptions options, Submit submit)

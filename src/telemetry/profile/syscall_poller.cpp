@@ -75,25 +75,14 @@ ProcRead poller_read_small_file(const std::string& path) {
   return result;
 }
 
-// The state letter and parent of /proc/<pid>/stat ("pid (comm) S ppid ..."): the command
-// may hold spaces and parentheses, so the fields are read after the last ')'.
-struct PollerStatFields {
-  char state = '?';
-  pid_t parent = 0;
-};
-std::optional<PollerStatFields> poller_read_stat(const std::string& path) {
+// The state letter of /proc/<pid>/stat ("pid (comm) S ppid ..."): the command may hold
+// spaces and parentheses, so it is read after the last ')'.
+std::optional<char> poller_read_state(const std::string& path) {
   const ProcRead stat = poller_read_small_file(path);
   const std::size_t close = stat.text.rfind(')');
-  if (stat.error != 0 || close == std::string::npos || close + 4 > stat.text.size()) {
+  if (stat.error != 0 || close == std::string::npos || close + 2 >= stat.text.size())
     return std::nullopt;
-  }
-  PollerStatFields fields;
-  fields.state = stat.text[close + 2];
-  const std::string_view rest = std::string_view(stat.text).substr(close + 4);
-  const auto parent = parse_number<pid_t>(rest.substr(0, rest.find(' ')));
-  if (!parent) return std::nullopt;
-  fields.parent = *parent;
-  return fields;
+  return stat.text[close + 2];
 }
 
 bool poller_parse_hex(std::string_view field, std::uint64_t& value) {
@@ -430,8 +419,8 @@ bool SyscallPoller::sample_thread(pid_t pid, pid_t tid, std::uint64_t weight_ns,
   // call (a page fault, a stop).
   if (!line.valid || line.nr < 0) return false;
   // Blocked, not stopped (T, t) or dying: only S and D are waits of the program's own.
-  const auto stat = poller_read_stat(task + "stat");
-  if (!stat || (stat->state != 'S' && stat->state != 'D')) return false;
+  const auto state = poller_read_state(task + "stat");
+  if (!state || (*state != 'S' && *state != 'D')) return false;
 
   RawSample sample;
   sample.pid = pid;
