@@ -35,6 +35,14 @@ TEST(AnalysisVocabulary, EveryValueRoundTripsThroughItsString) {
     EXPECT_EQ(analysis::parse_step_source(analysis::to_string(s)), s);
     names.insert(analysis::to_string(s));
   }
+  std::set<std::string_view> changes;  // "not identifiable" is also a verdict's name
+  for (const auto c : {analysis::CodeChange::dearer, analysis::CodeChange::more_work,
+                       analysis::CodeChange::cheaper, analysis::CodeChange::unchanged,
+                       analysis::CodeChange::not_identifiable}) {
+    EXPECT_EQ(analysis::parse_code_change(analysis::to_string(c)), c);
+    changes.insert(analysis::to_string(c));
+  }
+  EXPECT_EQ(changes.size(), 5u);
   EXPECT_EQ(names.size(), 10u);  // no two values share a string
   // analysis.json's strings are today's: older documents stay readable.
   EXPECT_EQ(analysis::to_string(analysis::Verdict::not_testable), "not testable");

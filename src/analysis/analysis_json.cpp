@@ -96,8 +96,17 @@ NRMLAB_JSON_TYPE(SoundAnalysis, run, conditions, drift, cost_models, attribution
 NRMLAB_JSON_TYPE(CodeTime, function, module, wait_class, caller, caller_module, site, seconds,
                  share, per_step)
 NRMLAB_JSON_TYPE(CodeWait, wait_class, seconds, share)
+NRMLAB_JSON_TYPE(CodeComparison, condition, segments, status, early_label, late_label,
+                 early_first_window, early_last_window, late_first_window, late_last_window,
+                 early_steps, late_steps, step_ms_early, step_ms_late, work_counter,
+                 work_per_step_early, work_per_step_late, experiment)
+NRMLAB_JSON_TYPE(CodeGrowth, condition, function, module, wait_class, self_per_step_early,
+                 self_per_step_late, inclusive_per_step_early, inclusive_per_step_late,
+                 self_per_unit_early, self_per_unit_late, per_unit_ratio, per_unit_ratio_ci_low,
+                 per_unit_ratio_ci_high, share_of_change, interval, more_work_share, dearer_share,
+                 change)
 NRMLAB_JSON_TYPE(CodeProfile, status, enable_hint, note, off_cpu, sampled_seconds,
-                 profiler_cpu_share, waits, time)
+                 profiler_cpu_share, waits, time, comparisons, growth)
 NRMLAB_JSON_TYPE(PaperHypothesis, id, test, rule, statistics, score, testable, significant, tier,
                  verdict, interpretation)
 NRMLAB_JSON_TYPE(VarianceCharacterisation, expected_hours, observed_hours, variance_percent,

@@ -333,17 +333,77 @@ struct CodeWait {
   double share = 0.0;
 };
 
+// Which code got slower (issue 19; code_growth.hpp): the two sides a differential profile
+// compares -- the early and late segments of one condition (the verdict decomposition's:
+// quarters, or either side of a change point), or two runs of one program (`nrmlab
+// compare`) -- and what was done on each.
+struct CodeComparison {
+  std::string condition;  // the condition, or "A vs B" for two runs
+  std::string segments;   // "quarters", "change point", "runs"
+  // "compared", or why not ("too few windows: ...", "not sampled", "too short").
+  std::string status = "not compared";
+  std::string early_label = "early";  // a run's directory for two runs
+  std::string late_label = "late";
+  // The profile windows (profile_counts.window) of each side, both ends included; -1 when
+  // the side has none. For two runs, each side's own run.
+  std::int64_t early_first_window = -1;
+  std::int64_t early_last_window = -1;
+  std::int64_t late_first_window = -1;
+  std::int64_t late_last_window = -1;
+  double early_steps = 0.0;  // steps begun in those windows
+  double late_steps = 0.0;
+  double step_ms_early = k_not_recorded;  // mean wall time per step
+  double step_ms_late = k_not_recorded;
+  // The dominant work counter (largest share of the fitted step time among those that vary,
+  // else one that is constant); empty when the run reports none.
+  std::string work_counter;
+  double work_per_step_early = k_not_recorded;
+  double work_per_step_late = k_not_recorded;
+  // When dearer cannot be told from more work: the experiment that would tell them apart.
+  std::string experiment;
+};
+
+// One function's time (in one wait class) on both sides of a comparison.
+struct CodeGrowth {
+  std::string condition;  // the comparison's
+  std::string function;   // the place the time is charged to (CodeTime::function)
+  std::string module;
+  std::string wait_class;
+  double self_per_step_early = 0.0;  // seconds per step: time in the function itself
+  double self_per_step_late = 0.0;
+  double inclusive_per_step_early = 0.0;  // time with the function anywhere on the stack
+  double inclusive_per_step_late = 0.0;
+  double self_per_unit_early = k_not_recorded;  // seconds per unit of the work counter
+  double self_per_unit_late = k_not_recorded;
+  // late / early self time per unit of work (per step when the run has no work counter),
+  // with its block-bootstrap interval.
+  double per_unit_ratio = k_not_recorded;
+  double per_unit_ratio_ci_low = k_not_recorded;
+  double per_unit_ratio_ci_high = k_not_recorded;
+  // Its change of self time per step over the change of the mean step time, with the
+  // interval; split (midpoint) into the part more work explains and the part per unit.
+  double share_of_change = 0.0;
+  std::vector<double> interval;  // [low, high] of share_of_change
+  double more_work_share = k_not_recorded;
+  double dearer_share = k_not_recorded;
+  CodeChange change = CodeChange::unchanged;
+};
+
 struct CodeProfile {
   // "sampled", "off", "unavailable: <why>", "not recorded" (telemetry from before stack
   // sampling); profile_data.hpp
   std::string status = "not recorded";
-  std::string enable_hint;          // the setting that would enable sampling
-  std::string note;                 // what was limited though sampled
-  std::string off_cpu;              // how off-CPU time was seen
-  double sampled_seconds = 0.0;     // thread time the samples stand for (every thread)
-  double profiler_cpu_share = 0.0;  // the sampler's own CPU time over the run's wall time
-  std::vector<CodeWait> waits;      // every class seen, largest first
-  std::vector<CodeTime> time;       // largest first, at most k_code_entries
+  std::string enable_hint;                  // the setting that would enable sampling
+  std::string note;                         // what was limited though sampled
+  std::string off_cpu;                      // how off-CPU time was seen
+  double sampled_seconds = 0.0;             // thread time the samples stand for (every thread)
+  double profiler_cpu_share = 0.0;          // the sampler's own CPU time over the run's wall time
+  std::vector<CodeWait> waits;              // every class seen, largest first
+  std::vector<CodeTime> time;               // largest first, at most k_code_entries
+  std::vector<CodeComparison> comparisons;  // one per condition with an attribution
+  // Per comparison, largest contribution to the step-time change first, at most
+  // k_code_entries each.
+  std::vector<CodeGrowth> growth;
   static constexpr std::size_t k_code_entries = 20;
 };
 

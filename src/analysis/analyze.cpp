@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "analysis/code_growth.hpp"
 #include "analysis/code_profile.hpp"
 #include "analysis/sound_mode.hpp"
 #include "analysis/study_analysis.hpp"
@@ -28,6 +29,23 @@ nlohmann::ordered_json provenance(const RunData& run) {
         "sensors", "configuration_hash", "seed", "source", "recorder_share"})
     p[key] = run.meta_value(key);
   return p;
+}
+
+// The run's code profile and, when sampled, its differential between the segments the
+// attribution compares. Never throws: an unreadable profile is a status (the rest of the
+// analysis does not depend on it).
+CodeProfile analyse_code_of(const RunData& data, const SoundAnalysis& sound, const RunAnalysis& a,
+                            const Thresholds& thresholds) {
+  try {
+    const auto profile = telemetry::profile::read_profile(data.dir / "telemetry.db");
+    CodeProfile code = analyse_code(profile, a.steps, a.wall_seconds);
+    add_code_growth(data, sound, profile, thresholds, code);
+    return code;
+  } catch (const Error& error) {
+    CodeProfile code;
+    code.status = std::string("unreadable: ") + error.what();
+    return code;
+  }
 }
 
 }  // namespace
@@ -66,7 +84,7 @@ AnalysisReport analyze(const std::filesystem::path& dir, const AnalyzeOptions& o
     // Study-level comparisons need sound mode's drift even when only paper mode is asked for.
     SoundAnalysis s = analyse_sound(data, options.thresholds);
     a.wall_seconds = s.run.wall_seconds;
-    a.code = analyse_code(data.dir / "telemetry.db", a.steps, a.wall_seconds);
+    a.code = analyse_code_of(data, s, a, options.thresholds);
     summaries.push_back(summarise_run(data, s));
     if (sound) {
       a.has_sound = true;

@@ -21,56 +21,6 @@ bool is_entry_point(std::string_view function) {
          function == "__libc_start_call_main";
 }
 
-// Where one stack's time is put: the frame it was spent in and the call site.
-struct CodePlace {
-  const ProfileFrameRow* function = nullptr;
-  const ProfileFrameRow* caller = nullptr;
-  const ProfileFrameRow* site = nullptr;
-};
-
-// `path` outermost first. The function: the innermost named user frame (a blocked thread's
-// libc call rather than the kernel's schedule()), else the innermost frame. The caller: the
-// innermost frame outside the system's files, above the function.
-CodePlace place_of(const ProfileData& data, const std::vector<std::int64_t>& path) {
-  CodePlace place;
-  std::size_t at = path.size();
-  for (std::size_t i = path.size(); i-- > 0;) {
-    const ProfileFrameRow& frame = data.frame(path[i]);
-    if (frame.module != "[kernel]" && !frame.function.empty()) {
-      at = i;
-      break;
-    }
-  }
-  if (at == path.size()) {
-    if (path.empty()) return place;
-    at = path.size() - 1;
-  }
-  place.function = &data.frame(path[at]);
-  for (std::size_t i = at; i-- > 0;) {
-    const ProfileFrameRow& frame = data.frame(path[i]);
-    if (!is_system_module(frame.module) && !frame.function.empty()) {
-      place.caller = &frame;
-      break;
-    }
-  }
-  // The executable is the module of the outermost frame (main, or _start). Its entry
-  // points are no site: every stack passes through them.
-  const std::string& program = data.frame(path.front()).module;
-  for (std::size_t i = at; i-- > 0;) {
-    const ProfileFrameRow& frame = data.frame(path[i]);
-    if (frame.module == program && !frame.function.empty() && !is_system_module(program)) {
-      if (&frame != place.caller && !is_entry_point(frame.function)) place.site = &frame;
-      break;
-    }
-  }
-  return place;
-}
-
-// The exports' and the flame graph's name for a frame, so that every view agrees.
-std::string frame_name(const ProfileFrameRow* frame) {
-  return frame == nullptr ? "[no stack]" : telemetry::profile::profile_frame_name(*frame, false);
-}
-
 double per_step_of(double seconds, std::size_t steps) {
   return steps > 0 ? seconds / static_cast<double>(steps) : k_not_recorded;
 }
@@ -116,6 +66,45 @@ void add_places(const ProfileData& data, double total_ns, std::size_t steps, Cod
 }
 
 }  // namespace
+
+std::string frame_name(const ProfileFrameRow* frame) {
+  return frame == nullptr ? "[no stack]" : telemetry::profile::profile_frame_name(*frame, false);
+}
+
+CodePlace place_of(const ProfileData& data, const std::vector<std::int64_t>& path) {
+  CodePlace place;
+  std::size_t at = path.size();
+  for (std::size_t i = path.size(); i-- > 0;) {
+    const ProfileFrameRow& frame = data.frame(path[i]);
+    if (frame.module != "[kernel]" && !frame.function.empty()) {
+      at = i;
+      break;
+    }
+  }
+  if (at == path.size()) {
+    if (path.empty()) return place;
+    at = path.size() - 1;
+  }
+  place.function = &data.frame(path[at]);
+  for (std::size_t i = at; i-- > 0;) {
+    const ProfileFrameRow& frame = data.frame(path[i]);
+    if (!is_system_module(frame.module) && !frame.function.empty()) {
+      place.caller = &frame;
+      break;
+    }
+  }
+  // The executable is the module of the outermost frame (main, or _start). Its entry
+  // points are no site: every stack passes through them.
+  const std::string& program = data.frame(path.front()).module;
+  for (std::size_t i = at; i-- > 0;) {
+    const ProfileFrameRow& frame = data.frame(path[i]);
+    if (frame.module == program && !frame.function.empty() && !is_system_module(program)) {
+      if (&frame != place.caller && !is_entry_point(frame.function)) place.site = &frame;
+      break;
+    }
+  }
+  return place;
+}
 
 bool is_system_module(std::string_view module) {
   constexpr std::string_view k_system_prefixes[] = {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -18,6 +19,24 @@ namespace nrmlab::analysis {
 // library, the dynamic loader, the C++ and GCC runtimes, the kernel. A call site is looked
 // for outside them. An unknown module (empty) counts as the system's too: it names nothing.
 bool is_system_module(std::string_view module);
+
+// Where one stack's time is put: the frame it was spent in and the call site.
+struct CodePlace {
+  const telemetry::ProfileFrameRow* function = nullptr;
+  const telemetry::ProfileFrameRow* caller = nullptr;
+  const telemetry::ProfileFrameRow* site = nullptr;
+};
+
+// `path` outermost first (ProfileData::frame_path). The function: the innermost named user
+// frame (a blocked thread's libc call rather than the kernel's schedule()), else the
+// innermost frame. The caller: the innermost frame outside the system's files, above the
+// function. The site: the innermost frame of the program's executable above the function,
+// when it is not the caller. Null members when the stack has no such frame.
+CodePlace place_of(const telemetry::profile::ProfileData& data,
+                   const std::vector<std::int64_t>& path);
+
+// The name every view gives a frame (the exports', the flame graph's); "[no stack]" for null.
+std::string frame_name(const telemetry::ProfileFrameRow* frame);
 
 // The code profile of samples over `steps` steps and `wall_seconds` of the run. Shares are
 // of all the sampled time: every thread's, on and off the CPU.

@@ -31,6 +31,7 @@ std::vector<std::string> work_counters(const Columns& steps) {
   for (const std::string& name : steps.names())
     if (name.starts_with("work.")) candidates.push_back(name);
   for (const std::string& counter : candidates) {
+    if (!steps.has(counter)) continue;  // a steps table of another kind of run
     const auto column = steps[counter];
     if (column.size() < 3 || stats::is_constant(column)) continue;
     // A program's counter missing from some markers cannot be charged for those steps.

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "analysis/attribution.hpp"
+#include "analysis/code_growth.hpp"
 #include "analysis/code_profile.hpp"
 #include "analysis/hypothesis_registry.hpp"
 
@@ -135,6 +136,8 @@ void run_summary(const RunAnalysis& a, std::vector<std::string>& lines) {
     lines.push_back(drift_line(s.drift));
     for (auto& line : attribution_lines(s, foreign))
       lines.push_back(std::move(line));
+    if (const std::string growth = growth_line(a.code); !growth.empty())
+      lines.push_back("growth   " + growth);
     for (const auto& h : s.hypotheses) {
       std::string effect;
       if (is_supported(h.verdict) && std::isfinite(h.effect_size))

@@ -29,6 +29,13 @@ constexpr std::array k_step_sources = {
     std::pair{StepSource::markers, std::string_view("markers")},
     std::pair{StepSource::time_windows, std::string_view("time windows")},
 };
+constexpr std::array k_code_changes = {
+    std::pair{CodeChange::dearer, std::string_view("dearer")},
+    std::pair{CodeChange::more_work, std::string_view("more work")},
+    std::pair{CodeChange::cheaper, std::string_view("cheaper")},
+    std::pair{CodeChange::unchanged, std::string_view("unchanged")},
+    std::pair{CodeChange::not_identifiable, std::string_view("not identifiable")},
+};
 
 template <typename Table, typename E>
 std::string_view name_of(const Table& table, E value) {
@@ -64,6 +71,9 @@ std::string_view to_string(DriftDirection direction) {
 std::string_view to_string(StepSource source) {
   return name_of(k_step_sources, source);
 }
+std::string_view to_string(CodeChange change) {
+  return name_of(k_code_changes, change);
+}
 
 Verdict parse_verdict(std::string_view text) {
   return parse(k_verdicts, text, "verdict");
@@ -73,6 +83,9 @@ DriftDirection parse_drift_direction(std::string_view text) {
 }
 StepSource parse_step_source(std::string_view text) {
   return parse(k_step_sources, text, "step source");
+}
+CodeChange parse_code_change(std::string_view text) {
+  return parse(k_code_changes, text, "code change");
 }
 
 void to_json(nlohmann::ordered_json& j, Verdict v) {
@@ -84,6 +97,9 @@ void to_json(nlohmann::ordered_json& j, DriftDirection d) {
 void to_json(nlohmann::ordered_json& j, StepSource s) {
   j = to_string(s);
 }
+void to_json(nlohmann::ordered_json& j, CodeChange c) {
+  j = to_string(c);
+}
 void to_json(nlohmann::json& j, Verdict v) {
   j = to_string(v);
 }
@@ -92,6 +108,9 @@ void to_json(nlohmann::json& j, DriftDirection d) {
 }
 void to_json(nlohmann::json& j, StepSource s) {
   j = to_string(s);
+}
+void to_json(nlohmann::json& j, CodeChange c) {
+  j = to_string(c);
 }
 void from_json(const nlohmann::json& j, Verdict& v) {
   v = parse_json(j, parse_verdict, "verdict");
@@ -102,6 +121,9 @@ void from_json(const nlohmann::json& j, DriftDirection& d) {
 void from_json(const nlohmann::json& j, StepSource& s) {
   s = parse_json(j, parse_step_source, "step source");
 }
+void from_json(const nlohmann::json& j, CodeChange& c) {
+  c = parse_json(j, parse_code_change, "code change");
+}
 void from_json(const nlohmann::ordered_json& j, Verdict& v) {
   v = parse_json(j, parse_verdict, "verdict");
 }
@@ -110,6 +132,9 @@ void from_json(const nlohmann::ordered_json& j, DriftDirection& d) {
 }
 void from_json(const nlohmann::ordered_json& j, StepSource& s) {
   s = parse_json(j, parse_step_source, "step source");
+}
+void from_json(const nlohmann::ordered_json& j, CodeChange& c) {
+  c = parse_json(j, parse_code_change, "code change");
 }
 
 }  // namespace nrmlab::analysis

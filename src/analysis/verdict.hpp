@@ -40,14 +40,27 @@ enum class StepSource {
   time_windows,
 };
 
+// What became of one function's time between two segments of a run (or two runs), per unit
+// of the run's work (code_growth.hpp).
+enum class CodeChange {
+  dearer,     // more time per unit of work
+  more_work,  // more time per step, at the same time per unit of work
+  cheaper,    // less time per unit of work
+  unchanged,
+  // More time per step, and the run measured no work that could tell the two apart.
+  not_identifiable,
+};
+
 std::string_view to_string(Verdict verdict);
 std::string_view to_string(DriftDirection direction);
 std::string_view to_string(StepSource source);
+std::string_view to_string(CodeChange change);
 
 // Throw nrmlab::Error naming the value and the accepted ones.
 Verdict parse_verdict(std::string_view text);
 DriftDirection parse_drift_direction(std::string_view text);
 StepSource parse_step_source(std::string_view text);
+CodeChange parse_code_change(std::string_view text);
 
 // For messages and test failures: the analysis.json string.
 inline std::ostream& operator<<(std::ostream& out, Verdict v) {
@@ -58,6 +71,9 @@ inline std::ostream& operator<<(std::ostream& out, DriftDirection d) {
 }
 inline std::ostream& operator<<(std::ostream& out, StepSource s) {
   return out << to_string(s);
+}
+inline std::ostream& operator<<(std::ostream& out, CodeChange c) {
+  return out << to_string(c);
 }
 
 constexpr bool is_supported(Verdict v) {
@@ -81,14 +97,18 @@ constexpr bool is_foreign(StepSource s) {
 void to_json(nlohmann::ordered_json& j, Verdict v);
 void to_json(nlohmann::ordered_json& j, DriftDirection d);
 void to_json(nlohmann::ordered_json& j, StepSource s);
+void to_json(nlohmann::ordered_json& j, CodeChange c);
 void to_json(nlohmann::json& j, Verdict v);
 void to_json(nlohmann::json& j, DriftDirection d);
 void to_json(nlohmann::json& j, StepSource s);
+void to_json(nlohmann::json& j, CodeChange c);
 void from_json(const nlohmann::json& j, Verdict& v);
 void from_json(const nlohmann::json& j, DriftDirection& d);
 void from_json(const nlohmann::json& j, StepSource& s);
+void from_json(const nlohmann::json& j, CodeChange& c);
 void from_json(const nlohmann::ordered_json& j, Verdict& v);
 void from_json(const nlohmann::ordered_json& j, DriftDirection& d);
 void from_json(const nlohmann::ordered_json& j, StepSource& s);
+void from_json(const nlohmann::ordered_json& j, CodeChange& c);
 
 }  // namespace nrmlab::analysis

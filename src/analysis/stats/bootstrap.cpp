@@ -80,6 +80,18 @@ double slope(std::span<const double> x, std::span<const double> y) {
 
 }  // namespace
 
+std::vector<std::size_t> block_resample(std::size_t n, std::size_t length,
+                                        std::mt19937_64& engine) {
+  if (n == 0 || length == 0 || length > n)
+    throw std::invalid_argument("block_resample: n is 0, or the block length is 0 or exceeds n");
+  std::vector<std::size_t> out(n);
+  draw_blocks(n, length, engine, [&](std::size_t start, std::size_t offset, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i)
+      out[offset + i] = start + i;
+  });
+  return out;
+}
+
 std::size_t default_block_length(std::size_t n) {
   return std::max<std::size_t>(
       1, static_cast<std::size_t>(std::llround(std::cbrt(static_cast<double>(n)))));

@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <random>
 #include <span>
+#include <vector>
 
 namespace nrmlab::analysis::stats {
 
@@ -34,6 +36,12 @@ struct BootstrapInterval {
 // round(n^(1/3)), at least 1: the rate-optimal order of the block length for variance and
 // interval estimation (Hall, Horowitz and Jing 1995); e.g. 10 at n = 1000, 100 at 10^6.
 std::size_t default_block_length(std::size_t n);
+
+// One moving-block resample of the indices 0..n-1: blocks of `length` consecutive indices
+// from starts drawn uniformly on 0..n-length (the engine's raw output, as below), cut to n.
+// For statistics of several series at once (two samples, many functions). Throws
+// std::invalid_argument when n is 0 or length is 0 or above n.
+std::vector<std::size_t> block_resample(std::size_t n, std::size_t length, std::mt19937_64& engine);
 
 using Statistic = std::function<double(std::span<const double>)>;
 
