@@ -101,6 +101,35 @@ TEST(CalibrationGenerator, FollowsTheRecorderCadencesAndAddsUp) {
   EXPECT_NEAR(analysis::stats::median(s["wall_ns"]), 1e6, 0.1e6);
 }
 
+// The synthetic profile charges each part of a step to its function: a sample every 0.1 ms,
+// so each function's sampled time is its column's sum to within a sample per step part.
+TEST(CalibrationGenerator, SyntheticProfileChargesEachPartOfAStepToItsFunction) {
+  const analysis::RunData run = generate("db-price-growth");
+  Rng rng(7);
+  const telemetry::profile::ProfileData profile = calibration::synthetic_profile(run, rng);
+  ASSERT_TRUE(profile.sampled());
+  std::map<std::string, double> sampled, planted;
+  for (const auto& count : profile.counts)
+    sampled[profile.frame(profile.stack(count.stack).frame).function] +=
+        static_cast<double>(count.weight_ns);
+  std::size_t steps = 0;
+  double last_end = 0;
+  for (const analysis::ConditionData& c : run.conditions) {
+    steps += c.steps.rows();
+    for (std::size_t i = 0; i < c.steps.rows(); ++i) {
+      planted["evolve_agents"] += c.steps["compute_ns"][i];
+      planted["commit_rows"] += c.steps["database_ns"][i];
+      planted["sample_metrics"] += c.steps["sampling_ns"][i] + c.steps["window_ns"][i];
+      planted["record_step"] += c.steps["recorder_ns"][i];
+      last_end = c.steps["t_ns"][i] + c.steps["wall_ns"][i];
+    }
+  }
+  for (const auto& [function, ns] : planted)
+    EXPECT_NEAR(sampled[function], ns, calibration::k_profile_period_ns * steps) << function;
+  EXPECT_EQ(profile.counts.back().window,
+            static_cast<std::int64_t>(last_end) / calibration::k_profile_window_ns);
+}
+
 TEST(CalibrationGenerator, OlderTelemetryHasNoRunQueueDelay) {
   const analysis::RunData run = generate("null-no-runq");
   EXPECT_EQ(run.meta.count("probe.runq"), 0u);

@@ -88,6 +88,10 @@ CLI::App* add_validate_command(CLI::App& app, ValidateCommandOptions& o) {
       "  waits          C256's own waits: a timed sleep and a synced one-row SQLite commit\n"
       "                 every step: off-CPU, not H1, and the stack samples must find both\n"
       "                 waits at their call sites\n"
+      "  code-dearer    two functions a step at constant work, one getting dearer: `dearer`,\n"
+      "                 and the differential profile must name it first (>= 80% of the\n"
+      "                 slowdown), dearer per unit of work\n"
+      "  code-more-work the same two, the work growing: H5, and no function called dearer\n"
       "  contention     H1: two CPU-bound competitors per core for the middle half\n"
       "  fragmentation  H2: interleaved allocations scatter a long-lived list; confirmed only\n"
       "                 when jemalloc or mimalloc halves the slowdown and neither matches it\n"
@@ -179,6 +183,9 @@ CLI::App* add_validate_workload_command(CLI::App& app, WorkloadCommandOptions& o
       ->type_name(std::string(telemetry::profile::k_profile_syntax))
       ->check(check_profile_option)
       ->capture_default_str();
+  command->add_option("--profile-window-ms", o.profile_window_ms, "The profile's window")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}))
+      ->capture_default_str();
   command->add_flag("--quiet,-q", o.quiet, "Print nothing on success");
   return command;
 }
@@ -190,6 +197,7 @@ int execute_validate_workload(const WorkloadCommandOptions& o) {
   options.steps = o.steps;
   options.dir = o.out;
   options.profile_hz = telemetry::profile::parse_profile_rate(o.profile);
+  options.profile_window_ms = o.profile_window_ms;
   std::error_code ec;
   fs::create_directories(options.dir, ec);
   if (ec) throw Error(fmt::format("cannot create {}: {}", o.out, ec.message()));

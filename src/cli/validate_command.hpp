@@ -33,6 +33,7 @@ struct WorkloadCommandOptions {
   std::int64_t steps = 300;
   std::string out;
   std::string profile = "off";  // --profile off|HZ
+  std::int64_t profile_window_ms = 1'000;
   bool quiet = false;
 };
 

@@ -76,7 +76,7 @@ std::unique_ptr<Recorder> make_recorder(const TelemetrySettings& telemetry,
 }
 
 std::unique_ptr<profile::Profiler> start_profiler(unsigned hz, Recorder& recorder, bool appending,
-                                                  const Warn& warn) {
+                                                  const Warn& warn, std::int64_t window_ns) {
   if (hz == 0) {
     Batch off;
     off.meta = profile::profile_off_meta();
@@ -85,6 +85,7 @@ std::unique_ptr<profile::Profiler> start_profiler(unsigned hz, Recorder& recorde
   }
   profile::ProfilerOptions options;
   options.hz = hz;
+  options.window_ns = window_ns;
   options.origin_ns = recorder.origin_ns();
   options.ignored_tids = recorder.own_threads();
   if (appending) options.stored_ids = profile::stored_profile_ids(recorder.db_path());

@@ -33,8 +33,10 @@ std::unique_ptr<Recorder> make_recorder(const TelemetrySettings& telemetry,
 // and leaving its threads out; null when hz is 0 (the meta then says "off") -- and also a
 // sampler that found sampling unavailable, whose meta says why (`warn` hears it too).
 // `appending`: the database holds an earlier process's samples (ids continue after them).
-std::unique_ptr<profile::Profiler> start_profiler(unsigned hz, Recorder& recorder, bool appending,
-                                                  const Warn& warn);
+// `window_ns`: the profile's window (shorter for the validation's short runs).
+std::unique_ptr<profile::Profiler> start_profiler(
+    unsigned hz, Recorder& recorder, bool appending, const Warn& warn,
+    std::int64_t window_ns = profile::k_default_window_ns);
 
 struct InstrumentedResult {
   model::ExperimentResult result;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "analysis/code_growth.hpp"
 #include "analysis/sound_mode.hpp"
 #include "analysis/verdict.hpp"
 #include "util/atomic_file.hpp"
@@ -24,8 +25,12 @@ using Clock = std::chrono::steady_clock;
 constexpr std::array<std::string_view, 5> k_hypotheses = {"H1", "H2", "H3", "H4", "H5"};
 
 bool per_condition(Quantity q) {
-  return q == Quantity::drift_declared || q == Quantity::drift_slower;
+  return q == Quantity::drift_declared || q == Quantity::drift_slower ||
+         q == Quantity::code_first || q == Quantity::code_dearer;
 }
+
+// A comparison's first function must hold at least this share of the change (issue 19).
+constexpr double k_min_first_share = 0.8;
 
 std::size_t count_of(Quantity q, const CalibrationOutcome& o) {
   switch (q) {
@@ -33,6 +38,10 @@ std::size_t count_of(Quantity q, const CalibrationOutcome& o) {
       return o.slower + o.faster;
     case Quantity::drift_slower:
       return o.slower;
+    case Quantity::code_first:
+      return o.code_first;
+    case Quantity::code_dearer:
+      return o.code_dearer;
     default:
       return o.supported[static_cast<std::size_t>(q)] ? 1 : 0;
   }
@@ -60,7 +69,14 @@ CalibrationOutcome run_one(const CalibrationFamily& family, const CalibrationOpt
   const auto start = Clock::now();
   CalibrationOutcome outcome;
   try {
-    outcome = calibration_outcome(analysis::analyse_sound(run, options.thresholds));
+    const analysis::SoundAnalysis sound = analysis::analyse_sound(run, options.thresholds);
+    outcome = calibration_outcome(sound);
+    if (family.profiled()) {
+      analysis::CodeProfile code;
+      analysis::add_code_growth(run, sound, calibration::synthetic_profile(run, rng),
+                                options.thresholds, code);
+      add_code_outcome(code, family.dearer_function, outcome);
+    }
   } catch (const std::exception& error) {
     outcome.error = error.what();
     outcome.conditions = run.conditions.size();
@@ -75,10 +91,13 @@ FamilyResult tally(const CalibrationFamily& family, const std::vector<Calibratio
   r.kind = family.kind;
   r.planted = family.planted;
   r.runs = runs.size();
+  r.profiled = family.profiled();
   for (const CalibrationOutcome& o : runs) {
     r.conditions += o.conditions;
     r.slower += o.slower;
     r.faster += o.faster;
+    r.code_first += o.code_first;
+    r.code_dearer += o.code_dearer;
     for (std::size_t h = 0; h < 5; ++h)
       r.supported[h] += o.supported[h];
     if (!o.error.empty() && r.errors++ == 0) r.first_error = o.error;
@@ -134,6 +153,12 @@ std::string rate_text(std::size_t count, std::size_t trials) {
 
 }  // namespace
 
+bool CalibrationFamily::profiled() const {
+  return std::any_of(checks.begin(), checks.end(), [](const Check& c) {
+    return c.quantity == Quantity::code_first || c.quantity == Quantity::code_dearer;
+  });
+}
+
 std::vector<std::string> calibration_family_names() {
   std::vector<std::string> names;
   for (const CalibrationFamily& f : calibration_families())
@@ -162,6 +187,26 @@ CalibrationOutcome calibration_outcome(const analysis::SoundAnalysis& sound) {
     o.faster += d.direction == analysis::DriftDirection::faster;
   }
   return o;
+}
+
+void add_code_outcome(const analysis::CodeProfile& code, const std::string& dearer_function,
+                      CalibrationOutcome& outcome) {
+  for (const analysis::CodeComparison& c : code.comparisons) {
+    const analysis::CodeGrowth* first = nullptr;
+    bool dearer = false;
+    for (const analysis::CodeGrowth& g : code.growth) {
+      if (g.condition != c.condition) continue;
+      if (first == nullptr) first = &g;
+      dearer = dearer || g.change == analysis::CodeChange::dearer;
+    }
+    outcome.code_dearer += dearer ? 1 : 0;
+    outcome.code_first += first != nullptr && !dearer_function.empty() &&
+                                  first->function == dearer_function &&
+                                  first->change == analysis::CodeChange::dearer &&
+                                  first->share_of_change >= k_min_first_share
+                              ? 1
+                              : 0;
+  }
 }
 
 double binomial_upper_tail(std::size_t k, std::size_t n, double p) {
@@ -203,6 +248,10 @@ std::string_view to_string(Quantity q) {
       return "drift declared";
     case Quantity::drift_slower:
       return "drift slower";
+    case Quantity::code_first:
+      return "code first";
+    case Quantity::code_dearer:
+      return "code dearer";
     default:
       return k_hypotheses[static_cast<std::size_t>(q)];
   }
@@ -224,7 +273,10 @@ std::string_view to_string(Rule rule) {
 
 std::string describe(const Check& check) {
   const std::string what(to_string(check.quantity));
-  const std::string subject = per_condition(check.quantity) ? what : what + " supported";
+  std::string subject = per_condition(check.quantity) ? what : what + " supported";
+  // "code first": the family's function named first, dearer, with >= 80% of the change.
+  if (check.quantity == Quantity::code_first) subject = "planted function named first dearer";
+  if (check.quantity == Quantity::code_dearer) subject = "a function called dearer";
   switch (check.rule) {
     case Rule::at_most_false_rate:
       return subject + " <= 5%";
@@ -281,9 +333,9 @@ CalibrationReport run_calibration(const CalibrationOptions& options) {
 
 std::vector<std::string> calibration_table(const CalibrationReport& report) {
   std::vector<std::string> lines;
-  lines.push_back(fmt::format("{:<26} {:<6} {:>4}  {:>5} {:>5} {:>5} {:>5} {:>5}  {:>6} {:>6}  {}",
-                              "family", "kind", "runs", "H1", "H2", "H3", "H4", "H5", "slower",
-                              "faster", "rule"));
+  lines.push_back(fmt::format(
+      "{:<26} {:<6} {:>4}  {:>5} {:>5} {:>5} {:>5} {:>5}  {:>6} {:>6} {:>7}  {}", "family", "kind",
+      "runs", "H1", "H2", "H3", "H4", "H5", "slower", "faster", "dearer", "rule"));
   for (const FamilyResult& f : report.families) {
     std::vector<std::string> failed;
     for (const CheckResult& c : f.checks)
@@ -292,10 +344,11 @@ std::vector<std::string> calibration_table(const CalibrationReport& report) {
     if (f.errors) failed.push_back(fmt::format("{} analysis errors", f.errors));
     const auto cell = [&](std::size_t count) { return fmt::format("{:>5}", count); };
     lines.push_back(fmt::format(
-        "{:<26} {:<6} {:>4}  {} {} {} {} {}  {:>6} {:>6}  {}", f.name, f.kind, f.runs,
+        "{:<26} {:<6} {:>4}  {} {} {} {} {}  {:>6} {:>6} {:>7}  {}", f.name, f.kind, f.runs,
         cell(f.supported[0]), cell(f.supported[1]), cell(f.supported[2]), cell(f.supported[3]),
         cell(f.supported[4]), fmt::format("{}/{}", f.slower, f.conditions),
         fmt::format("{}", f.faster),
+        f.profiled ? fmt::format("{}/{}", f.code_dearer, f.conditions) : std::string("-"),
         f.passed ? std::string("pass") : "FAIL: " + fmt::format("{}", fmt::join(failed, "; "))));
   }
   return lines;
@@ -315,19 +368,22 @@ nlohmann::ordered_json calibration_json(const CalibrationReport& report) {
                         {"trials", c.trials},
                         {"p", std::isfinite(c.p) ? nlohmann::ordered_json(c.p) : nullptr},
                         {"passed", c.passed}});
-    families.push_back({{"name", f.name},
-                        {"kind", f.kind},
-                        {"planted", f.planted},
-                        {"runs", f.runs},
-                        {"conditions", f.conditions},
-                        {"supported", supported},
-                        {"drift_slower", f.slower},
-                        {"drift_faster", f.faster},
-                        {"errors", f.errors},
-                        {"first_error", f.first_error},
-                        {"checks", checks},
-                        {"passed", f.passed},
-                        {"analysis_seconds", f.seconds}});
+    families.push_back(
+        {{"name", f.name},
+         {"kind", f.kind},
+         {"planted", f.planted},
+         {"runs", f.runs},
+         {"conditions", f.conditions},
+         {"supported", supported},
+         {"drift_slower", f.slower},
+         {"drift_faster", f.faster},
+         {"code_first", f.profiled ? nlohmann::ordered_json(f.code_first) : nullptr},
+         {"code_dearer", f.profiled ? nlohmann::ordered_json(f.code_dearer) : nullptr},
+         {"errors", f.errors},
+         {"first_error", f.first_error},
+         {"checks", checks},
+         {"passed", f.passed},
+         {"analysis_seconds", f.seconds}});
   }
   return {
       {"schema", k_calibration_schema},
@@ -345,11 +401,15 @@ std::string calibration_markdown(const CalibrationReport& report) {
       "# Calibration: error rates on planted telemetry\n\n"
       "`nrmlab validate --calibrate --runs {} --seed {}` ({} families, {:.0f} s). Counts are "
       "runs with the hypothesis *supported* (of `runs`) and conditions whose drift was "
-      "declared slower / faster (of all conditions). A check fails when its count is "
+      "declared slower / faster (of all conditions); `dearer`: conditions where the "
+      "differential profile (a synthetic stack profile of the run, one function per part of "
+      "the step) called some function dearer per unit of work, `-` for a family not "
+      "profiled. A check fails when its count is "
       "improbable (binomial tail p < {}) at {:.0f}% (false outcomes) or {:.0f}% (hits); "
       "`never` fails on any occurrence.\n\n"
-      "| family | kind | runs | H1 | H2 | H3 | H4 | H5 | slower | faster | checks | result |\n"
-      "|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+      "| family | kind | runs | H1 | H2 | H3 | H4 | H5 | slower | faster | dearer | checks | "
+      "result |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
       report.runs, report.seed, report.families.size(), report.seconds, k_rule_p,
       100 * k_false_rate, 100 * k_power_rate);
   for (const FamilyResult& f : report.families) {
@@ -357,9 +417,10 @@ std::string calibration_markdown(const CalibrationReport& report) {
     for (const CheckResult& c : f.checks)
       checks.push_back(fmt::format("{}{}: {}{}", c.passed ? "" : "**", describe(c.check),
                                    rate_text(c.count, c.trials), c.passed ? "" : "**"));
-    md += fmt::format("| `{}` | {} | {} | {} | {} | {} | {} | {} | {}/{} | {} | {} | {} |\n",
+    md += fmt::format("| `{}` | {} | {} | {} | {} | {} | {} | {} | {}/{} | {} | {} | {} | {} |\n",
                       f.name, f.kind, f.runs, f.supported[0], f.supported[1], f.supported[2],
                       f.supported[3], f.supported[4], f.slower, f.conditions, f.faster,
+                      f.profiled ? fmt::format("{}/{}", f.code_dearer, f.conditions) : "-",
                       fmt::join(checks, "; "), f.passed ? "pass" : "**FAIL**");
   }
   md += "\n## What each family plants\n\n";

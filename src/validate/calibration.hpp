@@ -22,10 +22,11 @@
 // calibration.json (schema nrmlab.calibration/1): {schema, seed, runs, rule: {false_rate,
 // power_rate, tail_p}, interrupted, passed, seconds, families: [{name, kind (null | signal |
 // power), planted, runs, conditions, supported: {H1..H5: runs}, drift_slower, drift_faster
-// (conditions), errors, first_error, checks: [{quantity (H1..H5 | drift declared | drift
-// slower), rule (at most 5% | at least 90% | never | reported), count, trials, p (null for
-// never and reported), passed}], passed, analysis_seconds}]}. Only the *seconds fields
-// change between two runs with the same seed.
+// (conditions), code_first, code_dearer (conditions; null for a family not profiled), errors,
+// first_error, checks: [{quantity (H1..H5 | drift declared | drift slower | code first | code
+// dearer), rule (at most 5% | at least 90% | never | reported), count, trials, p (null for never
+// and reported), passed}], passed, analysis_seconds}]}. Only the *seconds fields change between two
+// runs with the same seed.
 #pragma once
 
 #include <array>
@@ -60,11 +61,17 @@ struct CalibrationOutcome {
   std::size_t conditions = 0;
   std::size_t slower = 0;
   std::size_t faster = 0;
+  // The differential profile (issue 19), per condition, of families that have code checks:
+  // conditions whose first function is the family's dearer_function, called dearer with at
+  // least 80% of the change; conditions where some function was called dearer.
+  std::size_t code_first = 0;
+  std::size_t code_dearer = 0;
   std::string error;  // the analysis threw: the run counts as failing every check
 };
 
-// What a check counts: per run (a hypothesis supported) or per condition (a drift).
-enum class Quantity { h1, h2, h3, h4, h5, drift_declared, drift_slower };
+// What a check counts: per run (a hypothesis supported) or per condition (a drift, the
+// differential profile's first function or any function called dearer).
+enum class Quantity { h1, h2, h3, h4, h5, drift_declared, drift_slower, code_first, code_dearer };
 enum class Rule {
   at_most_false_rate,  // a false outcome: at most k_false_rate
   at_least_power,      // a hit: at least k_power_rate
@@ -84,6 +91,10 @@ struct CalibrationFamily {
   // Draws one run (its own parameters too, e.g. where a level shift falls).
   std::function<calibration::RunPlan(calibration::Rng& rng)> plan;
   std::vector<Check> checks;
+  // The function the differential profile must name first, dearer (Quantity::code_first).
+  std::string dearer_function = {};
+  // Whether a run is profiled (synthetic_profile) and its code growth judged.
+  bool profiled() const;
 };
 
 // Every family, in table order (calibration_families.cpp).
@@ -106,6 +117,9 @@ struct FamilyResult {
   std::array<std::size_t, 5> supported{};
   std::size_t slower = 0;
   std::size_t faster = 0;
+  bool profiled = false;
+  std::size_t code_first = 0;   // conditions
+  std::size_t code_dearer = 0;  // conditions
   std::vector<CheckResult> checks;
   bool passed = true;
   double seconds = 0.0;  // analysis time, summed over runs
@@ -138,6 +152,9 @@ CalibrationReport run_calibration(const CalibrationOptions& options);
 // One run of a family, deterministic in (seed, family, run index) whatever the threads.
 calibration::Rng run_rng(std::uint64_t seed, std::string_view family, std::size_t run);
 CalibrationOutcome calibration_outcome(const analysis::SoundAnalysis& sound);
+// Adds the code counts of `code` (code.comparisons/growth) to `outcome`.
+void add_code_outcome(const analysis::CodeProfile& code, const std::string& dearer_function,
+                      CalibrationOutcome& outcome);
 
 // P(X >= k) and P(X <= k) for X ~ Binomial(n, p) (Boost.Math).
 double binomial_upper_tail(std::size_t k, std::size_t n, double p);

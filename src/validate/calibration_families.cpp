@@ -258,8 +258,11 @@ std::string ar_name(double phi, std::size_t steps) {
 }
 
 void add_nulls(std::vector<CalibrationFamily>& out) {
+  // Profiled (issue 19): no function may be called dearer where nothing changed.
+  auto iid_checks = null_checks();
+  iid_checks.push_back({Quantity::code_dearer, Rule::at_most_false_rate});
   out.push_back({"null-iid", "null", "independent noise (sd 5%), 4 conditions of 400 steps",
-                 engine_like({}), null_checks()});
+                 engine_like({}), iid_checks});
   for (const double phi : {0.5, 0.9, 0.95})
     for (const std::size_t steps : {100u, 400u, 3000u}) {
       Knobs k;
@@ -312,18 +315,23 @@ void add_signals(std::vector<CalibrationFamily>& out) {
   Knobs work;
   work.steps = 1000;
   work.work = ramp(1.6);
+  // Profiled: evolve_agents takes more time per step, none of it dearer per unit of work.
+  auto work_checks = signal_checks(Quantity::h5);
+  work_checks.push_back({Quantity::code_dearer, Rule::at_most_false_rate});
   out.push_back({"work-growth", "signal", "evolve calls x1.6 over each condition at a flat price",
-                 engine_like(work), signal_checks(Quantity::h5)});
+                 engine_like(work), work_checks});
   Knobs dearer;
   dearer.steps = 1000;
   dearer.price = ramp(1.5);
   dearer.free_counter = "work.cache_entries";
   auto dearer_checks = signal_checks(Quantity::h5);
   dearer_checks[4].rule = Rule::never;
+  // Profiled: evolve_agents (the compute) named first, dearer, with >= 80% of the change.
+  dearer_checks.push_back({Quantity::code_first, Rule::at_least_power});
   out.push_back({"unit-cost-growth", "signal",
                  "compute price x1.5 at constant work; a counter (work.cache_entries) grows "
                  "tenfold and costs nothing",
-                 engine_like(dearer), dearer_checks});
+                 engine_like(dearer), dearer_checks, "evolve_agents"});
   Knobs both;
   both.steps = 1000;
   both.work = ramp(1.4);
@@ -350,9 +358,11 @@ void add_signals(std::vector<CalibrationFamily>& out) {
   Knobs db;
   db.steps = 1000;
   db.db_price = ramp(2.5);
+  auto db_checks = signal_checks(Quantity::h3);
+  db_checks.push_back({Quantity::code_first, Rule::at_least_power});
   out.push_back({"db-price-growth", "signal",
                  "the same database work (a commit, Poisson(40) rows) costs x2.5 by the end",
-                 engine_like(db), signal_checks(Quantity::h3)});
+                 engine_like(db), db_checks, "commit_rows"});
   Knobs allocator;
   allocator.steps = 1000;
   allocator.ratio = ramp(1.5);

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <random>
 #include <set>
+#include <tuple>
 
 #include "model/step_counters.hpp"
 #include "telemetry/schema.hpp"
@@ -222,6 +225,66 @@ analysis::RunData build_run(const RunPlan& plan, Rng& rng, const std::string& id
     run.conditions.push_back(std::move(c));
   }
   return run;
+}
+
+namespace {
+
+// The parts of a step a synthetic profile walks through: function, steps column, wait.
+struct StepPart {
+  const char* function;
+  const char* column;
+  telemetry::profile::WaitClass wait;
+};
+constexpr StepPart k_step_parts[] = {
+    {"evolve_agents", "compute_ns", telemetry::profile::WaitClass::on_cpu},
+    {"commit_rows", "database_ns", telemetry::profile::WaitClass::on_cpu},
+    {"sample_metrics", "sampling_ns", telemetry::profile::WaitClass::on_cpu},
+    {"sample_metrics", "window_ns", telemetry::profile::WaitClass::sleep},
+    {"record_step", "recorder_ns", telemetry::profile::WaitClass::on_cpu},
+};
+
+}  // namespace
+
+telemetry::profile::ProfileData synthetic_profile(const analysis::RunData& run, Rng& rng,
+                                                  std::int64_t window_ns, double period_ns) {
+  using telemetry::profile::ProfileData;
+  ProfileData data;
+  data.status = "sampled";
+  data.window_ns = window_ns;
+  data.period_ns = static_cast<std::int64_t>(period_ns);
+  data.frames.push_back({1, "main", "engine", 0});
+  data.stacks.push_back({1, 0, 1});
+  std::map<std::string, std::int64_t> stack_of;  // function -> stack id
+  for (const StepPart& part : k_step_parts)
+    if (stack_of.emplace(part.function, 0).second) {
+      const auto id = static_cast<std::int64_t>(data.frames.size()) + 1;
+      data.frames.push_back({id, part.function, "engine", 0});
+      data.stacks.push_back({id, 1, id});
+      stack_of[part.function] = id;
+    }
+  // (window, stack, wait) -> samples; a map keeps the counts ordered as ProfileData's are.
+  std::map<std::tuple<std::int64_t, std::int64_t, int>, std::int64_t> samples;
+  double next = std::uniform_real_distribution<double>(0.0, period_ns)(rng);
+  for (const analysis::ConditionData& c : run.conditions) {
+    const auto t = c.steps["t_ns"];
+    for (std::size_t i = 0; i < c.steps.rows(); ++i) {
+      double begin = t[i];
+      for (const StepPart& part : k_step_parts) {
+        const double length = c.steps.has(part.column) ? c.steps[part.column][i] : 0.0;
+        const double end = begin + (std::isfinite(length) ? std::max(0.0, length) : 0.0);
+        for (next = std::max(next, begin); next < end; next += period_ns)
+          ++samples[{static_cast<std::int64_t>(next) / window_ns, stack_of[part.function],
+                     static_cast<int>(part.wait)}];
+        begin = end;
+      }
+    }
+  }
+  for (const auto& [key, n] : samples) {
+    const auto& [window, stack, wait] = key;
+    data.counts.push_back({window, stack, static_cast<telemetry::profile::WaitClass>(wait), n,
+                           static_cast<std::int64_t>(static_cast<double>(n) * period_ns)});
+  }
+  return data;
 }
 
 double ArNoise::next(Rng& rng) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "analysis/run_data.hpp"
+#include "telemetry/profile/profile_data.hpp"
 
 namespace nrmlab::validate::calibration {
 
@@ -93,6 +94,17 @@ inline constexpr std::int64_t k_system_every = 25;
 
 // The run as the telemetry reader would hand it to the analysis.
 analysis::RunData build_run(const RunPlan& plan, Rng& rng, const std::string& id);
+
+// The stack samples a wall-clock profiler would take of `run` (issue 19): every step's time
+// runs through one function per part of the step, in order -- evolve_agents (compute_ns),
+// commit_rows (database_ns), sample_metrics (sampling_ns, then window_ns as a sleep),
+// record_step (recorder_ns), each called from main -- and a sample every `period_ns` (at a
+// random phase) is charged to the part running then, in windows of `window_ns`.
+inline constexpr std::int64_t k_profile_window_ns = 20'000'000;
+inline constexpr double k_profile_period_ns = 100'000;
+telemetry::profile::ProfileData synthetic_profile(const analysis::RunData& run, Rng& rng,
+                                                  std::int64_t window_ns = k_profile_window_ns,
+                                                  double period_ns = k_profile_period_ns);
 
 // Stationary AR(1) noise with marginal standard deviation `sd` (phi 0: independent), begun
 // in its stationary distribution (x0 ~ N(0, sd^2), innovations sd sqrt(1 - phi^2); Box &

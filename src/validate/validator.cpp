@@ -21,6 +21,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// What a case's differential profile (analysis.json code.growth, issue 19) must say.
+struct GrowthCheck {
+  // The function (a part of its name) that must come first, with at least k_min_first_share
+  // of the step-time change, called "dearer"; empty: none is expected first.
+  std::string dearer_first;
+  bool none_dearer = false;  // no function may be called "dearer"
+  bool any() const { return !dearer_first.empty() || none_dearer; }
+};
+
 // How a case's run is started: a planted workload (`nrmlab validate-workload`) or the NRM
 // engine itself (`nrmlab run`).
 struct CaseSpec {
@@ -33,9 +42,15 @@ struct CaseSpec {
   // Waits the run's stack samples must find (issue 18), each with a function its caller or
   // site names: the run is sampled (--profile) and its verdict is wrong without them.
   std::vector<std::pair<std::string, std::string>> code_waits = {};
+  GrowthCheck growth = {};
 };
 
 constexpr unsigned k_validation_profile_hz = 99;
+// The differential profile's cases compare quarters of half a second or more: windows of
+// 50 ms give each side ten, and 499 samples a second about 25 a window.
+constexpr unsigned k_growth_profile_hz = 499;
+constexpr int k_growth_window_ms = 50;
+constexpr double k_min_first_share = 0.8;  // issue 19: "named first, at least 80% of the change"
 
 // The blocking sampler is the original's own problem (study.md): a live sample of CPU use
 // that blocks for its measuring window, on every step. C256's OFF-OFF condition at its
@@ -78,6 +93,25 @@ const std::vector<CaseSpec>& specs() {
        false,
        2,
        {{"sleep", "sample_cpu_share"}, {"disk", "sqlite3PagerCommit"}}},
+      {{"code-dearer",
+        "two functions a step and 64 items every step: scan_history's pass over a history "
+        "that grows tenfold gets dearer, update_item does not; the stack samples must name "
+        "scan_history first, with at least 80% of the slowdown, dearer per item",
+        "dearer"},
+       "hotspot",
+       false,
+       1,
+       {},
+       {"scan_history", false}},
+      {{"code-more-work",
+        "the same two functions, the items growing fourfold and neither dearer per item: H5, "
+        "and the stack samples must call no function dearer",
+        "H5"},
+       "hotspot-growth",
+       false,
+       1,
+       {},
+       {"", true}},
       {{"contention", "H1: two CPU-bound competitors per usable core during the middle half", "H1"},
        "contention",
        false},
@@ -156,6 +190,10 @@ study::PlannedRun plan(const CaseSpec& spec, std::size_t index, int replicate, s
     if (!spec.code_waits.empty())
       run.arguments.insert(run.arguments.end(),
                            {"--profile", std::to_string(k_validation_profile_hz)});
+    if (spec.growth.any())
+      run.arguments.insert(run.arguments.end(),
+                           {"--profile", std::to_string(k_growth_profile_hz), "--profile-window-ms",
+                            std::to_string(k_growth_window_ms)});
   }
   return run;
 }
@@ -232,7 +270,55 @@ std::vector<std::string> missing_code_waits(const CaseSpec& spec,
   return missing;
 }
 
+// What the differential profile got wrong against the case's check (empty: nothing): the
+// first entry of the first compared comparison must be the expected function, dearer, with
+// at least k_min_first_share of the change; or no entry may be dearer.
+std::string growth_mistake(const GrowthCheck& check, const analysis::CodeProfile& code) {
+  const auto compared =
+      std::find_if(code.comparisons.begin(), code.comparisons.end(),
+                   [](const analysis::CodeComparison& c) { return c.status == "compared"; });
+  if (compared == code.comparisons.end())
+    return code.comparisons.empty()
+               ? "no comparison of the segments"
+               : fmt::format("segments not compared: {}", code.comparisons.front().status);
+  if (check.none_dearer)
+    for (const analysis::CodeGrowth& g : code.growth)
+      if (g.change == analysis::CodeChange::dearer)
+        return fmt::format("{} called dearer (time per unit x{:.2f})", g.function,
+                           g.per_unit_ratio);
+  if (check.dearer_first.empty()) return "";
+  if (code.growth.empty()) return "no function named";
+  const analysis::CodeGrowth& top = code.growth.front();
+  if (top.function.find(check.dearer_first) == std::string::npos ||
+      top.change != analysis::CodeChange::dearer || !(top.share_of_change >= k_min_first_share))
+    return fmt::format("first {} ({}, {:.0f}% of the change), not {} dearer with {:.0f}%",
+                       top.function, to_string(top.change), 100 * top.share_of_change,
+                       check.dearer_first, 100 * k_min_first_share);
+  return "";
+}
+
+void judge_growth(const CaseSpec& spec, const analysis::CodeProfile& code, ValidationRun& run) {
+  if (!spec.growth.any()) return;
+  if (code.status != "sampled") {
+    run.reason +=
+        fmt::format("; which code got slower not checked: stack sampling {}", code.status);
+    return;
+  }
+  const std::string mistake = growth_mistake(spec.growth, code);
+  if (mistake.empty()) {
+    if (!code.growth.empty())
+      run.reason +=
+          fmt::format("; first in the differential profile: {} ({}, {:.0f}% of the change)",
+                      code.growth.front().function, to_string(code.growth.front().change),
+                      100 * code.growth.front().share_of_change);
+    return;
+  }
+  run.verdict += " (code: wrong)";
+  run.reason += "; the differential profile: " + mistake;
+}
+
 void judge_code(const CaseSpec& spec, const analysis::CodeProfile& code, ValidationRun& run) {
+  judge_growth(spec, code, run);
   if (spec.code_waits.empty()) return;
   if (code.status != "sampled") {
     run.reason += fmt::format("; call sites not checked: stack sampling {}", code.status);

@@ -7,7 +7,7 @@
 namespace nrmlab::validate {
 namespace {
 
-constexpr std::array<std::pair<WorkloadKind, std::string_view>, 8> k_names = {{
+constexpr std::array<std::pair<WorkloadKind, std::string_view>, 10> k_names = {{
     {WorkloadKind::stable, "stable"},
     {WorkloadKind::growth, "growth"},
     {WorkloadKind::store, "store"},
@@ -16,6 +16,8 @@ constexpr std::array<std::pair<WorkloadKind, std::string_view>, 8> k_names = {{
     {WorkloadKind::dearer, "dearer"},
     {WorkloadKind::fsync, "fsync"},
     {WorkloadKind::waits, "waits"},
+    {WorkloadKind::hotspot, "hotspot"},
+    {WorkloadKind::hotspot_growth, "hotspot-growth"},
 }};
 
 }  // namespace
@@ -57,6 +59,10 @@ std::unique_ptr<Workload> make_workload(const WorkloadOptions& options) {
       return make_fsync(options);
     case WorkloadKind::waits:
       return make_waits(options);
+    case WorkloadKind::hotspot:
+      return make_hotspot(options);
+    case WorkloadKind::hotspot_growth:
+      return make_hotspot_growth(options);
   }
   return make_stable(options);
 }

@@ -18,14 +18,16 @@
 namespace nrmlab::validate {
 
 enum class WorkloadKind {
-  stable,         // the same computation every step: nothing to find
-  growth,         // H5: work per step grows, each unit costs the same
-  store,          // H3: unbatched writes to a store whose per-write cost grows with its size
-  contention,     // H1: stable, two CPU-bound competitors per core in the middle half
-  fragmentation,  // H2: a long-lived structure scattered by interleaved short-lived allocations
-  dearer,         // the same items every step, each dearer: a hidden history grows (not H5)
-  fsync,          // a writer that waits for the device on every step (off-CPU, not H1)
-  waits,          // C256's waits: a timed sleep and a synced one-row SQLite commit a step
+  stable,          // the same computation every step: nothing to find
+  growth,          // H5: work per step grows, each unit costs the same
+  store,           // H3: unbatched writes to a store whose per-write cost grows with its size
+  contention,      // H1: stable, two CPU-bound competitors per core in the middle half
+  fragmentation,   // H2: a long-lived structure scattered by interleaved short-lived allocations
+  dearer,          // the same items every step, each dearer: a hidden history grows (not H5)
+  fsync,           // a writer that waits for the device on every step (off-CPU, not H1)
+  waits,           // C256's waits: a timed sleep and a synced one-row SQLite commit a step
+  hotspot,         // two functions a step, one dearer at constant work (issue 19)
+  hotspot_growth,  // the same two, the work growing, neither dearer per item
 };
 
 std::optional<WorkloadKind> parse_workload(std::string_view name);
@@ -39,6 +41,7 @@ struct WorkloadOptions {
   std::int64_t steps = 400;
   std::filesystem::path dir;  // the run directory (the store and fsync workloads write here)
   unsigned profile_hz = 0;    // stack samples per second (telemetry/profile); 0: off
+  std::int64_t profile_window_ms = 1'000;  // the profile's window (its unit of time)
 };
 
 // What one step did, beyond what the recorder measures itself.

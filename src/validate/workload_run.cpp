@@ -31,7 +31,8 @@ WorkloadRunResult run_workload(const WorkloadOptions& options, const std::atomic
   recorder.track_file("store.db-wal", options.dir / "store.db-wal");
 
   const std::unique_ptr<telemetry::profile::Profiler> profiler =
-      telemetry::start_profiler(options.profile_hz, recorder, false, recorder_options.warn);
+      telemetry::start_profiler(options.profile_hz, recorder, false, recorder_options.warn,
+                                options.profile_window_ms * 1'000'000);
   WorkloadRunResult result;
   try {
     const std::unique_ptr<Workload> workload = make_workload(options);

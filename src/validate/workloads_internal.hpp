@@ -20,5 +20,7 @@ std::unique_ptr<Workload> make_store(const WorkloadOptions& options);
 std::unique_ptr<Workload> make_fsync(const WorkloadOptions& options);
 std::unique_ptr<Workload> make_fragmentation(const WorkloadOptions& options);
 std::unique_ptr<Workload> make_waits(const WorkloadOptions& options);
+std::unique_ptr<Workload> make_hotspot(const WorkloadOptions& options);
+std::unique_ptr<Workload> make_hotspot_growth(const WorkloadOptions& options);
 
 }  // namespace nrmlab::validate

@@ -33,12 +33,14 @@ namespace nrmlab::telemetry::profile {
 
 inline constexpr unsigned k_default_profile_hz = 99;  // off the beat of 100 Hz timers
 inline constexpr std::uint32_t k_ring_pages = 128;    // per sampled thread (512 KiB)
+// The profile's unit of time (profile_counts.window): a second suits runs of minutes to days.
+inline constexpr std::int64_t k_default_window_ns = 1'000'000'000;
 
 struct ProfilerOptions {
   unsigned hz = k_default_profile_hz;  // on-CPU samples per second of a thread's CPU time
   bool children = false;               // also the target's descendant processes
   std::int64_t origin_ns = 0;          // CLOCK_MONOTONIC instant of the telemetry's t_ns = 0
-  std::int64_t window_ns = 1'000'000'000;
+  std::int64_t window_ns = k_default_window_ns;
   std::pair<std::int64_t, std::int64_t> stored_ids{0, 0};  // frames, stacks already stored
   std::set<pid_t> ignored_tids;  // threads never sampled (a recorder's own, in `nrmlab run`)
   // A ring of k_ring_pages holds about 28 samples with their 16 KiB stacks: a thread that
