@@ -104,7 +104,7 @@ struct Outcome {
     CodeProfile code;
     code.comparisons = {comparison};
     code.growth = growth;
-    return growth_line(code);
+    return growth_line(code, {comparison.condition});
   }
 };
 
@@ -232,6 +232,19 @@ TEST(CodeGrowth, SaysSoWhenTheSidesHaveTooFewWindows) {
   const Outcome o = compare_quarters(simulate(plant, 5000));
   EXPECT_TRUE(o.growth.empty());
   EXPECT_TRUE(o.comparison.status.starts_with("too few windows")) << o.comparison.status;
+  EXPECT_EQ(o.line(), "which code got slower: not compared: " + o.comparison.status);
+}
+
+TEST(CodeGrowth, TheSummarySaysNothingOfAConditionThatDidNotGetSlower) {
+  Plant plant;
+  plant.scan_ms_last = 20.0;
+  const Outcome o = compare_quarters(simulate(plant, 5001));
+  CodeProfile code;
+  code.comparisons = {o.comparison};
+  code.growth = o.growth;
+  EXPECT_EQ(growth_line(code, {}), "");
+  EXPECT_EQ(growth_line(code, {"another condition"}), "");
+  EXPECT_NE(growth_line(code, {"program"}), "");
 }
 
 TEST(CodeGrowth, ASideIsTheWindowsMostlyInsideItsStepsWithEveryStepBegunInThem) {

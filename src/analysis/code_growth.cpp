@@ -387,7 +387,7 @@ std::vector<CodeGrowth> compare_code(const ProfileData& early_data, const Growth
   if (early.windows.size() < options.min_windows || late.windows.size() < options.min_windows) {
     comparison.status = fmt::format(
         "too few windows: {} early and {} late of {:g} s of stack samples each; {} a side are "
-        "needed (a longer run, or segments further apart)",
+        "needed (a longer run, or shorter windows: nrmlab watch --profile-window-ms)",
         early.windows.size(), late.windows.size(), static_cast<double>(late_data.window_ns) / 1e9,
         options.min_windows);
     return {};
@@ -479,18 +479,28 @@ std::string work_phrase(const CodeComparison& c, const CodeGrowth& g, double mat
 
 }  // namespace
 
-std::string growth_line(const CodeProfile& code) {
+std::string growth_line(const CodeProfile& code, const std::vector<std::string>& slower) {
   const CodeComparison* best = nullptr;
+  const CodeComparison* uncompared = nullptr;
   double best_rise = 0.0;
   for (const CodeComparison& c : code.comparisons) {
-    if (c.status != "compared") continue;
+    if (std::find(slower.begin(), slower.end(), c.condition) == slower.end()) continue;
+    if (c.status != "compared") {
+      if (uncompared == nullptr) uncompared = &c;
+      continue;
+    }
     const double rise = c.step_ms_late / c.step_ms_early - 1;
     if (std::isfinite(rise) && rise > best_rise) {
       best = &c;
       best_rise = rise;
     }
   }
-  if (best == nullptr) return "";
+  if (best == nullptr)
+    return uncompared == nullptr
+               ? ""
+               : fmt::format("which code got slower: not compared{}: {}",
+                             code.comparisons.size() > 1 ? " for " + uncompared->condition : "",
+                             uncompared->status);
   const auto top = std::find_if(code.growth.begin(), code.growth.end(), [&](const CodeGrowth& g) {
     return g.condition == best->condition && g.share_of_change > 0;
   });

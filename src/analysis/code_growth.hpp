@@ -88,9 +88,10 @@ void add_code_growth(const RunData& run, const SoundAnalysis& sound,
                      const telemetry::profile::ProfileData& data, const Thresholds& thresholds,
                      CodeProfile& code);
 
-// The ten-second summary's line for the largest contribution to a slowdown: "92% of the
-// slowdown is in scan_history (self time per step x5.3, work constant)"; empty when no
-// comparison found a step-time increase to explain.
-std::string growth_line(const CodeProfile& code);
+// The ten-second summary's line for the largest contribution to a slowdown, among the
+// conditions that got `slower` (their drift): "92% of the slowdown is in scan_history (self
+// time per step x5.3, work constant): dearer"; when none of them could be compared, why
+// ("not compared: too few windows ..."); empty when no condition got slower.
+std::string growth_line(const CodeProfile& code, const std::vector<std::string>& slower);
 
 }  // namespace nrmlab::analysis

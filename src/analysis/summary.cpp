@@ -136,7 +136,10 @@ void run_summary(const RunAnalysis& a, std::vector<std::string>& lines) {
     lines.push_back(drift_line(s.drift));
     for (auto& line : attribution_lines(s, foreign))
       lines.push_back(std::move(line));
-    if (const std::string growth = growth_line(a.code); !growth.empty())
+    std::vector<std::string> slower;
+    for (const Drift& d : s.drift)
+      if (d.direction == DriftDirection::slower) slower.push_back(d.condition);
+    if (const std::string growth = growth_line(a.code, slower); !growth.empty())
       lines.push_back("growth   " + growth);
     for (const auto& h : s.hypotheses) {
       std::string effect;

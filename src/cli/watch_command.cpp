@@ -67,6 +67,13 @@ CLI::App* add_watch_command(CLI::App& app, WatchCommandOptions& o) {
       ->type_name(std::string(telemetry::profile::k_profile_syntax))
       ->check(check_profile_option)
       ->capture_default_str();
+  command
+      ->add_option("--profile-window-ms", o.profile_window_ms,
+                   "The stack samples' unit of time. Which code got slower is found by "
+                   "comparing windows, at least 3 in each quarter of the run: for a run under "
+                   "about 15 s, shorter windows (e.g. 100)")
+      ->check(CLI::Range(std::int64_t{10}, std::int64_t{60'000}))
+      ->capture_default_str();
   command->add_option("--stdout", o.stdout_file, "Write the program's stdout to this file");
   command->add_option("--stderr", o.stderr_file, "Write the program's stderr to this file");
   command->add_flag("--no-analysis", o.no_analysis, "Record only (no analysis, no report)");
@@ -96,6 +103,7 @@ int execute_watch(const WatchCommandOptions& o) {
   options.window_ms = o.window_ms;
   options.include_children = o.children;
   options.profile_hz = telemetry::profile::parse_profile_rate(o.profile);
+  options.profile_window_ms = o.profile_window_ms;
   options.stdout_file = o.stdout_file;
   options.stderr_file = o.stderr_file;
   install_interrupt_handlers();

@@ -17,6 +17,7 @@ struct WatchCommandOptions {
   std::int64_t window_ms = 1000;
   bool children = false;
   std::string profile = "99";  // --profile off|HZ
+  std::int64_t profile_window_ms = 1000;
   std::string stdout_file;
   std::string stderr_file;
   bool no_analysis = false;

@@ -411,6 +411,7 @@ void Session::start_profiler() {
   }
   profile::ProfilerOptions options;
   options.hz = m_options.profile_hz;
+  options.window_ns = m_options.profile_window_ms * 1'000'000;
   options.children = m_options.include_children;
   options.origin_ns = m_origin;
   if (!m_attached) options.program_note = profile::python_frames_note(m_options.argv.front());

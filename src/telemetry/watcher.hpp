@@ -29,6 +29,9 @@ struct WatchOptions {
   bool include_children = false;       // count the program's descendants too
   // Stack samples per second of each thread's CPU time, on and off the CPU (profile/); 0: off.
   unsigned profile_hz = 99;
+  // The profile's unit of time: the differential profile (which code got slower) compares
+  // whole windows, three or more a quarter of the run, so a short run needs short windows.
+  std::int64_t profile_window_ms = 1000;
   // Where the program's stdout and stderr go (empty: nrmlab's own, unchanged).
   std::filesystem::path stdout_file;
   std::filesystem::path stderr_file;
