@@ -14,6 +14,7 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <random>
 #include <set>
 
@@ -514,6 +515,34 @@ TEST(ValidateWorkloads, DearerHandlesTheSameItemsEveryStepWhileItsHiddenHistoryT
                   static_cast<double>(last - first) / static_cast<double>(steps - 1), 1.0)
           << "linear growth, step " << i << " of " << steps;
   }
+}
+
+// The differential profile's workloads: the same 64 items a step while the pass over the
+// history gets longer (only the time says so); items growing fourfold around a line.
+TEST(ValidateWorkloads, HotspotKeepsItsItemsWhileTheGrowthVariantsItemsGrowFourfold) {
+  auto hotspot = workload(validate::WorkloadKind::hotspot, 300);
+  for (const std::int64_t step : {0, 150, 299}) {
+    validate::StepReport report;
+    hotspot->step(step, report);
+    ASSERT_EQ(report.work.size(), 1u) << "the history is no work counter";
+    EXPECT_EQ(counter(report, "items"), 64);
+  }
+  auto growth = workload(validate::WorkloadKind::hotspot_growth, 300);
+  std::vector<double> first, last;
+  for (std::int64_t step = 0; step < 300; step += (step < 20 || step >= 280) ? 1 : 280 - step) {
+    validate::StepReport report;
+    growth->step(step, report);
+    (step < 20 ? first : last).push_back(counter(report, "items"));
+  }
+  const auto mean = [](const std::vector<double>& v) {
+    return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  };
+  EXPECT_NEAR(mean(first), 33, 3);
+  EXPECT_NEAR(mean(last), 126, 8);
+  EXPECT_GT(
+      *std::max_element(last.begin(), last.end()) - *std::min_element(last.begin(), last.end()), 30)
+      << "the items vary step to step, so their price can be estimated";
+  EXPECT_TRUE(std::isfinite(hotspot->checksum()) && std::isfinite(growth->checksum()));
 }
 
 TEST(ValidateWorkloads, TheFsyncWriterSyncsOneRecordAStepInAFileThatNeverGrows) {

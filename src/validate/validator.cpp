@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/analyze.hpp"
+#include "analysis/code_profile.hpp"
 #include "build_info.hpp"
 #include "study/launcher.hpp"
 #include "util/atomic_file.hpp"
@@ -284,16 +285,16 @@ std::string growth_mistake(const GrowthCheck& check, const analysis::CodeProfile
   if (check.none_dearer)
     for (const analysis::CodeGrowth& g : code.growth)
       if (g.change == analysis::CodeChange::dearer)
-        return fmt::format("{} called dearer (time per unit x{:.2f})", g.function,
-                           g.per_unit_ratio);
+        return fmt::format("{} called dearer (time per unit x{:.2f})",
+                           analysis::short_function(g.function), g.per_unit_ratio);
   if (check.dearer_first.empty()) return "";
   if (code.growth.empty()) return "no function named";
   const analysis::CodeGrowth& top = code.growth.front();
   if (top.function.find(check.dearer_first) == std::string::npos ||
       top.change != analysis::CodeChange::dearer || !(top.share_of_change >= k_min_first_share))
     return fmt::format("first {} ({}, {:.0f}% of the change), not {} dearer with {:.0f}%",
-                       top.function, to_string(top.change), 100 * top.share_of_change,
-                       check.dearer_first, 100 * k_min_first_share);
+                       analysis::short_function(top.function), to_string(top.change),
+                       100 * top.share_of_change, check.dearer_first, 100 * k_min_first_share);
   return "";
 }
 
@@ -307,10 +308,10 @@ void judge_growth(const CaseSpec& spec, const analysis::CodeProfile& code, Valid
   const std::string mistake = growth_mistake(spec.growth, code);
   if (mistake.empty()) {
     if (!code.growth.empty())
-      run.reason +=
-          fmt::format("; first in the differential profile: {} ({}, {:.0f}% of the change)",
-                      code.growth.front().function, to_string(code.growth.front().change),
-                      100 * code.growth.front().share_of_change);
+      run.reason += fmt::format(
+          "; first in the differential profile: {} ({}, {:.0f}% of the change)",
+          analysis::short_function(code.growth.front().function),
+          to_string(code.growth.front().change), 100 * code.growth.front().share_of_change);
     return;
   }
   run.verdict += " (code: wrong)";
