@@ -227,6 +227,16 @@ Json to_json(const Thresholds& thresholds) {
   to_json(j, thresholds);
   return j;
 }
+Json to_json(const CodeComparison& comparison) {
+  Json j;
+  to_json(j, comparison);
+  return j;
+}
+Json to_json(const CodeGrowth& growth) {
+  Json j;
+  to_json(j, growth);
+  return j;
+}
 
 AnalysisReport analysis_from_json(const Json& j) {
   if (!j.is_object()) throw Error("not an analysis document (expected a JSON object)");

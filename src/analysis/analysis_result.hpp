@@ -338,7 +338,7 @@ struct CodeWait {
 // quarters, or either side of a change point), or two runs of one program (`nrmlab
 // compare`) -- and what was done on each.
 struct CodeComparison {
-  std::string condition;  // the condition, or "A vs B" for two runs
+  std::string condition;  // the condition (for two runs, the one both ran)
   std::string segments;   // "quarters", "change point", "runs"
   // "compared", or why not ("too few windows: ...", "not sampled", "too short").
   std::string status = "not compared";
@@ -449,6 +449,10 @@ nlohmann::ordered_json to_json(const AnalysisReport& report);
 nlohmann::ordered_json to_json(const RunAnalysis& run);
 nlohmann::ordered_json to_json(const StudyAnalysis& study);
 nlohmann::ordered_json to_json(const Thresholds& thresholds);
+// A differential profile's entries as code.comparisons and code.growth hold them (`nrmlab
+// compare` writes the same objects).
+nlohmann::ordered_json to_json(const CodeComparison& comparison);
+nlohmann::ordered_json to_json(const CodeGrowth& growth);
 // The inverse of to_json. Absent keys keep their defaults (older documents); a present
 // value of the wrong type, or another schema, throws nrmlab::Error naming the key.
 AnalysisReport analysis_from_json(const nlohmann::ordered_json& json);

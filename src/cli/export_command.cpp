@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "analysis/segment_export.hpp"
 #include "telemetry/export.hpp"
 
 namespace nrmlab::cli {
@@ -13,8 +14,15 @@ CLI::App* add_export_command(CLI::App& app, ExportOptions& o) {
       "export",
       "Write every table of RUN/telemetry.db as plain files (one per table) for pandas or R,\n"
       "or the run's stack samples for flame-graph tools.\n"
-      "Example: nrmlab export runs/a --format csv     ->  runs/a/export/steps.csv, ...\n"
-      "         nrmlab export runs/a --format folded  ->  runs/a/export/profile.folded");
+      "With --format folded or speedscope, after nrmlab analyze RUN, also the early and late\n"
+      "segments the analysis compared (code.comparisons in analysis.json), one file each, for\n"
+      "a differential flame graph.\n"
+      "Examples:\n"
+      "  nrmlab export runs/a --format csv     ->  runs/a/export/steps.csv, ...\n"
+      "  nrmlab export runs/a --format folded  ->  runs/a/export/profile.folded\n"
+      "  nrmlab analyze runs/a && nrmlab export runs/a --format folded\n"
+      "      ->  profile.folded, profile.early.folded, profile.late.folded; then\n"
+      "  difffolded.pl profile.early.folded profile.late.folded | flamegraph.pl > diff.svg");
   command->add_option("run", o.run_dir, "Run directory (holds telemetry.db)")->required();
   command
       ->add_option("--format", o.format,
@@ -39,6 +47,34 @@ telemetry::ExportFormat export_format_named(const std::string& name) {
   return telemetry::ExportFormat::csv;
 }
 
+// The segments' files on stdout with the paths; what they are on stderr, so that stdout stays
+// a list of files.
+void print_segments(const std::filesystem::path& run, const std::filesystem::path& out,
+                    const std::string& format) {
+  const auto segments = analysis::export_segment_profiles(
+      run, out,
+      format == "folded" ? telemetry::profile::ProfileFormat::folded
+                         : telemetry::profile::ProfileFormat::speedscope);
+  if (segments.empty() && !std::filesystem::exists(run / "analysis.json"))
+    fmt::print(stderr,
+               "export: nrmlab analyze {} first to also get the early and late segments it "
+               "compares\n",
+               run.string());
+  for (const auto& s : segments) {
+    if (s.early_file.empty()) {
+      fmt::print(stderr, "export: {}: no early and late segments: {}\n", s.condition, s.status);
+      continue;
+    }
+    fmt::print("{}\n{}\n", s.early_file.string(), s.late_file.string());
+    fmt::print(stderr, "export: {}: early segment windows {}..{}, late {}..{}{}\n", s.condition,
+               s.early.first, s.early.last, s.late.first, s.late.last,
+               format == "folded"
+                   ? fmt::format("; diff: difffolded.pl {} {} | flamegraph.pl",
+                                 s.early_file.filename().string(), s.late_file.filename().string())
+                   : std::string("; open both in speedscope"));
+  }
+}
+
 }  // namespace
 
 int execute_export(const ExportOptions& o) {
@@ -49,6 +85,7 @@ int execute_export(const ExportOptions& o) {
       telemetry::export_telemetry(run / "telemetry.db", out, export_format_named(o.format));
   for (const auto& path : written)
     fmt::print("{}\n", path.string());
+  if (o.format == "folded" || o.format == "speedscope") print_segments(run, out, o.format);
   return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include "cli/analyze_command.hpp"
 #include "cli/commands.hpp"
+#include "cli/compare_command.hpp"
 #include "cli/export_command.hpp"
 #include "cli/report_command.hpp"
 #include "cli/run_command.hpp"
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
   CLI::App* export_ = nrmlab::cli::add_export_command(app, export_options);
   nrmlab::cli::AnalyzeCommandOptions analyze_options;
   CLI::App* analyze = nrmlab::cli::add_analyze_command(app, analyze_options);
+  nrmlab::cli::CompareCommandOptions compare_options;
+  CLI::App* compare = nrmlab::cli::add_compare_command(app, compare_options);
   nrmlab::cli::ReportCommandOptions report_options;
   CLI::App* report = nrmlab::cli::add_report_command(app, report_options);
   nrmlab::cli::WatchCommandOptions watch_options;
@@ -48,6 +51,7 @@ int main(int argc, char** argv) {
     if (run->parsed()) return nrmlab::cli::execute_run(run_options);
     if (export_->parsed()) return nrmlab::cli::execute_export(export_options);
     if (analyze->parsed()) return nrmlab::cli::execute_analyze(analyze_options);
+    if (compare->parsed()) return nrmlab::cli::execute_compare(compare_options);
     if (report->parsed()) return nrmlab::cli::execute_report(report_options);
     if (watch->parsed()) return nrmlab::cli::execute_watch(watch_options);
     if (study->parsed()) return nrmlab::cli::execute_study(study_options);
