@@ -112,6 +112,7 @@ RunComparison compare_runs(const RunData& a, const ProfileData& profile_a, const
   out.a = a.dir.string();
   out.b = b.dir.string();
   out.material = options.material;
+  out.confidence = options.confidence;
   for (const ConditionData& condition : a.conditions) {
     if (const ConditionData* other = same_named_condition(b, condition.name))
       compare_condition(condition, profile_a, *other, profile_b, options, out);
@@ -200,10 +201,11 @@ std::vector<std::string> comparison_lines(const RunComparison& run,
     lines.push_back(comparison_header(run, c));
     if (c.status != "compared") continue;
     if (!c.experiment.empty()) lines.push_back("  note: " + c.experiment);
+    const std::string level = fmt::format("[{:g}%]", 100 * run.confidence);
     lines.push_back(fmt::format(
         "  {:<32} {:<10} {:<19} {:<22} {:<24} {}", "function", "wait", "self ms/step A -> B",
-        "share of change [95%]",
-        c.work_counter.empty() ? "B/A per step [95%]" : "B/A per unit [95%]", "verdict"));
+        "share of change " + level,
+        (c.work_counter.empty() ? "B/A per step " : "B/A per unit ") + level, "verdict"));
     std::size_t shown = 0;
     for (const CodeGrowth& g : run.growth) {
       if (g.condition != c.condition) continue;
@@ -217,7 +219,12 @@ std::vector<std::string> comparison_lines(const RunComparison& run,
   CodeProfile code;
   code.comparisons = run.comparisons;
   code.growth = run.growth;
-  const std::string growth = growth_line(code);
+  // Between two runs, "slower" is B's step time above A's (or not known: then the line says
+  // why the condition could not be compared).
+  std::vector<std::string> slower;
+  for (const CodeComparison& c : run.comparisons)
+    if (!(c.step_ms_late <= c.step_ms_early)) slower.push_back(c.condition);
+  const std::string growth = growth_line(code, slower);
   lines.push_back("growth   " + (growth.empty() ? std::string("no condition is slower per step "
                                                               "in B than in A: no slowdown to "
                                                               "explain")
@@ -309,6 +316,7 @@ nlohmann::ordered_json to_json(const RunComparison& run) {
           {"a", run.a},
           {"b", run.b},
           {"threshold", run.material},
+          {"confidence", run.confidence},
           {"comparisons", comparisons},
           {"growth", growth},
           {"notes", run.notes}};

@@ -37,6 +37,7 @@ struct RunComparison {
   std::string a;  // the run directories, as given
   std::string b;
   double material = 0.10;
+  double confidence = 0.95;                 // of every interval
   std::vector<CodeComparison> comparisons;  // one per condition both runs ran, in A's order
   // Per comparison, every function sampled on either side, largest contribution to the
   // change of step time first.
