@@ -92,15 +92,9 @@ FlameGraph build_flame_graph(const telemetry::profile::ProfileData& data,
                              std::size_t max_nodes = k_flame_max_nodes,
                              std::size_t max_bytes = k_flame_max_bytes);
 
-// The page's form (d3-flame-graph's compact keys): {"total_ns", "min_share", "nodes",
-// "folded_nodes", "folded_ns", "wait_classes": [names], "root": node}, a node being {"n":
-// function, "m": module, "v": total_ns, "w": {wait class: ns, only those with time},
-// "f": folded_ns (when not 0), "c": [children] (when any)}. "differential" is null for the
-// whole run's graph; a differential graph's is {"early_first_window", "early_last_window",
-// "late_first_window", "late_last_window", "early_steps", "late_steps", "early_total_ns"} and per
-// node "b": base_ns and "d": flame_delta_ns (rounded to the nanosecond). The differential graph of
-// `sides.late` against `sides.early` (see above): root and widths from the late windows' counts,
-// base_ns from the early windows'. The same folding, with the late side's time as the run's.
+// The differential graph of `sides.late` against `sides.early` (see above): root and widths
+// from the late windows' counts, base_ns from the early windows'. The same folding, with the
+// late side's time as the run's.
 FlameGraph build_differential_flame_graph(const telemetry::profile::ProfileData& data,
                                           const FlameSides& sides,
                                           double min_share = k_flame_min_share,
@@ -112,6 +106,13 @@ FlameGraph build_differential_flame_graph(const telemetry::profile::ProfileData&
 // differential colours compare it with the width (a node only late has delta == width).
 double flame_delta_ns(const FlameNode& node, const FlameSides& sides);
 
+// The page's form (d3-flame-graph's compact keys): {"total_ns", "min_share", "nodes",
+// "folded_nodes", "folded_ns", "wait_classes": [names], "root": node}, a node being {"n":
+// function, "m": module, "v": total_ns, "w": {wait class: ns, only those with time},
+// "f": folded_ns (when not 0), "c": [children] (when any)}. "differential" is null for the
+// whole run's graph; a differential graph's is {"early_first_window", "early_last_window",
+// "late_first_window", "late_last_window", "early_steps", "late_steps", "early_total_ns"} and per
+// node "b": base_ns and "d": flame_delta_ns (rounded to the nanosecond).
 nlohmann::json to_json(const FlameGraph& graph);
 
 }  // namespace nrmlab::report
