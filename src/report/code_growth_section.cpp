@@ -59,7 +59,7 @@ Figure share_figure(const ProfileData& profile, const CodeGrowthView& view) {
   Panel panel;
   panel.title = "The top functions' share of each window's sampled time";
   panel.x_label = "time since the start (s)";
-  panel.y_label = "share of the window's sampled time (%)";
+  panel.y_label = "% of the window's sampled time";
   panel.series = function_share_series(profile, view.growth);
   const double seconds = window_seconds(profile);
   const analysis::CodeComparison& c = view.comparison;
