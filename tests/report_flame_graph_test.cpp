@@ -1,8 +1,10 @@
 // The report's code section (issue 18): the flame graph's tree built from known stacks,
 // its cap, its JSON, the section's HTML with and without samples, and a report of a real
-// run whose telemetry.db holds stack samples.
+// run whose telemetry.db holds stack samples; the differential graph of a late side against
+// an early one, the top functions' share per window and their part of the page (issue 19).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "report/assets.hpp"
+#include "report/code_growth_section.hpp"
 #include "report/code_section.hpp"
 #include "report/figures.hpp"
 #include "report/flame_graph.hpp"
@@ -393,6 +396,265 @@ TEST(ReportFlameGraph, AReportOfASampledRunEmbedsTheGraphAndTheLibrary) {
   EXPECT_THAT(plain, Not(HasSubstr("id=\"flame-graph\"")));
   // The graph and its library cost a few hundred KB at most.
   EXPECT_LT(page.size() - plain.size(), 300'000u);
+}
+
+// ---- the differential graph and the share per window (issue 19) ------------------------
+
+// Early: windows 0-2 over 10 steps; late: windows 3-5 over 20 steps; window 7 is in neither
+// side (and window 6 has no counts). Per side (ms): grows 30 -> 120 (3 -> 6 ms per step),
+// shrinks 60 -> 40 (6 -> 2), late_only sleeps 0 -> 20 (0 -> 1), early_only 10 -> 0.
+ProfileData two_sided_profile() {
+  ProfileData data;
+  data.status = "sampled";
+  data.window_ns = 1'000'000'000;
+  data.frames = {{1, "main", "prog", 0},
+                 {2, "grows", "prog", 0x401000},
+                 {3, "shrinks", "prog", 0x401100},
+                 {4, "late_only", "prog", 0x401200},
+                 {5, "early_only", "prog", 0x401300}};
+  data.stacks = {{1, 0, 1}, {2, 1, 2}, {3, 1, 3}, {4, 1, 4}, {5, 1, 5}};
+  const auto count = [&](std::int64_t window, std::int64_t stack, WaitClass wait, std::int64_t ms) {
+    data.counts.push_back({window, stack, wait, ms, ms * k_ms});
+  };
+  for (std::int64_t w = 0; w < 3; ++w) {
+    count(w, 2, WaitClass::on_cpu, 10);
+    count(w, 3, WaitClass::on_cpu, 20);
+  }
+  count(0, 5, WaitClass::on_cpu, 10);
+  for (std::int64_t w = 3; w < 6; ++w)
+    count(w, 2, WaitClass::on_cpu, 40);
+  count(3, 3, WaitClass::on_cpu, 20);
+  count(4, 3, WaitClass::on_cpu, 20);
+  count(5, 4, WaitClass::sleep, 20);
+  count(7, 2, WaitClass::on_cpu, 5);
+  return data;
+}
+
+constexpr report::FlameSides k_two_sides{{0, 2}, {3, 5}, 10.0, 20.0};
+
+TEST(ReportFlameGraph, TheDifferentialGraphIsTheLateSideWithEachNodesChangePerStep) {
+  const FlameGraph graph = report::build_differential_flame_graph(two_sided_profile(), k_two_sides);
+  ASSERT_TRUE(graph.sides.has_value());
+  // The late side only: window 7 (in neither side) is left out.
+  EXPECT_EQ(graph.root.total_ns, 180 * k_ms);
+  EXPECT_EQ(graph.root.base_ns, 100 * k_ms);
+  const FlameNode& main = child(graph.root, "main");
+  EXPECT_EQ(names(main), (std::vector<std::string>{"grows", "shrinks", "late_only"}))
+      << "a function that ran only early has no width";
+  // Change per step, in late ns: late - early * late_steps / early_steps.
+  EXPECT_DOUBLE_EQ(report::flame_delta_ns(child(main, "grows"), k_two_sides), 60.0 * k_ms);
+  EXPECT_DOUBLE_EQ(report::flame_delta_ns(child(main, "shrinks"), k_two_sides), -80.0 * k_ms);
+  const FlameNode& late_only = child(main, "late_only");
+  EXPECT_EQ(late_only.base_ns, 0);
+  EXPECT_DOUBLE_EQ(report::flame_delta_ns(late_only, k_two_sides),
+                   static_cast<double>(late_only.total_ns))
+      << "only late: the change is the whole width (the library's 'new' colour)";
+  EXPECT_EQ(child(late_only, "[sleep]").total_ns, 20 * k_ms) << "waits end in their pseudo-frame";
+  // The early-only function's time is in its caller's base, hence in the caller's change.
+  EXPECT_EQ(main.base_ns, 100 * k_ms);
+  EXPECT_DOUBLE_EQ(report::flame_delta_ns(main, k_two_sides), -20.0 * k_ms);
+  EXPECT_EQ(graph.folded_nodes, 0u) << "a node without late time is not counted as folded";
+  expect_consistent(graph.root);
+
+  const nlohmann::json json = report::to_json(graph);
+  EXPECT_EQ(json["differential"]["early_steps"], 10.0);
+  EXPECT_EQ(json["differential"]["late_first_window"], 3);
+  EXPECT_EQ(json["differential"]["early_total_ns"], 100 * k_ms);
+  const nlohmann::json& grows = json["root"]["c"][0]["c"][0];
+  EXPECT_EQ(grows["n"], "grows");
+  EXPECT_EQ(grows["v"], 120 * k_ms);
+  EXPECT_EQ(grows["b"], 30 * k_ms);
+  EXPECT_EQ(grows["d"], 60 * k_ms);
+  EXPECT_EQ(json["root"]["c"][0]["c"][1]["d"], -80 * k_ms);
+  // The whole run's graph has no sides and no per-node change.
+  const nlohmann::json whole = report::to_json(report::build_flame_graph(two_sided_profile()));
+  EXPECT_TRUE(whole["differential"].is_null());
+  EXPECT_FALSE(whole["root"].contains("d"));
+  EXPECT_EQ(whole["total_ns"], 285 * k_ms);
+}
+
+TEST(ReportFlameGraph, AFunctionOnlyEarlyIsKeptWithoutWidthOnlyWhenNothingFolds) {
+  // With no threshold at all, no node is kept for lack of time either: every drawn box has
+  // width. The early-only function is still absent, its time still in main's base.
+  const FlameGraph graph =
+      report::build_differential_flame_graph(two_sided_profile(), k_two_sides, 0.0);
+  EXPECT_EQ(names(child(graph.root, "main")),
+            (std::vector<std::string>{"grows", "shrinks", "late_only"}));
+  EXPECT_EQ(graph.nodes, count_nodes(graph.root));
+}
+
+TEST(ReportFlameGraph, ALargeDifferentialProfileStaysWithinItsByteBudget) {
+  ProfileData data;
+  data.status = "sampled";
+  const std::string long_name = "std::vector<std::map<std::string, " + std::string(450, 'T') + ">>";
+  for (int path = 0; path < 900; ++path) {
+    std::int64_t parent = 0;
+    for (int depth = 0; depth < 6; ++depth) {
+      const auto id = static_cast<std::int64_t>(data.frames.size()) + 1;
+      const int group = depth == 0 ? path % 10 : depth == 1 ? path % 100 : path;
+      data.frames.push_back(
+          {id, fmt::format("{}::f{}_{}", long_name, depth, group), "libbig.so", 0});
+      data.stacks.push_back({id, parent, id});
+      parent = id;
+    }
+    data.counts.push_back({1, parent, WaitClass::on_cpu, 1, k_ms});
+    data.counts.push_back({4, parent, WaitClass::on_cpu, 1, (path % 2 == 0 ? 2 : 1) * k_ms});
+  }
+  std::sort(data.counts.begin(), data.counts.end(),
+            [](const auto& a, const auto& b) { return a.window < b.window; });
+  const FlameGraph graph = report::build_differential_flame_graph(data, k_two_sides);
+  EXPECT_GT(graph.min_share, report::k_flame_min_share) << "the budget raised the threshold";
+  EXPECT_LT(report::to_json(graph).dump().size(), report::k_flame_max_bytes);
+  EXPECT_EQ(graph.root.total_ns, 1350 * k_ms);
+  EXPECT_EQ(graph.root.base_ns, 900 * k_ms);
+  expect_consistent(graph.root);
+}
+
+// The analysis' view of the two-sided run: grows is the change, shrinks offsets a part.
+analysis::CodeProfile two_sided_code(const std::string& status) {
+  analysis::CodeProfile code = c256_like_code();
+  analysis::CodeComparison c;
+  c.condition = "c<1>";
+  c.segments = "quarters";
+  c.status = status;
+  c.early_first_window = 0;
+  c.early_last_window = 2;
+  c.late_first_window = 3;
+  c.late_last_window = 5;
+  c.early_steps = 10;
+  c.late_steps = 20;
+  c.step_ms_early = 9.0;
+  c.step_ms_late = 9.0;
+  code.comparisons = {c};
+  const auto entry = [](std::string condition, std::string function, double early, double late) {
+    analysis::CodeGrowth g;
+    g.condition = std::move(condition);
+    g.function = std::move(function);
+    g.module = "prog";
+    g.wait_class = "on_cpu";
+    g.self_per_step_early = early;
+    g.self_per_step_late = late;
+    return g;
+  };
+  analysis::CodeGrowth shrinks = entry("c<1>", "shrinks", 0.006, 0.002);
+  shrinks.share_of_change = -0.5;
+  shrinks.change = analysis::CodeChange::cheaper;
+  analysis::CodeGrowth grows = entry("c<1>", "grows", 0.003, 0.006);
+  grows.share_of_change = 1.2;
+  grows.interval = {0.9, 1.5};
+  grows.per_unit_ratio = 2.0;
+  grows.per_unit_ratio_ci_low = 1.8;
+  grows.per_unit_ratio_ci_high = 2.2;
+  grows.change = analysis::CodeChange::dearer;
+  analysis::CodeGrowth other = entry("other", "early_only", 0.001, 0.0);
+  other.share_of_change = 5.0;
+  code.growth = {shrinks, grows, other};
+  return code;
+}
+
+TEST(ReportFlameGraph, TheSharePerWindowFollowsEachFunctionsSelfTime) {
+  const analysis::CodeProfile code = two_sided_code("compared");
+  const auto view = report::featured_code_growth(code, two_sided_profile());
+  ASSERT_TRUE(view.has_value());
+  // Its own condition's entries only, largest share of the change first.
+  ASSERT_EQ(view->growth.size(), 2u);
+  EXPECT_EQ(view->growth[0].function, "grows");
+  const std::vector<report::Series> series =
+      report::function_share_series(two_sided_profile(), view->growth);
+  ASSERT_EQ(series.size(), 2u);
+  EXPECT_EQ(series[0].name, "grows (on_cpu)");
+  // Windows 0 to 7, one point each, at window * 1 s.
+  EXPECT_EQ(series[0].x, (std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7}));
+  const std::vector<double> grows = {25, 100.0 / 3, 100.0 / 3, 200.0 / 3, 200.0 / 3, 200.0 / 3};
+  const std::vector<double> shrinks = {50, 200.0 / 3, 200.0 / 3, 100.0 / 3, 100.0 / 3, 0};
+  for (std::size_t w = 0; w < grows.size(); ++w) {
+    EXPECT_NEAR(series[0].y[w], grows[w], 1e-9) << "window " << w;
+    EXPECT_NEAR(series[1].y[w], shrinks[w], 1e-9) << "window " << w;
+  }
+  EXPECT_TRUE(std::isnan(series[0].y[6])) << "a window without samples is a gap";
+  EXPECT_DOUBLE_EQ(series[0].y[7], 100.0);
+  // An entry in another wait class is another series: none of grows' time is sleep.
+  analysis::CodeGrowth asleep = view->growth[0];
+  asleep.wait_class = "sleep";
+  const auto sleeping = report::function_share_series(two_sided_profile(), {asleep});
+  EXPECT_DOUBLE_EQ(sleeping.at(0).y[3], 0.0);
+  // At most `functions` series.
+  EXPECT_EQ(report::function_share_series(two_sided_profile(), view->growth, 1).size(), 1u);
+  // The chart's spans are the two sides.
+  const report::Panel& panel = view->share.panels.at(0);
+  ASSERT_EQ(panel.spans.size(), 2u);
+  EXPECT_DOUBLE_EQ(panel.spans[1].x_begin, 3.0);
+  EXPECT_DOUBLE_EQ(panel.spans[1].x_end, 6.0);
+}
+
+TEST(ReportFlameGraph, TheSectionShowsTheDifferentialGraphOnlyForACompletedComparison) {
+  const ProfileData profile = two_sided_profile();
+  const auto view = report::featured_code_growth(two_sided_code("compared"), profile);
+  ASSERT_TRUE(view.has_value());
+  ASSERT_TRUE(view->graph.has_value());
+  const std::string html = report::code_growth_html(view);
+  EXPECT_THAT(html, HasSubstr("<div id=\"flame-diff-graph\" class=\"flame\">"));
+  EXPECT_THAT(html, HasSubstr("id=\"flame-diff-search\""));
+  EXPECT_THAT(html, HasSubstr("data-island=\"code_growth\""));
+  EXPECT_THAT(html, HasSubstr("Condition c&lt;1&gt;, quarters"));
+  // The table: early -> late per step, the share of the change with its interval, the ratio.
+  EXPECT_THAT(html, HasSubstr("<td class=\"mono\">grows</td><td>prog</td><td>on_cpu</td><td "
+                              "class=\"num\">3 ms &rarr; 6 ms</td><td class=\"num\">120% [90%, "
+                              "150%]</td><td class=\"num\">2 [1.8, 2.2]</td><td>dearer</td>"));
+  EXPECT_THAT(html, HasSubstr("<td>cheaper</td>"));
+  const nlohmann::json island = report::code_growth_island(view);
+  EXPECT_EQ(island["graph"]["root"]["v"], 180 * k_ms);
+  EXPECT_EQ(island["share"]["panels"][0]["series"].size(), 2u);
+
+  // Not compared: one line with the status, nothing to draw.
+  const auto few = report::featured_code_growth(
+      two_sided_code("too few windows: 2 early, 3 late (at least 3 each)"), profile);
+  ASSERT_TRUE(few.has_value());
+  EXPECT_FALSE(few->graph.has_value());
+  const std::string line = report::code_growth_html(few);
+  EXPECT_THAT(line, HasSubstr("not compared (too few windows: 2 early, 3 late"));
+  EXPECT_THAT(line, Not(HasSubstr("flame-diff")));
+  EXPECT_THAT(line, Not(HasSubstr("class=\"chart\"")));
+  EXPECT_EQ(report::code_growth_island(few), nullptr);
+  // No comparison at all, or no samples: nothing.
+  EXPECT_FALSE(report::featured_code_growth(c256_like_code(), profile).has_value());
+  EXPECT_FALSE(report::featured_code_growth(two_sided_code("compared"), ProfileData{}));
+  EXPECT_EQ(report::code_growth_html(std::nullopt), "");
+}
+
+// A real run's report with the two-sided samples and analysis put in: the page carries the
+// differential graph, its data and the share chart only when the comparison was made.
+TEST(ReportFlameGraph, AReportEmbedsTheDifferentialGraphOnlyWhenCompared) {
+  ScratchDir scratch;
+  const fs::path dir = scratch / "run";
+  ASSERT_EQ(run_nrmlab({"run", "--steps", "30", "--source", "synthetic", "--profile", "off",
+                        "--out", dir.string(), "-q"},
+                       scratch)
+                .exit_code,
+            0);
+  ASSERT_EQ(run_nrmlab({"analyze", dir.string(), "--quiet"}, scratch).exit_code, 0);
+  report::ReportInput input = report::load_report_input(dir);
+  input.featured_profile = two_sided_profile();
+  input.runs[input.featured].analysis.code = two_sided_code("compared");
+  const std::vector<report::Figure> figures = report::build_figures(input);
+  const std::string page = report::render_html(input, figures);
+  EXPECT_THAT(page, HasSubstr("id=\"flame-diff-graph\""));
+  EXPECT_THAT(page, HasSubstr("<div class=\"chart\" id=\"code-share-0\""));
+  const std::size_t begin = page.find("id=\"nrmlab-data\">") + 17;
+  const nlohmann::json island =
+      nlohmann::json::parse(page.substr(begin, page.find("</script>", begin) - begin));
+  EXPECT_EQ(island["code_growth"]["graph"]["differential"]["late_steps"], 20.0);
+  EXPECT_EQ(island["figures"].size(), 6u) << "the share chart is not one of the figures";
+
+  input.runs[input.featured].analysis.code = two_sided_code("too few windows: 1 early");
+  const std::string plain = report::render_html(input, figures);
+  EXPECT_THAT(plain, Not(HasSubstr("id=\"flame-diff-graph\"")));
+  EXPECT_THAT(plain, Not(HasSubstr("code-share-0")));
+  EXPECT_THAT(plain, HasSubstr("not compared (too few windows: 1 early)"));
+  EXPECT_THAT(plain, HasSubstr("id=\"flame-graph\"")) << "the whole run's graph stays";
+  // The differential graph adds its data, never a second copy of the library.
+  EXPECT_EQ(page.find(report::k_flame_graph_js), page.rfind(report::k_flame_graph_js));
+  EXPECT_LT(page.size() - plain.size(), report::k_flame_max_bytes + 20'000);
 }
 
 }  // namespace

@@ -32,35 +32,6 @@ std::string p_text(double p) {
   return p < 1e-4 ? "p < 0.0001" : fmt::format("p = {:.2g}", p);
 }
 
-// Thins a series to the display budget with LTTB on (x, y); bands and error bars keep
-// the same points. A NaN x is a break (a condition boundary): each stretch between breaks
-// is thinned on its own, with a share of the budget, and the breaks stay.
-Series thin(Series series) {
-  if (series.x.size() <= k_display_points) return series;
-  std::vector<std::size_t> kept;
-  const double share = static_cast<double>(k_display_points) / static_cast<double>(series.x.size());
-  std::size_t begin = 0;
-  while (begin < series.x.size()) {
-    std::size_t end = begin;
-    while (end < series.x.size() && !std::isnan(series.x[end]))
-      ++end;
-    const std::size_t length = end - begin;
-    const auto budget =
-        std::max<std::size_t>(3, static_cast<std::size_t>(share * static_cast<double>(length)));
-    const auto stretch = lttb_indices(std::span(series.x).subspan(begin, length),
-                                      std::span(series.y).subspan(begin, length), budget);
-    for (const std::size_t i : stretch)
-      kept.push_back(begin + i);
-    if (end < series.x.size()) kept.push_back(end);  // the break itself
-    begin = end + 1;
-  }
-  series.x = pick(series.x, kept);
-  series.y = pick(series.y, kept);
-  if (!series.y_low.empty()) series.y_low = pick(series.y_low, kept);
-  if (!series.y_high.empty()) series.y_high = pick(series.y_high, kept);
-  return series;
-}
-
 std::vector<std::string> provenance_of(const ReportInput& input,
                                        const std::vector<std::string>& run_ids) {
   std::vector<std::string> lines;
@@ -729,6 +700,32 @@ constexpr Prior k_priors[] = {{"H1", {1, 2, 3, 2}},
                               {"H5", {3, 4, 5, 5}}};
 
 }  // namespace
+
+Series thin(Series series) {
+  if (series.x.size() <= k_display_points) return series;
+  std::vector<std::size_t> kept;
+  const double share = static_cast<double>(k_display_points) / static_cast<double>(series.x.size());
+  std::size_t begin = 0;
+  while (begin < series.x.size()) {
+    std::size_t end = begin;
+    while (end < series.x.size() && !std::isnan(series.x[end]))
+      ++end;
+    const std::size_t length = end - begin;
+    const auto budget =
+        std::max<std::size_t>(3, static_cast<std::size_t>(share * static_cast<double>(length)));
+    const auto stretch = lttb_indices(std::span(series.x).subspan(begin, length),
+                                      std::span(series.y).subspan(begin, length), budget);
+    for (const std::size_t i : stretch)
+      kept.push_back(begin + i);
+    if (end < series.x.size()) kept.push_back(end);  // the break itself
+    begin = end + 1;
+  }
+  series.x = pick(series.x, kept);
+  series.y = pick(series.y, kept);
+  if (!series.y_low.empty()) series.y_low = pick(series.y_low, kept);
+  if (!series.y_high.empty()) series.y_high = pick(series.y_high, kept);
+  return series;
+}
 
 Figure runtime_timeline(const ReportInput& input) {
   Figure figure;

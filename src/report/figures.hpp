@@ -14,6 +14,11 @@ namespace nrmlab::report {
 // 10^6-step run gives a report of a few megabytes.
 inline constexpr std::size_t k_display_points = 2000;
 
+// Thins a series to k_display_points with LTTB on (x, y); bands and error bars keep the same
+// points. A NaN x is a break (a condition boundary): each stretch between breaks is thinned
+// on its own, with a share of the budget, and the breaks stay.
+Series thin(Series series);
+
 // Figures 1-4, S1, S2, in that order.
 std::vector<Figure> build_figures(const ReportInput& input);
 

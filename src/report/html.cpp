@@ -10,6 +10,7 @@
 #include "analysis/attribution.hpp"
 #include "analysis/summary.hpp"
 #include "report/assets.hpp"
+#include "report/code_growth_section.hpp"
 #include "report/code_section.hpp"
 #include "report/json_field.hpp"
 #include "report/page_assets.hpp"
@@ -351,7 +352,8 @@ std::string provenance_html(const ReportInput& input) {
 // What the page carries as data: every figure (as drawn), the analysis of the study and of
 // the featured run in full, and a compact line per run.
 json island(const ReportInput& input, const std::vector<Figure>& figures,
-            const std::optional<FlameGraph>& flame_graph) {
+            const std::optional<FlameGraph>& flame_graph,
+            const std::optional<CodeGrowthView>& code_growth) {
   json out;
   out["schema"] = "nrmlab.report/1";
   out["palette"] = json::array();
@@ -388,6 +390,7 @@ json island(const ReportInput& input, const std::vector<Figure>& figures,
   for (const Figure& figure : figures)
     out["figures"].push_back(to_json(figure));
   out["flame_graph"] = code_section_island(flame_graph);
+  out["code_growth"] = code_growth_island(code_growth);
   return out;
 }
 
@@ -588,6 +591,8 @@ std::string render_html(const ReportInput& input, const std::vector<Figure>& fig
   const analysis::SoundAnalysis& sound = run.analysis.sound;
   const std::string level = input.interval_label();
   const std::optional<FlameGraph> flame_graph = featured_flame_graph(input.featured_profile);
+  const std::optional<CodeGrowthView> code_growth =
+      featured_code_growth(run.analysis.code, input.featured_profile);
   std::string page = page_head(input.name);
 
   page += fmt::format("<h1>nrmlab report: {}</h1>", escape_html(input.name));
@@ -617,6 +622,7 @@ std::string render_html(const ReportInput& input, const std::vector<Figure>& fig
                       escape_html(run.id));
   page += decomposition_table(sound.run);
   page += code_section_html(run.analysis.code, input.featured_profile, flame_graph);
+  page += code_growth_html(code_growth);
   page += "<h2 id=\"drift\">Drift per condition</h2>" + drift_table(sound.drift, level);
   page += figure_html(figures.at(0), 0);
   page += "<h2 id=\"attribution\">Where the change went</h2>" +
@@ -640,11 +646,11 @@ std::string render_html(const ReportInput& input, const std::vector<Figure>& fig
       "analyses) is the JSON in the element <code>#nrmlab-data</code>.</p>";
 
   page += "\n<script type=\"application/json\" id=\"nrmlab-data\">";
-  page += json_for_script(island(input, figures, flame_graph));
+  page += json_for_script(island(input, figures, flame_graph, code_growth));
   page += "</script>\n<script>";
   page += k_uplot_js;
   // d3 and d3-flame-graph (about 140 KB) only when there is a graph to draw.
-  if (flame_graph) {
+  if (flame_graph || (code_growth && code_growth->graph)) {
     page += "</script>\n<script>";
     page += k_flame_graph_js;
   }

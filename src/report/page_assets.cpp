@@ -243,8 +243,12 @@ const std::string_view k_report_js = R"js(
     return lines.join('\n') + '\n';
   }
 
+  // A figure's panel, or (data-island) a panel of another island member's figure: the code
+  // section's share chart.
+  const figureOf = (element) => (element.dataset.island
+    ? island[element.dataset.island].share : island.figures[+element.dataset.figure]);
   document.querySelectorAll('.chart').forEach((element) => {
-    const panel = island.figures[+element.dataset.figure].panels[+element.dataset.panel];
+    const panel = figureOf(element).panels[+element.dataset.panel];
     try {
       charts.push(makeChart(element, panel));
     } catch (error) {
@@ -259,32 +263,48 @@ const std::string_view k_report_js = R"js(
         link.click();
       });
   });
-  // The flame graph (d3-flame-graph, embedded only when the island has a graph): a box per
-  // function, coloured by the wait class holding most of its time; click zooms, the search
-  // box highlights matching functions, hover names the function, module, time and share.
-  function drawFlameGraph(data) {
-    const element = document.getElementById('flame-graph');
+  // The flame graphs (d3-flame-graph, embedded only when the island has a graph). The whole
+  // run's: a box per function, coloured by the wait class holding most of its time. The
+  // differential one (data.differential): the late side's boxes, coloured by the library's
+  // differential colours from each node's change ("d", in the width's units), with both
+  // sides' time per step on hover. Both: click zooms, the search box highlights matching
+  // functions, hover names the function, module, time and its split by wait class.
+  function drawFlameGraph(data, prefix, colours) {
+    const element = document.getElementById(prefix + '-graph');
     if (!element || !data) return null;
     if (typeof flamegraph === 'undefined' || typeof d3 === 'undefined')
       throw new Error('the flame graph library is missing from the page');
-    const details = document.getElementById('flame-details');
+    const details = document.getElementById(prefix + '-details');
+    const diff = data.differential;
     const total = data.total_ns > 0 ? data.total_ns : 1;
     const share = (ns) => (100 * ns / total).toFixed(ns < total / 1000 ? 3 : 1) + '%';
     const seconds = (ns) => (ns / 1e9).toPrecision(3) + ' s';
+    const perStep = (ns, steps) => (steps > 0 ? (ns / steps / 1e6).toPrecision(3) + ' ms' : 'n/a');
     const dominant = (node) => {
       let best = 'on_cpu', most = -1;
       for (const [wait, ns] of Object.entries(node.w || {}))
         if (ns > most) { most = ns; best = wait; }
       return best;
     };
+    const change = (node) => {
+      const late = node.v / diff.late_steps, early = (node.b || 0) / diff.early_steps;
+      const sign = late >= early ? '+' : '\u2212';
+      return perStep(node.b || 0, diff.early_steps) + ' \u2192 ' + perStep(node.v, diff.late_steps) +
+        ' per step (' + sign + (Math.abs(late - early) / 1e6).toPrecision(3) + ' ms' +
+        (early > 0 ? ', ' + sign + (100 * Math.abs(late - early) / early).toFixed(0) + '%' : ', only late') + ')';
+    };
     const label = (d) => {
       const node = d.data;
       const waits = Object.entries(node.w || {}).sort((a, b) => b[1] - a[1])
         .map(([wait, ns]) => wait + ' ' + (100 * ns / (node.v || 1)).toFixed(0) + '%').join(', ');
-      return node.n + (node.m ? ' (' + node.m + ')' : '') + ': ' + seconds(node.v) + ', ' +
-        share(node.v) + ' of the sampled time [' + waits + ']' +
+      const figures = diff ? 'early \u2192 late ' + change(node)
+        : seconds(node.v) + ', ' + share(node.v) + ' of the sampled time';
+      return node.n + (node.m ? ' (' + node.m + ')' : '') + ': ' + figures + ' [' + waits + ']' +
         (node.f ? '; ' + seconds(node.f) + ' in small callees folded in' : '');
     };
+    const colour = diff
+      ? (d) => (d.highlight ? '#E600E6' : flamegraph.colorMapper.differentialColorMapper(d))
+      : (d) => (d.highlight ? '#E600E6' : colours[dominant(d.data)] || '#999999');
     const term = (text) => text.trim().toLowerCase();
     let searchText = '\u00a0';
     const chart = flamegraph.default()
@@ -293,30 +313,38 @@ const std::string_view k_report_js = R"js(
       .transitionDuration(250)
       .minFrameSize(1)
       .sort(false)
-      .setColorMapper((d) => (d.highlight ? '#E600E6' : data.colours[dominant(d.data)] || '#999999'))
+      .setColorMapper(colour)
       .setLabelHandler(label)
       .setSearchMatch((d, text) => !!term(text) && String(d.data.n).toLowerCase().includes(term(text)))
       .setSearchHandler((results, sum) => {
         searchText = results.length === 0 ? 'no function matches'
-          : results.length + ' frames match: ' + seconds(sum) + ', ' + share(sum) + ' of the sampled time';
+          : results.length + ' frames match: ' + (diff ? perStep(sum, diff.late_steps) + ' per late step'
+            : seconds(sum) + ', ' + share(sum) + ' of the sampled time');
         details.textContent = searchText;
       })
       // Hover shows the frame; leaving it shows the search's result again.
       .setDetailsHandler((text) => { details.textContent = text || searchText; })
       .setDetailsElement(details);
     d3.select(element).datum(data.root).call(chart);
-    const search = document.getElementById('flame-search');
+    const search = document.getElementById(prefix + '-search');
     search.addEventListener('input', () => {
       if (term(search.value)) chart.search(search.value);
       else { searchText = '\u00a0'; chart.clear(); }
     });
-    document.getElementById('flame-reset').addEventListener('click', () => chart.resetZoom());
+    document.getElementById(prefix + '-reset').addEventListener('click', () => chart.resetZoom());
     return chart;
   }
+  const flameColours = (island.flame_graph || {}).colours || {};
   try {
-    window.nrmlabFlameGraph = drawFlameGraph(island.flame_graph);
+    window.nrmlabFlameGraph = drawFlameGraph(island.flame_graph, 'flame', flameColours);
   } catch (error) {
     console.error('nrmlab: the flame graph failed: ' + error);
+  }
+  try {
+    window.nrmlabDiffFlameGraph =
+      drawFlameGraph((island.code_growth || {}).graph, 'flame-diff', flameColours);
+  } catch (error) {
+    console.error('nrmlab: the differential flame graph failed: ' + error);
   }
 
   requestAnimationFrame(() => requestAnimationFrame(() => {
