@@ -219,6 +219,21 @@ TEST(CodeGrowth, WithoutAWorkCounterADearerFunctionIsNotIdentifiable) {
   EXPECT_NE(o.line().find("work not measured): not identifiable"), std::string::npos);
 }
 
+// A unit of work can cost well under a nanosecond (a counter of array elements scanned):
+// the ratio and its interval must not collapse to 1 at some absolute floor.
+TEST(CodeGrowth, AUnitCheaperThanANanosecondStillShowsItsChange) {
+  Plant plant;
+  plant.scan_ms_last = 20.0;
+  plant.work_first = plant.work_last = 1e8;  // 20 ms over 1e8 units: 0.2 ns a unit
+  const Outcome o = compare_quarters(simulate(plant, 4002));
+  ASSERT_FALSE(o.growth.empty());
+  const CodeGrowth& top = o.growth.front();
+  EXPECT_EQ(top.function, "scan_history");
+  EXPECT_LT(top.self_per_unit_late, 1e-9);
+  EXPECT_GT(top.per_unit_ratio_ci_low, 2.0);
+  EXPECT_EQ(top.change, CodeChange::dearer);
+}
+
 TEST(CodeGrowth, AConstantWorkCounterIsTheWorkEvenThoughItNeverVaries) {
   Plant plant;
   plant.scan_ms_last = 20.0;

@@ -156,9 +156,13 @@ KeyFigures figures_of(double self_early, const Sums& e, double self_late, const 
   f.per_unit_late = has_work ? self_late / 1e9 / l.work : f.per_step_late;
   const double step_change = (l.wall_ns / l.steps - e.wall_ns / e.steps) / 1e9;
   f.share = (f.per_step_late - f.per_step_early) / step_change;
-  // A floor of a nanosecond per unit keeps a function absent on one side finite.
-  f.log_ratio =
-      std::log(std::max(f.per_unit_late, 1e-9)) - std::log(std::max(f.per_unit_early, 1e-9));
+  // A function absent on one side has a finite log ratio through a floor relative to the
+  // other side (a millionth: ratio 1e6). Not an absolute floor: a unit of work may cost far
+  // less than a nanosecond (a pass over an array element), and both sides would sit on it.
+  const double floor = 1e-6 * std::max(f.per_unit_early, f.per_unit_late);
+  f.log_ratio = floor > 0 ? std::log(std::max(f.per_unit_late, floor)) -
+                                std::log(std::max(f.per_unit_early, floor))
+                          : 0.0;
   return f;
 }
 
