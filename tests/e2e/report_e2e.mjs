@@ -10,9 +10,18 @@
 // (d3-flame-graph's SVG in #flame-graph, window.nrmlabFlameGraph its chart) that draws boxes
 // coloured by wait class, names a box's function, time and share on hover, highlights the
 // matches of #flame-search, zooms into a clicked box and back with #flame-reset.
+// With --expect-differential, the same section compares the featured run's late steps with
+// its early ones (run_report_e2e.sh plants the samples): the differential flame graph
+// (#flame-diff-graph, window.nrmlabDiffFlameGraph) draws scan_history, which grew, red and
+// cpu_percent (constant) and commit_row (shrank) not red, commit_row blue; hovering
+// scan_history gives its early and late time per step (as the growth table has them); its
+// own search (#flame-diff-search), click-to-zoom and reset (#flame-diff-reset) work; the
+// share chart (.chart[data-island="code_growth"]) draws scan_history's line; the growth table
+// lists scan_history first.
 //
 // usage: node report_e2e.mjs REPORT_HTML SCREENSHOT_PNG [--expect-no-markup-execution]
 //                                                      [--expect-flame-graph]
+//                                                      [--expect-differential]
 //
 // Prints one JSON line {"load_ms":..., "charts":N, "bytes":SIZE} and saves a full-page
 // screenshot. Exit status 0 when every assertion holds, 1 with one "FAIL:" line per failed
@@ -40,17 +49,18 @@ const READY_TIMEOUT_MS = 10_000;
 const argv = process.argv.slice(2);
 const flags = argv.filter((a) => a.startsWith('--'));
 const positional = argv.filter((a) => !a.startsWith('--'));
-const known = ['--expect-no-markup-execution', '--expect-flame-graph'];
+const known = ['--expect-no-markup-execution', '--expect-flame-graph', '--expect-differential'];
 const unknown = flags.filter((f) => !known.includes(f));
 if (positional.length !== 2 || unknown.length > 0) {
   console.error('usage: node report_e2e.mjs REPORT_HTML SCREENSHOT_PNG ' +
-                '[--expect-no-markup-execution] [--expect-flame-graph]');
+                '[--expect-no-markup-execution] [--expect-flame-graph] [--expect-differential]');
   process.exit(2);
 }
 const reportPath = path.resolve(positional[0]);
 const screenshotPath = path.resolve(positional[1]);
 const expectNoMarkup = flags.includes('--expect-no-markup-execution');
 const expectFlameGraph = flags.includes('--expect-flame-graph');
+const expectDifferential = flags.includes('--expect-differential');
 if (!fs.existsSync(reportPath)) {
   console.error(`FAIL: ${reportPath} does not exist`);
   process.exit(1);
@@ -114,6 +124,133 @@ async function checkFlameGraph(page) {
   await page.click('#flame-reset');
   if (!(await waitForFrames(page, () => !!document.querySelector('#flame-graph g.frame[name="commit_row"]'))))
     fail('flame graph: reset zoom did not bring commit_row back');
+}
+
+// The differential flame graph's boxes: name, fill as [r, g, b], width.
+const diffFrames = (page) => page.evaluate(() =>
+  [...document.querySelectorAll('#flame-diff-graph svg g.frame')].map((g) => {
+    const rect = g.querySelector('rect');
+    const fill = rect ? getComputedStyle(rect).fill : '';
+    return { name: g.getAttribute('name'), fill,
+             rgb: (fill.match(/\d+/g) || []).slice(0, 3).map(Number),
+             width: rect ? rect.getBoundingClientRect().width : 0 };
+  }));
+// d3-flame-graph's differential colours: grey unchanged, red (r kept, g = b lowered) grew,
+// blue (b kept, r = g lowered) shrank.
+const isRed = ([r, g, b]) => r - Math.max(g, b) >= 40;
+const isBlue = ([r, g, b]) => b - Math.max(r, g) >= 40;
+// "a ms" or "a s" as milliseconds.
+const toMs = (value, unit) => (unit === 's' ? 1000 : 1) * Number(value);
+
+async function checkDifferential(page) {
+  const present = await page.evaluate(() => !!window.nrmlabDiffFlameGraph &&
+                                            !!document.querySelector('#flame-diff-graph svg'));
+  if (!present)
+    return fail('differential flame graph: no window.nrmlabDiffFlameGraph or no SVG in #flame-diff-graph');
+  const frames = await diffFrames(page);
+  if (frames.length < 5) return fail(`differential flame graph: only ${frames.length} boxes drawn`);
+  const frame = (name) => frames.find((f) => f.name === name);
+  for (const name of ['scan_history', 'cpu_percent', 'commit_row'])
+    if (!frame(name) || !(frame(name).width > 0))
+      return fail(`differential flame graph: no box named ${name} (${frames.map((f) => f.name).join(', ')})`);
+  if (!isRed(frame('scan_history').rgb))
+    fail(`differential flame graph: scan_history grew but its box is ${frame('scan_history').fill}, not red`);
+  for (const name of ['cpu_percent', 'commit_row'])
+    if (isRed(frame(name).rgb))
+      fail(`differential flame graph: ${name} did not grow but its box is red (${frame(name).fill})`);
+  if (!isBlue(frame('commit_row').rgb))
+    fail(`differential flame graph: commit_row shrank but its box is ${frame('commit_row').fill}, not blue`);
+
+  // The growth table: scan_history first, with its time per step early and late.
+  const rows = await page.evaluate(() => [...document.querySelectorAll('table.code-growth tr')]
+    .slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())));
+  let tableEarly = null, tableLate = null;
+  if (rows.length === 0) fail('growth table: no table.code-growth or no rows in it');
+  else if (rows[0][0] !== 'scan_history')
+    fail(`growth table: the first function is "${rows[0][0]}", not scan_history (${rows.map((r) => r[0]).join(', ')})`);
+  else {
+    const m = /^([0-9.e+-]+) ms \u2192 ([0-9.e+-]+) ms$/.exec(rows[0][3] || '');
+    if (!m) fail(`growth table: scan_history's time per step reads "${rows[0][3]}"`);
+    else [tableEarly, tableLate] = [Number(m[1]), Number(m[2])];
+  }
+
+  // Hover: both sides' time per step, late above early, agreeing with the table's (the graph
+  // adds up the same windows' samples; scan_history has no callees, so its box is its self time).
+  const box = page.locator('#flame-diff-graph g.frame[name="scan_history"]').first();
+  await box.scrollIntoViewIfNeeded();
+  await box.hover();
+  const details = await page.locator('#flame-diff-details').textContent();
+  const hover = /^scan_history \(prog\): early \u2192 late ([0-9.e+-]+) (ms|s) \u2192 ([0-9.e+-]+) (ms|s) per step \(\+/
+    .exec(details);
+  if (!hover) {
+    fail(`differential flame graph: hovering scan_history shows "${details}"`);
+  } else {
+    const early = toMs(hover[1], hover[2]), late = toMs(hover[3], hover[4]);
+    if (!(late > 2 * early)) fail(`differential flame graph: hovering scan_history gives ${early} -> ${late} ms per step ("${details}")`);
+    const near = (a, b) => Math.abs(a - b) <= 0.02 * Math.max(a, b);
+    if (tableEarly !== null && !(near(early, tableEarly) && near(late, tableLate)))
+      fail(`differential flame graph: hovering scan_history gives ${early} -> ${late} ms per step, the growth table ${tableEarly} -> ${tableLate}`);
+  }
+
+  // Search: only the matching box turns magenta and the details line counts it.
+  await page.fill('#flame-diff-search', 'scan_hist');
+  const magenta = 'rgb(230, 0, 230)';
+  if (!(await waitForFrames(page, () => {
+    const g = document.querySelector('#flame-diff-graph g.frame[name="scan_history"] rect');
+    return g && getComputedStyle(g).fill === 'rgb(230, 0, 230)';
+  }))) fail('differential flame graph: searching "scan_hist" does not highlight scan_history');
+  const lit = (await diffFrames(page)).filter((f) => f.fill === magenta).map((f) => f.name);
+  if (lit.length !== 1) fail(`differential flame graph: searching "scan_hist" highlights ${lit.join(', ') || 'nothing'}`);
+  const found = await page.locator('#flame-diff-details').textContent();
+  if (!/^1 frames? match: [0-9.e+-]+ m?s per late step/.test(found))
+    fail(`differential flame graph: the search says "${found}"`);
+  if (await page.evaluate(() => [...document.querySelectorAll('#flame-graph g.frame rect')]
+        .some((r) => getComputedStyle(r).fill === 'rgb(230, 0, 230)')))
+    fail('differential flame graph: its search highlights boxes in the whole run\'s flame graph');
+  await page.fill('#flame-diff-search', '');
+  if (!(await waitForFrames(page, () => ![...document.querySelectorAll('#flame-diff-graph g.frame rect')]
+        .some((r) => getComputedStyle(r).fill === 'rgb(230, 0, 230)'))))
+    fail('differential flame graph: clearing the search leaves boxes highlighted');
+
+  // Click: scan_history fills the graph's width and its sibling run_step goes; reset brings it back.
+  await box.click();
+  const zoomed = await waitForFrames(page, () => {
+    const g = document.querySelector('#flame-diff-graph g.frame[name="scan_history"] rect');
+    const svg = document.querySelector('#flame-diff-graph svg');
+    return g && g.getBoundingClientRect().width > 0.95 * svg.getBoundingClientRect().width &&
+      !document.querySelector('#flame-diff-graph g.frame[name="run_step"]');
+  });
+  if (!zoomed) fail(`differential flame graph: clicking scan_history (${frame('scan_history').width.toFixed(0)} px) did not zoom into it`);
+  await page.click('#flame-diff-reset');
+  if (!(await waitForFrames(page, () => {
+    const g = document.querySelector('#flame-diff-graph g.frame[name="scan_history"] rect');
+    const svg = document.querySelector('#flame-diff-graph svg');
+    return !!document.querySelector('#flame-diff-graph g.frame[name="run_step"]') && g &&
+      g.getBoundingClientRect().width < 0.95 * svg.getBoundingClientRect().width;
+  }))) fail('differential flame graph: reset zoom did not bring run_step back');
+
+  // The share chart: a uPlot chart of the code_growth island with scan_history's line drawn
+  // (every .chart is also checked for paint above).
+  const share = await page.evaluate(() => {
+    const element = document.querySelector('.chart[data-island="code_growth"]');
+    if (!element) return null;
+    const u = (window.nrmlabCharts || []).find((c) => c && c.root && element.contains(c.root));
+    if (!u) return { instance: false };
+    const at = u.series.findIndex((s) => String(s.label).startsWith('scan_history'));
+    const values = at > 0 ? u.data[at].filter((v) => v !== null && Number.isFinite(v)) : [];
+    return { instance: true, labels: u.series.slice(1).map((s) => String(s.label)), values,
+             canvas: !!element.querySelector('canvas') };
+  });
+  if (share === null) fail('share chart: no .chart[data-island="code_growth"]');
+  else if (!share.instance) fail('share chart: no uPlot instance in window.nrmlabCharts for it');
+  else if (!share.canvas) fail('share chart: no canvas');
+  else if (share.values.length < 8)
+    fail(`share chart: scan_history's line has ${share.values.length} points (series: ${share.labels.join(', ')})`);
+  else {
+    // It grows: its share is larger at the end of the first condition than at its start.
+    const [first, most] = [share.values[0], Math.max(...share.values)];
+    if (!(most > first + 20)) fail(`share chart: scan_history's share never rises above its first ${first.toFixed(1)}% by 20 points (top ${most.toFixed(1)}%)`);
+  }
 }
 
 // Schemes that are not network: the file itself and what it creates in memory.
@@ -302,6 +439,7 @@ try {
     }
     await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
     if (expectFlameGraph) await checkFlameGraph(page);
+    if (expectDifferential) await checkDifferential(page);
   } else {
     loadMs = wallMs;
     await page.screenshot({ path: screenshotPath, fullPage: true }).catch(() => {});
