@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
@@ -195,9 +196,9 @@ TEST(ReportFlameGraph, TooManyNodesRaiseTheThresholdUntilTheTreeFits) {
   expect_consistent(graph.root);
 }
 
-// 900 call paths of 6 frames with long (template-like) names, each path 0.11% of the
-// time: 3,711 nodes above the 0.1% cap, but too many bytes, so the cap doubles to 0.2%.
-TEST(ReportFlameGraph, ALargeProfileStaysWithinItsByteBudget) {
+// 900 call paths of 6 frames with long (template-like) names; `count` adds each path's
+// counts given its leaf stack and its index.
+ProfileData large_profile(const std::function<void(ProfileData&, std::int64_t, int)>& count) {
   ProfileData data;
   data.status = "sampled";
   const std::string long_name = "std::vector<std::map<std::string, " + std::string(450, 'T') + ">>";
@@ -212,8 +213,17 @@ TEST(ReportFlameGraph, ALargeProfileStaysWithinItsByteBudget) {
       data.stacks.push_back({id, parent, id});
       parent = id;
     }
-    data.counts.push_back({0, parent, WaitClass::on_cpu, 1, k_ms});
+    count(data, parent, path);
   }
+  return data;
+}
+
+// Each path 0.11% of the time: 3,711 nodes above the 0.1% cap, but too many bytes, so the
+// cap doubles to 0.2%.
+TEST(ReportFlameGraph, ALargeProfileStaysWithinItsByteBudget) {
+  const ProfileData data = large_profile([](ProfileData& d, std::int64_t leaf, int) {
+    d.counts.push_back({0, leaf, WaitClass::on_cpu, 1, k_ms});
+  });
   const FlameGraph whole = report::build_flame_graph(data, report::k_flame_min_share,
                                                      report::k_flame_max_nodes, SIZE_MAX);
   EXPECT_EQ(whole.nodes, 1u + 10 + 100 + 900 * 4) << "without a byte budget";
@@ -484,22 +494,10 @@ TEST(ReportFlameGraph, AFunctionOnlyEarlyIsKeptWithoutWidthOnlyWhenNothingFolds)
 }
 
 TEST(ReportFlameGraph, ALargeDifferentialProfileStaysWithinItsByteBudget) {
-  ProfileData data;
-  data.status = "sampled";
-  const std::string long_name = "std::vector<std::map<std::string, " + std::string(450, 'T') + ">>";
-  for (int path = 0; path < 900; ++path) {
-    std::int64_t parent = 0;
-    for (int depth = 0; depth < 6; ++depth) {
-      const auto id = static_cast<std::int64_t>(data.frames.size()) + 1;
-      const int group = depth == 0 ? path % 10 : depth == 1 ? path % 100 : path;
-      data.frames.push_back(
-          {id, fmt::format("{}::f{}_{}", long_name, depth, group), "libbig.so", 0});
-      data.stacks.push_back({id, parent, id});
-      parent = id;
-    }
-    data.counts.push_back({1, parent, WaitClass::on_cpu, 1, k_ms});
-    data.counts.push_back({4, parent, WaitClass::on_cpu, 1, (path % 2 == 0 ? 2 : 1) * k_ms});
-  }
+  ProfileData data = large_profile([](ProfileData& d, std::int64_t leaf, int path) {
+    d.counts.push_back({1, leaf, WaitClass::on_cpu, 1, k_ms});
+    d.counts.push_back({4, leaf, WaitClass::on_cpu, 1, (path % 2 == 0 ? 2 : 1) * k_ms});
+  });
   std::sort(data.counts.begin(), data.counts.end(),
             [](const auto& a, const auto& b) { return a.window < b.window; });
   const FlameGraph graph = report::build_differential_flame_graph(data, k_two_sides);

@@ -102,7 +102,7 @@ CLI::App* add_validate_command(CLI::App& app, ValidateCommandOptions& o) {
       "for a CPU more than 10% of its wall time (other programs took its core) is run again,\n"
       "up to 3 times, then counts as `disturbed` (wrong); a busy machine that leaves the run\n"
       "a core is fine. (Telemetry without run-queue wait falls back to the machine: other\n"
-      "processes using more than 0.3 cores.) The short version (3 replicates, about 20 s)\n"
+      "processes using more than 0.3 cores.) The short version (3 replicates, about 45 s)\n"
       "runs in `make test`; --full runs 10 replicates of longer runs.\n"
       "Examples:\n"
       "  nrmlab validate\n"
