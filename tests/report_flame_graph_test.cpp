@@ -369,17 +369,22 @@ TEST(ReportFlameGraph, AnAnalysisFromBeforeSamplingStillGetsTheGraph) {
   EXPECT_THAT(none, HasSubstr("stack sampling not recorded"));
 }
 
+// A real run of 30 steps, not sampled itself (so that the samples put in are known).
+fs::path unsampled_run(const ScratchDir& scratch) {
+  const fs::path dir = scratch / "run";
+  const auto made = run_nrmlab({"run", "--steps", "30", "--source", "synthetic", "--profile", "off",
+                                "--out", dir.string(), "-q"},
+                               scratch);
+  EXPECT_EQ(made.exit_code, 0) << made.err;
+  return dir;
+}
+
 // A real run (not sampled itself, so that the samples are known), analysed, whose
 // telemetry.db gets the C256-like samples: the page carries the graph's data and the
 // library, and only then.
 TEST(ReportFlameGraph, AReportOfASampledRunEmbedsTheGraphAndTheLibrary) {
   ScratchDir scratch;
-  const fs::path dir = scratch / "run";
-  ASSERT_EQ(run_nrmlab({"run", "--steps", "30", "--source", "synthetic", "--profile", "off",
-                        "--out", dir.string(), "-q"},
-                       scratch)
-                .exit_code,
-            0);
+  const fs::path dir = unsampled_run(scratch);
   ASSERT_EQ(telemetry::profile::read_profile(dir / "telemetry.db").status, "off");
   {
     telemetry::TelemetryStore store(dir / "telemetry.db");
@@ -624,12 +629,7 @@ TEST(ReportFlameGraph, TheSectionShowsTheDifferentialGraphOnlyForACompletedCompa
 // differential graph, its data and the share chart only when the comparison was made.
 TEST(ReportFlameGraph, AReportEmbedsTheDifferentialGraphOnlyWhenCompared) {
   ScratchDir scratch;
-  const fs::path dir = scratch / "run";
-  ASSERT_EQ(run_nrmlab({"run", "--steps", "30", "--source", "synthetic", "--profile", "off",
-                        "--out", dir.string(), "-q"},
-                       scratch)
-                .exit_code,
-            0);
+  const fs::path dir = unsampled_run(scratch);
   ASSERT_EQ(run_nrmlab({"analyze", dir.string(), "--quiet"}, scratch).exit_code, 0);
   report::ReportInput input = report::load_report_input(dir);
   input.featured_profile = two_sided_profile();
