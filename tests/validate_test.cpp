@@ -153,6 +153,35 @@ TEST(ValidateVerdict, ASlowdownThatGrowingWorkDoesNotExplainIsDearer) {
   EXPECT_EQ(read_verdict(no_h5, false).label, "none");
 }
 
+// Issue 19's rule for a planted dearer function, shared by the cases and the calibration:
+// first in its own condition's entries, dearer, with at least 80% of the change.
+TEST(ValidateVerdict, APlantedFunctionIsNamedFirstOnlyWhenDearerWithMostOfTheChange) {
+  analysis::CodeProfile code;
+  const auto entry = [](std::string condition, std::string function, analysis::CodeChange change,
+                        double share) {
+    analysis::CodeGrowth g;
+    g.condition = std::move(condition);
+    g.function = std::move(function);
+    g.change = change;
+    g.share_of_change = share;
+    return g;
+  };
+  code.growth = {entry("a", "ns::scan_history(int)", analysis::CodeChange::dearer, 0.9),
+                 entry("a", "update", analysis::CodeChange::dearer, 0.1),
+                 entry("b", "update", analysis::CodeChange::more_work, 0.95),
+                 entry("c", "scan_history", analysis::CodeChange::dearer, 0.79)};
+  EXPECT_TRUE(validate::names_dearer_first(validate::first_growth(code, "a"), "scan_history"));
+  EXPECT_FALSE(validate::names_dearer_first(validate::first_growth(code, "a"), "update"))
+      << "dearer, but not first";
+  EXPECT_FALSE(validate::names_dearer_first(validate::first_growth(code, "b"), "update"))
+      << "first, but more work";
+  EXPECT_FALSE(validate::names_dearer_first(validate::first_growth(code, "c"), "scan_history"))
+      << "under 80% of the change";
+  EXPECT_EQ(validate::first_growth(code, "d"), nullptr);
+  EXPECT_FALSE(validate::names_dearer_first(nullptr, "scan_history"));
+  EXPECT_FALSE(validate::names_dearer_first(validate::first_growth(code, "a"), ""));
+}
+
 TEST(ValidateVerdict, ThermalExpectationFollowsTheMachinesSensors) {
   analysis::RunAnalysis run;
   run.provenance["sensors"] = "cpufreq: none; temperature: none";

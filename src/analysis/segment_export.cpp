@@ -1,6 +1,7 @@
 #include "analysis/segment_export.hpp"
 
 #include <cctype>
+#include <optional>
 
 #include "analysis/analysis_result.hpp"
 
@@ -33,6 +34,8 @@ std::vector<SegmentProfiles> export_segment_profiles(const std::filesystem::path
   // A run directory's analysis holds that one run (a study's analysis is not a RUN's).
   if (report.runs.size() != 1) return {};
   const CodeProfile& code = report.runs.front().code;
+  const std::filesystem::path db = run_dir / "telemetry.db";
+  std::optional<telemetry::profile::ProfileData> data;  // read once, when a side is written
   std::vector<SegmentProfiles> segments;
   for (const CodeComparison& c : code.comparisons) {
     SegmentProfiles s;
@@ -47,9 +50,9 @@ std::vector<SegmentProfiles> export_segment_profiles(const std::filesystem::path
     const std::string infix = code.comparisons.size() > 1 ? file_safe(c.condition) + "." : "";
     s.early_file = segment_file(out_dir, infix, "early", format);
     s.late_file = segment_file(out_dir, infix, "late", format);
-    const std::filesystem::path db = run_dir / "telemetry.db";
-    telemetry::profile::export_profile(db, s.early_file, format, s.early);
-    telemetry::profile::export_profile(db, s.late_file, format, s.late);
+    if (!data) data = telemetry::profile::read_profile(db);
+    telemetry::profile::export_profile(*data, db, s.early_file, format, s.early);
+    telemetry::profile::export_profile(*data, db, s.late_file, format, s.late);
     segments.push_back(std::move(s));
   }
   return segments;

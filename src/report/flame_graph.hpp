@@ -42,12 +42,7 @@ inline constexpr std::size_t k_flame_node_bytes = 80;
 inline constexpr std::size_t k_flame_name_chars = 400;
 inline constexpr std::size_t k_flame_wait_classes = std::size(telemetry::profile::k_wait_classes);
 
-// Profile windows (ProfileData::Count::window), both ends included.
-struct WindowRange {
-  std::int64_t first = 0;
-  std::int64_t last = -1;  // below `first`: no window
-  bool contains(std::int64_t window) const { return window >= first && window <= last; }
-};
+using telemetry::profile::WindowRange;
 
 // The two sides of a differential graph: their windows and the steps begun in them
 // (analysis::CodeComparison's).

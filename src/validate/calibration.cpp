@@ -15,6 +15,7 @@
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 #include "util/hash.hpp"
+#include "validate/verdict.hpp"
 
 namespace nrmlab::validate {
 namespace {
@@ -28,9 +29,6 @@ bool per_condition(Quantity q) {
   return q == Quantity::drift_declared || q == Quantity::drift_slower ||
          q == Quantity::code_first || q == Quantity::code_dearer;
 }
-
-// A comparison's first function must hold at least this share of the change (issue 19).
-constexpr double k_min_first_share = 0.8;
 
 std::size_t count_of(Quantity q, const CalibrationOutcome& o) {
   switch (q) {
@@ -192,20 +190,13 @@ CalibrationOutcome calibration_outcome(const analysis::SoundAnalysis& sound) {
 void add_code_outcome(const analysis::CodeProfile& code, const std::string& dearer_function,
                       CalibrationOutcome& outcome) {
   for (const analysis::CodeComparison& c : code.comparisons) {
-    const analysis::CodeGrowth* first = nullptr;
-    bool dearer = false;
-    for (const analysis::CodeGrowth& g : code.growth) {
-      if (g.condition != c.condition) continue;
-      if (first == nullptr) first = &g;
-      dearer = dearer || g.change == analysis::CodeChange::dearer;
-    }
+    const bool dearer =
+        std::any_of(code.growth.begin(), code.growth.end(), [&](const analysis::CodeGrowth& g) {
+          return g.condition == c.condition && g.change == analysis::CodeChange::dearer;
+        });
     outcome.code_dearer += dearer ? 1 : 0;
-    outcome.code_first += first != nullptr && !dearer_function.empty() &&
-                                  first->function == dearer_function &&
-                                  first->change == analysis::CodeChange::dearer &&
-                                  first->share_of_change >= k_min_first_share
-                              ? 1
-                              : 0;
+    outcome.code_first +=
+        names_dearer_first(first_growth(code, c.condition), dearer_function) ? 1 : 0;
   }
 }
 

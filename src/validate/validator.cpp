@@ -51,7 +51,6 @@ constexpr unsigned k_validation_profile_hz = 99;
 // 50 ms give each side ten, and 499 samples a second about 25 a window.
 constexpr unsigned k_growth_profile_hz = 499;
 constexpr int k_growth_window_ms = 50;
-constexpr double k_min_first_share = 0.8;  // issue 19: "named first, at least 80% of the change"
 
 // The blocking sampler is the original's own problem (study.md): a live sample of CPU use
 // that blocks for its measuring window, on every step. C256's OFF-OFF condition at its
@@ -288,13 +287,12 @@ std::string growth_mistake(const GrowthCheck& check, const analysis::CodeProfile
         return fmt::format("{} called dearer (time per unit x{:.2f})",
                            analysis::short_function(g.function), g.per_unit_ratio);
   if (check.dearer_first.empty()) return "";
-  if (code.growth.empty()) return "no function named";
-  const analysis::CodeGrowth& top = code.growth.front();
-  if (top.function.find(check.dearer_first) == std::string::npos ||
-      top.change != analysis::CodeChange::dearer || !(top.share_of_change >= k_min_first_share))
+  const analysis::CodeGrowth* top = first_growth(code, compared->condition);
+  if (top == nullptr) return "no function named";
+  if (!names_dearer_first(top, check.dearer_first))
     return fmt::format("first {} ({}, {:.0f}% of the change), not {} dearer with {:.0f}%",
-                       analysis::short_function(top.function), to_string(top.change),
-                       100 * top.share_of_change, check.dearer_first, 100 * k_min_first_share);
+                       analysis::short_function(top->function), to_string(top->change),
+                       100 * top->share_of_change, check.dearer_first, 100 * k_min_first_share);
   return "";
 }
 

@@ -94,4 +94,19 @@ std::string expected_thermal_label(const analysis::RunAnalysis& run) {
   return none ? "H4 not testable" : "H4 not supported";
 }
 
+const analysis::CodeGrowth* first_growth(const analysis::CodeProfile& code,
+                                         const std::string& condition) {
+  const auto it =
+      std::find_if(code.growth.begin(), code.growth.end(),
+                   [&](const analysis::CodeGrowth& g) { return g.condition == condition; });
+  return it == code.growth.end() ? nullptr : &*it;
+}
+
+bool names_dearer_first(const analysis::CodeGrowth* first, std::string_view function) {
+  return first != nullptr && !function.empty() &&
+         first->function.find(function) != std::string::npos &&
+         first->change == analysis::CodeChange::dearer &&
+         first->share_of_change >= k_min_first_share;
+}
+
 }  // namespace nrmlab::validate

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analysis/analysis_result.hpp"
@@ -32,5 +33,17 @@ Verdict read_verdict(const analysis::RunAnalysis& run, bool thermal);
 // What the thermal case must conclude on the machine that recorded `run`: H4 cannot be
 // tested without sensors; with them nothing planted may be found.
 std::string expected_thermal_label(const analysis::RunAnalysis& run);
+
+// Which code got slower (issue 19), as the validation cases and the calibration judge it: a
+// planted dearer function must be named first in its condition's code.growth, "dearer", with
+// at least this share of the step-time change.
+inline constexpr double k_min_first_share = 0.8;
+
+// The first code.growth entry of `condition` (its largest contribution), or null.
+const analysis::CodeGrowth* first_growth(const analysis::CodeProfile& code,
+                                         const std::string& condition);
+
+// Whether `first` names `function` (a part of its name), dearer, with k_min_first_share.
+bool names_dearer_first(const analysis::CodeGrowth* first, std::string_view function);
 
 }  // namespace nrmlab::validate

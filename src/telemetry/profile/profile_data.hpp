@@ -42,6 +42,15 @@ inline constexpr WaitClass k_wait_classes[] = {
 // The wait class called `name` (to_string's inverse), or nullopt.
 std::optional<WaitClass> wait_class_named(std::string_view name);
 
+// Windows first..last of profile_counts (ProfileData::Count::window, meta profile.window_ns
+// long each), both included: the exports' selection, the two sides of a differential
+// profile. Default: no window.
+struct WindowRange {
+  std::int64_t first = 0;
+  std::int64_t last = -1;  // below `first`: no window
+  bool contains(std::int64_t window) const { return window >= first && window <= last; }
+};
+
 struct ProfileData {
   // "sampled"; "off" (the user turned it off); "unavailable: <why>"; "not recorded" (a
   // database from before stack sampling, or a run that ended before the profiler started).

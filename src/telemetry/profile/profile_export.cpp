@@ -28,7 +28,7 @@ void check_export_windows(const std::optional<WindowRange>& windows) {
 bool counted_in_export(const ProfileData::Count& count, const std::optional<WindowRange>& windows) {
   // A zero weight stands for no time (an off-CPU interval not yet ended): nothing to draw.
   if (count.weight_ns <= 0) return false;
-  return !windows || (count.window >= windows->first && count.window <= windows->last);
+  return !windows || windows->contains(count.window);
 }
 
 // The leaf pseudo-frame of a count: its wait, or for an on-CPU count without a stack
@@ -192,7 +192,13 @@ nlohmann::ordered_json speedscope_profile(const ProfileData& data, std::string_v
 void export_profile(const std::filesystem::path& db, const std::filesystem::path& out,
                     ProfileFormat format, std::optional<WindowRange> windows) {
   check_export_windows(windows);
-  const ProfileData data = read_profile(db);
+  export_profile(read_profile(db), db, out, format, windows);
+}
+
+void export_profile(const ProfileData& data, const std::filesystem::path& db,
+                    const std::filesystem::path& out, ProfileFormat format,
+                    std::optional<WindowRange> windows) {
+  check_export_windows(windows);
   bool any = false;
   for (const ProfileData::Count& count : data.counts)
     any = any || counted_in_export(count, windows);

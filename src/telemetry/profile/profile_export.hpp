@@ -22,12 +22,6 @@
 
 namespace nrmlab::telemetry::profile {
 
-// Windows first..last of profile_counts, both included (meta profile.window_ns long each).
-struct WindowRange {
-  std::int64_t first = 0;
-  std::int64_t last = 0;
-};
-
 // How a stored frame is named in both exports: its function when known, else "[module]",
 // else "[unknown]"; ';' becomes ':' and line breaks become spaces (folded stacks use both as
 // separators). Kernel frames (module "[kernel]") get FlameGraph's suffix "_[k]" only when
@@ -61,5 +55,10 @@ enum class ProfileFormat { folded, speedscope };
 // named after the run directory (the database's directory).
 void export_profile(const std::filesystem::path& db, const std::filesystem::path& out,
                     ProfileFormat format, std::optional<WindowRange> windows = std::nullopt);
+// The same from `data` already read from `db` (named in messages and the speedscope
+// profile), for several exports of one database.
+void export_profile(const ProfileData& data, const std::filesystem::path& db,
+                    const std::filesystem::path& out, ProfileFormat format,
+                    std::optional<WindowRange> windows = std::nullopt);
 
 }  // namespace nrmlab::telemetry::profile
