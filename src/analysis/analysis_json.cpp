@@ -107,6 +107,8 @@ NRMLAB_JSON_TYPE(CodeGrowth, condition, function, module, wait_class, self_per_s
                  change)
 NRMLAB_JSON_TYPE(CodeProfile, status, enable_hint, note, off_cpu, sampled_seconds,
                  profiler_cpu_share, waits, time, comparisons, growth)
+NRMLAB_JSON_TYPE(StepCoverage, program_seconds, steps_seconds, startup_seconds, tail_seconds, share)
+NRMLAB_JSON_TYPE(WindowProxy, what, column, first_quarter, last_quarter, ratio, p)
 NRMLAB_JSON_TYPE(PaperHypothesis, id, test, rule, statistics, score, testable, significant, tier,
                  verdict, interpretation)
 NRMLAB_JSON_TYPE(VarianceCharacterisation, expected_hours, observed_hours, variance_percent,
@@ -152,6 +154,9 @@ Json run_json(const RunAnalysis& a) {
           {"steps", a.steps},
           {"steps_without_time", a.steps_without_time},
           {"wall_seconds", a.wall_seconds},
+          {"program", a.program},
+          {"coverage", a.coverage},
+          {"proxies", a.proxies},
           {"provenance", a.provenance},
           {"sound", a.has_sound ? Json(a.sound) : Json(nullptr)},
           {"paper", paper_json(a)},
@@ -191,6 +196,9 @@ RunAnalysis run_from_json(const Json& j) {
   read_field(j, "steps", a.steps);
   read_field(j, "steps_without_time", a.steps_without_time);
   read_field(j, "wall_seconds", a.wall_seconds);
+  read_field(j, "program", a.program);  // these three: absent before issue 20
+  read_field(j, "coverage", a.coverage);
+  read_field(j, "proxies", a.proxies);
   read_field(j, "provenance", a.provenance);
   const auto sound = j.find("sound");
   a.has_sound = sound != j.end() && sound->is_object();

@@ -407,6 +407,32 @@ struct CodeProfile {
   static constexpr std::size_t k_code_entries = 20;
 };
 
+// ---- a watched program's steps (step_coverage.hpp) ------------------------------------
+
+// How much of a watched program's time its steps cover. NaN where a figure is unknown
+// (telemetry written before it was recorded, or an engine run: there every step is covered).
+struct StepCoverage {
+  double program_seconds = k_not_recorded;  // the program's wall time, from start to end
+  double steps_seconds = k_not_recorded;    // inside the analysed steps
+  // The first marker's step, left out of the analysis: it began when the program started, so
+  // it holds the start-up (telemetry_reader.hpp).
+  double startup_seconds = k_not_recorded;
+  double tail_seconds = k_not_recorded;  // after the last marker: no whole step
+  double share = k_not_recorded;         // steps_seconds / program_seconds
+};
+
+// Without step markers a window of wall time cannot get slower, but what the program does in
+// each window can change: its CPU time, its syscalls, its I/O. One proxy's first quarter of
+// the windows against the last, and the corrected Mann-Kendall trend test over all of them.
+struct WindowProxy {
+  std::string what;                       // "CPU time (s)"
+  std::string column;                     // the steps table's column
+  double first_quarter = k_not_recorded;  // mean per window
+  double last_quarter = k_not_recorded;
+  double ratio = k_not_recorded;
+  double p = k_not_recorded;
+};
+
 // ---- the document --------------------------------------------------------------------
 
 struct RunAnalysis {
@@ -423,6 +449,11 @@ struct RunAnalysis {
   std::size_t steps = 0;
   std::size_t steps_without_time = 0;  // step rows left out of the analysis: no wall time
   double wall_seconds = 0.0;
+  // A watched program: its name (argv[0]'s file name; empty when attached by pid or a native
+  // run), how much of its time its steps cover, and with time windows what can be seen.
+  std::string program;
+  StepCoverage coverage;
+  std::vector<WindowProxy> proxies;
   nlohmann::ordered_json provenance;
   bool has_sound = false;
   SoundAnalysis sound;

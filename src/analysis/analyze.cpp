@@ -7,6 +7,7 @@
 #include "analysis/code_growth.hpp"
 #include "analysis/code_profile.hpp"
 #include "analysis/sound_mode.hpp"
+#include "analysis/step_coverage.hpp"
 #include "analysis/study_analysis.hpp"
 #include "analysis/summary.hpp"
 #include "analysis/telemetry_reader.hpp"
@@ -78,6 +79,9 @@ AnalysisReport analyze(const std::filesystem::path& dir, const AnalyzeOptions& o
     a.complete = data.meta_value("complete") == "true";
     a.steps = data.total_steps();
     a.steps_without_time = data.steps_without_time;
+    a.program = watched_program(data);
+    a.coverage = step_coverage(data);
+    a.proxies = window_proxies(data);
     a.provenance = provenance(data);
     const auto fields = configuration_fields(data);
     if (const auto it = fields.find("preset"); it != fields.end()) a.preset = it->second;

@@ -45,8 +45,10 @@
 
 namespace nrmlab::analysis {
 
-// Conditions with fewer steps get an attribution with NaN figures (segments of 5 steps).
-inline constexpr std::size_t k_min_attribution_steps = 20;
+// Conditions with fewer steps get an attribution with NaN figures. 16 steps make segments of
+// 4; the error rates there (tests/analysis_short_run_test.cpp) are those of a long run, with
+// wider intervals: a program marked 20 times (its first step left out as start-up) is judged.
+inline constexpr std::size_t k_min_attribution_steps = 16;
 
 // The per-step run-queue delay column: time runnable but waiting for a CPU (schedstat), read
 // on the getrusage cadence. NaN throughout in telemetry recorded before it existed.

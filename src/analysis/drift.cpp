@@ -122,7 +122,8 @@ void mark_constant(Drift& d) {
 
 }  // namespace
 
-Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds) {
+Drift analyse_drift(const ConditionData& condition, StepSource source,
+                    const Thresholds& thresholds) {
   const double nan = std::nan("");
   Drift d;
   d.condition = condition.name;
@@ -131,8 +132,9 @@ Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds
   d.steps = wall.size();
   d.median_step_ms = d.steps ? stats::median(wall) * 1e-6 : nan;
   d.windows = percentiles(condition.steps, thresholds.windows);
-  if (d.steps < k_min_drift_steps) {
+  if (d.steps < k_min_drift_steps || source == StepSource::time_windows) {
     mark_too_short(d);
+    if (source == StepSource::time_windows) d.direction = DriftDirection::no_steps;
     return d;
   }
   if (stats::is_constant(wall)) {

@@ -71,6 +71,17 @@ Hypothesis combine(const HypothesisSpec& spec, const std::vector<std::string>& c
   return h;
 }
 
+// What a condition's steps lack for a test: markers (every per-condition test compares steps,
+// and fixed windows of wall time are not steps), or enough of them to fit a trend.
+std::string needed_steps(const HypothesisSpec& spec, const Drift& drift) {
+  if (drift.direction == DriftDirection::no_steps)
+    return "needs step markers: fixed windows of wall time show no slowdown per step";
+  if (spec.needs_trend && drift.direction == DriftDirection::too_short)
+    return fmt::format("needs at least {} steps to fit a trend (this condition has {})",
+                       k_min_drift_steps, drift.steps);
+  return {};
+}
+
 }  // namespace
 
 // The run's family: every test that could have supported a hypothesis in some condition
@@ -114,8 +125,8 @@ std::vector<Hypothesis> assess_hypotheses(const RunData& run, const SoundAnalysi
       continue;
     }
     for (std::size_t i = 0; i < run.conditions.size(); ++i) {
-      if (spec.needs_trend && sound.drift[i].direction == DriftDirection::too_short) {
-        outcomes[h].push_back(evidence::untestable("too few steps"));
+      if (const std::string needs = needed_steps(spec, sound.drift[i]); !needs.empty()) {
+        outcomes[h].push_back(evidence::untestable(needs));
         continue;
       }
       outcomes[h].push_back(
@@ -142,11 +153,12 @@ std::vector<Hypothesis> assess_hypotheses(const RunData& run, const SoundAnalysi
 
 SoundAnalysis analyse_sound(const RunData& run, const Thresholds& thresholds) {
   SoundAnalysis sound;
+  const StepSource source = parse_step_source(run.meta_value("step_source", "engine"));
   std::vector<const Columns*> all;
   for (const auto& c : run.conditions) {
     all.push_back(&c.steps);
     sound.conditions.push_back(decompose(c.name, {&c.steps}));
-    sound.drift.push_back(analyse_drift(c, thresholds));
+    sound.drift.push_back(analyse_drift(c, source, thresholds));
     sound.cost_models.push_back(fit_cost_model(c, thresholds));
     sound.attribution.push_back(attribute_change(c, sound.drift.back(), thresholds));
   }

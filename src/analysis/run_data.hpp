@@ -3,6 +3,7 @@
 // can take them as spans; an absent value (SQL NULL) is NaN.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <filesystem>
 #include <map>
@@ -32,6 +33,8 @@ class Columns {
   void sort_by(const std::string& name);
   // Removes the rows where `name` is NaN (absent); returns how many.
   std::size_t erase_rows_without(const std::string& name);
+  // Removes the first row (there must be one).
+  void erase_first_row();
 
  private:
   std::vector<std::string> m_names;
@@ -56,7 +59,11 @@ struct RunData {
   std::vector<ConditionData> conditions;  // in run order
   std::size_t sensor_readings = 0;        // rows of the sensors table
   std::size_t steps_without_time = 0;     // step rows left out: their wall_ns was NULL
-  std::optional<nlohmann::json> result;   // result.json, when present and readable
+  // A watched program's first marker ends a step that began when the program started: it
+  // holds the start-up (interpreter, imports, set-up), not one step's work, so it is left
+  // out of every statistic (read_run) and its wall time kept here (NaN: none left out).
+  double startup_ns = std::nan("");
+  std::optional<nlohmann::json> result;  // result.json, when present and readable
 
   std::string meta_value(const std::string& key, const std::string& fallback = "") const;
   std::size_t total_steps() const;

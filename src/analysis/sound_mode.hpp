@@ -13,9 +13,12 @@ namespace nrmlab::analysis {
 TimeDecomposition decompose(const std::string& scope, const std::vector<const Columns*>& steps);
 
 // Step time against step index within one condition. Conditions shorter than
-// k_min_drift_steps get NaN statistics and direction "too short".
+// k_min_drift_steps get NaN statistics and direction "too short"; fixed time windows (a
+// program that marked no steps: each "step" lasts the window, whatever the program did)
+// get them too, with direction "no steps".
 inline constexpr std::size_t k_min_drift_steps = 10;
-Drift analyse_drift(const ConditionData& condition, const Thresholds& thresholds);
+Drift analyse_drift(const ConditionData& condition, StepSource source,
+                    const Thresholds& thresholds);
 
 // The work counters a cost model can use in a condition: the engine's work counters and a
 // watched program's (work.<name>) that vary, are never absent, and are not a multiple of

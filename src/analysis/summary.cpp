@@ -12,6 +12,7 @@
 #include "analysis/code_growth.hpp"
 #include "analysis/code_profile.hpp"
 #include "analysis/hypothesis_registry.hpp"
+#include "analysis/step_coverage.hpp"
 
 namespace nrmlab::analysis {
 namespace {
@@ -75,8 +76,14 @@ std::vector<std::string> attribution_lines(const SoundAnalysis& s, bool foreign)
 
 // What to change: the engine's own overheads when one dominates, then each supported
 // hypothesis' advice (for the kind of run), else what would decide.
-std::vector<std::string> advice(const SoundAnalysis& s, bool foreign) {
+std::vector<std::string> advice(const SoundAnalysis& s, bool foreign, std::string_view program) {
   std::vector<std::string> out;
+  if (std::any_of(s.drift.begin(), s.drift.end(),
+                  [](const Drift& d) { return d.direction == DriftDirection::no_steps; }))
+    out.push_back(fmt::format(
+        "mark the end of each step to judge its slowdown, e.g. {} (or --step-regex for a line "
+        "the program already prints once a step)",
+        marker_example(program)));
   if (!foreign && s.run.dominant == "window")
     out.push_back(
         "the blocking sampler dominates: sample once per step or every K steps "
@@ -111,14 +118,55 @@ std::vector<std::string> advice(const SoundAnalysis& s, bool foreign) {
   return out;
 }
 
+std::string seconds(double s) {
+  return fmt::format("{:.3g} s", s);
+}
+
+// What the program's steps let the analysis see: nothing per step without markers (then the
+// per-window proxies), or only part of its time (the start-up before the first marker's
+// step ends, the tail after the last).
+std::vector<std::string> step_lines(const RunAnalysis& a) {
+  std::vector<std::string> out;
+  if (a.step_source == StepSource::time_windows) {
+    out.emplace_back(
+        "steps    no step marker came: fixed windows of wall time stand in for steps, and a "
+        "window cannot get slower, so slowdown per step cannot be judged");
+    std::string seen;
+    for (const WindowProxy& p : a.proxies)
+      seen += fmt::format("{}{} {:.3g} -> {:.3g} ({}, trend p = {:.2g})", seen.empty() ? "" : "; ",
+                          p.what, p.first_quarter, p.last_quarter, format_ratio(p.ratio), p.p);
+    if (!seen.empty()) out.push_back("seen     per window, first quarter -> last: " + seen);
+    return out;
+  }
+  const StepCoverage& c = a.coverage;
+  if (!std::isfinite(c.startup_seconds) && !(c.share < 0.9)) return out;
+  std::string left_out;
+  if (std::isfinite(c.startup_seconds))
+    left_out = fmt::format(
+        "the first marker's step ({}: it began at the start, so it holds the "
+        "start-up)",
+        seconds(c.startup_seconds));
+  if (c.tail_seconds > 0)
+    left_out += fmt::format("{}after the last marker {}", left_out.empty() ? "" : ", ",
+                            seconds(c.tail_seconds));
+  const bool small = c.share < 0.5;
+  const std::string of_program =
+      std::isfinite(c.share)
+          ? fmt::format(" of the program's {} ({})", seconds(c.program_seconds), percent(c.share))
+          : std::string();
+  out.push_back(fmt::format("steps    {}the analysed steps cover {}{}{}{}",
+                            small ? "warning: " : "", seconds(c.steps_seconds), of_program,
+                            left_out.empty() ? "" : "; left out: " + left_out,
+                            small ? ": the analysis sees only that part" : ""));
+  return out;
+}
+
 void run_summary(const RunAnalysis& a, std::vector<std::string>& lines) {
   lines.push_back(fmt::format("run {} ({}, {} steps, {:.2f} s, {})", a.id, a.experiment, a.steps,
                               a.wall_seconds, a.outcome));
   const bool foreign = is_foreign(a.step_source);
-  if (a.step_source == StepSource::time_windows)
-    lines.push_back(
-        "steps    the program printed no step marker: fixed windows of wall time stand in for "
-        "steps, so drift is per window and no work counter can explain it");
+  for (auto& line : step_lines(a))
+    lines.push_back(std::move(line));
   if (a.steps_without_time > 0)
     lines.push_back(
         fmt::format("note     {} step rows have no wall time (NULL wall_ns) and are "
@@ -148,7 +196,7 @@ void run_summary(const RunAnalysis& a, std::vector<std::string>& lines) {
       lines.push_back(fmt::format("{:<8} {}: {}{} -- {}", h.id, h.name, to_string(h.verdict),
                                   effect, h.reason));
     }
-    for (const auto& line : advice(s, foreign))
+    for (const auto& line : advice(s, foreign, a.program))
       lines.push_back("change   " + line);
   }
   if (a.has_paper)
@@ -259,6 +307,8 @@ std::string describe_drift(const Drift& d) {
   switch (d.direction) {
     case DriftDirection::too_short:
       return "too short to tell";
+    case DriftDirection::no_steps:
+      return "not judged (no step markers)";
     case DriftDirection::level_shift:
       return fmt::format("level shift at step {}: {}", d.shift_step, format_ratio(d.shift_ratio));
     case DriftDirection::slower:

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -216,6 +217,12 @@ std::size_t Columns::erase_rows_without(const std::string& name) {
   return erased;
 }
 
+void Columns::erase_first_row() {
+  assert(rows() > 0);
+  for (auto& column : m_columns)
+    column.erase(column.begin());
+}
+
 void Columns::reserve(std::size_t rows) {
   for (auto& column : m_columns)
     column.reserve(rows);
@@ -299,6 +306,20 @@ struct ConditionTables {
   std::map<int, Columns> sensors;
 };
 
+// A watched program's steps end at its markers and the first began when it started, so the
+// first holds the start-up: seconds of imports before a 30 ms step would be read as a
+// speed-up (or hide a slowdown) by every trend test. It is left out when more than one step
+// remains, and kept as run.startup_ns. Time windows and the engine's steps start with the
+// work, and keep their first step.
+void leave_out_startup_step(std::map<int, Columns>& steps, RunData& run) {
+  if (run.meta_value("step_source") != "markers") return;
+  for (auto& [index, columns] : steps) {
+    if (columns.rows() < 3 || columns["step"].front() != 0) continue;
+    run.startup_ns = columns["wall_ns"].front();
+    columns.erase_first_row();
+  }
+}
+
 // Reads the per-condition tables (and run.sensor_readings); a run without steps is an error.
 ConditionTables read_tables(sqlite::Connection& db, const fs::path& path, RunData& run) {
   ConditionTables tables;
@@ -313,6 +334,7 @@ ConditionTables read_tables(sqlite::Connection& db, const fs::path& path, RunDat
   // analysis of every other step.
   for (auto& [index, columns] : tables.steps)
     run.steps_without_time += columns.erase_rows_without("wall_ns");
+  leave_out_startup_step(tables.steps, run);
   tables.memory_columns = analysed_columns(db, "memory");
   tables.system_columns = analysed_columns(db, "system");
   tables.memory = read_by_condition(db, "memory", tables.memory_columns, "step");

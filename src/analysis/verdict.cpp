@@ -23,6 +23,7 @@ constexpr std::array k_directions = {
     std::pair{DriftDirection::stable, std::string_view("stable")},
     std::pair{DriftDirection::too_short, std::string_view("too short")},
     std::pair{DriftDirection::level_shift, std::string_view("level shift")},
+    std::pair{DriftDirection::no_steps, std::string_view("no steps")},
 };
 constexpr std::array k_step_sources = {
     std::pair{StepSource::engine, std::string_view("engine")},

@@ -30,6 +30,8 @@ enum class DriftDirection {
   stable,
   too_short,    // too few steps to fit a trend
   level_shift,  // a step change of level at a change point, flat on either side (not a trend)
+  // Not judged: the program marked no steps, and fixed windows of wall time cannot get slower.
+  no_steps,
 };
 
 // What one step of a run is: the engine's step, a watched program's marker, or a fixed
