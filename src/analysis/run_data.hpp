@@ -35,6 +35,8 @@ class Columns {
   std::size_t erase_rows_without(const std::string& name);
   // Removes the first row (there must be one).
   void erase_first_row();
+  // Adds a column of rows() values (throws std::invalid_argument for another length).
+  void add_column(std::string name, std::vector<double> values);
 
  private:
   std::vector<std::string> m_names;

@@ -223,6 +223,13 @@ void Columns::erase_first_row() {
     column.erase(column.begin());
 }
 
+void Columns::add_column(std::string name, std::vector<double> values) {
+  if (!m_names.empty() && values.size() != rows())
+    throw std::invalid_argument("Columns::add_column: wrong number of values for " + name);
+  m_names.push_back(std::move(name));
+  m_columns.push_back(std::move(values));
+}
+
 void Columns::reserve(std::size_t rows) {
   for (auto& column : m_columns)
     column.reserve(rows);
@@ -306,6 +313,23 @@ struct ConditionTables {
   std::map<int, Columns> sensors;
 };
 
+// A watched program's I/O per step (/proc/PID/io, telemetry/step_timeline.hpp) as two work
+// counters, io.syscalls (read and write system calls) and io.bytes (bytes through them): more
+// I/O per step is more work, and the cost model prices each (time per call, per byte), so
+// the same I/O costing more is a rising price (H3). Absent where the columns are.
+void add_io_work(Columns& steps) {
+  const auto add_sum = [&](const char* name, const char* a, const char* b) {
+    if (!steps.has(a) || !steps.has(b)) return;
+    const auto x = steps[a], y = steps[b];
+    std::vector<double> sum(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i)
+      sum[i] = x[i] + y[i];  // NaN where either is absent
+    steps.add_column(name, std::move(sum));
+  };
+  add_sum("io.syscalls", "io_syscr", "io_syscw");
+  add_sum("io.bytes", "io_rchar", "io_wchar");
+}
+
 // A watched program's steps end at its markers and the first began when it started, so the
 // first holds the start-up: seconds of imports before a 30 ms step would be read as a
 // speed-up (or hide a slowdown) by every trend test. It is left out when more than one step
@@ -329,6 +353,9 @@ ConditionTables read_tables(sqlite::Connection& db, const fs::path& path, RunDat
     throw Error(fmt::format("{}: the steps table is empty: the run recorded no step (outcome: {})",
                             path.string(), run.meta_value("outcome", "unknown")));
   add_work_counters(db, tables.steps);
+  if (run.meta_value("step_source", "engine") != "engine")
+    for (auto& [index, columns] : tables.steps)
+      add_io_work(columns);
   // A step without its wall time (a NULL written by a crash mid-row, or a foreign tool) can
   // be placed in no statistic: it is left out and counted, never allowed to stop the
   // analysis of every other step.
