@@ -153,6 +153,7 @@ class Session {
   void finish_steps();
   void start_profiler();
   void describe_outcome();
+  std::string run_outcome() const;
   void write_outcome_meta();
 
   const WatchOptions& m_options;
@@ -484,12 +485,21 @@ void Session::describe_outcome() {
         fmt::format("{} malformed step markers were ignored", m_outcome.malformed_markers));
 }
 
+// The run's outcome as the analysis shows it: "complete" only for a program that exited
+// with status 0 (or a process attached to that ended), "interrupted" for a stopped watch,
+// else how the program ended ("exited with status 1", "killed by signal 9 (Killed)").
+std::string Session::run_outcome() const {
+  if (m_attached) return "complete";
+  if (m_stops_seen > 0) return "interrupted";
+  return WIFEXITED(m_wait_status) && WEXITSTATUS(m_wait_status) == 0 ? "complete" : m_outcome.ended;
+}
+
 void Session::write_outcome_meta() {
   std::string failures;
   for (const std::string& failure : m_probe->failures())
     failures.append(failures.empty() ? "" : "\n").append(failure);
   m_batch.meta = {{"complete", "true"},
-                  {"outcome", m_stops_seen > 0 && !m_attached ? "interrupted" : "complete"},
+                  {"outcome", run_outcome()},
                   {"program_outcome", m_outcome.ended},
                   {"exit_code", std::to_string(m_outcome.exit_code)},
                   {"steps_recorded", std::to_string(m_outcome.steps)},
