@@ -442,8 +442,6 @@ void Session::finish_steps() {
   for (Channel& c : m_channels)
     if (c.open) c.lines.finish(on_line);
   m_timeline->finish(end, m_batch);
-  std::error_code ignored;
-  if (!m_attached) fs::remove(m_socket, ignored);
 }
 
 void Session::describe_outcome() {
