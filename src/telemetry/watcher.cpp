@@ -215,6 +215,8 @@ Batch Session::first_batch() const {
 void Session::start() {
   Batch first = first_batch();
   m_origin = monotonic_ns();
+  for (auto& entry : start_time_meta(m_origin))
+    first.meta.push_back(std::move(entry));
   // A program that may read nrmlab's terminal stays in its foreground process group.
   m_own_group = ::isatty(STDIN_FILENO) != 1;
   m_socket = fs::absolute(m_options.out_dir) / "step.sock";
