@@ -32,14 +32,25 @@ namespace {
 
 // The analysis and the report of a watched run. Everything nrmlab says goes to stderr:
 // stdout is the program's alone (`nrmlab watch -q -- prog > out` leaves prog's output).
-void analyse_watched_run(const fs::path& dir, bool quiet, const telemetry::WatchOutcome& outcome) {
+void analyse_watched_run(const fs::path& dir, const WatchCommandOptions& o,
+                         const telemetry::WatchOutcome& outcome) {
   if (outcome.steps == 0) {
-    fmt::print(stderr, "nrmlab: watch: no step to analyse\n");
+    // What there is instead: a run shorter than one window still has its /proc readings.
+    fmt::print(stderr,
+               "nrmlab: watch: no step to analyse: the program ran {:.2f} s, {}; telemetry.db "
+               "holds its {} /proc readings (for steps: print a step marker, or watch again "
+               "with a shorter --window-ms)\n",
+               outcome.seconds,
+               outcome.markers > 0 ? "and its markers made no whole step"
+                                   : fmt::format("shorter than one --window-ms window ({} ms), "
+                                                 "and printed no step marker",
+                                                 o.window_ms),
+               outcome.readings);
     return;
   }
   AnalyzeCommandOptions analyze;
   analyze.dir = dir.string();
-  analyze.quiet = quiet;
+  analyze.quiet = o.quiet;
   try {
     execute_analyze(analyze, stderr);
     ReportCommandOptions report;
@@ -85,7 +96,9 @@ CLI::App* add_watch_command(CLI::App& app, WatchCommandOptions& o) {
   command->add_option("--window-ms", o.window_ms, "Step length when the program gives no marker")
       ->check(CLI::Range(std::int64_t{10}, std::int64_t{3'600'000}))
       ->capture_default_str();
-  command->add_flag("--children", o.children, "Count the program's descendants too");
+  command->add_flag("--children", o.children,
+                    "Count the program's descendants too, and follow the processes it leaves "
+                    "running when it exits (a daemon) until they end");
   command
       ->add_option("--profile", o.profile,
                    "Stack samples per second of each thread's CPU time, on and off the CPU "
@@ -149,9 +162,10 @@ int execute_watch(const WatchCommandOptions& o) {
   }
   for (const std::string& note : outcome.notes)
     fmt::print(stderr, "nrmlab: watch: {}\n", note);
-  fmt::print(stderr, "nrmlab: watch: {} {}; {} steps ({})\n", name, outcome.ended, outcome.steps,
-             outcome.step_source);
-  if (!o.no_analysis) analyse_watched_run(options.out_dir, o.quiet, outcome);
+  fmt::print(stderr,
+             "nrmlab: watch: {} {}; {} steps ({}); nrmlab used {:.1f}% of a core while watching\n",
+             name, outcome.ended, outcome.steps, outcome.step_source, 100 * outcome.self_share);
+  if (!o.no_analysis) analyse_watched_run(options.out_dir, o, outcome);
   fmt::print(stderr, "telemetry: {}\n", (options.out_dir / "telemetry.db").string());
   return outcome.exit_code;
 }
