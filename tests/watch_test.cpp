@@ -132,8 +132,8 @@ TEST(Watch, WithoutMarkersTimeWindowsStandInAndTheAnalysisIsTold) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.err, HasSubstr("no step marker"));
   EXPECT_EQ(meta(run, "step_source"), "time windows");
-  // The analysis says so, in its summary and in the report.
-  EXPECT_THAT(result.out, HasSubstr("fixed windows of wall time stand in for steps"));
+  // The analysis says so, in its summary (on stderr: stdout is the program's) and in the report.
+  EXPECT_THAT(result.err, HasSubstr("fixed windows of wall time stand in for steps"));
   EXPECT_THAT(read_text(run / "report.html"), HasSubstr("printed no step marker"));
   const auto steps = count(run, "SELECT count(*) FROM steps");
   EXPECT_GE(steps, 10);
@@ -160,8 +160,9 @@ TEST(Watch, AFloodOfOutputPassesThroughWhole) {
                                   "--", "sh", "-c", "yes 0123456789abcdef | head -n 300000"},
                                  scratch);
   EXPECT_EQ(result.exit_code, 0) << result.err.substr(0, 400);
-  // 300,000 lines of 17 bytes, plus the paths nrmlab prints at the end.
-  EXPECT_EQ(result.out.find("telemetry: "), 300000u * 17u);
+  // 300,000 lines of 17 bytes, and nothing else: nrmlab's paths go to stderr.
+  EXPECT_EQ(result.out.size(), 300000u * 17u);
+  EXPECT_THAT(result.err, HasSubstr("telemetry: "));
 }
 
 TEST(Watch, AProgramThatForksAndExitsEndsTheWatch) {

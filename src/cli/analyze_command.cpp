@@ -44,7 +44,7 @@ CLI::App* add_analyze_command(CLI::App& app, AnalyzeCommandOptions& o) {
   return command;
 }
 
-int execute_analyze(const AnalyzeCommandOptions& o) {
+int execute_analyze(const AnalyzeCommandOptions& o, std::FILE* stream) {
   namespace fs = std::filesystem;
   const fs::path dir(o.dir);
   analysis::AnalyzeOptions options;
@@ -70,8 +70,8 @@ int execute_analyze(const AnalyzeCommandOptions& o) {
   analysis::write_analysis(report, out);
   if (!o.quiet)
     for (const auto& line : report.summary)
-      fmt::print("{}\n", line);
-  fmt::print("analysis: {}\n", out.string());
+      fmt::print(stream, "{}\n", line);
+  fmt::print(stream, "analysis: {}\n", out.string());
   return 0;
 }
 

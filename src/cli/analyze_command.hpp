@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct AnalyzeCommandOptions {
 };
 
 CLI::App* add_analyze_command(CLI::App& app, AnalyzeCommandOptions& options);
-int execute_analyze(const AnalyzeCommandOptions& options);
+// Prints the summary and the path of analysis.json on `out` (`watch`: stderr, so that the
+// watched program's stdout stays its own).
+int execute_analyze(const AnalyzeCommandOptions& options, std::FILE* out = stdout);
 
 }  // namespace nrmlab::cli

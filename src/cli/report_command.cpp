@@ -28,20 +28,20 @@ CLI::App* add_report_command(CLI::App& app, ReportCommandOptions& o) {
   return command;
 }
 
-int execute_report(const ReportCommandOptions& o) {
+int execute_report(const ReportCommandOptions& o, std::FILE* out) {
   report::ReportOptions options;
   options.featured_run = o.run;
   options.figures = !o.no_figures;
   const report::ReportOutcome outcome = report::write_report(o.dir, options);
   if (!o.quiet) {
     for (const std::string& line : outcome.verdict)
-      fmt::print("verdict  {}\n", line);
+      fmt::print(out, "verdict  {}\n", line);
     if (!outcome.figures.empty())
-      fmt::print("figures: {} ({} files, featured run {})\n",
+      fmt::print(out, "figures: {} ({} files, featured run {})\n",
                  outcome.figures.front().parent_path().string(), outcome.figures.size(),
                  outcome.featured_run);
   }
-  fmt::print("report: {} ({:.0f} kB)\n", outcome.html.string(),
+  fmt::print(out, "report: {} ({:.0f} kB)\n", outcome.html.string(),
              static_cast<double>(outcome.html_bytes) / 1024.0);
   return 0;
 }

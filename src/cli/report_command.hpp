@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <string>
 
 namespace nrmlab::cli {
@@ -15,6 +16,7 @@ struct ReportCommandOptions {
 };
 
 CLI::App* add_report_command(CLI::App& app, ReportCommandOptions& options);
-int execute_report(const ReportCommandOptions& options);
+// Prints the verdict, the figures' and the report's paths on `out` (`watch`: stderr).
+int execute_report(const ReportCommandOptions& options, std::FILE* out = stdout);
 
 }  // namespace nrmlab::cli

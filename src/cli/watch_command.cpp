@@ -28,6 +28,43 @@ std::string check_profile_option(const std::string& value) {
   }
 }
 
+namespace {
+
+// The analysis and the report of a watched run. Everything nrmlab says goes to stderr:
+// stdout is the program's alone (`nrmlab watch -q -- prog > out` leaves prog's output).
+void analyse_watched_run(const fs::path& dir, const WatchCommandOptions& o,
+                         const telemetry::WatchOutcome& outcome) {
+  if (outcome.steps == 0) {
+    // What there is instead: a run shorter than one window still has its /proc readings.
+    fmt::print(stderr,
+               "nrmlab: watch: no step to analyse: the program ran {:.2f} s, {}; telemetry.db "
+               "holds its {} /proc readings (for steps: print a step marker, or watch again "
+               "with a shorter --window-ms)\n",
+               outcome.seconds,
+               outcome.markers > 0 ? "and its markers made no whole step"
+                                   : fmt::format("shorter than one --window-ms window ({} ms), "
+                                                 "and printed no step marker",
+                                                 o.window_ms),
+               outcome.readings);
+    return;
+  }
+  AnalyzeCommandOptions analyze;
+  analyze.dir = dir.string();
+  analyze.quiet = o.quiet;
+  try {
+    execute_analyze(analyze, stderr);
+    ReportCommandOptions report;
+    report.dir = dir.string();
+    report.quiet = true;
+    execute_report(report, stderr);
+  } catch (const std::exception& error) {
+    // The recording stands; only its diagnosis is missing.
+    fmt::print(stderr, "nrmlab: warning: {} (telemetry.db is complete)\n", error.what());
+  }
+}
+
+}  // namespace
+
 CLI::App* add_watch_command(CLI::App& app, WatchCommandOptions& o) {
   CLI::App* command = app.add_subcommand(
       "watch",
@@ -38,8 +75,9 @@ CLI::App* add_watch_command(CLI::App& app, WatchCommandOptions& o) {
       "become work counters, e.g. `NRMLAB step=12 particles=5000`), on stdout or stderr, or\n"
       "writes it to the pipe whose number is in $NRMLAB_STEP_FD or the datagram socket in\n"
       "$NRMLAB_STEP_SOCKET (precise timing, output untouched). Without markers, fixed time\n"
-      "windows stand in for steps. Its output passes through unchanged; Ctrl-C and SIGTERM\n"
-      "are forwarded; nrmlab exits with the program's exit status.\n"
+      "windows stand in for steps. Its output passes through unchanged (nrmlab's own lines,\n"
+      "the summary and the paths, go to stderr: stdout is the program's alone); Ctrl-C and\n"
+      "SIGTERM are forwarded; nrmlab exits with the program's exit status.\n"
       "Examples:\n"
       "  nrmlab watch -- python3 sim.py --steps 5000\n"
       "  nrmlab watch --out runs/sim --step-regex '^iteration ([0-9]+)' -- ./sim input.cfg\n"
@@ -58,7 +96,9 @@ CLI::App* add_watch_command(CLI::App& app, WatchCommandOptions& o) {
   command->add_option("--window-ms", o.window_ms, "Step length when the program gives no marker")
       ->check(CLI::Range(std::int64_t{10}, std::int64_t{3'600'000}))
       ->capture_default_str();
-  command->add_flag("--children", o.children, "Count the program's descendants too");
+  command->add_flag("--children", o.children,
+                    "Count the program's descendants too, and follow the processes it leaves "
+                    "running when it exits (a daemon) until they end");
   command
       ->add_option("--profile", o.profile,
                    "Stack samples per second of each thread's CPU time, on and off the CPU "
@@ -77,7 +117,7 @@ CLI::App* add_watch_command(CLI::App& app, WatchCommandOptions& o) {
   command->add_option("--stdout", o.stdout_file, "Write the program's stdout to this file");
   command->add_option("--stderr", o.stderr_file, "Write the program's stderr to this file");
   command->add_flag("--no-analysis", o.no_analysis, "Record only (no analysis, no report)");
-  command->add_flag("--quiet,-q", o.quiet, "No summary (the paths are still printed)");
+  command->add_flag("--quiet,-q", o.quiet, "No summary (the paths are still printed, on stderr)");
   return command;
 }
 
@@ -122,26 +162,11 @@ int execute_watch(const WatchCommandOptions& o) {
   }
   for (const std::string& note : outcome.notes)
     fmt::print(stderr, "nrmlab: watch: {}\n", note);
-  fmt::print(stderr, "nrmlab: watch: {} {}; {} steps ({})\n", name, outcome.ended, outcome.steps,
-             outcome.step_source);
-  if (!o.no_analysis && outcome.steps > 0) {
-    AnalyzeCommandOptions analyze;
-    analyze.dir = options.out_dir.string();
-    analyze.quiet = o.quiet;
-    try {
-      execute_analyze(analyze);
-      ReportCommandOptions report;
-      report.dir = options.out_dir.string();
-      report.quiet = true;
-      execute_report(report);
-    } catch (const std::exception& error) {
-      // The recording stands; only its diagnosis is missing.
-      fmt::print(stderr, "nrmlab: warning: {} (telemetry.db is complete)\n", error.what());
-    }
-  } else if (outcome.steps == 0) {
-    fmt::print(stderr, "nrmlab: watch: no step to analyse\n");
-  }
-  fmt::print("telemetry: {}\n", (options.out_dir / "telemetry.db").string());
+  fmt::print(stderr,
+             "nrmlab: watch: {} {}; {} steps ({}); nrmlab used {:.1f}% of a core while watching\n",
+             name, outcome.ended, outcome.steps, outcome.step_source, 100 * outcome.self_share);
+  if (!o.no_analysis) analyse_watched_run(options.out_dir, o, outcome);
+  fmt::print(stderr, "telemetry: {}\n", (options.out_dir / "telemetry.db").string());
   return outcome.exit_code;
 }
 

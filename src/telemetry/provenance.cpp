@@ -1,8 +1,10 @@
 #include "telemetry/provenance.hpp"
 
+#include <fmt/format.h>
 #include <sys/utsname.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <thread>
 
@@ -71,6 +73,38 @@ MetaEntries collect_provenance(const AllocatorProbe& allocator, const SystemSamp
     sensors += (sensors.empty() ? "" : "; ") + line;
   meta.emplace_back("sensors", sensors);
   return meta;
+}
+
+namespace {
+
+std::int64_t read_clock_ns(clockid_t clock) {
+  timespec now{};
+  ::clock_gettime(clock, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+}  // namespace
+
+std::string utc_iso8601(std::int64_t unix_ns) {
+  const std::int64_t seconds =
+      unix_ns >= 0 ? unix_ns / 1'000'000'000 : -((-unix_ns + 999'999'999) / 1'000'000'000);
+  const std::int64_t micros = (unix_ns - seconds * 1'000'000'000) / 1000;
+  const std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm utc{};
+  ::gmtime_r(&t, &utc);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", utc.tm_year + 1900,
+                     utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, micros);
+}
+
+MetaEntries start_time_meta(std::int64_t origin_ns) {
+  // Realtime on both sides of the monotonic reading: their midpoint is its realtime twin.
+  const std::int64_t before = read_clock_ns(CLOCK_REALTIME);
+  const std::int64_t monotonic = read_clock_ns(CLOCK_MONOTONIC);
+  const std::int64_t after = read_clock_ns(CLOCK_REALTIME);
+  const std::int64_t unix_ns = before + (after - before) / 2 - (monotonic - origin_ns);
+  return {{"start.utc", utc_iso8601(unix_ns)},
+          {"start.unix_ns", std::to_string(unix_ns)},
+          {"start.monotonic_ns", std::to_string(origin_ns)}};
 }
 
 }  // namespace nrmlab::telemetry

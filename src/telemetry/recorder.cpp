@@ -78,6 +78,10 @@ Recorder::Recorder(RecorderOptions options, MetaEntries meta)
   first.meta = collect_provenance(*m_allocator, m_system, m_options.proc_root, m_options.sys_root);
   first.meta.emplace_back("schema", k_telemetry_schema_version);
   first.meta.insert(first.meta.end(), meta.begin(), meta.end());
+  // A later process of a recycled run keeps the first one's origin and its start time.
+  if (!m_options.append)
+    for (auto& entry : start_time_meta(m_origin_ns))
+      first.meta.push_back(std::move(entry));
   const auto [clock_ns, probe_ns] = calibrate();
   first.meta.emplace_back("clock_read_ns", std::to_string(clock_ns));
   first.meta.emplace_back("probe_set_ns", std::to_string(probe_ns));

@@ -52,7 +52,10 @@ StartedProgram start_program(const std::vector<std::string>& argv,
   if (argv.empty() || argv.front().empty()) throw Error("watch: no program to run");
   Pipe step = make_pipe();
   StartedProgram program;
-  if (!step_socket.empty()) program.step_socket = bind_step_socket(step_socket);
+  if (!step_socket.empty()) {
+    program.step_socket = bind_step_socket(step_socket);
+    program.step_socket_file = RemovedPath(step_socket);  // from here on, removed on every path
+  }
 
   LaunchOptions options;
   options.stdout_to = StreamTarget::pipe();

@@ -8,9 +8,11 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "util/error.hpp"
@@ -29,12 +31,40 @@ class ProgramNotStarted : public Error {
   int m_exit_code;
 };
 
+// A file that is removed (unlinked) when its owner goes: the step socket leaves no stale
+// file behind on any path out of a watch (the program not started, an exception, the end).
+class RemovedPath {
+ public:
+  RemovedPath() = default;
+  explicit RemovedPath(std::filesystem::path path) : m_path(std::move(path)) {}
+  ~RemovedPath() { remove(); }
+  RemovedPath(RemovedPath&& other) noexcept : m_path(std::exchange(other.m_path, {})) {}
+  RemovedPath& operator=(RemovedPath&& other) noexcept {
+    if (this != &other) {
+      remove();
+      m_path = std::exchange(other.m_path, {});
+    }
+    return *this;
+  }
+  RemovedPath(const RemovedPath&) = delete;
+  RemovedPath& operator=(const RemovedPath&) = delete;
+
+  void remove() noexcept {
+    if (!m_path.empty()) ::unlink(m_path.c_str());
+    m_path.clear();
+  }
+
+ private:
+  std::filesystem::path m_path;
+};
+
 struct StartedProgram {
   pid_t pid = -1;
   UniqueFd stdout_fd;  // read ends, non-blocking
   UniqueFd stderr_fd;
   UniqueFd step_fd;
-  UniqueFd step_socket;  // bound datagram socket (invalid when no path was given)
+  RemovedPath step_socket_file;  // the socket's path, removed with the program's descriptors
+  UniqueFd step_socket;          // bound datagram socket (invalid when no path was given)
 };
 
 // Starts argv[0] (looked up in PATH) with the environment plus NRMLAB_STEP_FD and, when

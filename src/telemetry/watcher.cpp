@@ -24,6 +24,7 @@
 #include "telemetry/step_markers.hpp"
 #include "telemetry/step_timeline.hpp"
 #include "telemetry/telemetry_store.hpp"
+#include "telemetry/watch_orphans.hpp"
 #include "telemetry/watched_program.hpp"
 #include "util/error.hpp"
 #include "util/unique_fd.hpp"
@@ -67,24 +68,12 @@ std::string describe_status(int status) {
   return "ended";
 }
 
-// The reaped program's own account (its waited-for children included): the last reading,
-// since /proc has nothing once it is gone.
-ProcessSample final_reading(const rusage& usage, std::int64_t t_ns, const ProcessSample* last) {
-  ProcessSample sample = last != nullptr ? *last : ProcessSample{};
-  const auto ns = [](const timeval& tv) {
-    return static_cast<std::int64_t>(tv.tv_sec) * 1'000'000'000 + tv.tv_usec * 1000;
-  };
-  sample.t_ns = t_ns;
-  sample.user_ns = std::max(sample.user_ns, ns(usage.ru_utime));
-  sample.system_ns = std::max(sample.system_ns, ns(usage.ru_stime));
-  sample.minor_faults = std::max<std::int64_t>(sample.minor_faults, usage.ru_minflt);
-  sample.major_faults = std::max<std::int64_t>(sample.major_faults, usage.ru_majflt);
-  if (sample.voluntary_switches)
-    sample.voluntary_switches = std::max<std::int64_t>(*sample.voluntary_switches, usage.ru_nvcsw);
-  if (sample.involuntary_switches)
-    sample.involuntary_switches =
-        std::max<std::int64_t>(*sample.involuntary_switches, usage.ru_nivcsw);
-  return sample;
+// nrmlab's own CPU time so far, every thread (the writer, the stack sampler); RUSAGE_SELF
+// leaves the children out.
+std::int64_t self_cpu_ns() {
+  rusage self{};
+  ::getrusage(RUSAGE_SELF, &self);
+  return timeval_ns(self.ru_utime) + timeval_ns(self.ru_stime);
 }
 
 MetaEntries watch_meta(const WatchOptions& o, const MarkerParser& parser) {
@@ -147,12 +136,15 @@ class Session {
   void handle_line(std::string_view line, bool truncated);
   void drain();
   void take_readings(std::int64_t now);
+  std::optional<ProcessSample> read_program(std::int64_t now, bool with_pss);
+  void check_program(std::int64_t now);
   void handle_stops(std::int64_t now);
   bool ended_and_drained(std::int64_t now);
   void wait_for_input(std::int64_t now);
   void finish_steps();
   void start_profiler();
   void describe_outcome();
+  std::string run_outcome() const;
   void write_outcome_meta();
 
   const WatchOptions& m_options;
@@ -163,7 +155,9 @@ class Session {
   const std::unique_ptr<AllocatorProbe> m_allocator;
   WatchOutcome m_outcome;
   std::int64_t m_origin = 0;
+  std::int64_t m_self_cpu_at_origin = 0;  // nrmlab's own CPU time when the watch began
   StartedProgram m_program;
+  std::optional<Orphans> m_orphans;  // what the program leaves running (not when attached)
   pid_t m_pid;
   bool m_own_group = false;
   fs::path m_socket;
@@ -182,6 +176,8 @@ class Session {
   std::int64_t m_last_flush = 0;
   std::int64_t m_last_pss = 0;
   std::optional<std::int64_t> m_ended_at;
+  std::optional<std::int64_t> m_exited_at;  // the program's own end (m_ended_at: the watch's)
+  ProcessSample m_exit_reading;             // its final account, once reaped
   std::optional<ProcessSample> m_last_sample;
   int m_wait_status = 0;
   rusage m_usage{};
@@ -214,6 +210,9 @@ Batch Session::first_batch() const {
 void Session::start() {
   Batch first = first_batch();
   m_origin = monotonic_ns();
+  m_self_cpu_at_origin = self_cpu_ns();
+  for (auto& entry : start_time_meta(m_origin))
+    first.meta.push_back(std::move(entry));
   // A program that may read nrmlab's terminal stays in its foreground process group.
   m_own_group = ::isatty(STDIN_FILENO) != 1;
   m_socket = fs::absolute(m_options.out_dir) / "step.sock";
@@ -224,6 +223,7 @@ void Session::start() {
       m_outcome.notes.push_back(
           "NRMLAB_STEP_SOCKET is not offered: the run directory's path is too long for a Unix "
           "socket");
+    m_orphans.emplace(m_options.include_children);
     try {
       m_program = start_program(m_options.argv, offer_socket ? m_socket : fs::path(), m_own_group);
     } catch (const ProgramNotStarted& error) {
@@ -235,6 +235,7 @@ void Session::start() {
       throw;
     }
     m_pid = m_program.pid;
+    m_orphans->set_program(m_pid);
     first.meta.emplace_back("process.program", std::to_string(m_pid));
   }
   m_writer.submit(std::move(first));
@@ -315,10 +316,7 @@ void Session::poll_until_ended() {
   for (;;) {
     const std::int64_t now = monotonic_ns();
     take_readings(now);
-    if (!m_attached && !m_reaped && ::wait4(m_pid, &m_wait_status, WNOHANG, &m_usage) == m_pid) {
-      m_reaped = true;
-      m_ended_at = now;
-    }
+    check_program(now);
     handle_stops(now);
     if (ended_and_drained(now)) break;
     wait_for_input(now);
@@ -327,17 +325,57 @@ void Session::poll_until_ended() {
   drain();  // a last datagram or line sent just before the end
 }
 
+// The program's reading; with --children, plus what the processes it left running did (and
+// after its end, its final account plus theirs).
+std::optional<ProcessSample> Session::read_program(std::int64_t now, bool with_pss) {
+  std::optional<ProcessSample> sample = m_probe->sample(with_pss);
+  if (!m_orphans || !m_options.include_children) return sample;
+  if (!sample && m_reaped) sample = m_exit_reading;
+  if (sample && (m_reaped || m_orphans->followed() > 0))
+    return m_orphans->add_to(*sample, now, with_pss);
+  return sample;
+}
+
+// Reaps the program and any orphan it leaves. The watch ends with the program or, with
+// --children, once the processes it left running (reparented to nrmlab) have ended too.
+void Session::check_program(std::int64_t now) {
+  if (m_attached || m_ended_at) return;
+  if (!m_reaped && ::wait4(m_pid, &m_wait_status, WNOHANG, &m_usage) == m_pid) {
+    m_reaped = true;
+    m_exited_at = now;
+    // The base of any later reading: the program is gone and holds nothing.
+    m_exit_reading = reaped_reading(m_usage, now, m_last_sample ? &*m_last_sample : nullptr);
+    m_exit_reading.processes = 0;
+    m_exit_reading.threads = 0;
+    m_exit_reading.rss_bytes = m_exit_reading.pss_bytes = m_exit_reading.open_fds = 0;
+    m_orphans->discover(now, true);
+  }
+  m_orphans->reap(now);
+  m_orphans->discover(now, false);
+  if (!m_reaped) return;
+  if (Orphans::any_child() && !m_options.include_children) {
+    m_outcome.notes.push_back(
+        fmt::format("the program exited{}, leaving processes it started running (a daemon?): "
+                    "watch again with --children to follow them",
+                    now - m_origin < 2'000 * k_ms ? " at once" : ""));
+  } else if (Orphans::any_child() && m_stops_seen == 0) {
+    return;  // followed until they end (a stop ends the watch with the program)
+  }
+  m_ended_at = now;
+}
+
 // The program's and the machine's readings when due, the steps they complete, and a batch
 // to telemetry.db once a second.
 void Session::take_readings(std::int64_t now) {
   if (now >= m_next_probe) {
     const bool with_pss = now - m_last_pss >= k_pss_period_ns;
-    if (const auto sample = m_probe->sample(with_pss)) {
+    if (const auto sample = read_program(now, with_pss)) {
       if (with_pss) m_last_pss = now;
       m_timeline->add_sample(*sample);
       m_batch.process.push_back(
           {0, m_timeline->step_at(sample->t_ns), sample->t_ns - m_origin, *sample});
       m_last_sample = sample;
+      ++m_outcome.readings;
     } else if (m_attached && !m_ended_at) {
       m_ended_at = now;  // the process we attached to is gone
     }
@@ -364,7 +402,11 @@ void Session::handle_stops(std::int64_t now) {
   if (stops <= m_stops_seen) return;
   m_stops_seen = stops;
   const pid_t target = m_own_group ? -m_pid : m_pid;
-  if (m_attached) {
+  if (m_reaped && !m_ended_at) {
+    m_ended_at = now;  // stop following what the program left running
+    m_outcome.notes.push_back(
+        "stopped following the processes the program left running; they go on");
+  } else if (m_attached) {
     m_ended_at = m_ended_at.value_or(now);  // stop watching; the process is not ours to signal
     m_outcome.notes.push_back(fmt::format("stopped watching process {}; it goes on", m_pid));
   } else if (stops == 1) {
@@ -433,16 +475,20 @@ WatchOutcome Session::close_run() {
 
 void Session::finish_steps() {
   const std::int64_t end = m_ended_at.value_or(monotonic_ns());
-  if (m_reaped)
-    m_timeline->add_sample(final_reading(m_usage, end, m_last_sample ? &*m_last_sample : nullptr));
+  if (m_reaped && m_options.include_children && m_orphans->followed() > 0) {
+    // The followed orphans' final accounts (wait4) too: one last reading, kept in the table.
+    const ProcessSample last = m_orphans->add_to(m_exit_reading, end, false);
+    m_timeline->add_sample(last);
+    m_batch.process.push_back({0, m_timeline->step_at(last.t_ns), last.t_ns - m_origin, last});
+  } else if (m_reaped) {
+    m_timeline->add_sample(reaped_reading(m_usage, end, m_last_sample ? &*m_last_sample : nullptr));
+  }
   const auto on_line = [this](std::string_view line, bool truncated) {
     handle_line(line, truncated);
   };
   for (Channel& c : m_channels)
     if (c.open) c.lines.finish(on_line);
   m_timeline->finish(end, m_batch);
-  std::error_code ignored;
-  if (!m_attached) fs::remove(m_socket, ignored);
 }
 
 void Session::describe_outcome() {
@@ -457,13 +503,18 @@ void Session::describe_outcome() {
                           : WIFSIGNALED(m_wait_status) ? 128 + WTERMSIG(m_wait_status)
                                                        : 1;
     m_outcome.ended = describe_status(m_wait_status);
+    if (m_orphans->followed() > 0 && m_exited_at && m_ended_at)
+      m_outcome.notes.push_back(fmt::format(
+          "the program exited after {:.1f} s, leaving {} processes running: they were followed "
+          "(--children) until they ended {:.1f} s later",
+          static_cast<double>(*m_exited_at - m_origin) / 1e9, m_orphans->followed(),
+          static_cast<double>(*m_ended_at - *m_exited_at) / 1e9));
     // Without --children, a wrapper (`sh -c ...`, a launcher script) shows none of the work.
     const double own = m_last_sample
                            ? static_cast<double>(m_last_sample->user_ns + m_last_sample->system_ns)
                            : 0.0;
-    const rusage& usage = m_usage;
-    const double all = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e9 +
-                       static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e3;
+    const auto all =
+        static_cast<double>(timeval_ns(m_usage.ru_utime) + timeval_ns(m_usage.ru_stime));
     if (!m_options.include_children && all > 0.2e9 && own < 0.5 * all)
       m_outcome.notes.push_back(fmt::format(
           "most of the CPU time ({:.1f} of {:.1f} s) was in processes the program started: "
@@ -484,19 +535,36 @@ void Session::describe_outcome() {
         fmt::format("{} malformed step markers were ignored", m_outcome.malformed_markers));
 }
 
+// The run's outcome as the analysis shows it: "complete" only for a program that exited
+// with status 0 (or a process attached to that ended), "interrupted" for a stopped watch,
+// else how the program ended ("exited with status 1", "killed by signal 9 (Killed)").
+std::string Session::run_outcome() const {
+  if (m_attached) return "complete";
+  if (m_stops_seen > 0) return "interrupted";
+  return WIFEXITED(m_wait_status) && WEXITSTATUS(m_wait_status) == 0 ? "complete" : m_outcome.ended;
+}
+
 void Session::write_outcome_meta() {
   std::string failures;
   for (const std::string& failure : m_probe->failures())
     failures.append(failures.empty() ? "" : "\n").append(failure);
+  // nrmlab's own cost: its CPU time over the watch as a share of one core.
+  const std::int64_t self_ns = self_cpu_ns() - m_self_cpu_at_origin;
+  const std::int64_t wall_ns = monotonic_ns() - m_origin;
+  m_outcome.seconds = static_cast<double>(wall_ns) / 1e9;
+  m_outcome.self_share =
+      wall_ns > 0 ? static_cast<double>(self_ns) / static_cast<double>(wall_ns) : 0.0;
   m_batch.meta = {{"complete", "true"},
-                  {"outcome", m_stops_seen > 0 && !m_attached ? "interrupted" : "complete"},
+                  {"outcome", run_outcome()},
                   {"program_outcome", m_outcome.ended},
                   {"exit_code", std::to_string(m_outcome.exit_code)},
                   {"steps_recorded", std::to_string(m_outcome.steps)},
                   {"step_source", m_outcome.step_source},
                   {"step_markers", std::to_string(m_outcome.markers)},
                   {"malformed_markers", std::to_string(m_outcome.malformed_markers)},
-                  {"recorder_share", "0"},
+                  {"watch.self_cpu_ns", std::to_string(self_ns)},
+                  {"watch.wall_ns", std::to_string(wall_ns)},
+                  {"recorder_share", fmt::format("{:.6f}", m_outcome.self_share)},
                   {"probe.runq", m_probe->runq_source()},
                   {"failures", failures}};
   m_writer.submit(std::move(m_batch));

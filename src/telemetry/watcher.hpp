@@ -49,7 +49,12 @@ struct WatchOutcome {
   std::int64_t steps = 0;
   std::int64_t markers = 0;
   std::int64_t malformed_markers = 0;
-  std::string step_source;         // "markers" or "time windows"
+  std::string step_source;    // "markers" or "time windows"
+  std::int64_t readings = 0;  // /proc readings of the program (the process table)
+  double seconds = 0.0;       // how long the watch lasted
+  // nrmlab's own CPU time over the watch (all its threads) per second of wall time: the share
+  // of one core it used while watching (meta recorder_share).
+  double self_share = 0.0;
   std::vector<std::string> notes;  // what the user should know (said on stderr too)
 };
 
