@@ -328,6 +328,19 @@ ChangePart summarise(double estimate, std::vector<double> replicates, double con
   return part;
 }
 
+// A watched program's time off the CPU and not waiting for one (wall - CPU - run-queue
+// delay): its I/O waits, sleeps and locks. Compared only where its I/O was counted, so that
+// more I/O per step can be told from the same I/O costing more (H3 for a program).
+std::vector<double> off_cpu_waits(const Columns& steps, const std::vector<double>& runq) {
+  const auto wall = steps["wall_ns"], cpu = steps["cpu_ns"];
+  std::vector<double> out(wall.size());
+  for (std::size_t i = 0; i < wall.size(); ++i) {
+    const double queued = i < runq.size() && std::isfinite(runq[i]) ? runq[i] : 0.0;
+    out[i] = std::max(0.0, wall[i] - cpu[i] - queued);
+  }
+  return out;
+}
+
 std::vector<SectionSeries> section_series(const Columns& steps) {
   std::vector<SectionSeries> out;
   const auto add = [&](std::string name, std::span<const double> column) {
@@ -343,7 +356,9 @@ std::vector<SectionSeries> section_series(const Columns& steps) {
   }
   std::vector<double> waits = per_step_from_readings(steps, k_runq_column);
   if (std::any_of(waits.begin(), waits.end(), [](double v) { return std::isfinite(v); }))
-    out.push_back({"cpu_wait", std::move(waits)});
+    out.push_back({"cpu_wait", waits});
+  if (steps.has(std::string(k_io_work_column)))
+    out.push_back({"off_cpu", off_cpu_waits(steps, waits)});
   return out;
 }
 

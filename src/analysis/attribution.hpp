@@ -53,6 +53,9 @@ inline constexpr std::size_t k_min_attribution_steps = 16;
 // The per-step run-queue delay column: time runnable but waiting for a CPU (schedstat), read
 // on the getrusage cadence. NaN throughout in telemetry recorded before it existed.
 inline constexpr std::string_view k_runq_column = "runq_ns";
+// A watched program's read/write system calls per step (telemetry_reader.cpp); where it is,
+// the attribution also compares the "off_cpu" section (its waits off the CPU).
+inline constexpr std::string_view k_io_work_column = "io.syscalls";
 
 // Spreads a column read on the getrusage cadence (the value at a row with usage_steps = n
 // covers the n steps ending there) evenly over the steps it covers; NaN where no reading

@@ -287,7 +287,9 @@ std::string section_label(const std::string& section, bool foreign) {
       {"sampling", "taking metric samples"},
       {"database", "database work"},
       {"recorder", "nrmlab's own telemetry"},
-      {"compute", "model compute"}};
+      {"compute", "model compute"},
+      {"off_cpu", "waiting off the CPU (I/O, sleeps, locks)"},
+      {"cpu_wait", "waiting for a CPU"}};
   if (foreign && section == "compute") return "the program's own work on and off the CPU";
   if (foreign && section == "recorder") return "nrmlab's own watching";
   const auto it = k_labels.find(section);

@@ -1,6 +1,9 @@
-// H3, I/O accumulation: the same database work costs more as the store grows.
+// H3, I/O accumulation: the same database work costs more as the store grows (a watched
+// program: the same I/O costs more).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "analysis/attribution.hpp"
 #include "analysis/hypotheses/evidence.hpp"
@@ -28,6 +31,87 @@ void add_context(const ConditionContext& ctx, Outcome& o, double& database_share
   }
 }
 
+double mean_of(std::span<const double> values, std::int64_t first, std::int64_t last,
+               std::span<const double> step) {
+  double sum = 0.0;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (step[i] >= static_cast<double>(first) && step[i] <= static_cast<double>(last) &&
+        std::isfinite(values[i])) {
+      sum += values[i];
+      ++n;
+    }
+  return n ? sum / static_cast<double>(n) : k_nan;
+}
+
+// A watched program has no database section: its I/O is what /proc/PID/io counts (read and
+// write system calls and bytes per step, io.syscalls and io.bytes) and its time is the
+// attribution's "off_cpu" section (waits off the CPU, not for it). The same I/O costing
+// more is that section getting dearer at the same counts; more I/O per step is more work
+// (H5). Off-CPU time also holds sleeps and locks: the stack samples (code.waits) say which.
+Outcome program_io(const ConditionContext& ctx) {
+  const Thresholds& t = ctx.thresholds;
+  const Columns& s = ctx.condition.steps;
+  const std::string calls_column(k_io_work_column);
+  if (!s.has(calls_column))
+    return untestable(
+        "needs the program's I/O per step (read/write system calls and bytes, from "
+        "/proc/PID/io; telemetry recorded before nrmlab recorded them lacks them)");
+  const auto calls = s[calls_column];
+  if (static_cast<std::size_t>(
+          std::count_if(calls.begin(), calls.end(), [](double v) { return v > 0; })) < k_min_points)
+    return untestable("the program made almost no read or write system call in its steps");
+  const SectionChange* waits = find_section(ctx.attribution, "off_cpu");
+  if (!waits || !std::isfinite(waits->dearer.ms))
+    return untestable("too few steps to compare the I/O waits of the start and the end");
+  const Attribution& a = ctx.attribution;
+  Outcome o;
+  o.testable = true;
+  const double base = waits->early_ms;
+  if (base > 0) {
+    o.effect = waits->dearer.ms / base;
+    o.ci_low = waits->dearer.ci_low / base;
+    o.ci_high = waits->dearer.ci_high / base;
+  }
+  o.p = waits->dearer.p;
+  const auto step = s["step"];
+  const double calls_early = mean_of(calls, a.early_first_step, a.early_last_step, step);
+  const double calls_late = mean_of(calls, a.late_first_step, a.late_last_step, step);
+  o.evidence.push_back(
+      {"relative change of the time off the CPU (I/O waits, sleeps, locks) at the same I/O",
+       o.effect, waits->dearer.p,
+       fmt::format("{:.3g} ms per step at first; more I/O and work add {:.3g} ms", base,
+                   waits->more_work.ms)});
+  o.evidence.push_back(
+      {"read/write system calls per step", calls_late, k_nan,
+       fmt::format("{:.3g} at first, {:.3g} at the end", calls_early, calls_late)});
+  const SectionChange* whole = find_section(a, "step");
+  const double share = whole && whole->late_ms > 0 ? waits->late_ms / whole->late_ms : k_nan;
+  o.evidence.push_back({"off-CPU share of step time at the end", share, k_nan, ""});
+  const bool dearer = o.ci_low > 0 && o.effect >= t.min_unit_cost_change && o.p < t.alpha;
+  o.supported = dearer && share >= t.min_io_share;
+  if (dearer && !a.unidentified.empty()) {
+    o.supported = false;
+    o.identifiable = false;
+    o.reason = fmt::format(
+        "the waits off the CPU grow, but the work ({}) varies too little from one step to the "
+        "next to be priced, so more I/O cannot be told from dearer I/O",
+        fmt::join(a.unidentified, ", "));
+    return o;
+  }
+  const bool more_io =
+      calls_late - calls_early >= t.min_unit_cost_change * calls_early && waits->more_work.ms > 0;
+  o.reason = o.supported ? fmt::format(
+                               "the same I/O costs more: waiting off the CPU grew by "
+                               "{:.3g} ms per step at the same read/write counts",
+                               waits->dearer.ms)
+             : dearer  ? "the waits off the CPU get dearer, but they are a negligible share "
+                         "of step time"
+             : more_io ? "more I/O per step (work growth: see H5), each costing the same"
+                       : "the program's I/O does not get dearer";
+  return o;
+}
+
 Outcome io_accumulation(const ConditionContext& ctx) {
   const Thresholds& t = ctx.thresholds;
   const Columns& s = ctx.condition.steps;
@@ -36,9 +120,9 @@ Outcome io_accumulation(const ConditionContext& ctx) {
   for (std::size_t i = 0; i < s.rows(); ++i)
     active += transactions[i] > 0 || rows[i] > 0;
   if (active < k_min_points)
-    return untestable(is_foreign(parse_step_source(ctx.run.meta_value("step_source", "engine")))
-                          ? "no database work was counted for the program's steps"
-                          : "the run did almost no database work (persistence off?)");
+    return is_foreign(parse_step_source(ctx.run.meta_value("step_source", "engine")))
+               ? program_io(ctx)
+               : untestable("the run did almost no database work (persistence off?)");
   const SectionChange* database = find_section(ctx.attribution, "database");
   if (!database || !std::isfinite(database->dearer.ms))
     return untestable("too few steps to compare the database cost of the start and the end");
@@ -84,16 +168,20 @@ extern const HypothesisSpec k_io_accumulation_hypothesis{
     .effect_label = "relative growth of the database cost of the same work",
     .needs =
         "timed database work with transaction and row counts (database_ns, "
-        "db_transactions, db_rows)",
+        "db_transactions, db_rows); for a watched program, its read/write system calls and "
+        "bytes per step (/proc/PID/io) and its time off the CPU",
     .condition_test = io_accumulation,
     .panel = {.source = PanelSource::step_column,
               .column = "database_ns",
               .scale = 1e-6,
               .y_label = "database time per step (ms)"},
     .engine_advice = "the store's per-operation cost grows: batch writes, prune it",
-    .program_advice = "the store's per-operation cost grows: batch writes, prune it",
+    .program_advice =
+        "the same I/O costs more as the run goes on (a growing file or index, a filling "
+        "cache): batch writes, sync less often, prune or index what is read",
     .engine_experiment = "a study over persistence (on/off) and the store's size (pruning)",
-    .program_experiment = "repeat the run against a fresh or pruned store",
+    .program_experiment =
+        "repeat the run against a fresh or pruned store, and with the I/O held fixed per step",
 };
 
 }  // namespace nrmlab::analysis
