@@ -1,0 +1,80 @@
+// Verdicts only from what a watch observed (issue 20), on real programs: a program that
+// marks no step is not judged per step (and is told how to mark one, in its language), and
+// a short marked run whose work grows is judged on its steps, the start-up left out.
+#include <nlohmann/json.hpp>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+namespace nrmlab {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AnyOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::read_text;
+using testing::run_nrmlab;
+using testing::ScratchDir;
+
+nlohmann::json hypothesis(const nlohmann::json& run, const std::string& id) {
+  for (const auto& h : run["sound"]["hypotheses"])
+    if (h["id"] == id) return h;
+  return {};
+}
+
+TEST(WatchVerdicts, AProgramWithoutMarkersIsNotJudgedPerStepAndIsToldHowToMarkOne) {
+  ScratchDir scratch;
+  const fs::path run = scratch / "unmarked";
+  // Each pass does more work than the last, for about 2 s; it prints nothing.
+  const auto result = run_nrmlab(
+      {"watch", "--out", run.string(), "--window-ms", "100", "--profile", "off", "--", "python3",
+       "-c",
+       "import time\nt = time.time(); n = 1000\nwhile time.time() - t < 2:\n"
+       "    sum(i * i for i in range(n)); n = int(n * 1.01) + 1\n"},
+      scratch);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("slowdown per step cannot be judged"));
+  EXPECT_THAT(result.err, Not(HasSubstr("does not slow down")));
+  EXPECT_THAT(result.err, HasSubstr(R"(print(f"NRMLAB step={step}", flush=True))"));
+  EXPECT_THAT(result.err, HasSubstr("seen     per window"));
+  const auto analysis = nlohmann::json::parse(read_text(run / "analysis.json"))["runs"][0];
+  EXPECT_EQ(analysis["step_source"], "time windows");
+  EXPECT_EQ(analysis["sound"]["drift"][0]["direction"], "no steps");
+  EXPECT_EQ(analysis["proxies"][0]["column"], "cpu_ns");
+  for (const char* id : {"H1", "H3", "H5"}) {
+    EXPECT_EQ(hypothesis(analysis, id)["verdict"], "not testable") << id;
+    EXPECT_THAT(hypothesis(analysis, id)["reason"].get<std::string>(),
+                HasSubstr("needs step markers"));
+  }
+}
+
+TEST(WatchVerdicts, AShortMarkedRunWithGrowingWorkIsJudgedWithoutItsStartUp) {
+  ScratchDir scratch;
+  const fs::path run = scratch / "short";
+  // 20 steps whose items grow from 2 to about 100 (and move from step to step, like a
+  // population), each item the same work; the interpreter's start-up precedes step 0.
+  const auto result = run_nrmlab(
+      {"watch", "--out", run.string(), "--profile", "off", "--", "python3", "-c",
+       "import random\nrandom.seed(7)\nfor step in range(20):\n"
+       "    items = 2 + 5 * step + random.randint(0, 30)\n"
+       "    sum(i * i for i in range(items * 2000))\n"
+       "    print(f'NRMLAB step={step} items={items}', flush=True)\n"},
+      scratch);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("left out: the first marker's step"));
+  const auto analysis = nlohmann::json::parse(read_text(run / "analysis.json"))["runs"][0];
+  EXPECT_EQ(analysis["steps"], 19);
+  EXPECT_GT(analysis["coverage"]["startup_seconds"].get<double>(), 0.0);
+  EXPECT_EQ(analysis["sound"]["drift"][0]["direction"], "slower") << result.err;
+  // At 19 steps the attribution's intervals are wide: "more work" or "one run cannot tell",
+  // never rejected or untestable (tests/analysis_short_run_test.cpp has the rates).
+  EXPECT_THAT(hypothesis(analysis, "H5")["verdict"].get<std::string>(),
+              AnyOf("supported", "not identifiable"))
+      << result.err;
+}
+
+}  // namespace
+}  // namespace nrmlab
