@@ -59,6 +59,21 @@ UniqueFd open_sink(const fs::path& file, int fallback) {
   return fd;
 }
 
+// A warning when the steps cover under half of the program's wall time (a step regex that
+// rarely matches, a last marker long before the end): the analysis sees only the steps.
+std::optional<std::string> coverage_note(const StepTimeline& timeline) {
+  const double duration = static_cast<double>(timeline.duration_ns());
+  const double covered = static_cast<double>(timeline.covered_ns());
+  if (duration <= 0 || covered >= 0.5 * duration) return std::nullopt;
+  const double before = static_cast<double>(timeline.before_first_ns());
+  return fmt::format(
+      "steps cover only {:.0f}% of the program's {:.3g} s ({}after the last: {:.3g} s): the "
+      "analysis sees only that part",
+      100.0 * covered / duration, duration / 1e9,
+      before > 0 ? fmt::format("before the first marker: {:.3g} s, ", before / 1e9) : "",
+      static_cast<double>(timeline.tail_ns()) / 1e9);
+}
+
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
   if (WIFSIGNALED(status))
@@ -84,6 +99,11 @@ ProcessSample final_reading(const rusage& usage, std::int64_t t_ns, const Proces
   if (sample.involuntary_switches)
     sample.involuntary_switches =
         std::max<std::int64_t>(*sample.involuntary_switches, usage.ru_nivcsw);
+  // Storage I/O in 512-byte blocks (read_bytes; write_bytes less cancelled writes).
+  if (sample.read_bytes)
+    sample.read_bytes = std::max<std::int64_t>(*sample.read_bytes, usage.ru_inblock * 512);
+  if (sample.write_bytes)
+    sample.write_bytes = std::max<std::int64_t>(*sample.write_bytes, usage.ru_oublock * 512);
   return sample;
 }
 
@@ -482,6 +502,7 @@ void Session::describe_outcome() {
   if (m_outcome.malformed_markers > 0)
     m_outcome.notes.push_back(
         fmt::format("{} malformed step markers were ignored", m_outcome.malformed_markers));
+  if (auto note = coverage_note(timeline)) m_outcome.notes.push_back(std::move(*note));
 }
 
 void Session::write_outcome_meta() {
@@ -498,6 +519,10 @@ void Session::write_outcome_meta() {
                   {"malformed_markers", std::to_string(m_outcome.malformed_markers)},
                   {"recorder_share", "0"},
                   {"probe.runq", m_probe->runq_source()},
+                  {"steps.covered_ns", std::to_string(m_timeline->covered_ns())},
+                  {"steps.before_first_ns", std::to_string(m_timeline->before_first_ns())},
+                  {"steps.tail_ns", std::to_string(m_timeline->tail_ns())},
+                  {"watch.duration_ns", std::to_string(m_timeline->duration_ns())},
                   {"failures", failures}};
   m_writer.submit(std::move(m_batch));
   m_writer.close();
