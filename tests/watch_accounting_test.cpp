@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using testing::run_nrmlab;
 using testing::ScratchDir;
+using ::testing::StartsWith;
 
 std::string accounting_meta(const fs::path& run, const std::string& key) {
   sqlite::Connection db(run / "telemetry.db");
@@ -147,6 +148,91 @@ TEST(WatchCoverage, AProgramShorterThanOneWindowIsOneStep) {
   EXPECT_GE(accounting_query(run, "SELECT wall_ns FROM steps"), 300'000'000);
   EXPECT_EQ(accounting_meta(run, "steps.tail_ns"), "0");
   EXPECT_THAT(result.err, ::testing::Not(HasSubstr("steps cover only")));
+}
+
+struct Truth {
+  std::int64_t cpu_ns = 0, wchar = 0, syscw = 0;
+};
+
+Truth parse_truth(const std::string& err) {
+  std::smatch m;
+  if (!std::regex_search(err, m, std::regex("truth cpu_ns=([0-9]+) wchar=([0-9]+) syscw=([0-9]+)")))
+    return {};
+  return {std::stoll(m[1]), std::stoll(m[2]), std::stoll(m[3])};
+}
+
+struct Recorded {
+  Truth totals;  // summed over the steps
+  std::string accounting;
+  std::string err;
+};
+
+// 200 children of ~5 ms CPU and 64 KiB each, watched with --children.
+Recorded watch_short_children(const ScratchDir& scratch, const std::string& mode, bool cgroup) {
+  const fs::path run = scratch / (mode + (cgroup ? "-cgroup" : "-reaped"));
+  std::vector<std::string> argv;
+  if (!cgroup) argv = {"/usr/bin/env", "NRMLAB_CGROUP_UNAVAILABLE=forced by the test"};
+  for (const std::string& arg :
+       {std::string(NRMLAB_BINARY), std::string("watch"), std::string("--out"), run.string(),
+        std::string("--no-analysis"), std::string("--children"), std::string("--"),
+        std::string(NRMLAB_WATCH_CHILDREN), mode, std::string("200"), std::string("5"),
+        (scratch / (mode + ".data")).string()})
+    argv.push_back(arg);
+  const auto result = testing::run_process(argv, scratch);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  Recorded recorded;
+  recorded.err = result.err;
+  recorded.totals.cpu_ns = accounting_query(run, "SELECT sum(cpu_ns) FROM steps");
+  recorded.totals.wchar = accounting_query(run, "SELECT sum(io_wchar) FROM steps");
+  recorded.totals.syscw = accounting_query(run, "SELECT sum(io_syscw) FROM steps");
+  recorded.accounting = accounting_meta(run, "probe.children");
+  return recorded;
+}
+
+void expect_near(std::int64_t recorded, std::int64_t truth, double share, const std::string& what) {
+  EXPECT_NEAR(static_cast<double>(recorded), static_cast<double>(truth),
+              share * static_cast<double>(truth))
+      << what << ": recorded " << recorded << ", truth " << truth;
+}
+
+// A parent that waits: the kernel adds each child's CPU and I/O to the parent's counters
+// as it reaps it, so all of it is counted, with a cgroup or without.
+TEST(WatchChildren, ShortChildrenThatAreWaitedForAreCountedInFull) {
+  ScratchDir scratch;
+  for (const bool cgroup : {true, false}) {
+    const Recorded recorded = watch_short_children(scratch, "wait", cgroup);
+    const Truth truth = parse_truth(recorded.err);
+    ASSERT_GT(truth.cpu_ns, 900'000'000) << recorded.err;
+    if (!cgroup) {
+      EXPECT_THAT(recorded.accounting, StartsWith("reaped children only (forced"));
+    }
+    expect_near(recorded.totals.cpu_ns, truth.cpu_ns, 0.1, recorded.accounting + ": CPU");
+    expect_near(recorded.totals.wchar, truth.wchar, 0.01, recorded.accounting + ": wchar");
+    expect_near(recorded.totals.syscw, truth.syscw, 0.01, recorded.accounting + ": syscw");
+  }
+}
+
+// A parent that ignores SIGCHLD: the kernel reaps the children and adds nothing to it.
+// The program's own cgroup counts their CPU all the same; without one, /proc never saw
+// most of them, and the meta says that only reaped children are counted.
+TEST(WatchChildren, ShortChildrenNobodyWaitsForAreCountedByTheCgroup) {
+  ScratchDir scratch;
+  const Recorded with_cgroup = watch_short_children(scratch, "ignore", true);
+  const Truth truth = parse_truth(with_cgroup.err);
+  ASSERT_GT(truth.cpu_ns, 900'000'000) << with_cgroup.err;
+  if (with_cgroup.accounting.starts_with("cgroup v2")) {
+    expect_near(with_cgroup.totals.cpu_ns, truth.cpu_ns, 0.1, "cgroup: CPU");
+  } else {
+    std::cerr << "no cgroup here: " << with_cgroup.accounting << "\n";
+    EXPECT_THAT(with_cgroup.accounting, StartsWith("reaped children only ("));
+  }
+  // Their write calls have no source but /proc: never more than the truth.
+  EXPECT_LE(with_cgroup.totals.wchar, truth.wchar);
+
+  const Recorded reaped = watch_short_children(scratch, "ignore", false);
+  EXPECT_THAT(reaped.accounting, StartsWith("reaped children only (forced by the test)"));
+  const Truth reaped_truth = parse_truth(reaped.err);
+  EXPECT_LT(reaped.totals.cpu_ns, reaped_truth.cpu_ns / 2) << "what the meta warns of";
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "telemetry/allocator.hpp"
+#include "telemetry/child_accounting.hpp"
 #include "telemetry/probes.hpp"
 #include "telemetry/process_probe.hpp"
 #include "telemetry/profile/profiler.hpp"
@@ -80,6 +81,13 @@ std::string describe_status(int status) {
     return fmt::format("killed by signal {} ({}){}", WTERMSIG(status), strsignal(WTERMSIG(status)),
                        WCOREDUMP(status) ? ", core dumped" : "");
   return "ended";
+}
+
+// Whether the program has exited (it stays a zombie, readable in /proc, until reaped).
+bool exited_unreaped(pid_t pid) {
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid;
 }
 
 // The reaped program's own account (its waited-for children included): the last reading,
@@ -167,6 +175,7 @@ class Session {
   void handle_line(std::string_view line, bool truncated);
   void drain();
   void take_readings(std::int64_t now);
+  std::int64_t take_final_reading();
   void handle_stops(std::int64_t now);
   bool ended_and_drained(std::int64_t now);
   void wait_for_input(std::int64_t now);
@@ -182,6 +191,7 @@ class Session {
   SystemSampler m_system;
   const std::unique_ptr<AllocatorProbe> m_allocator;
   WatchOutcome m_outcome;
+  ChildAccounting m_children;  // a cgroup, with --children where possible
   std::int64_t m_origin = 0;
   StartedProgram m_program;
   pid_t m_pid;
@@ -244,8 +254,10 @@ void Session::start() {
       m_outcome.notes.push_back(
           "NRMLAB_STEP_SOCKET is not offered: the run directory's path is too long for a Unix "
           "socket");
+    if (m_options.include_children) m_children = ChildAccounting::for_program();
     try {
-      m_program = start_program(m_options.argv, offer_socket ? m_socket : fs::path(), m_own_group);
+      m_program = start_program(m_options.argv, offer_socket ? m_socket : fs::path(), m_own_group,
+                                m_children.join_fd());
     } catch (const ProgramNotStarted& error) {
       first.meta.emplace_back("complete", "true");
       first.meta.emplace_back("outcome", std::string("not started: ") + error.what());
@@ -255,7 +267,10 @@ void Session::start() {
       throw;
     }
     m_pid = m_program.pid;
+    m_children.confirm(m_pid);
     first.meta.emplace_back("process.program", std::to_string(m_pid));
+  } else if (m_options.include_children) {
+    m_children = ChildAccounting::reaped_only("attached by --pid: the process stays where it is");
   }
   m_writer.submit(std::move(first));
 }
@@ -335,9 +350,13 @@ void Session::poll_until_ended() {
   for (;;) {
     const std::int64_t now = monotonic_ns();
     take_readings(now);
-    if (!m_attached && !m_reaped && ::wait4(m_pid, &m_wait_status, WNOHANG, &m_usage) == m_pid) {
+    if (!m_attached && !m_reaped && exited_unreaped(m_pid)) {
+      // Read the zombie first: once reaped, what it did since the last reading is gone from
+      // /proc (wait4's account has its CPU and storage bytes, not its I/O calls).
+      m_ended_at = std::max(now, take_final_reading());
+      while (::wait4(m_pid, &m_wait_status, 0, &m_usage) < 0 && errno == EINTR) {
+      }
       m_reaped = true;
-      m_ended_at = now;
     }
     handle_stops(now);
     if (ended_and_drained(now)) break;
@@ -352,7 +371,8 @@ void Session::poll_until_ended() {
 void Session::take_readings(std::int64_t now) {
   if (now >= m_next_probe) {
     const bool with_pss = now - m_last_pss >= k_pss_period_ns;
-    if (const auto sample = m_probe->sample(with_pss)) {
+    if (auto sample = m_probe->sample(with_pss)) {
+      m_children.apply(*sample);
       if (with_pss) m_last_pss = now;
       m_timeline->add_sample(*sample);
       m_batch.process.push_back(
@@ -377,6 +397,18 @@ void Session::take_readings(std::int64_t now) {
     m_batch = Batch{};
     m_last_flush = now;
   }
+}
+
+// The exited program's last /proc reading (before it is reaped); returns its time.
+std::int64_t Session::take_final_reading() {
+  auto sample = m_probe->final_sample();
+  if (!sample) return 0;
+  m_children.apply(*sample);
+  m_timeline->add_sample(*sample);
+  m_batch.process.push_back(
+      {0, m_timeline->step_at(sample->t_ns), sample->t_ns - m_origin, *sample});
+  m_last_sample = sample;
+  return sample->t_ns;
 }
 
 void Session::handle_stops(std::int64_t now) {
@@ -453,8 +485,11 @@ WatchOutcome Session::close_run() {
 
 void Session::finish_steps() {
   const std::int64_t end = m_ended_at.value_or(monotonic_ns());
-  if (m_reaped)
-    m_timeline->add_sample(final_reading(m_usage, end, m_last_sample ? &*m_last_sample : nullptr));
+  if (m_reaped) {
+    ProcessSample last = final_reading(m_usage, end, m_last_sample ? &*m_last_sample : nullptr);
+    m_children.apply(last);
+    m_timeline->add_sample(last);
+  }
   const auto on_line = [this](std::string_view line, bool truncated) {
     handle_line(line, truncated);
   };
@@ -519,6 +554,7 @@ void Session::write_outcome_meta() {
                   {"malformed_markers", std::to_string(m_outcome.malformed_markers)},
                   {"recorder_share", "0"},
                   {"probe.runq", m_probe->runq_source()},
+                  {"probe.children", m_children.describe()},
                   {"steps.covered_ns", std::to_string(m_timeline->covered_ns())},
                   {"steps.before_first_ns", std::to_string(m_timeline->before_first_ns())},
                   {"steps.tail_ns", std::to_string(m_timeline->tail_ns())},
