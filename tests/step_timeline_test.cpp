@@ -125,6 +125,23 @@ TEST(StepTimeline, StepsHoldTheirIoInterpolatedAndAbsentWhereAReadingLacksIt) {
   EXPECT_EQ(batch.steps[2].io_write_bytes, 150 * 1024);
 }
 
+// A program nrmlab started counts from 0 at the origin: what it did before the first reading
+// (taken once the probe and the sampler are set up) is in the first step, not lost.
+TEST(StepTimeline, AStartedProgramCountsFromZeroBeforeTheFirstReading) {
+  for (const bool from_zero : {true, false}) {
+    StepTimeline timeline(k_origin, 1000 * k_ms, 30'000 * k_ms, from_zero);
+    Batch batch;
+    timeline.add_sample(reading(100, 0.5));  // the first reading, 100 ms in
+    timeline.add_marker(k_origin + 150 * k_ms, counted(1));
+    timeline.add_sample(reading(200, 0.5));
+    timeline.finish(k_origin + 200 * k_ms, batch);
+    ASSERT_EQ(batch.steps.size(), 1u);
+    EXPECT_EQ(batch.steps[0].cpu_ns, (from_zero ? 75 : 25) * k_ms) << from_zero;
+    EXPECT_EQ(batch.steps[0].io_wchar, (from_zero ? 150 : 50) * 4096) << from_zero;
+    EXPECT_EQ(batch.steps[0].runq_ns, (from_zero ? 150 : 50) * k_ms / 4) << from_zero;
+  }
+}
+
 TEST(StepTimeline, WhatRunsAfterTheLastMarkerIsNotAStepButIsMeasured) {
   StepTimeline timeline(k_origin, 1000 * k_ms, 30'000 * k_ms);
   Batch batch;

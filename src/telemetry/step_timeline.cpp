@@ -24,10 +24,12 @@ constexpr std::array<IoCounter, 6> k_io_counters = {{
 
 }  // namespace
 
-StepTimeline::StepTimeline(std::int64_t origin_ns, std::int64_t window_ns, std::int64_t grace_ns)
+StepTimeline::StepTimeline(std::int64_t origin_ns, std::int64_t window_ns, std::int64_t grace_ns,
+                           bool from_zero)
     : m_origin_ns(origin_ns),
       m_window_ns(window_ns),
       m_grace_ns(grace_ns),
+      m_from_zero(from_zero),
       m_step_begin_ns(origin_ns) {}
 
 void StepTimeline::add_sample(const ProcessSample& sample) {
@@ -47,6 +49,15 @@ void StepTimeline::add_sample(const ProcessSample& sample) {
   point.minor = static_cast<double>(sample.minor_faults);
   point.major = static_cast<double>(sample.major_faults);
   point.rss_bytes = sample.rss_bytes;
+  if (m_points.empty() && m_from_zero && point.t_ns > m_origin_ns) {
+    Point zero;  // every counter the first reading has, at 0
+    zero.t_ns = m_origin_ns;
+    if (point.runq_ns) zero.runq_ns = 0.0;
+    for (std::size_t i = 0; i < point.io.size(); ++i)
+      if (point.io[i]) zero.io[i] = 0.0;
+    zero.rss_bytes = point.rss_bytes;  // a gauge: the first one known
+    m_points.push_back(zero);
+  }
   m_points.push_back(point);
 }
 

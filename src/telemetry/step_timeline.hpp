@@ -30,8 +30,12 @@ namespace nrmlab::telemetry {
 
 class StepTimeline {
  public:
-  // `origin_ns`: CLOCK_MONOTONIC when the program started (t_ns = 0).
-  StepTimeline(std::int64_t origin_ns, std::int64_t window_ns, std::int64_t grace_ns);
+  // `origin_ns`: CLOCK_MONOTONIC when the program started (t_ns = 0). `from_zero`: the
+  // program's counters were 0 then (nrmlab started it), so what it did before the first
+  // reading, which may come tens of milliseconds later, belongs to the first step; otherwise
+  // (attached to a running process) the first reading is where counting begins.
+  StepTimeline(std::int64_t origin_ns, std::int64_t window_ns, std::int64_t grace_ns,
+               bool from_zero = false);
 
   // Readings, in time order.
   void add_sample(const ProcessSample& sample);
@@ -81,6 +85,7 @@ class StepTimeline {
   std::int64_t m_origin_ns;
   std::int64_t m_window_ns;
   std::int64_t m_grace_ns;
+  bool m_from_zero;
   std::deque<Point> m_points;  // enough to interpolate every step still to write
   std::deque<Pending> m_pending;
   std::int64_t m_step_begin_ns;  // where the next step to write begins

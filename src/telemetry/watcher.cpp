@@ -288,7 +288,7 @@ void Session::open_channels() {
   }
   m_probe.emplace(m_pid, m_options.include_children);
   start_profiler();
-  m_timeline.emplace(m_origin, m_options.window_ms * k_ms, m_options.grace_ms * k_ms);
+  m_timeline.emplace(m_origin, m_options.window_ms * k_ms, m_options.grace_ms * k_ms, !m_attached);
 }
 
 void Session::handle_line(std::string_view line, bool truncated) {

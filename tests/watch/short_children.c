@@ -3,7 +3,10 @@
  * less than one /proc reading interval. Mode "wait" waits for each child; mode "ignore" sets
  * SIGCHLD to SIG_IGN, so the kernel reaps them and adds nothing to the parent's counters.
  *
- * It marks one step at its start and one when every child is gone, then prints on stderr
+ * It marks one step at its start and one when every child is gone (after 0.25 s of quiet, so
+ * that the step's end falls between readings of still counters: a step's share of a reading
+ * interval is interpolated, and this test is about the children, not the interpolation),
+ * then prints on stderr
  * what the tree did, as the truth the watch is compared to:
  *   truth cpu_ns=N wchar=N syscw=N
  * (CPU: each child's own CPU clock just before it exits, sent to the parent, plus the
@@ -94,6 +97,8 @@ int main(int argc, char** argv) {
   /* Ignoring SIGCHLD, wait() returns (ECHILD) once every child is gone. */
   while (!waits && (wait(NULL) >= 0 || errno == EINTR)) {
   }
+  const struct timespec quiet = {0, 250000000};
+  nanosleep(&quiet, NULL);
   marker(steps, 1, &wchar, &syscw);
   const int64_t total = children_cpu + cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
   fprintf(stderr, "truth cpu_ns=%lld wchar=%lld syscw=%lld\n", (long long)total,
