@@ -63,8 +63,9 @@ template <class G> void fields(telemetry::ProcessSample& s, G& g) {
   auto& [a, b, c, d, e, f, h, i, j, k, l, m, n, o, p, q, r, t, runq] = s;
   each(g, a, b, c, d, e, f, h, i, j, k, l, m, n, o, p, q, r, t); later(g, runq); }
 template <class G> void fields(telemetry::StepRow& s, G& g) {
-  auto& [a, b, c, d, e, f, h, i, j, k, l, m, n, o, p, runq] = s;
-  each(g, a, b, c, d, e, f, h, i, j, k, l, m, n, o, p); later(g, runq); }
+  auto& [a, b, c, d, e, f, h, i, j, k, l, m, n, o, p, runq, rb, wb, rc, wc, sr, sw] = s;
+  each(g, a, b, c, d, e, f, h, i, j, k, l, m, n, o, p); later(g, runq); later(g, rb); later(g, wb);
+  later(g, rc); later(g, wc); later(g, sr); later(g, sw); }
 template <class G> void fields(telemetry::MemoryRow& s, G& g) {
   auto& [a, b, c, d, e, f] = s; each(g, a, b, c, d, e, f); }
 template <class G> void fields(telemetry::SampleRow& s, G& g) {

@@ -24,6 +24,14 @@ ProcessSample reading(std::int64_t ms, double share) {
   s.involuntary_switches = 0;
   s.runq_ns = ms * k_ms / 4;  // waiting for a CPU a quarter of the time
   s.rss_bytes = 1000 + ms;
+  // Writing 4 KiB a millisecond in 1 KiB write calls, reading half as much; storage sees a
+  // quarter of the writes.
+  s.wchar = ms * 4096;
+  s.syscw = ms * 4;
+  s.write_bytes = ms * 1024;
+  s.rchar = ms * 2048;
+  s.syscr = ms * 2;
+  s.read_bytes = 0;
   return s;
 }
 
@@ -87,7 +95,54 @@ TEST(StepTimeline, RunQueueDelayIsAbsentWhereAReadingLacksIt) {
   EXPECT_EQ(batch.steps[2].cpu_ns, 75 * k_ms);  // the rest is read as ever
 }
 
-TEST(StepTimeline, WhatRunsAfterTheLastMarkerIsNotAStep) {
+// A step's I/O is the growth of /proc/PID/io's counters, interpolated like its CPU time, and
+// absent where a reading around one of its ends could not read /proc/PID/io.
+TEST(StepTimeline, StepsHoldTheirIoInterpolatedAndAbsentWhereAReadingLacksIt) {
+  StepTimeline timeline(k_origin, 1000 * k_ms, 30'000 * k_ms);
+  Batch batch;
+  timeline.add_sample(reading(0, 0.5));
+  timeline.add_sample(reading(100, 0.5));
+  ProcessSample denied = reading(200, 0.5);
+  denied.wchar.reset();  // e.g. /proc/PID/io: permission denied
+  denied.syscw.reset();
+  timeline.add_sample(denied);
+  timeline.add_sample(reading(300, 0.5));
+  for (const std::int64_t end : {50, 100, 250})
+    timeline.add_marker(k_origin + end * k_ms, StepMarker{});
+  timeline.take_ready(batch);
+  ASSERT_EQ(batch.steps.size(), 3u);
+  const auto& first = batch.steps[0];
+  EXPECT_EQ(first.io_wchar, 50 * 4096);
+  EXPECT_EQ(first.io_syscw, 200);
+  EXPECT_EQ(first.io_write_bytes, 50 * 1024);
+  EXPECT_EQ(first.io_rchar, 50 * 2048);
+  EXPECT_EQ(first.io_syscr, 100);
+  EXPECT_EQ(first.io_read_bytes, 0);
+  EXPECT_EQ(batch.steps[1].io_wchar, 50 * 4096);
+  // 100-250 ms spans the reading without them: absent, not 0; the others are read as ever.
+  EXPECT_FALSE(batch.steps[2].io_wchar.has_value());
+  EXPECT_FALSE(batch.steps[2].io_syscw.has_value());
+  EXPECT_EQ(batch.steps[2].io_write_bytes, 150 * 1024);
+}
+
+// A program nrmlab started counts from 0 at the origin: what it did before the first reading
+// (taken once the probe and the sampler are set up) is in the first step, not lost.
+TEST(StepTimeline, AStartedProgramCountsFromZeroBeforeTheFirstReading) {
+  for (const bool from_zero : {true, false}) {
+    StepTimeline timeline(k_origin, 1000 * k_ms, 30'000 * k_ms, from_zero);
+    Batch batch;
+    timeline.add_sample(reading(100, 0.5));  // the first reading, 100 ms in
+    timeline.add_marker(k_origin + 150 * k_ms, counted(1));
+    timeline.add_sample(reading(200, 0.5));
+    timeline.finish(k_origin + 200 * k_ms, batch);
+    ASSERT_EQ(batch.steps.size(), 1u);
+    EXPECT_EQ(batch.steps[0].cpu_ns, (from_zero ? 75 : 25) * k_ms) << from_zero;
+    EXPECT_EQ(batch.steps[0].io_wchar, (from_zero ? 150 : 50) * 4096) << from_zero;
+    EXPECT_EQ(batch.steps[0].runq_ns, (from_zero ? 150 : 50) * k_ms / 4) << from_zero;
+  }
+}
+
+TEST(StepTimeline, WhatRunsAfterTheLastMarkerIsNotAStepButIsMeasured) {
   StepTimeline timeline(k_origin, 1000 * k_ms, 30'000 * k_ms);
   Batch batch;
   timeline.add_sample(reading(0, 1.0));
@@ -96,6 +151,24 @@ TEST(StepTimeline, WhatRunsAfterTheLastMarkerIsNotAStep) {
   timeline.finish(k_origin + 300 * k_ms, batch);
   ASSERT_EQ(batch.steps.size(), 1u);
   EXPECT_EQ(batch.steps[0].wall_ns, 50 * k_ms);
+  EXPECT_EQ(timeline.covered_ns(), 50 * k_ms);
+  EXPECT_EQ(timeline.before_first_ns(), 0);  // the first step runs from the program's start
+  EXPECT_EQ(timeline.tail_ns(), 250 * k_ms);
+  EXPECT_EQ(timeline.duration_ns(), 300 * k_ms);
+}
+
+TEST(StepTimeline, AProgramShorterThanOneWindowIsOneStep) {
+  StepTimeline timeline(k_origin, 1000 * k_ms, 30'000 * k_ms);
+  Batch batch;
+  for (std::int64_t ms = 0; ms <= 300; ms += 100)
+    timeline.add_sample(reading(ms, 0.5));
+  timeline.finish(k_origin + 350 * k_ms, batch);
+  EXPECT_TRUE(timeline.windows());
+  ASSERT_EQ(batch.steps.size(), 1u);
+  EXPECT_EQ(batch.steps[0].wall_ns, 350 * k_ms);
+  EXPECT_EQ(batch.steps[0].cpu_ns, 150 * k_ms);  // the counters stop at the last reading
+  EXPECT_EQ(timeline.covered_ns(), 350 * k_ms);
+  EXPECT_EQ(timeline.tail_ns(), 0);
 }
 
 TEST(StepTimeline, WithoutMarkersWindowsAreCutLiveAfterTheGracePeriod) {
@@ -118,6 +191,8 @@ TEST(StepTimeline, WithoutMarkersWindowsAreCutLiveAfterTheGracePeriod) {
   timeline.add_sample(reading(1150, 0.25));
   timeline.finish(k_origin + 1150 * k_ms, batch);
   EXPECT_EQ(batch.steps.size(), 11u);
+  EXPECT_EQ(timeline.covered_ns(), 1100 * k_ms);
+  EXPECT_EQ(timeline.tail_ns(), 50 * k_ms);
 }
 
 TEST(StepTimeline, AProgramThatEndsWithinTheGracePeriodWithoutMarkersGetsWindows) {

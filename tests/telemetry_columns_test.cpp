@@ -90,7 +90,8 @@ std::string stored_schema(const fs::path& path) {
 
 // `schema` (the pre-registry text, as generated or as SQLite stored it) with the columns added
 // since, each on a line of its own at the end of its table: the steps table's runq_ns before
-// its key, the process table's runq_ns (issue 17); and the tables added since, at the end:
+// its key, the process table's runq_ns (issue 17), the steps table's I/O columns after runq_ns
+// (issue 20); and the tables added since, at the end:
 // stack sampling's (issue 18). A column or table added later extends this list.
 std::string with_later_columns(std::string schema) {
   const auto insert = [&](const std::string& after, const std::string& text) {
@@ -100,6 +101,9 @@ std::string with_later_columns(std::string schema) {
     schema.insert(at + after.size(), text);
   };
   insert("db_rows INTEGER,\n", "  runq_ns INTEGER,\n");
+  insert("  runq_ns INTEGER,\n",
+         "  io_read_bytes INTEGER, io_write_bytes INTEGER, io_rchar INTEGER, io_wchar INTEGER, "
+         "io_syscr INTEGER, io_syscw INTEGER,\n");
   insert("wchar INTEGER, open_fds INTEGER", ",\n  runq_ns INTEGER");
   // SQLite stores the CREATE text without "IF NOT EXISTS" and the ";".
   const bool stored = schema.find("IF NOT EXISTS") == std::string::npos;
@@ -185,12 +189,19 @@ TEST(TelemetryColumns, EveryFieldOfEveryRowHasAColumn) {
 
 TEST(TelemetryColumns, TypesAndNullabilityFollowTheFields) {
   const auto& steps = telemetry::telemetry_table("steps");
-  EXPECT_EQ(steps.columns.size(), 30u);
+  EXPECT_EQ(steps.columns.size(), 36u);
   EXPECT_FALSE(telemetry::find_column(steps, "wall_ns")->nullable);
   EXPECT_TRUE(telemetry::find_column(steps, "involuntary_switches")->nullable);
-  EXPECT_EQ(steps.columns.back().name, "runq_ns");  // added last: older column orders hold
-  EXPECT_TRUE(steps.columns.back().nullable);
-  EXPECT_EQ(steps.columns.back().use, telemetry::AnalysisUse::optional);
+  // Added last: older column orders hold.
+  for (const auto* name : {"runq_ns", "io_read_bytes", "io_write_bytes", "io_rchar", "io_wchar",
+                           "io_syscr", "io_syscw"}) {
+    const auto* column = telemetry::find_column(steps, name);
+    ASSERT_NE(column, nullptr) << name;
+    EXPECT_GE(column - steps.columns.data(), 29) << name;
+    EXPECT_TRUE(column->nullable) << name;
+    EXPECT_EQ(column->use, telemetry::AnalysisUse::optional) << name;
+  }
+  EXPECT_EQ(steps.columns.back().name, "io_syscw");
   const auto& process = telemetry::telemetry_table("process");
   EXPECT_EQ(process.columns.back().name, "runq_ns");
   EXPECT_TRUE(process.columns.back().nullable);
@@ -469,10 +480,13 @@ TEST(TelemetryColumns, DatabaseFromBeforeWatchStillReads) {
   EXPECT_EQ(c.steps.rows(), 12u);
   EXPECT_EQ(c.steps["agents"][11], 11.0);
   EXPECT_TRUE(std::isnan(c.steps["involuntary_switches"][3]));
-  // runq_ns came later still: the analysis gets it as a column, NaN throughout.
-  ASSERT_TRUE(c.steps.has("runq_ns"));
-  for (const double runq : c.steps["runq_ns"])
-    EXPECT_TRUE(std::isnan(runq));
+  // runq_ns and the I/O came later still: the analysis gets them as columns, NaN throughout.
+  for (const auto* later : {"runq_ns", "io_read_bytes", "io_write_bytes", "io_rchar", "io_wchar",
+                            "io_syscr", "io_syscw"}) {
+    ASSERT_TRUE(c.steps.has(later)) << later;
+    for (const double value : c.steps[later])
+      EXPECT_TRUE(std::isnan(value)) << later;
+  }
   EXPECT_EQ(c.memory.rows(), 2u);
   EXPECT_EQ(c.memory["rss_bytes"][1], 8192.0);
   EXPECT_TRUE(std::isnan(c.memory["allocated"][1]));
@@ -511,11 +525,14 @@ TEST(TelemetryColumns, RecordedRunsFromBeforeRunQueueDelayReadItAsNaN) {
     const auto run = analysis::read_run(scratch.path());
     ASSERT_FALSE(run.conditions.empty()) << entry.path();
     for (const auto& condition : run.conditions) {
-      ASSERT_TRUE(condition.steps.has("runq_ns")) << entry.path();
-      const auto runq = condition.steps["runq_ns"];
-      EXPECT_EQ(runq.size(), condition.steps.rows());
-      EXPECT_TRUE(std::all_of(runq.begin(), runq.end(), [](double v) { return std::isnan(v); }))
-          << entry.path() << " condition " << condition.name;
+      for (const auto* later : {"runq_ns", "io_write_bytes", "io_wchar", "io_syscw"}) {
+        ASSERT_TRUE(condition.steps.has(later)) << entry.path() << " " << later;
+        const auto values = condition.steps[later];
+        EXPECT_EQ(values.size(), condition.steps.rows());
+        EXPECT_TRUE(
+            std::all_of(values.begin(), values.end(), [](double v) { return std::isnan(v); }))
+            << entry.path() << " condition " << condition.name << " " << later;
+      }
     }
     EXPECT_EQ(run.meta_value("probe.runq", "(absent)"), "(absent)");
     ++runs;

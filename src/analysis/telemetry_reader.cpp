@@ -324,7 +324,9 @@ void add_io_work(Columns& steps) {
     std::vector<double> sum(x.size());
     for (std::size_t i = 0; i < x.size(); ++i)
       sum[i] = x[i] + y[i];  // NaN where either is absent
-    steps.add_column(name, std::move(sum));
+    // Telemetry from before the columns reads them as NaN throughout: no I/O was recorded.
+    if (std::any_of(sum.begin(), sum.end(), [](double v) { return std::isfinite(v); }))
+      steps.add_column(name, std::move(sum));
   };
   add_sum("io.syscalls", "io_syscr", "io_syscw");
   add_sum("io.bytes", "io_rchar", "io_wchar");

@@ -236,6 +236,14 @@ inline constexpr auto k_step_head_columns = std::to_array<Column<StepRow>>({
 inline constexpr auto k_step_tail_columns = std::to_array<Column<StepRow>>({
     column<&StepRow::runq_ns>("runq_ns", optional,
                               "run-queue delay (schedstat) over the usage_steps steps"),
+    column<&StepRow::io_read_bytes>("io_read_bytes", optional,
+                                    "watch: bytes read from storage (/proc/PID/io read_bytes)"),
+    column<&StepRow::io_write_bytes>("io_write_bytes", optional,
+                                     "watch: bytes written to storage (/proc/PID/io write_bytes)"),
+    column<&StepRow::io_rchar>("io_rchar", optional, "watch: bytes through read system calls"),
+    column<&StepRow::io_wchar>("io_wchar", optional, "watch: bytes through write system calls"),
+    column<&StepRow::io_syscr>("io_syscr", optional, "watch: read system calls"),
+    column<&StepRow::io_syscw>("io_syscw", optional, "watch: write system calls"),
 });
 // Then one column per step counter, then the later columns.
 inline constexpr auto k_step_columns = column_detail::concat(
@@ -419,8 +427,9 @@ inline constexpr auto k_profile_count_columns = std::to_array<Column<ProfileCoun
     column<&ProfileCountRow::weight_ns>("weight_ns", unread, "wall time they stand for"),
 });
 
-// The steps and process tables' later columns (runq_ns) take a line of their own.
-inline constexpr std::size_t k_step_layout[] = {5, 5, 4, 4, 4, 4, 3, 1, 1};
+// The steps and process tables' later columns take a line of their own: runq_ns, then the
+// steps' I/O columns.
+inline constexpr std::size_t k_step_layout[] = {5, 5, 4, 4, 4, 4, 3, 1, 6, 1};
 inline constexpr std::size_t k_memory_layout[] = {9, 4, 3, 2};
 inline constexpr std::size_t k_sample_layout[] = {5, 4, 3, 1};
 inline constexpr std::size_t k_system_layout[] = {5, 5, 4, 4};

@@ -407,6 +407,7 @@ struct ProcessProbe::State {
 
   pid_t m_pid;
   bool m_include_children;
+  bool m_final = false;  // final_sample(): a zombie target is read once more
   fs::path m_proc;
   std::int64_t m_tick_ns = 10'000'000;
   FileBudget m_budget;
@@ -1031,7 +1032,7 @@ std::optional<ProcessSample> ProcessProbe::State::sample(bool with_pss) {
 
   Tracked& target = *m_tree.at(m_pid);
   const Read read = refresh_stat(target);
-  if (read == Read::gone || (read == Read::live && is_zombie(target.now))) {
+  if (read == Read::gone || (read == Read::live && is_zombie(target.now) && !m_final)) {
     forget_target();
     return std::nullopt;
   }
@@ -1070,6 +1071,13 @@ ProcessProbe& ProcessProbe::operator=(ProcessProbe&&) noexcept = default;
 
 std::optional<ProcessSample> ProcessProbe::sample(bool with_pss) {
   return m_state->sample(with_pss);
+}
+
+std::optional<ProcessSample> ProcessProbe::final_sample() {
+  m_state->m_final = true;
+  auto last = m_state->sample(false);
+  m_state->forget_target();
+  return last;
 }
 
 const std::vector<std::string>& ProcessProbe::failures() const {

@@ -59,8 +59,9 @@ struct ProcessSample {
 // SIGCHLD, an orphan) the missing part is carried forward from the last reading, so every
 // cumulative counter is monotone. What a descendant did in its last interval is then lost,
 // as are the context switches of any descendant that has exited (the kernel never shows a
-// reaped child's switches). Were a counter ever to fall regardless, the previous value is
-// held and the fact listed in failures().
+// reaped child's switches). `nrmlab watch --children` takes the tree's CPU from a cgroup of
+// its own where it can (child_accounting.hpp). Were a counter ever to fall regardless, the
+// previous value is held and the fact listed in failures().
 class ProcessProbe {
  public:
   // `proc_root` is injectable for tests: a directory tree shaped like /proc.
@@ -72,6 +73,10 @@ class ProcessProbe {
   // nullopt once the target has exited (or is a zombie), and from then on; also while its
   // stat cannot be parsed. Never throws for processes that vanish mid-read: that is normal.
   std::optional<ProcessSample> sample(bool with_pss = false);
+  // The last reading, of a target that has exited but is not yet reaped (a zombie): its
+  // counters then hold all it did, the children it waited for included, which /proc no
+  // longer shows once it is reaped. Gauges are absent. Nothing is read after it.
+  std::optional<ProcessSample> final_sample();
 
   // Problems met (each listed once), e.g. "/proc/123/io: permission denied", for the meta.
   const std::vector<std::string>& failures() const;

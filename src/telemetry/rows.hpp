@@ -38,6 +38,12 @@ struct StepRow {
   // getrusage deltas: absent between readings and where schedstat cannot be read. Last, as
   // its column is (fields added later go last, so the tests' frozen fixtures keep their values).
   std::optional<std::int64_t> runq_ns;
+  // `nrmlab watch`: the program's /proc/PID/io (its descendants' too with --children) over the
+  // step, the growth of the cumulative counters like the CPU time. Absent for native runs and
+  // where /proc/PID/io could not be read.
+  std::optional<std::int64_t> io_read_bytes, io_write_bytes;  // storage I/O
+  std::optional<std::int64_t> io_rchar, io_wchar;  // bytes through read/write system calls
+  std::optional<std::int64_t> io_syscr, io_syscw;  // read and write system calls
 
   // Wall time not spent in any instrumented section: the model's own computation.
   std::int64_t compute_ns() const {

@@ -8,12 +8,28 @@ namespace {
 
 constexpr std::int64_t k_memory_interval_ns = 100'000'000;
 
+// The cumulative I/O counters of a reading and the step columns of their growth.
+struct IoCounter {
+  std::optional<std::int64_t> ProcessSample::*reading;
+  std::optional<std::int64_t> StepRow::*step;
+};
+constexpr std::array<IoCounter, 6> k_io_counters = {{
+    {&ProcessSample::read_bytes, &StepRow::io_read_bytes},
+    {&ProcessSample::write_bytes, &StepRow::io_write_bytes},
+    {&ProcessSample::rchar, &StepRow::io_rchar},
+    {&ProcessSample::wchar, &StepRow::io_wchar},
+    {&ProcessSample::syscr, &StepRow::io_syscr},
+    {&ProcessSample::syscw, &StepRow::io_syscw},
+}};
+
 }  // namespace
 
-StepTimeline::StepTimeline(std::int64_t origin_ns, std::int64_t window_ns, std::int64_t grace_ns)
+StepTimeline::StepTimeline(std::int64_t origin_ns, std::int64_t window_ns, std::int64_t grace_ns,
+                           bool from_zero)
     : m_origin_ns(origin_ns),
       m_window_ns(window_ns),
       m_grace_ns(grace_ns),
+      m_from_zero(from_zero),
       m_step_begin_ns(origin_ns) {}
 
 void StepTimeline::add_sample(const ProcessSample& sample) {
@@ -27,9 +43,21 @@ void StepTimeline::add_sample(const ProcessSample& sample) {
     point.involuntary = static_cast<double>(*sample.involuntary_switches);
   }
   if (sample.runq_ns) point.runq_ns = static_cast<double>(*sample.runq_ns);
+  for (std::size_t i = 0; i < k_io_counters.size(); ++i)
+    if (const auto& value = sample.*k_io_counters[i].reading)
+      point.io[i] = static_cast<double>(*value);
   point.minor = static_cast<double>(sample.minor_faults);
   point.major = static_cast<double>(sample.major_faults);
   point.rss_bytes = sample.rss_bytes;
+  if (m_points.empty() && m_from_zero && point.t_ns > m_origin_ns) {
+    Point zero;  // every counter the first reading has, at 0
+    zero.t_ns = m_origin_ns;
+    if (point.runq_ns) zero.runq_ns = 0.0;
+    for (std::size_t i = 0; i < point.io.size(); ++i)
+      if (point.io[i]) zero.io[i] = 0.0;
+    zero.rss_bytes = point.rss_bytes;  // a gauge: the first one known
+    m_points.push_back(zero);
+  }
   m_points.push_back(point);
 }
 
@@ -71,6 +99,8 @@ StepTimeline::Point StepTimeline::at(std::int64_t t_ns) const {
   p.minor = mix(a.minor, b.minor);
   p.major = mix(a.major, b.major);
   if (a.runq_ns && b.runq_ns) p.runq_ns = mix(*a.runq_ns, *b.runq_ns);
+  for (std::size_t i = 0; i < p.io.size(); ++i)
+    if (a.io[i] && b.io[i]) p.io[i] = mix(*a.io[i], *b.io[i]);
   p.rss_bytes = a.rss_bytes;
   return p;
 }
@@ -97,9 +127,13 @@ void StepTimeline::emit(std::int64_t begin_ns, std::int64_t end_ns, const StepMa
   }
   // Absent unless both boundaries lie between readings that have it.
   if (from.runq_ns && to.runq_ns) row.runq_ns = delta(*from.runq_ns, *to.runq_ns);
+  for (std::size_t i = 0; i < k_io_counters.size(); ++i)
+    if (from.io[i] && to.io[i]) row.*k_io_counters[i].step = delta(*from.io[i], *to.io[i]);
   row.minor_faults = delta(from.minor, to.minor);
   row.major_faults = delta(from.major, to.major);
   batch.steps.push_back(row);
+  m_covered_ns += row.wall_ns;
+  if (!m_first_begin_ns) m_first_begin_ns = row.t_ns;
   for (const auto& [name, value] : marker.counters)
     batch.work.push_back({0, m_next_step, name, value});
   // RSS changes only with a reading: one memory row per reading interval is all there is
@@ -149,13 +183,21 @@ void StepTimeline::finish(std::int64_t t_ns, Batch& batch) {
   if (m_windows) {
     for (; m_step_begin_ns + m_window_ns <= end; m_step_begin_ns += m_window_ns)
       emit(m_step_begin_ns, m_step_begin_ns + m_window_ns, StepMarker{}, batch);
-    return;
+    // A program shorter than one window: its whole run is the one step there is.
+    if (m_next_step == 0 && end > m_step_begin_ns) {
+      emit(m_step_begin_ns, end, StepMarker{}, batch);
+      m_step_begin_ns = end;
+    }
+  } else {
+    while (!m_pending.empty()) {
+      emit(m_step_begin_ns, m_pending.front().end_ns, m_pending.front().marker, batch);
+      m_step_begin_ns = m_pending.front().end_ns;
+      m_pending.pop_front();
+    }
   }
-  while (!m_pending.empty()) {
-    emit(m_step_begin_ns, m_pending.front().end_ns, m_pending.front().marker, batch);
-    m_step_begin_ns = m_pending.front().end_ns;
-    m_pending.pop_front();
-  }
+  // A marker read after the program ended (its output drained) leaves no tail.
+  m_tail_ns = std::max<std::int64_t>(0, end - m_step_begin_ns);
+  m_duration_ns = end - m_origin_ns;
 }
 
 }  // namespace nrmlab::telemetry

@@ -79,6 +79,11 @@ ProcessSample reaped_reading(const rusage& usage, std::int64_t t_ns, const Proce
   if (sample.involuntary_switches)
     sample.involuntary_switches =
         std::max<std::int64_t>(*sample.involuntary_switches, usage.ru_nivcsw);
+  // Storage I/O in 512-byte blocks (read_bytes; write_bytes less cancelled writes).
+  if (sample.read_bytes)
+    sample.read_bytes = std::max<std::int64_t>(*sample.read_bytes, usage.ru_inblock * 512);
+  if (sample.write_bytes)
+    sample.write_bytes = std::max<std::int64_t>(*sample.write_bytes, usage.ru_oublock * 512);
   return sample;
 }
 

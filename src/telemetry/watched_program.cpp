@@ -48,7 +48,8 @@ UniqueFd bind_step_socket(const std::filesystem::path& path) {
 }  // namespace
 
 StartedProgram start_program(const std::vector<std::string>& argv,
-                             const std::filesystem::path& step_socket, bool own_group) {
+                             const std::filesystem::path& step_socket, bool own_group,
+                             int cgroup_procs_fd) {
   if (argv.empty() || argv.front().empty()) throw Error("watch: no program to run");
   Pipe step = make_pipe();
   StartedProgram program;
@@ -69,6 +70,7 @@ StartedProgram start_program(const std::vector<std::string>& argv,
       {"PYTHONUNBUFFERED", "1"}};
   options.parent_death_signal = SIGKILL;
   options.own_process_group = own_group;
+  options.join_cgroup_fd = cgroup_procs_fd;
   Spawned spawned;
   try {
     spawned = spawn(argv, options);

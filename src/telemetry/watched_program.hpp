@@ -72,9 +72,11 @@ struct StartedProgram {
 // `own_group`: the program gets its own process group. Not when nrmlab reads a terminal:
 // a program in a background group that reads the terminal is stopped (SIGTTIN), so there
 // it stays in nrmlab's group and the terminal's signals reach it directly.
+// `cgroup_procs_fd`: the program joins that cgroup before it runs (LaunchOptions).
 // Throws ProgramNotStarted when the program cannot be executed (reported by the child
 // through a close-on-exec pipe, so the reason is exact), nrmlab::Error for anything else.
 StartedProgram start_program(const std::vector<std::string>& argv,
-                             const std::filesystem::path& step_socket, bool own_group);
+                             const std::filesystem::path& step_socket, bool own_group,
+                             int cgroup_procs_fd = -1);
 
 }  // namespace nrmlab::telemetry

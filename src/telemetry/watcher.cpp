@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "telemetry/allocator.hpp"
+#include "telemetry/child_accounting.hpp"
 #include "telemetry/probes.hpp"
 #include "telemetry/process_probe.hpp"
 #include "telemetry/profile/profiler.hpp"
@@ -60,6 +61,21 @@ UniqueFd open_sink(const fs::path& file, int fallback) {
   return fd;
 }
 
+// A warning when the steps cover under half of the program's wall time (a step regex that
+// rarely matches, a last marker long before the end): the analysis sees only the steps.
+std::optional<std::string> coverage_note(const StepTimeline& timeline) {
+  const double duration = static_cast<double>(timeline.duration_ns());
+  const double covered = static_cast<double>(timeline.covered_ns());
+  if (duration <= 0 || covered >= 0.5 * duration) return std::nullopt;
+  const double before = static_cast<double>(timeline.before_first_ns());
+  return fmt::format(
+      "steps cover only {:.0f}% of the program's {:.3g} s ({}after the last: {:.3g} s): the "
+      "analysis sees only that part",
+      100.0 * covered / duration, duration / 1e9,
+      before > 0 ? fmt::format("before the first marker: {:.3g} s, ", before / 1e9) : "",
+      static_cast<double>(timeline.tail_ns()) / 1e9);
+}
+
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
   if (WIFSIGNALED(status))
@@ -74,6 +90,13 @@ std::int64_t self_cpu_ns() {
   rusage self{};
   ::getrusage(RUSAGE_SELF, &self);
   return timeval_ns(self.ru_utime) + timeval_ns(self.ru_stime);
+}
+
+// Whether the program has exited (it stays a zombie, readable in /proc, until reaped).
+bool exited_unreaped(pid_t pid) {
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid;
 }
 
 MetaEntries watch_meta(const WatchOptions& o, const MarkerParser& parser) {
@@ -138,6 +161,7 @@ class Session {
   void take_readings(std::int64_t now);
   std::optional<ProcessSample> read_program(std::int64_t now, bool with_pss);
   void check_program(std::int64_t now);
+  std::int64_t take_final_reading();
   void handle_stops(std::int64_t now);
   bool ended_and_drained(std::int64_t now);
   void wait_for_input(std::int64_t now);
@@ -154,6 +178,7 @@ class Session {
   SystemSampler m_system;
   const std::unique_ptr<AllocatorProbe> m_allocator;
   WatchOutcome m_outcome;
+  ChildAccounting m_children;  // a cgroup, with --children where possible
   std::int64_t m_origin = 0;
   std::int64_t m_self_cpu_at_origin = 0;  // nrmlab's own CPU time when the watch began
   StartedProgram m_program;
@@ -224,8 +249,10 @@ void Session::start() {
           "NRMLAB_STEP_SOCKET is not offered: the run directory's path is too long for a Unix "
           "socket");
     m_orphans.emplace(m_options.include_children);
+    if (m_options.include_children) m_children = ChildAccounting::for_program();
     try {
-      m_program = start_program(m_options.argv, offer_socket ? m_socket : fs::path(), m_own_group);
+      m_program = start_program(m_options.argv, offer_socket ? m_socket : fs::path(), m_own_group,
+                                m_children.join_fd());
     } catch (const ProgramNotStarted& error) {
       first.meta.emplace_back("complete", "true");
       first.meta.emplace_back("outcome", std::string("not started: ") + error.what());
@@ -236,7 +263,10 @@ void Session::start() {
     }
     m_pid = m_program.pid;
     m_orphans->set_program(m_pid);
+    m_children.confirm(m_pid);
     first.meta.emplace_back("process.program", std::to_string(m_pid));
+  } else if (m_options.include_children) {
+    m_children = ChildAccounting::reaped_only("attached by --pid: the process stays where it is");
   }
   m_writer.submit(std::move(first));
 }
@@ -254,7 +284,7 @@ void Session::open_channels() {
   }
   m_probe.emplace(m_pid, m_options.include_children);
   start_profiler();
-  m_timeline.emplace(m_origin, m_options.window_ms * k_ms, m_options.grace_ms * k_ms);
+  m_timeline.emplace(m_origin, m_options.window_ms * k_ms, m_options.grace_ms * k_ms, !m_attached);
 }
 
 void Session::handle_line(std::string_view line, bool truncated) {
@@ -329,10 +359,13 @@ void Session::poll_until_ended() {
 // after its end, its final account plus theirs).
 std::optional<ProcessSample> Session::read_program(std::int64_t now, bool with_pss) {
   std::optional<ProcessSample> sample = m_probe->sample(with_pss);
-  if (!m_orphans || !m_options.include_children) return sample;
-  if (!sample && m_reaped) sample = m_exit_reading;
-  if (sample && (m_reaped || m_orphans->followed() > 0))
-    return m_orphans->add_to(*sample, now, with_pss);
+  if (m_orphans && m_options.include_children) {
+    if (!sample && m_reaped) sample = m_exit_reading;
+    if (sample && (m_reaped || m_orphans->followed() > 0))
+      sample = m_orphans->add_to(*sample, now, with_pss);
+  }
+  // With a cgroup, the CPU of the whole tree (orphans and unwaited children included).
+  if (sample) m_children.apply(*sample);
   return sample;
 }
 
@@ -340,7 +373,12 @@ std::optional<ProcessSample> Session::read_program(std::int64_t now, bool with_p
 // --children, once the processes it left running (reparented to nrmlab) have ended too.
 void Session::check_program(std::int64_t now) {
   if (m_attached || m_ended_at) return;
-  if (!m_reaped && ::wait4(m_pid, &m_wait_status, WNOHANG, &m_usage) == m_pid) {
+  if (!m_reaped && exited_unreaped(m_pid)) {
+    // Read the zombie first: once reaped, what it did since the last reading is gone from
+    // /proc (wait4's account has its CPU and storage bytes, not its I/O calls).
+    now = std::max(now, take_final_reading());
+    while (::wait4(m_pid, &m_wait_status, 0, &m_usage) < 0 && errno == EINTR) {
+    }
     m_reaped = true;
     m_exited_at = now;
     // The base of any later reading: the program is gone and holds nothing.
@@ -395,6 +433,18 @@ void Session::take_readings(std::int64_t now) {
     m_batch = Batch{};
     m_last_flush = now;
   }
+}
+
+// The exited program's last /proc reading (before it is reaped); returns its time.
+std::int64_t Session::take_final_reading() {
+  auto sample = m_probe->final_sample();
+  if (!sample) return 0;
+  m_children.apply(*sample);
+  m_timeline->add_sample(*sample);
+  m_batch.process.push_back(
+      {0, m_timeline->step_at(sample->t_ns), sample->t_ns - m_origin, *sample});
+  m_last_sample = sample;
+  return sample->t_ns;
 }
 
 void Session::handle_stops(std::int64_t now) {
@@ -477,11 +527,14 @@ void Session::finish_steps() {
   const std::int64_t end = m_ended_at.value_or(monotonic_ns());
   if (m_reaped && m_options.include_children && m_orphans->followed() > 0) {
     // The followed orphans' final accounts (wait4) too: one last reading, kept in the table.
-    const ProcessSample last = m_orphans->add_to(m_exit_reading, end, false);
+    ProcessSample last = m_orphans->add_to(m_exit_reading, end, false);
+    m_children.apply(last);
     m_timeline->add_sample(last);
     m_batch.process.push_back({0, m_timeline->step_at(last.t_ns), last.t_ns - m_origin, last});
   } else if (m_reaped) {
-    m_timeline->add_sample(reaped_reading(m_usage, end, m_last_sample ? &*m_last_sample : nullptr));
+    ProcessSample last = reaped_reading(m_usage, end, m_last_sample ? &*m_last_sample : nullptr);
+    m_children.apply(last);
+    m_timeline->add_sample(last);
   }
   const auto on_line = [this](std::string_view line, bool truncated) {
     handle_line(line, truncated);
@@ -533,6 +586,7 @@ void Session::describe_outcome() {
   if (m_outcome.malformed_markers > 0)
     m_outcome.notes.push_back(
         fmt::format("{} malformed step markers were ignored", m_outcome.malformed_markers));
+  if (auto note = coverage_note(timeline)) m_outcome.notes.push_back(std::move(*note));
 }
 
 // The run's outcome as the analysis shows it: "complete" only for a program that exited
@@ -566,6 +620,11 @@ void Session::write_outcome_meta() {
                   {"watch.wall_ns", std::to_string(wall_ns)},
                   {"recorder_share", fmt::format("{:.6f}", m_outcome.self_share)},
                   {"probe.runq", m_probe->runq_source()},
+                  {"probe.children", m_children.describe()},
+                  {"steps.covered_ns", std::to_string(m_timeline->covered_ns())},
+                  {"steps.before_first_ns", std::to_string(m_timeline->before_first_ns())},
+                  {"steps.tail_ns", std::to_string(m_timeline->tail_ns())},
+                  {"watch.duration_ns", std::to_string(m_timeline->duration_ns())},
                   {"failures", failures}};
   m_writer.submit(std::move(m_batch));
   m_writer.close();

@@ -201,6 +201,7 @@ void close_all_but(const ChildPlan& plan, int report) {
 }
 
 void prepare_child(ChildPlan& plan, const LaunchOptions& options, pid_t parent, int report) {
+  if (options.join_cgroup_fd >= 0) (void)!::write(options.join_cgroup_fd, "0", 1);
   if (options.own_process_group) ::setpgid(0, 0);
   if (options.parent_death_signal) {
     ::prctl(PR_SET_PDEATHSIG, *options.parent_death_signal);

@@ -79,6 +79,10 @@ struct LaunchOptions {
   std::vector<int> blocked_signals;
   // fork_child only: keep this process's signal handlers (the function relies on them).
   bool keep_signal_handlers = false;
+  // An open cgroup.procs (cgroup v2): the child writes itself there first thing, so it and
+  // everything it starts run in that cgroup. A failure leaves it where it was; the caller
+  // checks (/proc/PID/cgroup). -1: none.
+  int join_cgroup_fd = -1;
 };
 
 // A started child. The pipes are the parent's ends of StreamTarget::pipe() streams (stdin's
