@@ -29,12 +29,12 @@ TEST(WatchVerdicts, AProgramWithoutMarkersIsNotJudgedPerStepAndIsToldHowToMarkOn
   ScratchDir scratch;
   const fs::path run = scratch / "unmarked";
   // Each pass does more work than the last, for about 2 s; it prints nothing.
-  const auto result = run_nrmlab(
-      {"watch", "--out", run.string(), "--window-ms", "100", "--profile", "off", "--", "python3",
-       "-c",
-       "import time\nt = time.time(); n = 1000\nwhile time.time() - t < 2:\n"
-       "    sum(i * i for i in range(n)); n = int(n * 1.01) + 1\n"},
-      scratch);
+  const auto result =
+      run_nrmlab({"watch", "--out", run.string(), "--window-ms", "100", "--profile", "off", "--",
+                  "python3", "-c",
+                  "import time\nt = time.time(); n = 1000\nwhile time.time() - t < 2:\n"
+                  "    sum(i * i for i in range(n)); n = int(n * 1.01) + 1\n"},
+                 scratch);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.err, HasSubstr("slowdown per step cannot be judged"));
   EXPECT_THAT(result.err, Not(HasSubstr("does not slow down")));
@@ -56,13 +56,13 @@ TEST(WatchVerdicts, AShortMarkedRunWithGrowingWorkIsJudgedWithoutItsStartUp) {
   const fs::path run = scratch / "short";
   // 20 steps whose items grow from 2 to about 100 (and move from step to step, like a
   // population), each item the same work; the interpreter's start-up precedes step 0.
-  const auto result = run_nrmlab(
-      {"watch", "--out", run.string(), "--profile", "off", "--", "python3", "-c",
-       "import random\nrandom.seed(7)\nfor step in range(20):\n"
-       "    items = 2 + 5 * step + random.randint(0, 30)\n"
-       "    sum(i * i for i in range(items * 2000))\n"
-       "    print(f'NRMLAB step={step} items={items}', flush=True)\n"},
-      scratch);
+  const auto result =
+      run_nrmlab({"watch", "--out", run.string(), "--profile", "off", "--", "python3", "-c",
+                  "import random\nrandom.seed(7)\nfor step in range(20):\n"
+                  "    items = 2 + 5 * step + random.randint(0, 30)\n"
+                  "    sum(i * i for i in range(items * 2000))\n"
+                  "    print(f'NRMLAB step={step} items={items}', flush=True)\n"},
+                 scratch);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.err, HasSubstr("left out: the first marker's step"));
   const auto analysis = nlohmann::json::parse(read_text(run / "analysis.json"))["runs"][0];
@@ -74,6 +74,24 @@ TEST(WatchVerdicts, AShortMarkedRunWithGrowingWorkIsJudgedWithoutItsStartUp) {
   EXPECT_THAT(hypothesis(analysis, "H5")["verdict"].get<std::string>(),
               AnyOf("supported", "not identifiable"))
       << result.err;
+}
+
+TEST(WatchVerdicts, StepsThatCoverLittleOfTheProgramAreAWarningInTheSummaryAndTheReport) {
+  ScratchDir scratch;
+  const fs::path run = scratch / "partial";
+  // Three quick steps, then two seconds no marker covers (the issue's "1 step of 0.44 s
+  // analysed, the other 299.6 s dropped without a word").
+  const auto result =
+      run_nrmlab({"watch", "--out", run.string(), "--profile", "off", "--", "sh", "-c",
+                  "for i in 1 2 3; do echo \"NRMLAB step=$i\"; done; sleep 2"},
+                 scratch);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("steps    warning: the analysed steps cover"));
+  EXPECT_THAT(result.err, HasSubstr("the analysis sees only that part"));
+  const auto analysis = nlohmann::json::parse(read_text(run / "analysis.json"))["runs"][0];
+  EXPECT_LT(analysis["coverage"]["share"].get<double>(), 0.2);
+  EXPECT_GT(analysis["coverage"]["tail_seconds"].get<double>(), 1.5);
+  EXPECT_THAT(read_text(run / "report.html"), HasSubstr("the analysis sees only that part"));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "analysis/attribution.hpp"
+#include "analysis/step_coverage.hpp"
 #include "analysis/summary.hpp"
 #include "report/assets.hpp"
 #include "report/code_growth_section.hpp"
@@ -555,9 +556,14 @@ std::vector<std::string> plain_verdict(const ReportInput& input) {
   if (run.analysis.step_source == analysis::StepSource::time_windows)
     lines.push_back(
         fmt::format("Run {} printed no step marker: fixed windows of wall time stand "
-                    "in for its steps, so drift is per window and no work counter "
-                    "can explain it.",
-                    run.id));
+                    "in for its steps, and a window cannot get slower, so slowdown per "
+                    "step is not judged (mark each step: {}).",
+                    run.id, analysis::marker_example(run.analysis.program)));
+  if (const analysis::StepCoverage& c = run.analysis.coverage; c.share < 0.5)
+    lines.push_back(
+        fmt::format("Warning: the steps of run {} cover only {:.1f}% of the program's {:.3g} s "
+                    "(after the last marker: {:.3g} s); the analysis sees only that part.",
+                    run.id, 100 * c.share, c.program_seconds, c.tail_seconds));
   if (!run.analysis.has_sound) {
     lines.push_back(
         fmt::format("Run {} has no sound analysis (it was analysed in paper mode "
