@@ -133,7 +133,6 @@ void StepTimeline::emit(std::int64_t begin_ns, std::int64_t end_ns, const StepMa
   row.major_faults = delta(from.major, to.major);
   batch.steps.push_back(row);
   m_covered_ns += row.wall_ns;
-  if (!m_first_begin_ns) m_first_begin_ns = row.t_ns;
   for (const auto& [name, value] : marker.counters)
     batch.work.push_back({0, m_next_step, name, value});
   // RSS changes only with a reading: one memory row per reading interval is all there is

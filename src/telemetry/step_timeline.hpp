@@ -52,12 +52,11 @@ class StepTimeline {
   std::int64_t markers() const { return m_markers; }
   std::int64_t markers_ignored() const { return m_markers_ignored; }
   std::int64_t steps_written() const { return m_next_step; }
-  // How much of the program the written steps cover: the sum of their wall times; the
-  // first one's start after the origin (0: the first step runs from the program's start to
-  // the first marker, imports and set-up included); and, after finish(), the time from the
-  // last step's end (or the origin, without steps) to the program's end.
+  // How much of the program the written steps cover: the sum of their wall times (the first
+  // step runs from the program's start to the first marker, imports and set-up included: the
+  // analysis leaves it out as the start-up); and, after finish(), the time from the last
+  // step's end (or the origin, without steps) to the program's end.
   std::int64_t covered_ns() const { return m_covered_ns; }
-  std::int64_t before_first_ns() const { return m_first_begin_ns.value_or(0); }
   std::int64_t tail_ns() const { return m_tail_ns; }
   // After finish(): from the origin to the program's end.
   std::int64_t duration_ns() const { return m_duration_ns; }
@@ -94,7 +93,6 @@ class StepTimeline {
   std::int64_t m_markers = 0;
   std::int64_t m_markers_ignored = 0;
   std::int64_t m_covered_ns = 0;
-  std::optional<std::int64_t> m_first_begin_ns;  // after the origin
   std::int64_t m_tail_ns = 0;
   std::int64_t m_duration_ns = 0;
   bool m_windows = false;

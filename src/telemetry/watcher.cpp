@@ -67,13 +67,10 @@ std::optional<std::string> coverage_note(const StepTimeline& timeline) {
   const double duration = static_cast<double>(timeline.duration_ns());
   const double covered = static_cast<double>(timeline.covered_ns());
   if (duration <= 0 || covered >= 0.5 * duration) return std::nullopt;
-  const double before = static_cast<double>(timeline.before_first_ns());
   return fmt::format(
-      "steps cover only {:.0f}% of the program's {:.3g} s ({}after the last: {:.3g} s): the "
+      "steps cover only {:.0f}% of the program's {:.3g} s (after the last: {:.3g} s): the "
       "analysis sees only that part",
-      100.0 * covered / duration, duration / 1e9,
-      before > 0 ? fmt::format("before the first marker: {:.3g} s, ", before / 1e9) : "",
-      static_cast<double>(timeline.tail_ns()) / 1e9);
+      100.0 * covered / duration, duration / 1e9, static_cast<double>(timeline.tail_ns()) / 1e9);
 }
 
 std::string describe_status(int status) {
@@ -622,7 +619,6 @@ void Session::write_outcome_meta() {
                   {"probe.runq", m_probe->runq_source()},
                   {"probe.children", m_children.describe()},
                   {"steps.covered_ns", std::to_string(m_timeline->covered_ns())},
-                  {"steps.before_first_ns", std::to_string(m_timeline->before_first_ns())},
                   {"steps.tail_ns", std::to_string(m_timeline->tail_ns())},
                   {"watch.duration_ns", std::to_string(m_timeline->duration_ns())},
                   {"failures", failures}};
