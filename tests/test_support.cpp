@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "util/sqlite.hpp"
+
 extern char** environ;
 
 namespace nrmlab::testing {
@@ -86,6 +88,18 @@ std::string read_text(const std::filesystem::path& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+std::string run_meta(const std::filesystem::path& run, const std::string& key) {
+  sqlite::Connection db(run / "telemetry.db");
+  sqlite::Statement query(db, "SELECT value FROM meta WHERE key = ?");
+  query.bind(1, key);
+  return query.step() ? query.column_text(0) : std::string("(absent)");
+}
+
+std::int64_t run_query(const std::filesystem::path& run, const std::string& sql) {
+  sqlite::Connection db(run / "telemetry.db");
+  return sqlite::query_int(db, sql);
 }
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ScratchDir& scratch) {

@@ -49,6 +49,11 @@ ProcessResult run_nrmlab(std::vector<std::string> args, const ScratchDir& scratc
 
 std::string read_text(const std::filesystem::path& path);
 
+// RUN/telemetry.db's meta value for `key`, or "(absent)".
+std::string run_meta(const std::filesystem::path& run, const std::string& key);
+// The integer answer of one query on RUN/telemetry.db.
+std::int64_t run_query(const std::filesystem::path& run, const std::string& sql);
+
 // What a run computed, never how long it took: per condition of RUN_DIR/result.json, the
 // state digest, the population and pattern-count trajectories and the work totals.
 nlohmann::json result_science(const std::filesystem::path& run_dir);

@@ -20,21 +20,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using testing::run_meta;
 using testing::run_nrmlab;
+using testing::run_query;
 using testing::ScratchDir;
 using ::testing::StartsWith;
-
-std::string accounting_meta(const fs::path& run, const std::string& key) {
-  sqlite::Connection db(run / "telemetry.db");
-  sqlite::Statement query(db, "SELECT value FROM meta WHERE key = ?");
-  query.bind(1, key);
-  return query.step() ? query.column_text(0) : std::string("(absent)");
-}
-
-std::int64_t accounting_query(const fs::path& run, const std::string& sql) {
-  sqlite::Connection db(run / "telemetry.db");
-  return sqlite::query_int(db, sql);
-}
 
 // A directory on a file system that counts storage writes (tmpfs has no storage: its
 // write_bytes stay 0), removed at the end.
@@ -121,11 +111,11 @@ TEST(WatchCoverage, AMarkerFarFromTheEndIsReportedAsSmallCoverage) {
                                   "echo 'NRMLAB step=0'; sleep 2"},
                                  scratch);
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(accounting_query(run, "SELECT count(*) FROM steps"), 1);
-  const std::int64_t covered = std::stoll(accounting_meta(run, "steps.covered_ns"));
-  const std::int64_t tail = std::stoll(accounting_meta(run, "steps.tail_ns"));
-  const std::int64_t duration = std::stoll(accounting_meta(run, "watch.duration_ns"));
-  EXPECT_EQ(covered, accounting_query(run, "SELECT sum(wall_ns) FROM steps"));
+  EXPECT_EQ(run_query(run, "SELECT count(*) FROM steps"), 1);
+  const std::int64_t covered = std::stoll(run_meta(run, "steps.covered_ns"));
+  const std::int64_t tail = std::stoll(run_meta(run, "steps.tail_ns"));
+  const std::int64_t duration = std::stoll(run_meta(run, "watch.duration_ns"));
+  EXPECT_EQ(covered, run_query(run, "SELECT sum(wall_ns) FROM steps"));
   EXPECT_LT(covered, 500'000'000);
   EXPECT_GE(tail, 1'900'000'000);
   EXPECT_EQ(covered + tail, duration);
@@ -142,10 +132,10 @@ TEST(WatchCoverage, AProgramShorterThanOneWindowIsOneStep) {
   const auto result =
       run_nrmlab({"watch", "--out", run.string(), "--no-analysis", "--", "sleep", "0.3"}, scratch);
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(accounting_meta(run, "step_source"), "time windows");
-  ASSERT_EQ(accounting_query(run, "SELECT count(*) FROM steps"), 1);
-  EXPECT_GE(accounting_query(run, "SELECT wall_ns FROM steps"), 300'000'000);
-  EXPECT_EQ(accounting_meta(run, "steps.tail_ns"), "0");
+  EXPECT_EQ(run_meta(run, "step_source"), "time windows");
+  ASSERT_EQ(run_query(run, "SELECT count(*) FROM steps"), 1);
+  EXPECT_GE(run_query(run, "SELECT wall_ns FROM steps"), 300'000'000);
+  EXPECT_EQ(run_meta(run, "steps.tail_ns"), "0");
   EXPECT_THAT(result.err, ::testing::Not(HasSubstr("steps cover only")));
 }
 
@@ -181,10 +171,10 @@ Recorded watch_short_children(const ScratchDir& scratch, const std::string& mode
   EXPECT_EQ(result.exit_code, 0) << result.err;
   Recorded recorded;
   recorded.err = result.err;
-  recorded.totals.cpu_ns = accounting_query(run, "SELECT sum(cpu_ns) FROM steps");
-  recorded.totals.wchar = accounting_query(run, "SELECT sum(io_wchar) FROM steps");
-  recorded.totals.syscw = accounting_query(run, "SELECT sum(io_syscw) FROM steps");
-  recorded.accounting = accounting_meta(run, "probe.children");
+  recorded.totals.cpu_ns = run_query(run, "SELECT sum(cpu_ns) FROM steps");
+  recorded.totals.wchar = run_query(run, "SELECT sum(io_wchar) FROM steps");
+  recorded.totals.syscw = run_query(run, "SELECT sum(io_syscw) FROM steps");
+  recorded.accounting = run_meta(run, "probe.children");
   return recorded;
 }
 

@@ -23,20 +23,10 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::read_text;
+using testing::run_meta;
 using testing::run_nrmlab;
+using testing::run_query;
 using testing::ScratchDir;
-
-std::string run_meta(const fs::path& run, const std::string& key) {
-  sqlite::Connection db(run / "telemetry.db");
-  sqlite::Statement query(db, "SELECT value FROM meta WHERE key = ?");
-  query.bind(1, key);
-  return query.step() ? query.column_text(0) : std::string("(absent)");
-}
-
-std::int64_t run_query(const fs::path& run, const std::string& sql) {
-  sqlite::Connection db(run / "telemetry.db");
-  return sqlite::query_int(db, sql);
-}
 
 std::int64_t clock_now_ns(clockid_t clock) {
   timespec now{};

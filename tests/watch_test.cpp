@@ -23,21 +23,15 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using testing::read_text;
+using testing::run_meta;
 using testing::run_nrmlab;
 using testing::ScratchDir;
 
-std::string meta(const fs::path& run, const std::string& key) {
-  sqlite::Connection db(run / "telemetry.db");
-  sqlite::Statement query(db, "SELECT value FROM meta WHERE key = ?");
-  query.bind(1, key);
-  return query.step() ? query.column_text(0) : std::string("(absent)");
-}
-
-// meta(), or "(absent)" while the run has no database or its tables do not exist yet (the
+// run_meta(), or "(absent)" while the run has no database or its tables do not exist yet (the
 // file appears a moment before them): for polling a run that is starting.
 std::string meta_when_ready(const fs::path& run, const std::string& key) {
   try {
-    if (fs::exists(run / "telemetry.db")) return meta(run, key);
+    if (fs::exists(run / "telemetry.db")) return run_meta(run, key);
   } catch (const std::exception&) {
   }
   return "(absent)";
@@ -57,7 +51,7 @@ TEST(Watch, FindsThePlantedWorkloadGrowthOfAForeignProgram) {
   // The program's output passes through unchanged (markers included).
   EXPECT_THAT(result.out, HasSubstr("NRMLAB step=79 items=413050"));
   EXPECT_THAT(result.err, HasSubstr("checksum"));
-  EXPECT_EQ(meta(run, "step_source"), "markers");
+  EXPECT_EQ(run_meta(run, "step_source"), "markers");
   EXPECT_EQ(count(run, "SELECT count(*) FROM steps"), 80);
   EXPECT_EQ(count(run, "SELECT count(*) FROM step_work WHERE name = 'items'"), 80);
   EXPECT_GT(count(run, "SELECT count(*) FROM process"), 0);
@@ -66,14 +60,14 @@ TEST(Watch, FindsThePlantedWorkloadGrowthOfAForeignProgram) {
   // keeps scheduler statistics. The steps cover part of the readings' span, so their delays
   // add up to at most the last cumulative value.
   if (telemetry::ThreadSchedstat().unavailable().empty()) {
-    EXPECT_EQ(meta(run, "probe.runq"), "schedstat");
+    EXPECT_EQ(run_meta(run, "probe.runq"), "schedstat");
     EXPECT_GT(count(run, "SELECT count(*) FROM process WHERE runq_ns IS NOT NULL"), 0);
     EXPECT_EQ(count(run, "SELECT count(*) FROM steps WHERE runq_ns IS NOT NULL"), 80);
     // (each step's delta is rounded to whole ns: up to 1 ns a step over)
     EXPECT_LE(count(run, "SELECT sum(runq_ns) FROM steps"),
               count(run, "SELECT max(runq_ns) FROM process") + 80);
   } else {
-    EXPECT_THAT(meta(run, "probe.runq"), ::testing::StartsWith("unavailable: "));
+    EXPECT_THAT(run_meta(run, "probe.runq"), ::testing::StartsWith("unavailable: "));
   }
 
   const nlohmann::json analysis = nlohmann::json::parse(read_text(run / "analysis.json"));
@@ -98,7 +92,7 @@ TEST(Watch, AProgramThatDoesNotExistOrCannotRunIsAClearErrorWithARunDirectory) {
       {"watch", "--out", (scratch / "missing").string(), "--", "/no/such/program"}, scratch);
   EXPECT_EQ(missing.exit_code, 127);
   EXPECT_THAT(missing.err, HasSubstr("cannot run /no/such/program: No such file or directory"));
-  EXPECT_THAT(meta(scratch / "missing", "outcome"), HasSubstr("not started"));
+  EXPECT_THAT(run_meta(scratch / "missing", "outcome"), HasSubstr("not started"));
 
   const fs::path script = scratch / "not-executable.sh";
   std::ofstream(script) << "echo hi\n";
@@ -115,13 +109,13 @@ TEST(Watch, TheExitStatusAndACrashArePropagated) {
       {"watch", "--out", (scratch / "seven").string(), "--", "sh", "-c", "exit 7"}, scratch);
   EXPECT_EQ(status.exit_code, 7);
   EXPECT_THAT(status.err, HasSubstr("exited with status 7"));
-  EXPECT_EQ(meta(scratch / "seven", "complete"), "true");
+  EXPECT_EQ(run_meta(scratch / "seven", "complete"), "true");
 
   const auto crash = run_nrmlab(
       {"watch", "--out", (scratch / "crash").string(), "--", "sh", "-c", "kill -SEGV $$"}, scratch);
   EXPECT_EQ(crash.exit_code, 128 + SIGSEGV);
   EXPECT_THAT(crash.err, HasSubstr("killed by signal 11"));
-  EXPECT_EQ(meta(scratch / "crash", "exit_code"), std::to_string(128 + SIGSEGV));
+  EXPECT_EQ(run_meta(scratch / "crash", "exit_code"), std::to_string(128 + SIGSEGV));
 }
 
 TEST(Watch, WithoutMarkersTimeWindowsStandInAndTheAnalysisIsTold) {
@@ -131,7 +125,7 @@ TEST(Watch, WithoutMarkersTimeWindowsStandInAndTheAnalysisIsTold) {
       {"watch", "--out", run.string(), "--window-ms", "100", "--", "sleep", "1.05"}, scratch);
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.err, HasSubstr("no step marker"));
-  EXPECT_EQ(meta(run, "step_source"), "time windows");
+  EXPECT_EQ(run_meta(run, "step_source"), "time windows");
   // The analysis says so, in its summary (on stderr: stdout is the program's) and in the report.
   EXPECT_THAT(result.err, HasSubstr("fixed windows of wall time stand in for steps"));
   EXPECT_THAT(read_text(run / "report.html"), HasSubstr("printed no step marker"));
@@ -150,7 +144,7 @@ TEST(Watch, MalformedMarkersAreReportedAndSkipped) {
                  scratch);
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.err, HasSubstr("malformed step marker ignored"));
-  EXPECT_EQ(meta(run, "malformed_markers"), "2");
+  EXPECT_EQ(run_meta(run, "malformed_markers"), "2");
   EXPECT_EQ(count(run, "SELECT count(*) FROM steps"), 2);
 }
 
@@ -224,7 +218,7 @@ TEST(Watch, SigtermIsForwardedAndNothingIsLeftRunning) {
   ::kill(watcher, SIGTERM);
   EXPECT_EQ(testing::wait_process(watcher), 128 + SIGTERM);
   EXPECT_NE(::kill(std::stoi(program), 0), 0) << "the program outlived nrmlab";
-  EXPECT_THAT(meta(run, "program_outcome"), HasSubstr("killed by signal 15"));
+  EXPECT_THAT(run_meta(run, "program_outcome"), HasSubstr("killed by signal 15"));
 }
 
 TEST(Watch, TheStepSocketCarriesMarkersToo) {
@@ -272,7 +266,7 @@ TEST(Watch, SigintIsForwardedAndASecondStopKillsAProgramThatIgnoresTheFirst) {
   const pid_t first = start(interrupted, "sleep 30");
   ::kill(first, SIGINT);
   EXPECT_EQ(testing::wait_process(first), 128 + SIGINT);
-  EXPECT_EQ(meta(interrupted, "outcome"), "interrupted");
+  EXPECT_EQ(run_meta(interrupted, "outcome"), "interrupted");
 
   const fs::path stubborn = scratch / "stubborn";
   const pid_t second = start(stubborn, "trap '' TERM; sleep 30; sleep 30");
@@ -280,7 +274,7 @@ TEST(Watch, SigintIsForwardedAndASecondStopKillsAProgramThatIgnoresTheFirst) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ::kill(second, SIGTERM);
   EXPECT_EQ(testing::wait_process(second), 128 + SIGKILL);
-  EXPECT_EQ(meta(stubborn, "complete"), "true") << "nrmlab closed the run after the kill";
+  EXPECT_EQ(run_meta(stubborn, "complete"), "true") << "nrmlab closed the run after the kill";
   EXPECT_THAT(read_text(stubborn.string() + ".err"), HasSubstr("a second stop"));
 }
 
@@ -347,7 +341,7 @@ TEST(Watch, AttachingToARunningProcessRecordsItUntilItEnds) {
                                  scratch);
   testing::wait_process(target);
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(meta(run, "step_source"), "time windows");
+  EXPECT_EQ(run_meta(run, "step_source"), "time windows");
   EXPECT_GE(count(run, "SELECT count(*) FROM steps"), 3);
 }
 

@@ -15,15 +15,7 @@ using namespace evidence;
 std::string growing_counters(const Attribution& a, const Columns& steps, const Thresholds& t) {
   std::string growing;
   const auto mean_of = [&](const std::string& counter, std::int64_t first, std::int64_t last) {
-    const auto step = steps["step"], values = steps[counter];
-    double sum = 0.0;
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < step.size(); ++i)
-      if (step[i] >= static_cast<double>(first) && step[i] <= static_cast<double>(last)) {
-        sum += values[i];
-        ++n;
-      }
-    return n ? sum / static_cast<double>(n) : k_nan;
+    return mean_over_steps(steps, steps[counter], first, last);
   };
   for (const std::string& counter : a.counters) {
     const double early = mean_of(counter, a.early_first_step, a.early_last_step);

@@ -27,6 +27,30 @@ std::pair<double, double> correlation_interval(double r, std::size_t n, std::siz
 
 }  // namespace
 
+double mean_over_steps(const Columns& steps, std::span<const double> values, std::int64_t first,
+                       std::int64_t last) {
+  const auto step = steps["step"];
+  double sum = 0.0;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < step.size(); ++i)
+    if (step[i] >= static_cast<double>(first) && step[i] <= static_cast<double>(last) &&
+        std::isfinite(values[i])) {
+      sum += values[i];
+      ++n;
+    }
+  return n ? sum / static_cast<double>(n) : k_nan;
+}
+
+void set_relative_dearer(const SectionChange& section, Outcome& o) {
+  const double base = section.early_ms;
+  if (base > 0) {
+    o.effect = section.dearer.ms / base;
+    o.ci_low = section.dearer.ci_low / base;
+    o.ci_high = section.dearer.ci_high / base;
+  }
+  o.p = section.dearer.p;
+}
+
 Outcome untestable(std::string reason) {
   Outcome o;
   o.reason = std::move(reason);

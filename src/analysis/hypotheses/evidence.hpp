@@ -18,6 +18,15 @@ inline constexpr std::size_t k_min_points = 10;
 Outcome untestable(std::string reason);
 std::string format_p(double p);  // "0.012", or "n/a"
 
+// The mean of `values` over the steps numbered first..last (NaN values skipped; NaN when
+// none): a counter's level in one of the attribution's segments.
+double mean_over_steps(const Columns& steps, std::span<const double> values, std::int64_t first,
+                       std::int64_t last);
+
+// A section's "the same work costing more" relative to its early level (effect and
+// interval; NaN when the early level is not positive) and its p, as an outcome's figures.
+void set_relative_dearer(const SectionChange& section, Outcome& o);
+
 // Index of the step row with step number `step` (steps ascend within a condition).
 std::size_t step_index(std::span<const double> steps, double step);
 

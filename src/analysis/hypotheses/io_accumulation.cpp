@@ -31,19 +31,6 @@ void add_context(const ConditionContext& ctx, Outcome& o, double& database_share
   }
 }
 
-double mean_of(std::span<const double> values, std::int64_t first, std::int64_t last,
-               std::span<const double> step) {
-  double sum = 0.0;
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < values.size(); ++i)
-    if (step[i] >= static_cast<double>(first) && step[i] <= static_cast<double>(last) &&
-        std::isfinite(values[i])) {
-      sum += values[i];
-      ++n;
-    }
-  return n ? sum / static_cast<double>(n) : k_nan;
-}
-
 // A watched program has no database section: its I/O is what /proc/PID/io counts (read and
 // write system calls and bytes per step, io.syscalls and io.bytes) and its time is the
 // attribution's "off_cpu" section (waits off the CPU, not for it). The same I/O costing
@@ -67,16 +54,10 @@ Outcome program_io(const ConditionContext& ctx) {
   const Attribution& a = ctx.attribution;
   Outcome o;
   o.testable = true;
+  set_relative_dearer(*waits, o);
   const double base = waits->early_ms;
-  if (base > 0) {
-    o.effect = waits->dearer.ms / base;
-    o.ci_low = waits->dearer.ci_low / base;
-    o.ci_high = waits->dearer.ci_high / base;
-  }
-  o.p = waits->dearer.p;
-  const auto step = s["step"];
-  const double calls_early = mean_of(calls, a.early_first_step, a.early_last_step, step);
-  const double calls_late = mean_of(calls, a.late_first_step, a.late_last_step, step);
+  const double calls_early = mean_over_steps(s, calls, a.early_first_step, a.early_last_step);
+  const double calls_late = mean_over_steps(s, calls, a.late_first_step, a.late_last_step);
   o.evidence.push_back(
       {"relative change of the time off the CPU (I/O waits, sleeps, locks) at the same I/O",
        o.effect, waits->dearer.p,
@@ -128,13 +109,8 @@ Outcome io_accumulation(const ConditionContext& ctx) {
     return untestable("too few steps to compare the database cost of the start and the end");
   Outcome o;
   o.testable = true;
+  set_relative_dearer(*database, o);
   const double base = database->early_ms;
-  if (base > 0) {
-    o.effect = database->dearer.ms / base;
-    o.ci_low = database->dearer.ci_low / base;
-    o.ci_high = database->dearer.ci_high / base;
-  }
-  o.p = database->dearer.p;
   o.evidence.push_back(
       {"relative change of the database cost of the same work (early work at late unit "
        "costs, against the early database time)",
