@@ -1,7 +1,6 @@
 // The slowdown attribution and the verdicts built on it (issue 17), tested by their rates on
 // planted telemetry: more work against the same work costing more, what one run cannot
 // identify, level shifts against trends, and the run's error control.
-#include <boost/math/distributions/binomial.hpp>
 #include <cmath>
 
 #include <gtest/gtest.h>
@@ -10,6 +9,7 @@
 #include "analysis/attribution.hpp"
 #include "analysis/hypothesis_registry.hpp"
 #include "analysis/summary.hpp"
+#include "rate_rules.hpp"
 #include "synthetic_telemetry.hpp"
 #include "test_support.hpp"
 #include "util/sqlite.hpp"
@@ -30,19 +30,6 @@ const analysis::Hypothesis& hypothesis(const analysis::AnalysisReport& report,
   for (const auto& h : report.runs.at(0).sound.hypotheses)
     if (h.id == id) return h;
   throw std::runtime_error("no hypothesis " + id);
-}
-
-// The pass rule of a rate test: `count` events in `runs` is improbable (p < 0.001) at the
-// rate the rule allows.
-bool improbable_at(std::size_t count, std::size_t runs, double rate) {
-  if (count == 0) return false;
-  const boost::math::binomial binomial(static_cast<double>(runs), rate);
-  return boost::math::cdf(boost::math::complement(binomial, static_cast<double>(count) - 1)) <
-         0.001;
-}
-bool too_few_at(std::size_t hits, std::size_t runs, double rate) {
-  const boost::math::binomial binomial(static_cast<double>(runs), rate);
-  return boost::math::cdf(binomial, static_cast<double>(hits)) < 0.001;
 }
 
 constexpr std::size_t k_runs = 30;

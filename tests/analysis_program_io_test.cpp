@@ -1,11 +1,11 @@
 // H3 for a watched program (issue 20), tested by its rates on planted telemetry: the same
 // read/write calls costing more is "the same I/O costs more", more calls at a constant price
 // is more work (H5) and never H3, and a program whose I/O does not change supports nothing.
-#include <boost/math/distributions/binomial.hpp>
 
 #include <gtest/gtest.h>
 
 #include "analysis/analyze.hpp"
+#include "rate_rules.hpp"
 #include "synthetic_telemetry.hpp"
 #include "test_support.hpp"
 
@@ -16,18 +16,6 @@ using analysis::Verdict;
 
 constexpr std::size_t k_io_runs = 60;
 constexpr std::int64_t k_io_steps = 120;
-
-// `count` of `runs` is improbable (p < 0.001) at `rate`: above it, or (hits) below it.
-bool above(std::size_t count, std::size_t runs, double rate) {
-  if (count == 0) return false;
-  const boost::math::binomial binomial(static_cast<double>(runs), rate);
-  return boost::math::cdf(boost::math::complement(binomial, static_cast<double>(count) - 1)) <
-         0.001;
-}
-bool below(std::size_t hits, std::size_t runs, double rate) {
-  const boost::math::binomial binomial(static_cast<double>(runs), rate);
-  return boost::math::cdf(binomial, static_cast<double>(hits)) < 0.001;
-}
 
 // A watched program's step: 1 ms on the CPU, then `calls` write calls of 4 KiB, each waited
 // for off the CPU for `price_ns`; 3% noise on the wait.
@@ -80,8 +68,8 @@ TEST(ProgramIo, TheSameCallsCostingMoreIsTheSameIoCostingMore) {
     h3 += v.at("H3") == Verdict::supported;
     h5 += v.at("H5") == Verdict::supported;
   }
-  EXPECT_FALSE(below(h3, k_io_runs, 0.9)) << h3 << " of " << k_io_runs;
-  EXPECT_FALSE(above(h5, k_io_runs, 0.05)) << h5 << " read as more work";
+  EXPECT_FALSE(too_few_at(h3, k_io_runs, 0.9)) << h3 << " of " << k_io_runs;
+  EXPECT_FALSE(improbable_at(h5, k_io_runs, 0.05)) << h5 << " read as more work";
 }
 
 TEST(ProgramIo, MoreCallsAtTheSamePriceAreMoreWorkNeverDearerIo) {
@@ -92,7 +80,7 @@ TEST(ProgramIo, MoreCallsAtTheSamePriceAreMoreWorkNeverDearerIo) {
     });
     h3 += v.at("H3") == Verdict::supported;
   }
-  EXPECT_FALSE(above(h3, k_io_runs, 0.05)) << h3 << " of " << k_io_runs;
+  EXPECT_FALSE(improbable_at(h3, k_io_runs, 0.05)) << h3 << " of " << k_io_runs;
 }
 
 TEST(ProgramIo, UnchangingIoSupportsNothing) {
@@ -107,7 +95,7 @@ TEST(ProgramIo, UnchangingIoSupportsNothing) {
         break;
       }
   }
-  EXPECT_FALSE(above(any, k_io_runs, 0.05)) << any << " of " << k_io_runs;
+  EXPECT_FALSE(improbable_at(any, k_io_runs, 0.05)) << any << " of " << k_io_runs;
 }
 
 }  // namespace

@@ -3,12 +3,12 @@
 // on planted telemetry: work that grows at a constant unit cost is never rejected as a cause,
 // the same work costing more is never read as more work (H5), and a run where nothing
 // changes supports nothing.
-#include <boost/math/distributions/binomial.hpp>
 
 #include <gtest/gtest.h>
 
 #include "analysis/analyze.hpp"
 #include "analysis/attribution.hpp"
+#include "rate_rules.hpp"
 #include "synthetic_telemetry.hpp"
 #include "test_support.hpp"
 
@@ -18,18 +18,6 @@ namespace {
 using analysis::Verdict;
 
 constexpr std::size_t k_short_runs = 100;
-
-// The pass rules of a rate test: `count` of `runs` is improbable (p < 0.001) at `rate`.
-bool more_than(std::size_t count, std::size_t runs, double rate) {
-  if (count == 0) return false;
-  const boost::math::binomial binomial(static_cast<double>(runs), rate);
-  return boost::math::cdf(boost::math::complement(binomial, static_cast<double>(count) - 1)) <
-         0.001;
-}
-bool fewer_than(std::size_t hits, std::size_t runs, double rate) {
-  const boost::math::binomial binomial(static_cast<double>(runs), rate);
-  return boost::math::cdf(binomial, static_cast<double>(hits)) < 0.001;
-}
 
 Verdict verdict_of(const SyntheticRun& run, const std::string& id) {
   ScratchDir scratch;
@@ -108,7 +96,7 @@ TEST_P(ShortRun, GrowingWorkIsNeverRejected) {
     const Verdict v = verdict_of(short_run(100 + r, GetParam(), more_work()), "H5");
     kept += v == Verdict::supported || v == Verdict::not_identifiable;
   }
-  EXPECT_FALSE(fewer_than(kept, k_short_runs, 0.9)) << kept << " of " << k_short_runs;
+  EXPECT_FALSE(too_few_at(kept, k_short_runs, 0.9)) << kept << " of " << k_short_runs;
 }
 
 TEST_P(ShortRun, TheSameWorkCostingMoreIsNeverMoreWork) {
@@ -116,14 +104,14 @@ TEST_P(ShortRun, TheSameWorkCostingMoreIsNeverMoreWork) {
   for (std::size_t r = 0; r < k_short_runs; ++r)
     h5 +=
         verdict_of(short_run(300 + r, GetParam(), dearer(GetParam())), "H5") == Verdict::supported;
-  EXPECT_FALSE(more_than(h5, k_short_runs, 0.05)) << h5 << " of " << k_short_runs;
+  EXPECT_FALSE(improbable_at(h5, k_short_runs, 0.05)) << h5 << " of " << k_short_runs;
 }
 
 TEST_P(ShortRun, NothingChangingSupportsNothing) {
   std::size_t any = 0;
   for (std::size_t r = 0; r < k_short_runs; ++r)
     any += supports_any(short_run(500 + r, GetParam(), nothing_changes()));
-  EXPECT_FALSE(more_than(any, k_short_runs, 0.05)) << any << " of " << k_short_runs;
+  EXPECT_FALSE(improbable_at(any, k_short_runs, 0.05)) << any << " of " << k_short_runs;
 }
 
 INSTANTIATE_TEST_SUITE_P(Steps, ShortRun,
