@@ -180,7 +180,12 @@ TEST(WatchOutcome, TheStartTimeIsInTheMetaAndTheExports) {
 TEST(WatchOutcome, NrmlabsOwnCpuWhileWatchingIsMeasuredAndReported) {
   ScratchDir scratch;
   const fs::path run = scratch / "self";
-  const auto watched = run_nrmlab(watch_args(run, {}, marked_program(40, 0)), scratch);
+  // Over a second: a shorter watch is not judged (nrmlab's own start would decide it).
+  const auto watched = run_nrmlab(
+      watch_args(
+          run, {},
+          {"sh", "-c", "for i in $(seq 1 40); do echo \"NRMLAB step=$i\"; sleep 0.03; done"}),
+      scratch);
   ASSERT_EQ(watched.exit_code, 0) << watched.err;
   const std::int64_t self_ns = std::stoll(run_meta(run, "watch.self_cpu_ns"));
   const std::int64_t wall_ns = std::stoll(run_meta(run, "watch.wall_ns"));

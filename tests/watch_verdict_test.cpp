@@ -54,13 +54,13 @@ TEST(WatchVerdicts, AProgramWithoutMarkersIsNotJudgedPerStepAndIsToldHowToMarkOn
 TEST(WatchVerdicts, AShortMarkedRunWithGrowingWorkIsJudgedWithoutItsStartUp) {
   ScratchDir scratch;
   const fs::path run = scratch / "short";
-  // 20 steps whose items grow from 2 to about 100 (and move from step to step, like a
+  // 20 steps whose items grow from 2 to about 300 (and move from step to step, like a
   // population), each item the same work; the interpreter's start-up precedes step 0.
   const auto result =
       run_nrmlab({"watch", "--out", run.string(), "--profile", "off", "--", "python3", "-c",
                   "import random\nrandom.seed(7)\nfor step in range(20):\n"
-                  "    items = 2 + 5 * step + random.randint(0, 30)\n"
-                  "    sum(i * i for i in range(items * 2000))\n"
+                  "    items = 1 + 15 * step + random.randint(0, 10)\n"
+                  "    sum(i * i for i in range(items * 10000))\n"
                   "    print(f'NRMLAB step={step} items={items}', flush=True)\n"},
                  scratch);
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -92,6 +92,20 @@ TEST(WatchVerdicts, StepsThatCoverLittleOfTheProgramAreAWarningInTheSummaryAndTh
   EXPECT_LT(analysis["coverage"]["share"].get<double>(), 0.2);
   EXPECT_GT(analysis["coverage"]["tail_seconds"].get<double>(), 1.5);
   EXPECT_THAT(read_text(run / "report.html"), HasSubstr("the analysis sees only that part"));
+}
+
+TEST(WatchVerdicts, TooFewStepsAreNotReadAsNoSlowdown) {
+  ScratchDir scratch;
+  const fs::path run = scratch / "few";
+  const auto result = run_nrmlab({"watch", "--out", run.string(), "--profile", "off", "--", "sh",
+                                  "-c", "for i in 1 2 3 4 5; do echo \"NRMLAB step=$i\"; done"},
+                                 scratch);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("drift    program too short to tell"));
+  EXPECT_THAT(result.err, HasSubstr("too few steps to tell whether the run slows down"));
+  EXPECT_THAT(result.err, Not(HasSubstr("does not slow down")));
+  EXPECT_THAT(result.err,
+              HasSubstr("needs at least 10 steps to fit a trend (this condition has 4)"));
 }
 
 }  // namespace

@@ -24,13 +24,15 @@ constexpr std::size_t k_min_cost_window_steps = 20;
 // the cost of two proportional columns).
 std::vector<std::string> work_counters(const Columns& steps) {
   std::vector<std::string> used;
-  // The engine's work counters (study.md 4.2), then any a watched program named (work.<name>)
-  // and its I/O (io.syscalls, io.bytes: telemetry_reader.cpp).
+  // The engine's work counters (study.md 4.2), then any a watched program named (work.<name>).
+  // Not its I/O per step (io.syscalls, io.bytes): those are readings spread over the steps by
+  // interpolation, so for steps shorter than the reading period a constant I/O rate would be
+  // a "counter" proportional to step time, and would explain any slowdown as more work.
   std::vector<std::string> candidates;
   for (const model::StepCounterField& field : model::k_step_counter_fields)
     if (field.role == model::CounterRole::work) candidates.emplace_back(field.name);
   for (const std::string& name : steps.names())
-    if (name.starts_with("work.") || name.starts_with("io.")) candidates.push_back(name);
+    if (name.starts_with("work.")) candidates.push_back(name);
   for (const std::string& counter : candidates) {
     if (!steps.has(counter)) continue;  // a steps table of another kind of run
     const auto column = steps[counter];

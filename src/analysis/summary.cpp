@@ -12,6 +12,7 @@
 #include "analysis/code_growth.hpp"
 #include "analysis/code_profile.hpp"
 #include "analysis/hypothesis_registry.hpp"
+#include "analysis/sound_mode.hpp"
 #include "analysis/step_coverage.hpp"
 
 namespace nrmlab::analysis {
@@ -104,6 +105,14 @@ std::vector<std::string> advice(const SoundAnalysis& s, bool foreign, std::strin
   bool drifts = false;
   for (const auto& d : s.drift)
     drifts = drifts || is_change(d.direction);
+  const bool judged = std::all_of(s.drift.begin(), s.drift.end(), [](const Drift& d) {
+    return d.direction != DriftDirection::too_short;
+  });
+  if (!drifts && !judged)
+    out.push_back(fmt::format(
+        "too few steps to tell whether the run slows down: a trend needs at least {} steps "
+        "in a condition",
+        k_min_drift_steps));
   if (!out.empty()) return out;
   if (!drifts)
     out.emplace_back("nothing to fix: the run does not slow down");

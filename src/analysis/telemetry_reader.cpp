@@ -313,10 +313,10 @@ struct ConditionTables {
   std::map<int, Columns> sensors;
 };
 
-// A watched program's I/O per step (/proc/PID/io, telemetry/step_timeline.hpp) as two work
-// counters, io.syscalls (read and write system calls) and io.bytes (bytes through them): more
-// I/O per step is more work, and the cost model prices each (time per call, per byte), so
-// the same I/O costing more is a rising price (H3). Absent where the columns are.
+// A watched program's I/O per step (/proc/PID/io, telemetry/step_timeline.hpp) summed into
+// io.syscalls (read and write system calls) and io.bytes (bytes through them), which H3
+// compares between the attribution's segments (time off the CPU per call). Not work counters
+// (cost_model.cpp says why). Absent where the columns are.
 void add_io_work(Columns& steps) {
   const auto add_sum = [&](const char* name, const char* a, const char* b) {
     if (!steps.has(a) || !steps.has(b)) return;

@@ -69,26 +69,33 @@ Outcome program_io(const ConditionContext& ctx) {
   const SectionChange* whole = find_section(a, "step");
   const double share = whole && whole->late_ms > 0 ? waits->late_ms / whole->late_ms : k_nan;
   o.evidence.push_back({"off-CPU share of step time at the end", share, k_nan, ""});
-  const bool dearer = o.ci_low > 0 && o.effect >= t.min_unit_cost_change && o.p < t.alpha;
+  // Each call's wait, early against late: more calls at the same price are more work (H5),
+  // not I/O costing more, although the waits per step grow.
+  const double per_call_change = calls_early > 0 && calls_late > 0 && base > 0
+                                     ? (waits->late_ms / calls_late) / (base / calls_early) - 1
+                                     : k_nan;
+  o.evidence.push_back(
+      {"relative change of the time off the CPU per read/write call", per_call_change, k_nan, ""});
+  const bool dearer = o.ci_low > 0 && o.effect >= t.min_unit_cost_change && o.p < t.alpha &&
+                      per_call_change >= t.min_unit_cost_change;
   o.supported = dearer && share >= t.min_io_share;
   if (dearer && !a.unidentified.empty()) {
     o.supported = false;
     o.identifiable = false;
     o.reason = fmt::format(
         "the waits off the CPU grow, but the work ({}) varies too little from one step to the "
-        "next to be priced, so more I/O cannot be told from dearer I/O",
+        "next to be priced, so more work cannot be told from dearer I/O",
         fmt::join(a.unidentified, ", "));
     return o;
   }
-  const bool more_io =
-      calls_late - calls_early >= t.min_unit_cost_change * calls_early && waits->more_work.ms > 0;
+  const bool more_io = calls_late - calls_early >= t.min_unit_cost_change * calls_early;
   o.reason = o.supported ? fmt::format(
-                               "the same I/O costs more: waiting off the CPU grew by "
-                               "{:.3g} ms per step at the same read/write counts",
-                               waits->dearer.ms)
+                               "the same I/O costs more: each read/write call waits {:.0f}% "
+                               "longer off the CPU ({:+.3g} ms per step)",
+                               100 * per_call_change, waits->dearer.ms)
              : dearer  ? "the waits off the CPU get dearer, but they are a negligible share "
                          "of step time"
-             : more_io ? "more I/O per step (work growth: see H5), each costing the same"
+             : more_io ? "more I/O per step (work growth), each call costing about the same"
                        : "the program's I/O does not get dearer";
   return o;
 }
