@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "analysis/step_coverage.hpp"
 #include "test_support.hpp"
 
 namespace nrmlab {
@@ -106,6 +107,21 @@ TEST(WatchVerdicts, TooFewStepsAreNotReadAsNoSlowdown) {
   EXPECT_THAT(result.err, Not(HasSubstr("does not slow down")));
   EXPECT_THAT(result.err,
               HasSubstr("needs at least 10 steps to fit a trend (this condition has 4)"));
+  // A watch of a few milliseconds is not judged on nrmlab's share: its own start decides it.
+  EXPECT_THAT(result.err, HasSubstr("its own start decides that share"));
+  EXPECT_THAT(result.err, Not(HasSubstr("watching is costly")));
+}
+
+TEST(WatchVerdicts, TheMarkerLineFollowsTheProgramsLanguage) {
+  EXPECT_EQ(analysis::marker_example("python3.11"), R"(print(f"NRMLAB step={step}", flush=True))");
+  EXPECT_EQ(analysis::marker_example("bash"), R"(echo "NRMLAB step=$step")");
+  EXPECT_THAT(analysis::marker_example("Rscript"),
+              HasSubstr(R"(sprintf("NRMLAB step=%d\n", step))"));
+  EXPECT_THAT(analysis::marker_example("julia"), HasSubstr("println"));
+  // A native program (or one attached by pid: no name) gets C's.
+  EXPECT_EQ(analysis::marker_example("sim"),
+            R"(printf("NRMLAB step=%ld\n", step); fflush(stdout);)");
+  EXPECT_EQ(analysis::marker_example(""), analysis::marker_example("sim"));
 }
 
 }  // namespace
