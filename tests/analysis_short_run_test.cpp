@@ -1,8 +1,8 @@
-// Short marked runs (issue 20): a program marked for 16 to 19 steps (20 markers, the first
-// step left out as start-up) is tested for work growth, with its error rates measured here
-// on planted telemetry: work that grows at a constant unit cost is never rejected as a cause,
-// the same work costing more is never read as more work (H5), and a run where nothing
-// changes supports nothing.
+// Short marked runs (issue 20): a program marked for 16 to 30 steps (20 markers: 19 steps,
+// the first left out as start-up) is tested for work growth, with its error rates measured
+// here on planted telemetry: work that grows at a constant unit cost is found (H5) and never
+// rejected as a cause, the same work costing more is never read as more work, and a run
+// where nothing changes supports nothing.
 
 #include <gtest/gtest.h>
 
@@ -87,9 +87,8 @@ StepFunction nothing_changes() {
 
 class ShortRun : public ::testing::TestWithParam<std::int64_t> {};
 
-// At 16 to 19 steps the intervals are wide: growing work is mostly "not identifiable" (one
-// run cannot tell; measured: none supported at 16 or 19 steps, about 60% at 30 and 60), but
-// never rejected, as it was when the counters' growth was two fixed windows of 20 steps.
+// Growing work is never rejected, as it was when the counters' growth was two fixed windows
+// of 20 steps.
 TEST_P(ShortRun, GrowingWorkIsNeverRejected) {
   std::size_t kept = 0;
   for (std::size_t r = 0; r < k_short_runs; ++r) {
@@ -97,6 +96,18 @@ TEST_P(ShortRun, GrowingWorkIsNeverRejected) {
     kept += v == Verdict::supported || v == Verdict::not_identifiable;
   }
   EXPECT_FALSE(too_few_at(kept, k_short_runs, 0.9)) << kept << " of " << k_short_runs;
+}
+
+// Halves instead of quarters under 40 steps (attribution.cpp: choose_segments) price the
+// work from 7 to 14 differences a side instead of 3 or 4: growing work is found, not merely
+// "not identifiable". Measured (100 runs each): supported in 95, 94 and 97 at 16, 19 and 30
+// steps (with quarters: 0, 0 and about 60), and 96 at 39; with halves the dearer and
+// unchanging runs below still support nothing (0 of 100 at each length).
+TEST_P(ShortRun, GrowingWorkIsFound) {
+  std::size_t found = 0;
+  for (std::size_t r = 0; r < k_short_runs; ++r)
+    found += verdict_of(short_run(100 + r, GetParam(), more_work()), "H5") == Verdict::supported;
+  EXPECT_FALSE(too_few_at(found, k_short_runs, 0.8)) << found << " of " << k_short_runs;
 }
 
 TEST_P(ShortRun, TheSameWorkCostingMoreIsNeverMoreWork) {
@@ -116,7 +127,7 @@ TEST_P(ShortRun, NothingChangingSupportsNothing) {
 
 INSTANTIATE_TEST_SUITE_P(Steps, ShortRun,
                          ::testing::Values(std::int64_t{analysis::k_min_attribution_steps},
-                                           std::int64_t{19}));
+                                           std::int64_t{19}, std::int64_t{30}));
 
 }  // namespace
 }  // namespace nrmlab::testing

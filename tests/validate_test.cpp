@@ -17,6 +17,7 @@
 #include <numeric>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -151,6 +152,26 @@ TEST(ValidateVerdict, ASlowdownThatGrowingWorkDoesNotExplainIsDearer) {
   analysis::RunAnalysis no_h5 = drifting(k_nothing, slower);
   std::erase_if(no_h5.sound.hypotheses, [](const analysis::Hypothesis& h) { return h.id == "H5"; });
   EXPECT_EQ(read_verdict(no_h5, false).label, "none");
+}
+
+TEST(ValidateVerdict, ADriftThatCouldNotBeJudgedIsSaidNotNone) {
+  const auto undecided = [](std::vector<std::string> verdicts, analysis::DriftDirection direction) {
+    analysis::RunAnalysis run = analysed(verdicts);
+    run.sound.drift.front().direction = direction;
+    return run;
+  };
+  const auto v = read_verdict(undecided(k_nothing, analysis::DriftDirection::no_steps), false);
+  EXPECT_EQ(v.label, "no steps");
+  EXPECT_NE(v.reason.find("marked no steps"), std::string::npos) << v.reason;
+  EXPECT_EQ(read_verdict(undecided(k_nothing, analysis::DriftDirection::too_short), false).label,
+            "too few steps");
+  // What was supported (from the whole run) is still named.
+  auto verdicts = k_nothing;
+  verdicts[0] = "supported";
+  EXPECT_EQ(read_verdict(undecided(verdicts, analysis::DriftDirection::no_steps), false).label,
+            "H1");
+  EXPECT_EQ(read_verdict(undecided(k_nothing, analysis::DriftDirection::stable), false).label,
+            "none");
 }
 
 // Issue 19's rule for a planted dearer function, shared by the cases and the calibration:
@@ -497,6 +518,53 @@ TEST(ValidateWorkloads, StableDoesTheSameWorkEveryStepAndGrowthTenfoldAroundALin
   EXPECT_TRUE(off_the_line);
 }
 
+TEST(ValidateWorkloads, TheWorkScaleMultipliesTheUnitsOfStableAndGrowth) {
+  validate::WorkloadOptions options;
+  options.steps = 4;
+  options.seed = 3;
+  for (const auto kind : {validate::WorkloadKind::stable, validate::WorkloadKind::growth}) {
+    options.kind = kind;
+    options.work_scale = 1;
+    auto plain = validate::make_workload(options);
+    options.work_scale = 3;
+    auto scaled = validate::make_workload(options);
+    for (std::int64_t step = 0; step < 4; ++step) {
+      validate::StepReport a, b;
+      plain->step(step, a);
+      scaled->step(step, b);
+      EXPECT_EQ(counter(b, "units"), 3 * counter(a, "units")) << step;  // same seed, same jitter
+    }
+  }
+}
+
+// The watch cases' program: a marker after each step, with the step's work counters, as a
+// program a user marks would print them; nothing but its checksum without markers.
+TEST(ValidateWorkloads, AsAProgramItPrintsAMarkerPerStepOrNothing) {
+  validate::WorkloadOptions options;
+  options.kind = validate::WorkloadKind::growth;
+  options.steps = 5;
+  const std::atomic<bool> go{false};
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(validate::run_workload_as_program(options, true, go), 5);
+  const std::string marked = ::testing::internal::GetCapturedStdout();
+  std::istringstream lines(marked);
+  std::string line;
+  for (int step = 0; step < 5; ++step) {
+    ASSERT_TRUE(std::getline(lines, line));
+    EXPECT_EQ(line.rfind(fmt::format("NRMLAB step={} units=", step), 0), 0u) << line;
+  }
+  ASSERT_TRUE(std::getline(lines, line));
+  EXPECT_EQ(line.rfind("checksum ", 0), 0u) << line;
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(validate::run_workload_as_program(options, false, go), 5);
+  const std::string bare = ::testing::internal::GetCapturedStdout();
+  EXPECT_EQ(bare.find("NRMLAB"), std::string::npos) << bare;
+  const std::atomic<bool> stop{true};
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(validate::run_workload_as_program(options, true, stop), 0);
+  ::testing::internal::GetCapturedStdout();
+}
+
 TEST(ValidateWorkloads, TheStoreWritesEveryEventInItsOwnTransactionAndTimesIt) {
   ScratchDir scratch;
   std::int64_t prefilled = 0, written = 0;
@@ -803,6 +871,35 @@ TEST(ValidateRun, EachReplicateIsItsOwnAnalysedRunAndTheReportIsWritten) {
   EXPECT_EQ(counted, 4);
   EXPECT_EQ(json["wrong"].get<int>(), report.wrong);
   EXPECT_FALSE(json["interrupted"].get<bool>());
+}
+
+// The watch cases run a program nrmlab did not instrument under `nrmlab watch`: without
+// markers the drift is not judged (whatever a sanitizer does to the timings), with 20 the
+// first is the start-up and 19 steps carry the work counter.
+TEST(ValidateRun, TheWatchCasesWatchAPlainProgramWithAndWithoutMarkers) {
+  ScratchDir scratch;
+  validate::ValidateOptions options;
+  options.out = scratch.path();
+  options.nrmlab_binary = NRMLAB_BINARY;
+  options.cases = {"watch-unmarked", "watch-short-growth"};
+  options.replicates = 1;
+  options.max_external_cores = std::numeric_limits<double>::infinity();
+  options.max_run_queue_share = std::numeric_limits<double>::infinity();
+  const auto report = validate::run_validation(options);
+  ASSERT_EQ(report.runs.size(), 2u);
+  for (const auto& run : report.runs)
+    ASSERT_TRUE(run.error.empty()) << run.id << ": " << run.error;
+  EXPECT_EQ(report.runs[0].verdict, "no steps") << report.runs[0].reason;
+  EXPECT_TRUE(report.runs[0].correct);
+  const auto marked = analysis::analyze(scratch / "runs" / report.runs[1].id, {});
+  ASSERT_EQ(marked.runs.size(), 1u);
+  const auto data = analysis::read_run(scratch / "runs" / report.runs[1].id);
+  EXPECT_EQ(data.meta_value("experiment"), "external");
+  ASSERT_EQ(data.conditions.size(), 1u);
+  EXPECT_EQ(data.conditions.front().steps.rows(), 19u);
+  EXPECT_TRUE(data.conditions.front().steps.has("work.units"));
+  for (const auto& line : analysis::summarise(marked))
+    EXPECT_EQ(line.find("does not slow down"), std::string::npos) << line;
 }
 
 TEST(ValidateRun, AValidationKilledEarlyLeavesADirectoryTheNextOneReuses) {

@@ -144,7 +144,7 @@ struct SectionChange {
 // The slowdown attribution of one condition (src/analysis/attribution.hpp).
 struct Attribution {
   std::string condition;
-  std::string segments;  // "quarters", "change point", or "too short"
+  std::string segments;  // "quarters", "halves" (under 40 steps), "change point", "too short"
   std::int64_t early_first_step = 0;
   std::int64_t early_last_step = 0;
   std::int64_t late_first_step = 0;

@@ -42,6 +42,8 @@ constexpr double k_min_price_scale = 0.10;
 // side of one.
 constexpr std::size_t k_max_change_points = 3;
 constexpr std::size_t k_min_side_steps = 5;
+// The fewest steps a quarter must have to be a side of the condition's own comparison.
+constexpr std::size_t k_min_segment_steps = 10;
 
 struct SectionSeries {
   std::string name;
@@ -377,6 +379,11 @@ Segments choose_segments(const ConditionData& c, const Drift& drift) {
     if (at >= k_min_side_steps && n - at >= k_min_side_steps)
       return {{0, at}, {at, n}, "change point"};
   }
+  // Quarters, or halves when a quarter would have fewer than k_min_segment_steps: the unit
+  // costs come from step-to-step differences within the segments, and a quarter of 19 steps
+  // gives 3 differences a side -- too few to price any work, so a marked run of 20 steps
+  // whose work grew tenfold read "not identifiable" in nearly every run (issue 20).
+  if (n / 4 < k_min_segment_steps) return {{0, n / 2}, {n - n / 2, n}, "halves"};
   const std::size_t quarter = n / 4;
   return {{0, quarter}, {n - quarter, n}, "quarters"};
 }

@@ -178,7 +178,15 @@ CLI::App* add_validate_workload_command(CLI::App& app, WorkloadCommandOptions& o
   command->add_option("--steps", o.steps, "Steps")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{100'000'000}))
       ->capture_default_str();
-  command->add_option("--out", o.out, "Run directory")->required();
+  command->add_option("--out", o.out, "Run directory (required unless --as-program)");
+  command
+      ->add_option("--as-program", o.as_program,
+                   "Run as a program for `nrmlab watch` to observe, without telemetry: "
+                   "'markers' prints NRMLAB step=N lines, 'bare' none")
+      ->check(CLI::IsMember({"markers", "bare"}));
+  command->add_option("--work-scale", o.work_scale, "Multiplies the units of stable and growth")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000}))
+      ->capture_default_str();
   command->add_option("--profile", o.profile, "Stack samples per second, or off")
       ->type_name(std::string(telemetry::profile::k_profile_syntax))
       ->check(check_profile_option)
@@ -198,6 +206,14 @@ int execute_validate_workload(const WorkloadCommandOptions& o) {
   options.dir = o.out;
   options.profile_hz = telemetry::profile::parse_profile_rate(o.profile);
   options.profile_window_ms = o.profile_window_ms;
+  options.work_scale = o.work_scale;
+  if (!o.as_program.empty()) {
+    options.dir = o.out.empty() ? fs::current_path() : fs::path(o.out);
+    const std::int64_t done = validate::run_workload_as_program(
+        options, o.as_program == "markers", install_interrupt_handlers());
+    return done == o.steps ? 0 : 130;
+  }
+  if (o.out.empty()) throw Error("validate-workload: --out is required (unless --as-program)");
   std::error_code ec;
   fs::create_directories(options.dir, ec);
   if (ec) throw Error(fmt::format("cannot create {}: {}", o.out, ec.message()));

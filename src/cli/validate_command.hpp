@@ -35,6 +35,10 @@ struct WorkloadCommandOptions {
   std::string profile = "off";  // --profile off|HZ
   std::int64_t profile_window_ms = 1'000;
   bool quiet = false;
+  // As a program for `nrmlab watch` (no telemetry): "markers" prints a step marker per step,
+  // "bare" nothing; empty: under the recorder.
+  std::string as_program;
+  std::int64_t work_scale = 1;
 };
 
 CLI::App* add_validate_workload_command(CLI::App& app, WorkloadCommandOptions& options);

@@ -93,6 +93,10 @@ ChildRun Launcher::start(const PlannedRun& run) const {
   arguments.insert(arguments.end(), run.arguments.begin(), run.arguments.end());
   for (const char* extra : {"--out", dir.c_str(), "--quiet"})
     arguments.emplace_back(extra);
+  if (!run.program.empty()) {
+    arguments.emplace_back("--");
+    arguments.insert(arguments.end(), run.program.begin(), run.program.end());
+  }
   LaunchOptions options;
   options.stdin_from = StreamTarget::null();
   options.stdout_to = StreamTarget::file(dir / "stdout.log");

@@ -23,6 +23,8 @@ struct PlannedRun {
   std::string allocator = "system";
   std::string command = "run";         // the nrmlab subcommand the child runs
   std::vector<std::string> arguments;  // for `nrmlab COMMAND`, without --out
+  // `nrmlab watch`'s program and its arguments (they follow `--`, after --out); else empty.
+  std::vector<std::string> program;
   std::string hash;                    // of the allocator and the arguments
   double estimated_seconds = 0.0;
 };

@@ -58,15 +58,17 @@ constexpr std::int64_t k_stable_units = 100'000;  // about 1 ms a step
 
 class Stable final : public Workload {
  public:
-  explicit Stable(const WorkloadOptions& options) : m_kernel(options.seed) {}
+  explicit Stable(const WorkloadOptions& options)
+      : m_kernel(options.seed), m_units(k_stable_units * options.work_scale) {}
   void step(std::int64_t, StepReport& report) override {
-    m_kernel.run(k_stable_units);
-    report.work.emplace_back("units", static_cast<double>(k_stable_units));
+    m_kernel.run(m_units);
+    report.work.emplace_back("units", static_cast<double>(m_units));
   }
   double checksum() const override { return m_kernel.checksum(); }
 
  private:
   UnitKernel m_kernel;
+  std::int64_t m_units;
 };
 
 // Work grows linearly over the run, from a tenth of the stable step to the stable step, and
@@ -78,13 +80,14 @@ class Growth final : public Workload {
   explicit Growth(const WorkloadOptions& options)
       : m_kernel(options.seed),
         m_steps(std::max<std::int64_t>(options.steps, 2)),
+        m_scale(options.work_scale),
         m_jitter(options.seed ^ 0x9e3779b97f4a7c15ULL) {}
   void step(std::int64_t index, StepReport& report) override {
     const std::int64_t first = k_stable_units / 10;
     const double line =
         static_cast<double>(first + (k_stable_units - first) * index / (m_steps - 1));
     const double jitter = std::uniform_real_distribution<double>(-0.3, 0.3)(m_jitter);
-    const auto units = static_cast<std::int64_t>(std::llround(line * (1 + jitter)));
+    const auto units = m_scale * static_cast<std::int64_t>(std::llround(line * (1 + jitter)));
     m_kernel.run(units);
     report.work.emplace_back("units", static_cast<double>(units));
   }
@@ -93,6 +96,7 @@ class Growth final : public Workload {
  private:
   UnitKernel m_kernel;
   std::int64_t m_steps;
+  std::int64_t m_scale;
   std::mt19937_64 m_jitter;
 };
 

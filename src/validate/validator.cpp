@@ -10,6 +10,7 @@
 
 #include "analysis/analyze.hpp"
 #include "analysis/code_profile.hpp"
+#include "analysis/summary.hpp"
 #include "build_info.hpp"
 #include "study/launcher.hpp"
 #include "util/atomic_file.hpp"
@@ -31,8 +32,18 @@ struct GrowthCheck {
   bool any() const { return !dearer_first.empty() || none_dearer; }
 };
 
-// How a case's run is started: a planted workload (`nrmlab validate-workload`) or the NRM
-// engine itself (`nrmlab run`).
+// A case whose workload runs as a program nobody instrumented, observed by `nrmlab watch`
+// (issue 20): what a user of a foreign program gets, with or without step markers.
+struct WatchSpec {
+  bool on = false;
+  bool markers = false;         // the program prints `NRMLAB step=N units=U` after each step
+  std::int64_t steps = 0;       // the program's steps, whatever the mode's
+  std::int64_t work_scale = 1;  // steps of milliseconds: long against a marker's latency
+  std::int64_t window_ms = 0;   // without markers, watch's time windows; 0: its default
+};
+
+// How a case's run is started: a planted workload (`nrmlab validate-workload`), the NRM
+// engine itself (`nrmlab run`), or a workload as a program under `nrmlab watch`.
 struct CaseSpec {
   ValidationCase info;
   std::string workload;  // empty: the engine with a blocking sampler
@@ -44,6 +55,9 @@ struct CaseSpec {
   // site names: the run is sampled (--profile) and its verdict is wrong without them.
   std::vector<std::pair<std::string, std::string>> code_waits = {};
   GrowthCheck growth = {};
+  WatchSpec watch = {};
+  // Claims the ten-second summary must not make (the run's verdict is wrong if it does).
+  std::vector<std::string> forbidden_summary = {};
 };
 
 constexpr unsigned k_validation_profile_hz = 99;
@@ -112,6 +126,33 @@ const std::vector<CaseSpec>& specs() {
        1,
        {},
        {"", true}},
+      {{"watch-unmarked",
+        "a program that slows down (its work per step grows tenfold) and marks no steps, "
+        "watched in time windows: slowdown per step cannot be judged, and the summary must "
+        "not say that the run does not slow down",
+        "no steps"},
+       "growth",
+       false,
+       1,
+       {},
+       {},
+       {true, false, 60, 30, 50},
+       {"does not slow down"}},
+      {{"watch-short-growth",
+        "a watched program marking 20 steps (the first is its start-up) whose work grows "
+        "tenfold at a constant price, with the work counter on each marker: H5",
+        "H5"},
+       "growth",
+       false,
+       1,
+       {},
+       {},
+       // Steps of 10-100 ms: against a machine's noise (preemption, a marker's latency) the
+       // work's step-to-step jitter still prices it (30 times the units: steps of 3-30 ms
+       // were "not identifiable" in 3 of 6 runs on a loaded machine; 100 times, 1 of 8 with
+       // the program waiting for a CPU half of the time).
+       {true, true, 20, 100, 0},
+       {"does not slow down"}},
       {{"contention", "H1: two CPU-bound competitors per usable core during the middle half", "H1"},
        "contention",
        false},
@@ -160,8 +201,26 @@ std::vector<std::string> size_class_allocators() {
   return found;
 }
 
-study::PlannedRun plan(const CaseSpec& spec, std::size_t index, int replicate, std::uint64_t seed,
-                       std::int64_t steps, const std::string& allocator) {
+// `nrmlab watch` over the case's workload as a bare program (`validate-workload
+// --as-program`), its stack sampling off: the case is about steps, not code.
+void plan_watch(const CaseSpec& spec, const fs::path& binary, std::uint64_t seed,
+                study::PlannedRun& run) {
+  const WatchSpec& watch = spec.watch;
+  run.command = "watch";
+  run.arguments = {"--profile", "off"};
+  if (watch.window_ms > 0)
+    run.arguments.insert(run.arguments.end(), {"--window-ms", std::to_string(watch.window_ms)});
+  run.program = {binary.string(), "validate-workload",
+                 "--workload",    spec.workload,
+                 "--seed",        std::to_string(seed),
+                 "--steps",       std::to_string(watch.steps),
+                 "--work-scale",  std::to_string(watch.work_scale),
+                 "--as-program",  watch.markers ? "markers" : "bare"};
+}
+
+study::PlannedRun plan(const CaseSpec& spec, const fs::path& binary, std::size_t index,
+                       int replicate, std::uint64_t seed, std::int64_t steps,
+                       const std::string& allocator) {
   study::PlannedRun run;
   run.index = index;
   run.id = allocator == "system" ? fmt::format("{}-{}", spec.info.id, replicate)
@@ -169,7 +228,9 @@ study::PlannedRun plan(const CaseSpec& spec, std::size_t index, int replicate, s
   run.replicate = replicate;
   run.seed = seed;
   run.allocator = allocator;
-  if (spec.workload.empty()) {
+  if (spec.watch.on) {
+    plan_watch(spec, binary, seed, run);
+  } else if (spec.workload.empty()) {
     run.command = "run";
     // One condition of C256 with a per-step live sample that blocks for its window;
     // persistence off so the window is the only deliberate wait.
@@ -330,6 +391,19 @@ void judge_code(const CaseSpec& spec, const analysis::CodeProfile& code, Validat
   }
 }
 
+// A claim the case forbids in the ten-second summary makes the verdict wrong, whatever the
+// label: it is what the user reads.
+void judge_summary(const CaseSpec& spec, const std::vector<std::string>& summary,
+                   ValidationRun& run) {
+  for (const std::string& claim : spec.forbidden_summary)
+    for (const std::string& line : summary)
+      if (line.find(claim) != std::string::npos) {
+        run.verdict += fmt::format(" (summary: '{}')", claim);
+        run.reason += fmt::format("; the summary says: {}", line);
+        return;
+      }
+}
+
 // Starts one run, waits for it and analyses it; failures become the run's error.
 ValidationRun execute(const study::Launcher& launcher, const study::PlannedRun& planned,
                       const CaseSpec& spec, const fs::path& out, const std::atomic<bool>* stop) {
@@ -373,6 +447,7 @@ ValidationRun execute(const study::Launcher& launcher, const study::PlannedRun& 
     run.run_queue_share = verdict.cpu_wait_share;
     run.reason = verdict.reason;
     judge_code(spec, report.runs.front().code, run);
+    judge_summary(spec, analysis::summarise(report), run);
   } catch (const std::exception& error) {
     run.error = error.what();
   }
@@ -564,13 +639,15 @@ ValidationReport run_validation(const ValidateOptions& options) {
     for (const CaseSpec& spec : cases) {
       if (stopped()) break;
       ValidationRun run = execute_alone(
-          launcher, plan(spec, index++, replicate, seed, report.steps, "system"), spec, options);
+          launcher, plan(spec, options.nrmlab_binary, index++, replicate, seed, report.steps, "system"), spec, options);
       std::vector<ValidationRun> interventions;
       if (spec.intervention) {
         for (const std::string& allocator : report.allocators) {
           if (stopped()) break;
           interventions.push_back(
-              execute_alone(launcher, plan(spec, index++, replicate, seed, report.steps, allocator),
+              execute_alone(launcher,
+                            plan(spec, options.nrmlab_binary, index++, replicate, seed,
+                                 report.steps, allocator),
                             spec, options));
         }
         confirm_fragmentation(run, interventions, report.allocators.size());

@@ -29,6 +29,14 @@ bool dearer(const analysis::SoundAnalysis& sound) {
   return h5 != sound.hypotheses.end() && !analysis::is_supported(h5->verdict);
 }
 
+// The first condition's drift could not be judged: fixed windows instead of steps, or too
+// few steps.
+bool unjudged(const analysis::SoundAnalysis& sound) {
+  return !sound.drift.empty() &&
+         (sound.drift.front().direction == analysis::DriftDirection::no_steps ||
+          sound.drift.front().direction == analysis::DriftDirection::too_short);
+}
+
 }  // namespace
 
 Verdict read_verdict(const analysis::RunAnalysis& run, bool thermal) {
@@ -76,6 +84,12 @@ Verdict read_verdict(const analysis::RunAnalysis& run, bool thermal) {
         "step time grows ({}) with no tested mechanism, and growing work (H5) does not "
         "explain it: the same work costs more",
         analysis::format_ratio(analysis::level_ratio(sound.drift.front())));
+  } else if (parts.empty() && unjudged(sound)) {
+    // Nothing supported because nothing could be judged: not the same as "none".
+    const bool no_steps = sound.drift.front().direction == analysis::DriftDirection::no_steps;
+    v.label = no_steps ? "no steps" : "too few steps";
+    v.reason = no_steps ? "the program marked no steps: slowdown per step not judged"
+                        : "too few steps to fit a trend";
   } else if (parts.empty()) {
     v.label = "none";
     v.reason = "no hypothesis supported";

@@ -3,7 +3,9 @@
 // (off-CPU time dominates and contention does not explain it: the run waits, as with the
 // blocking sampler), several joined by "+", "dearer" (no hypothesis supported, yet the run
 // drifts slower and growing work, H5, does not explain it: the same work costs more through
-// no tested mechanism), and for the thermal case "H4 <verdict>".
+// no tested mechanism), "no steps" or "too few steps" (nothing supported, and the drift could
+// not be judged: a watched program without markers, or a run too short for a trend), and for
+// the thermal case "H4 <verdict>".
 #pragma once
 
 #include <string>

@@ -42,6 +42,9 @@ struct WorkloadOptions {
   std::filesystem::path dir;  // the run directory (the store and fsync workloads write here)
   unsigned profile_hz = 0;    // stack samples per second (telemetry/profile); 0: off
   std::int64_t profile_window_ms = 1'000;  // the profile's window (its unit of time)
+  // Multiplies the units of the unit-kernel workloads (stable, growth): a watched program's
+  // steps must be long against the latency of its marker lines (milliseconds, not 0.1 ms).
+  std::int64_t work_scale = 1;
 };
 
 // What one step did, beyond what the recorder measures itself.

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include "telemetry/instrumented_run.hpp"
@@ -58,6 +60,29 @@ WorkloadRunResult run_workload(const WorkloadOptions& options, const std::atomic
   result.complete = result.steps == options.steps;
   result.telemetry = recorder.finish(result.complete ? "complete" : "interrupted");
   return result;
+}
+
+std::int64_t run_workload_as_program(const WorkloadOptions& options, bool markers,
+                                     const std::atomic<bool>& stop) {
+  const std::unique_ptr<Workload> workload = make_workload(options);
+  workload->prepare();
+  std::int64_t done = 0;
+  StepReport report;
+  for (std::int64_t step = 0; step < options.steps; ++step) {
+    if (stop.load(std::memory_order_relaxed)) break;
+    report = {};
+    workload->step(step, report);
+    ++done;
+    if (!markers) continue;
+    std::string line = fmt::format("NRMLAB step={}", step);
+    for (const auto& [counter, value] : report.work)
+      line += fmt::format(" {}={}", counter, value);
+    std::fputs(line.c_str(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+  }
+  std::fprintf(stdout, "checksum %.17g\n", workload->checksum());
+  return done;
 }
 
 }  // namespace nrmlab::validate

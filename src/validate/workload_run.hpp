@@ -21,4 +21,11 @@ struct WorkloadRunResult {
 // steps recorded before a failure stay in telemetry.db, marked with the error.
 WorkloadRunResult run_workload(const WorkloadOptions& options, const std::atomic<bool>& stop);
 
+// The same workload as a program nobody instrumented, for `nrmlab watch` to observe: no
+// recorder, no telemetry; with `markers`, a line `NRMLAB step=<n> <counter>=<value> ...` on
+// stdout after each step (flushed, as a program would print it), else nothing at all.
+// Returns the steps done.
+std::int64_t run_workload_as_program(const WorkloadOptions& options, bool markers,
+                                     const std::atomic<bool>& stop);
+
 }  // namespace nrmlab::validate
