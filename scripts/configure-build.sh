@@ -21,5 +21,11 @@ if [[ -f $cache ]] && ! grep -qx 'CMAKE_GENERATOR:INTERNAL=Ninja' "$cache"; then
   echo "configure-build: $dir was configured with another generator; starting it afresh" >&2
   rm -rf "$dir"
 fi
+# ccache when the machine has it (a rebuild after switching branches, or a second tree of the
+# same sources, then costs seconds); nothing requires it.
+launcher=()
+if [[ -z ${CMAKE_CXX_COMPILER_LAUNCHER:-} ]] && command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
 cmake -S . -B "$dir" -G Ninja -DCMAKE_UNITY_BUILD="$unity" -DCMAKE_UNITY_BUILD_BATCH_SIZE=8 \
-  "$@" >/dev/null
+  "${launcher[@]}" "$@" >/dev/null
