@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "analysis/analyze.hpp"
+#include "analysis/program_waits.hpp"
 #include "rate_rules.hpp"
 #include "synthetic_telemetry.hpp"
 #include "test_support.hpp"
@@ -96,6 +97,115 @@ TEST(ProgramIo, UnchangingIoSupportsNothing) {
       }
   }
   EXPECT_FALSE(improbable_at(any, k_io_runs, 0.05)) << any << " of " << k_io_runs;
+}
+
+// ---- sleeps and locks are not I/O (program_waits.hpp) ----------------------------------
+
+analysis::SoundAnalysis supported_h3() {
+  analysis::SoundAnalysis sound;
+  analysis::Attribution a;
+  a.condition = "program";
+  sound.attribution.push_back(a);
+  analysis::Hypothesis h3;
+  h3.id = "H3";
+  h3.verdict = analysis::Verdict::supported;
+  h3.reason = "program: the same I/O costs more";
+  sound.hypotheses.push_back(h3);
+  return sound;
+}
+
+analysis::CodeGrowth grew(std::string wait_class, std::string function, double share) {
+  analysis::CodeGrowth g;
+  g.condition = "program";
+  g.wait_class = std::move(wait_class);
+  g.function = std::move(function);
+  g.share_of_change = share;
+  return g;
+}
+
+analysis::CodeProfile sampled(bool compared) {
+  analysis::CodeProfile code;
+  code.status = "sampled";
+  analysis::CodeComparison c;
+  c.condition = "program";
+  c.status = compared ? "compared" : "too few windows: 2 early";
+  code.comparisons.push_back(c);
+  return code;
+}
+
+TEST(ProgramWaits, GrowthTheSamplesPutInSleepsIsNotIo) {
+  auto sound = supported_h3();
+  auto code = sampled(true);
+  code.growth = {grew("sleep", "clock_nanosleep", 0.8), grew("disk", "fdatasync", 0.1),
+                 grew("on_cpu", "main", 0.5)};
+  analysis::check_program_waits(sound, code);
+  EXPECT_EQ(sound.hypotheses[0].verdict, analysis::Verdict::not_supported);
+  EXPECT_NE(sound.hypotheses[0].reason.find("89%"), std::string::npos)
+      << sound.hypotheses[0].reason;  // 0.8 of the 0.9 off the CPU; on-CPU growth is not a wait
+  EXPECT_NE(sound.hypotheses[0].reason.find("clock_nanosleep"), std::string::npos);
+}
+
+TEST(ProgramWaits, GrowthInDiskWaitsKeepsH3) {
+  auto sound = supported_h3();
+  auto code = sampled(true);
+  code.growth = {grew("disk", "fdatasync", 0.7), grew("lock", "futex_wait", 0.3)};
+  analysis::check_program_waits(sound, code);
+  EXPECT_EQ(sound.hypotheses[0].verdict, analysis::Verdict::supported);
+  EXPECT_EQ(sound.hypotheses[0].reason, "program: the same I/O costs more");
+}
+
+TEST(ProgramWaits, UncomparedSamplesMostlySleepingCannotTell) {
+  auto sound = supported_h3();
+  auto code = sampled(false);
+  code.waits = {{"sleep", 9.0, 0.6}, {"on_cpu", 5.0, 0.3}, {"disk", 1.0, 0.1}};
+  analysis::check_program_waits(sound, code);
+  EXPECT_EQ(sound.hypotheses[0].verdict, analysis::Verdict::not_identifiable);
+  EXPECT_NE(sound.hypotheses[0].reason.find("90%"), std::string::npos)
+      << sound.hypotheses[0].reason;
+  EXPECT_NE(sound.hypotheses[0].experiment.find("--profile-window-ms"), std::string::npos);
+  // Mostly disk waits: the composition does not contradict H3.
+  auto io = supported_h3();
+  code.waits = {{"sleep", 1.0, 0.1}, {"disk", 9.0, 0.9}};
+  analysis::check_program_waits(io, code);
+  EXPECT_EQ(io.hypotheses[0].verdict, analysis::Verdict::supported);
+}
+
+TEST(ProgramWaits, OnlyASampledSupportedH3IsChecked) {
+  auto code = sampled(true);
+  code.growth = {grew("sleep", "clock_nanosleep", 1.0)};
+  auto unsampled = supported_h3();
+  code.status = "unavailable: perf_event_paranoid is 3";
+  analysis::check_program_waits(unsampled, code);
+  EXPECT_EQ(unsampled.hypotheses[0].verdict, analysis::Verdict::supported);
+  code.status = "sampled";
+  auto rejected = supported_h3();
+  rejected.hypotheses[0].verdict = analysis::Verdict::not_supported;
+  analysis::check_program_waits(rejected, code);
+  EXPECT_EQ(rejected.hypotheses[0].verdict, analysis::Verdict::not_supported);
+}
+
+// A real program whose sleeps grow while it writes one line a step (its only I/O): read as
+// "the same I/O costs more" before the stack samples were consulted.
+TEST(ProgramWaits, AProgramWhoseSleepsGrowIsNotReadAsIo) {
+  ScratchDir scratch;
+  const auto run = scratch / "sleeper";
+  const auto result = run_nrmlab(
+      {"watch", "--out", run.string(), "--profile-window-ms", "100", "--", "python3", "-c",
+       "import sys, time\nfor s in range(40):\n    time.sleep(0.002 + 0.001 * s)\n"
+       "    sys.stdout.write(f'NRMLAB step={s}\\n'); sys.stdout.flush()\n"},
+      scratch);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto report = analysis::analyze(run, {});
+  ASSERT_EQ(report.runs.size(), 1u);
+  const auto& analysed = report.runs.front();
+  if (analysed.code.status != "sampled")
+    GTEST_SKIP() << "stack sampling " << analysed.code.status << " (" << analysed.code.enable_hint
+                 << "): without it off-CPU time cannot be told apart";
+  for (const auto& h : analysed.sound.hypotheses) {
+    if (h.id == "H3") {
+      EXPECT_NE(h.verdict, analysis::Verdict::supported) << h.reason;
+    }
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "analysis/code_growth.hpp"
 #include "analysis/code_profile.hpp"
+#include "analysis/program_waits.hpp"
 #include "analysis/sound_mode.hpp"
 #include "analysis/step_coverage.hpp"
 #include "analysis/study_analysis.hpp"
@@ -89,6 +90,7 @@ AnalysisReport analyze(const std::filesystem::path& dir, const AnalyzeOptions& o
     SoundAnalysis s = analyse_sound(data, options.thresholds);
     a.wall_seconds = s.run.wall_seconds;
     a.code = analyse_code_of(data, s, a, options.thresholds);
+    if (!a.program.empty()) check_program_waits(s, a.code);
     summaries.push_back(summarise_run(data, s));
     if (sound) {
       a.has_sound = true;

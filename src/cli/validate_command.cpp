@@ -209,8 +209,8 @@ int execute_validate_workload(const WorkloadCommandOptions& o) {
   options.work_scale = o.work_scale;
   if (!o.as_program.empty()) {
     options.dir = o.out.empty() ? fs::current_path() : fs::path(o.out);
-    const std::int64_t done = validate::run_workload_as_program(
-        options, o.as_program == "markers", install_interrupt_handlers());
+    const std::int64_t done = validate::run_workload_as_program(options, o.as_program == "markers",
+                                                                install_interrupt_handlers());
     return done == o.steps ? 0 : 130;
   }
   if (o.out.empty()) throw Error("validate-workload: --out is required (unless --as-program)");

@@ -25,7 +25,7 @@ struct PlannedRun {
   std::vector<std::string> arguments;  // for `nrmlab COMMAND`, without --out
   // `nrmlab watch`'s program and its arguments (they follow `--`, after --out); else empty.
   std::vector<std::string> program;
-  std::string hash;                    // of the allocator and the arguments
+  std::string hash;  // of the allocator and the arguments
   double estimated_seconds = 0.0;
 };
 

@@ -639,16 +639,17 @@ ValidationReport run_validation(const ValidateOptions& options) {
     for (const CaseSpec& spec : cases) {
       if (stopped()) break;
       ValidationRun run = execute_alone(
-          launcher, plan(spec, options.nrmlab_binary, index++, replicate, seed, report.steps, "system"), spec, options);
+          launcher,
+          plan(spec, options.nrmlab_binary, index++, replicate, seed, report.steps, "system"), spec,
+          options);
       std::vector<ValidationRun> interventions;
       if (spec.intervention) {
         for (const std::string& allocator : report.allocators) {
           if (stopped()) break;
-          interventions.push_back(
-              execute_alone(launcher,
-                            plan(spec, options.nrmlab_binary, index++, replicate, seed,
-                                 report.steps, allocator),
-                            spec, options));
+          interventions.push_back(execute_alone(
+              launcher,
+              plan(spec, options.nrmlab_binary, index++, replicate, seed, report.steps, allocator),
+              spec, options));
         }
         confirm_fragmentation(run, interventions, report.allocators.size());
       }
