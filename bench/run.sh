@@ -4,7 +4,9 @@
 #               cluster-table pooling, evolve, pooling steps at 100 / 1,000 / 10,000 agents,
 #               whole C256, the probe set, a telemetry batch, Spearman / OLS / HAC on 10^6
 #               points, analysis of a 10^6-step run, the watch probe and marker parser;
-#   end_to_end  bench/end_to_end.sh, bench/report_limits.sh, bench/watch_cost.sh;
+#   end_to_end  bench/end_to_end.sh, bench/report_limits.sh, bench/watch_cost.sh,
+#               bench/nrmlab_recorder_load_bench (the recorder's cost to 20 µs steps, with and
+#               without a busy loop per core);
 #   machine     what it ran on.
 # Usage: bench/run.sh BUILD_DIR (the release build).
 set -euo pipefail
@@ -21,6 +23,7 @@ trap 'rm -rf "$work"' EXIT
   "$root/bench/end_to_end.sh" "$build/nrmlab"
   "$root/bench/report_limits.sh" "$build/nrmlab" "$work/report"
   "$root/bench/watch_cost.sh" "$build/nrmlab"
+  "$build/bench/nrmlab_recorder_load_bench"
 } | tee "$work/end_to_end.jsonl"
 python3 - "$work" "$out" <<'PY'
 import json, os, platform, sys

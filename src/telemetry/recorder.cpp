@@ -68,7 +68,7 @@ Recorder::Recorder(RecorderOptions options, MetaEntries meta)
       m_memory(m_options.proc_root / "self"),
       m_memory_side(m_options.proc_root / "self"),
       m_system(m_options.proc_root, m_options.sys_root),
-      m_writer(m_options.db_path) {
+      m_writer(m_options.db_path, m_options.writer) {
   if (!m_options.warn) m_options.warn = [](const std::string&) {};
   if (m_options.origin_ns > 0) m_origin_ns = m_options.origin_ns;
   const auto problems = validate(m_options);
@@ -83,6 +83,7 @@ Recorder::Recorder(RecorderOptions options, MetaEntries meta)
     for (auto& entry : start_time_meta(m_origin_ns))
       first.meta.push_back(std::move(entry));
   const auto [clock_ns, probe_ns] = calibrate();
+  m_probe_cap_ns = 2 * std::max<std::int64_t>(probe_ns, 1);
   first.meta.emplace_back("clock_read_ns", std::to_string(clock_ns));
   first.meta.emplace_back("probe_set_ns", std::to_string(probe_ns));
   first.meta.emplace_back("cadence.rusage_every_steps", std::to_string(m_options.rusage_every));
@@ -110,9 +111,11 @@ Recorder::Recorder(RecorderOptions options, MetaEntries meta)
 void Recorder::read_earlier_summary() {
   try {
     sqlite::Connection db(m_options.db_path);
-    sqlite::Statement rows(db,
-                           "SELECT key, value FROM meta WHERE key IN ('steps_recorded', "
-                           "'recorder_ns', 'wall_ns', 'recorder_background_cpu_ns', 'failures')");
+    sqlite::Statement rows(
+        db,
+        "SELECT key, value FROM meta WHERE key IN ('steps_recorded', "
+        "'recorder_ns', 'wall_ns', 'recorder_background_cpu_ns', 'recorder_preempt_ns', "
+        "'failures')");
     while (rows.step()) {
       const std::string key = rows.column_text(0);
       const std::string value = rows.column_text(1);
@@ -121,6 +124,7 @@ void Recorder::read_earlier_summary() {
       if (key == "recorder_ns") m_earlier.recorder_ns = number();
       if (key == "wall_ns") m_earlier.wall_ns = number();
       if (key == "recorder_background_cpu_ns") m_earlier.background_cpu_ns = number();
+      if (key == "recorder_preempt_ns") m_earlier.preempt_ns = number();
       if (key == "failures") m_earlier_failures = value;
     }
   } catch (const std::exception& error) {
@@ -166,7 +170,10 @@ void Recorder::on_condition_begin(int condition) {
       condition, index < m_options.condition_names.size()
                      ? m_options.condition_names[index]
                      : std::string(model::condition_name(model::condition_at(condition))));
-  if (!m_schedstat) open_schedstat();
+  if (!m_schedstat) {
+    open_schedstat();
+    m_writer.set_engine_thread(::gettid());
+  }
   m_usage = read_thread_usage();
   m_runq_ns = read_runq();
   m_usage_steps = 0;
@@ -212,9 +219,15 @@ void Recorder::record_work(std::int64_t step, std::string name, double value) {
 
 void Recorder::on_step(const model::StepRecord& record) {
   // The step's interval ends here, before the recorder does anything: the always-on
-  // probe set is these two readings.
-  const std::int64_t enter = monotonic_ns();
+  // probe set is these readings. The CPU clock is a system call, and the kernel preempts a
+  // thread whose time slice has run out on its way back from one, so on a busy machine
+  // most of the engine thread's waits for a CPU begin inside this call. They are
+  // contention, not telemetry (without the call the same wait begins at the next tick): the
+  // boundary is read after the call, so a wait falls in the step's own interval (runq_ns),
+  // and the recorder is charged the call's time up to twice its calibrated cost.
+  const std::int64_t before = monotonic_ns();
   const std::int64_t cpu = thread_cpu_ns();
+  const std::int64_t enter = monotonic_ns();
 
   StepRow row;
   row.condition = record.condition;
@@ -224,7 +237,8 @@ void Recorder::on_step(const model::StepRecord& record) {
   row.cpu_ns = cpu - m_step_enter_cpu_ns;
   row.sections = record.sections;
   row.counters = record.counters;
-  row.recorder_ns = m_pending_recorder_ns;  // recorder work already inside this interval
+  // Recorder work already inside this interval, and the probe itself.
+  row.recorder_ns = m_pending_recorder_ns + std::min(enter - before, m_probe_cap_ns);
   ++m_usage_steps;
   if (due(record.step + 1, m_options.rusage_every)) {
     const ThreadUsage usage = read_thread_usage();
@@ -301,6 +315,7 @@ std::set<pid_t> Recorder::own_threads() const {
 
 void Recorder::side_loop() {
   m_side_tid.store(::gettid());
+  schedule_as_batch();  // its period must not preempt the engine either
   const auto period = std::chrono::milliseconds(m_options.side_period_ms);
   // PSS walks every page table of the process: far too dear for the engine thread, and
   // slow-moving enough for a period of seconds.
@@ -359,19 +374,39 @@ RecorderSummary Recorder::finish(const std::string& outcome) {
     note_failure("telemetry.db: " + *error + "; telemetry stops, the run goes on");
 
   m_summary.background_cpu_ns = m_side_cpu_ns.load() + m_writer.cpu_ns();
+  // Every step is done: what the writer does from here on takes nothing from one.
+  const BatchWriterStats writer = m_writer.stats();
+  m_summary.preempt_ns = writer.shared_cpu_ns;
   RecorderSummary run = m_summary;
   run.steps += m_earlier.steps;
   run.recorder_ns += m_earlier.recorder_ns;
   run.wall_ns += m_earlier.wall_ns;
   run.background_cpu_ns += m_earlier.background_cpu_ns;
+  run.preempt_ns += m_earlier.preempt_ns;
+  append_closing_meta(run, writer, outcome);
+  m_writer.submit(std::move(m_batch));
+  m_writer.close();
+  m_summary.background_cpu_ns = m_side_cpu_ns.load() + m_writer.cpu_ns();
+  return m_summary;
+}
+
+void Recorder::append_closing_meta(const RecorderSummary& run, const BatchWriterStats& writer,
+                                   const std::string& outcome) {
   auto& meta = m_batch.meta;
   meta.emplace_back("complete", "true");
   meta.emplace_back("outcome", outcome);
   meta.emplace_back("steps_recorded", std::to_string(run.steps));
   meta.emplace_back("recorder_ns", std::to_string(run.recorder_ns));
+  meta.emplace_back("recorder_preempt_ns", std::to_string(run.preempt_ns));
   meta.emplace_back("wall_ns", std::to_string(run.wall_ns));
   meta.emplace_back("recorder_share", fmt::format("{:.6f}", run.recorder_share()));
   meta.emplace_back("recorder_background_cpu_ns", std::to_string(run.background_cpu_ns));
+  // This process's writer (a recycled run's earlier processes wrote their own).
+  meta.emplace_back("writer.period_ms", std::to_string(m_options.writer.period_ms));
+  meta.emplace_back("writer.ticks", std::to_string(writer.ticks));
+  meta.emplace_back("writer.wakes", std::to_string(writer.wakes));
+  meta.emplace_back("writer.full_waits", std::to_string(writer.full_waits));
+  meta.emplace_back("writer.full_wait_ns", std::to_string(writer.full_wait_ns));
   std::string failures = m_earlier_failures;
   {
     std::lock_guard lock(m_failure_mutex);
@@ -380,10 +415,6 @@ RecorderSummary Recorder::finish(const std::string& outcome) {
         failures.append(failures.empty() ? "" : "\n").append(failure);
   }
   meta.emplace_back("failures", failures);
-  m_writer.submit(std::move(m_batch));
-  m_writer.close();
-  m_summary.background_cpu_ns = m_side_cpu_ns.load() + m_writer.cpu_ns();
-  return m_summary;
 }
 
 }  // namespace nrmlab::telemetry

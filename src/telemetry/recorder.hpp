@@ -44,6 +44,7 @@ struct RecorderOptions {
   // (CLOCK_MONOTONIC ns; 0: now), so t_ns runs on across processes.
   bool append = false;
   std::int64_t origin_ns = 0;
+  BatchWriterOptions writer;  // the writer's timer and queue
   std::filesystem::path proc_root = "/proc";
   std::filesystem::path sys_root = "/sys";
   // Told once of anything that goes wrong; the run goes on.
@@ -58,8 +59,14 @@ struct RecorderSummary {
   std::int64_t wall_ns = 0;            // sum of the recorded steps' wall time
   std::int64_t recorder_ns = 0;        // the recorder's own time on the engine thread
   std::int64_t background_cpu_ns = 0;  // its writer and side-stream threads
+  // The writer's CPU time on the CPU the engine thread last ran on: the most the writer can
+  // have taken from the engine by running in its place (BatchWriterStats::shared_cpu_ns).
+  std::int64_t preempt_ns = 0;
+  // All the time the engine thread lost to telemetry: its own recording and the writer.
   double recorder_share() const {
-    return wall_ns > 0 ? static_cast<double>(recorder_ns) / static_cast<double>(wall_ns) : 0.0;
+    return wall_ns > 0
+               ? static_cast<double>(recorder_ns + preempt_ns) / static_cast<double>(wall_ns)
+               : 0.0;
   }
 };
 
@@ -103,6 +110,8 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
   // Thread-safe: records a problem in meta.failures and warns on the first one.
   void note_failure(const std::string& what);
   void read_earlier_summary();
+  void append_closing_meta(const RecorderSummary& run, const BatchWriterStats& writer,
+                           const std::string& outcome);
   void open_schedstat();
   std::optional<std::int64_t> read_runq();
 
@@ -128,6 +137,7 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
   std::optional<std::int64_t> m_runq_ns;
   std::int64_t m_usage_steps = 0;          // steps since that reading
   std::int64_t m_pending_recorder_ns = 0;  // recorder time already inside this interval
+  std::int64_t m_probe_cap_ns = 0;         // the most a probe set is charged (see on_step)
   std::int64_t m_last_flush_ns = 0;
   std::int64_t m_steps_in_batch = 0;
   RecorderSummary m_summary;
