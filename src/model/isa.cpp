@@ -32,9 +32,9 @@ bool isa_supported(Isa isa) {
     case Isa::sse2:
       return __builtin_cpu_supports("sse2");
     case Isa::avx2:
-      return __builtin_cpu_supports("avx2");
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
     case Isa::avx512:
-      return __builtin_cpu_supports("avx512f");
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt");
   }
   return false;
 }

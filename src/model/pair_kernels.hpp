@@ -28,10 +28,12 @@ using ScoreRowKernel = void (*)(const PhaseColumns& columns, std::size_t i, doub
 // The resonance decision for every j > i without dividing, as bits (bit j % 64 of word j / 64):
 // `resonant` set where the similarity is certainly >= threshold, `unsure` where the bound of
 // pair_kernels.cpp cannot tell and the exact quotients must decide. The words holding bits
-// i+1 .. n-1 are overwritten (bits <= i in them cleared). Valid only when both magnitudes lie in
-// [k_decidable_low, k_decidable_high]; other pairs are the caller's.
-using DecideRowKernel = void (*)(const PhaseColumns& columns, std::size_t i, double threshold,
-                                 std::uint64_t* resonant, std::uint64_t* unsure);
+// i+1 .. n-1 are overwritten (bits <= i in them cleared). Returns the resonant bits' count. Valid
+// only when both magnitudes lie in [k_decidable_low, k_decidable_high]; other pairs are the
+// caller's.
+using DecideRowKernel = std::size_t (*)(const PhaseColumns& columns, std::size_t i,
+                                        double threshold, std::uint64_t* resonant,
+                                        std::uint64_t* unsure);
 
 // Magnitudes the division-free bound holds for (pair_kernels.cpp says why).
 inline constexpr double k_decidable_low = 0x1p-100;

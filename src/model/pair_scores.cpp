@@ -63,33 +63,29 @@ std::size_t PairScores::decide_row(std::size_t i, double threshold, std::uint64_
   const std::size_t n = m_p.size();
   const std::size_t words = this->words();
   if (i + 1 >= n) return 0;
-  const auto set = [&](std::size_t j, bool yes) {
+  std::size_t count = 0;
+  // Sets bit j to the exact decision, keeping the count.
+  const auto set_exact = [&](std::size_t j) {
     const std::uint64_t bit = std::uint64_t{1} << (j % 64);
+    const bool was = (resonant[j / 64] & bit) != 0;
+    const bool yes = resonance(phase(i), phase(j)).similarity >= threshold;
     resonant[j / 64] = yes ? resonant[j / 64] | bit : resonant[j / 64] & ~bit;
+    count = count + (yes ? 1 : 0) - (was ? 1 : 0);
   };
   // Pairs the bound does not cover are decided as resonance() decides them, dividing.
-  const auto exact = [&](std::size_t j) {
-    return resonance(phase(i), phase(j)).similarity >= threshold;
-  };
   if (!decidable_magnitude(m_magnitude[i])) {
     for (std::size_t w = (i + 1) / 64; w < words; ++w)
       resonant[w] = 0;
     for (std::size_t j = i + 1; j < n; ++j)
-      set(j, exact(j));
-  } else {
-    m_kernels.decide(columns(), i, threshold, resonant, unsure);
-    for (std::size_t w = (i + 1) / 64; w < words; ++w)
-      for (std::uint64_t bits = unsure[w]; bits != 0; bits &= bits - 1) {
-        const std::size_t j = w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
-        set(j, exact(j));
-      }
-    for (const std::uint32_t j : m_special)
-      if (j > i) set(j, exact(j));
+      set_exact(j);
+    return count;
   }
-  // Bits <= i in the first word are clear (the kernel's contract and the loop above).
-  std::size_t count = 0;
+  count = m_kernels.decide(columns(), i, threshold, resonant, unsure);
   for (std::size_t w = (i + 1) / 64; w < words; ++w)
-    count += static_cast<std::size_t>(std::popcount(resonant[w]));
+    for (std::uint64_t bits = unsure[w]; bits != 0; bits &= bits - 1)
+      set_exact(w * 64 + static_cast<std::size_t>(std::countr_zero(bits)));
+  for (const std::uint32_t j : m_special)
+    if (j > i) set_exact(j);
   return count;
 }
 
