@@ -4,6 +4,10 @@
 #               cluster-table pooling, evolve, pooling steps at 100 / 1,000 / 10,000 agents,
 #               whole C256, the probe set, a telemetry batch, Spearman / OLS / HAC on 10^6
 #               points, analysis of a 10^6-step run, the watch probe and marker parser;
+#               the pair kernels against the CPU's double multiply and divide throughput,
+#               exact vs division-free, every instruction set, one thread vs every core
+#               (kernel_bench.cpp); benchmarks interleave at random so a competing load
+#               hits every variant alike (compare the medians);
 #   end_to_end  bench/end_to_end.sh, bench/report_limits.sh, bench/watch_cost.sh,
 #               bench/nrmlab_recorder_load_bench (the recorder's cost to 20 µs steps, with and
 #               without a busy loop per core);
@@ -18,6 +22,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 "$build/bench/nrmlab_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+  --benchmark_enable_random_interleaving=true \
   --benchmark_out="$work/micro.json" --benchmark_out_format=json
 {
   "$root/bench/end_to_end.sh" "$build/nrmlab"
@@ -29,7 +34,11 @@ python3 - "$work" "$out" <<'PY'
 import json, os, platform, sys
 work, out = sys.argv[1], sys.argv[2]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-doc = {"machine": {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release()},
+flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
+isa = [f for f in ("sse2", "avx2", "fma", "avx512f") if f in flags]
+load = open("/proc/loadavg").read().split()[:3]
+doc = {"machine": {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+                   "isa": isa, "loadavg_at_end": load},
        "micro": json.load(open(f"{work}/micro.json")),
        "end_to_end": [json.loads(l) for l in open(f"{work}/end_to_end.jsonl") if l.startswith("{")]}
 json.dump(doc, open(out, "w"), indent=1)

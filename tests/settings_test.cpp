@@ -21,6 +21,7 @@
 #include "telemetry/run_settings.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
+#include "util/thread_pool.hpp"
 
 namespace nrmlab::testing {
 namespace {
@@ -213,6 +214,36 @@ TEST(Settings, ABadValueNamesItsFlag) {
   EXPECT_THAT(message({{"source", "sensors"}}), HasSubstr("--source 'sensors'"));
   EXPECT_THAT(message({{"recycle", "condition"}, {"record_trace", "x.trace"}}),
               HasSubstr("cannot record a trace"));
+}
+
+TEST(Settings, IsaAndThreadsChooseHowTheEngineComputes) {
+  const auto config = [](model::SettingValues values) {
+    values.emplace_back("out", "x");
+    return model::run_config_from(values);
+  };
+  EXPECT_EQ(config({}).compute.isa, model::Isa::automatic);
+  EXPECT_EQ(config({}).compute.threads, usable_cores());
+  EXPECT_EQ(config({{"threads", "3"}}).compute.threads, 3u);
+  EXPECT_EQ(config({{"isa", "scalar"}}).compute.isa, model::Isa::scalar);
+  EXPECT_EQ(config({{"isa", "sse2"}}).compute.isa, model::Isa::sse2);
+  const auto message = [&](model::SettingValues values) {
+    try {
+      config(std::move(values));
+    } catch (const Error& error) {
+      return std::string(error.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_THAT(message({{"threads", "0"}}),
+              HasSubstr("--threads '0': expected auto or an integer in [1, 1024]"));
+  EXPECT_THAT(message({{"isa", "sse3"}}), HasSubstr("--isa 'sse3': expected one of: auto"));
+  for (const model::Isa isa : {model::Isa::avx2, model::Isa::avx512}) {
+    const std::string name(model::isa_name(isa));
+    if (model::isa_supported(isa))
+      EXPECT_EQ(config({{"isa", name}}).compute.isa, isa);
+    else
+      EXPECT_THAT(message({{"isa", name}}), HasSubstr("--isa '" + name + "': this CPU lacks"));
+  }
 }
 
 TEST(Settings, AnInstrumentedRunRecordsTelemetryAndReportsIt) {

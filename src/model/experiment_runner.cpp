@@ -86,8 +86,9 @@ ConditionEnd run_condition(const RunConfig& config, const ExperimentDesign& desi
   try {
     Simulation simulation =
         segment.resume != nullptr
-            ? Simulation(config.params, out.flags, sampler, stores, segment.resume->engine)
-            : Simulation(config.params, out.flags, sampler, stores);
+            ? Simulation(config.params, out.flags, sampler, stores, segment.resume->engine,
+                         config.compute)
+            : Simulation(config.params, out.flags, sampler, stores, config.compute);
     if (hooks.observer != nullptr && resuming) hooks.observer->on_condition_begin(index);
     for (std::int64_t t = first; t < steps; ++t) {
       if (hooks.stop_requested != nullptr &&

@@ -57,6 +57,7 @@ nlohmann::ordered_json to_json(const RunConfig& config) {
       {"source", source},
       {"conditions", conditions},
       {"recycle", config.recycle},
+      {"compute", {{"isa", isa_name(config.compute.isa)}, {"threads", config.compute.threads}}},
       {"seed", config.seed},
       {"out_dir", config.out_dir.string()},
       {"db_dir", config.db_dir.string()},

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/experiment.hpp"
+#include "model/isa.hpp"
 #include "model/overheads.hpp"
 #include "model/params.hpp"
 #include "model/source_spec.hpp"
@@ -31,6 +32,8 @@ struct RunConfig {
   std::uint64_t seed = 0;
   // Process recycling, as parse_recycling reads it; study::run_recycled does the recycling.
   std::string recycle = "never";
+  // How the pairs are scored (instruction set, threads): cost only, never results.
+  ComputeOptions compute;
 
   // Selects a preset and the overheads it stands for (single knobs may then be overridden).
   void apply_preset(Preset chosen) {

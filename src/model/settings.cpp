@@ -8,6 +8,7 @@
 #include "model/metric_trace.hpp"
 #include "util/error.hpp"
 #include "util/parse.hpp"
+#include "util/thread_pool.hpp"
 
 namespace nrmlab::model {
 namespace {
@@ -109,6 +110,22 @@ std::optional<std::string> check_recycle(std::string_view value) {
 
 std::optional<std::string> check_source(std::string_view value) {
   return source_spec_problem(value);
+}
+
+std::optional<std::string> check_isa(std::string_view value) {
+  const auto isa = parse_isa(value);
+  if (!isa) return std::nullopt;  // the vocabulary check says what is accepted
+  if (const auto problem = isa_problem(*isa)) return std::string(*problem);
+  return std::nullopt;
+}
+
+constexpr std::int64_t k_max_threads = 1024;
+
+std::optional<std::string> check_threads(std::string_view value) {
+  if (value == "auto") return std::nullopt;
+  const auto threads = parse_number<std::int64_t>(value);
+  if (threads && *threads >= 1 && *threads <= k_max_threads) return std::nullopt;
+  return fmt::format("expected auto or an integer in [1, {}]", k_max_threads);
 }
 
 std::vector<std::string_view> experiment_names() {
@@ -238,6 +255,32 @@ void add_source_entries(std::vector<Entry>& list) {
   list.push_back(std::move(recycle));
 }
 
+// How the engine computes: cost only, never results (every choice is bit-identical).
+void add_compute_entries(std::vector<Entry>& list) {
+  // Runner settings: a study decides them with the runs it starts side by side (a study file
+  // cannot set them; studies/README.md lists the knobs it can).
+  Entry isa = for_runner(
+      closed("isa", "--isa", {"auto", "scalar", "sse2", "avx2", "avx512"}, "auto",
+             "RunConfig::compute.isa",
+             "Instruction set of the pair kernels: auto (the widest this CPU runs) or one forced; "
+             "results are bit-identical",
+             [](RunConfig& c, std::string_view v) { c.compute.isa = *parse_isa(v); }));
+  isa.setting.check = check_isa;
+  list.push_back(std::move(isa));
+  Entry threads = for_runner(entry(
+      "threads", "--threads", SettingType::text, "RunConfig::compute.threads",
+      "Threads scoring a step's pairs: auto (the CPUs this process may use) or N; results are "
+      "bit-identical for every N",
+      [](RunConfig& c, std::string_view v) {
+        c.compute.threads =
+            v == "auto" ? usable_cores() : static_cast<std::size_t>(*parse_number<std::int64_t>(v));
+      }));
+  threads.setting.check = check_threads;
+  threads.setting.syntax = "auto|N";
+  threads.setting.default_text = "auto";
+  list.push_back(std::move(threads));
+}
+
 void add_model_entries(std::vector<Entry>& list) {
   list.push_back(param_integer<&ModelParams::steps>("steps", "--steps,--cycles",
                                                     "RunConfig::params.steps", 1, k_max_count,
@@ -292,6 +335,7 @@ void add_model_entries(std::vector<Entry>& list) {
 std::vector<Entry> make_table() {
   std::vector<Entry> list = run_entries();
   add_source_entries(list);
+  add_compute_entries(list);
   add_model_entries(list);
   return list;
 }

@@ -1,6 +1,7 @@
 #include "model/simulation.hpp"
 
 #include <algorithm>
+#include <bit>
 
 #include "model/faithful_stores.hpp"
 #include "model/snapshot.hpp"
@@ -9,8 +10,14 @@
 namespace nrmlab::model {
 
 Simulation::Simulation(const ModelParams& params, MechanismSet mechanisms, Sampler& sampler,
-                       FaithfulStores* stores)
-    : m_params(params), m_mechanisms(mechanisms), m_sampler(sampler), m_stores(stores) {
+                       FaithfulStores* stores, const ComputeOptions& compute)
+    : m_params(params),
+      m_mechanisms(mechanisms),
+      m_sampler(sampler),
+      m_stores(stores),
+      m_compute(compute),
+      m_scores(compute.isa) {
+  if (compute.threads > 1) m_parallel = std::make_unique<ParallelRows>(compute.threads);
   start_counting();
   // Setup belongs to step 0: the root's sample is step 0's first.
   m_sampler.begin_step(0);
@@ -21,8 +28,15 @@ Simulation::Simulation(const ModelParams& params, MechanismSet mechanisms, Sampl
 }
 
 Simulation::Simulation(const ModelParams& params, MechanismSet mechanisms, Sampler& sampler,
-                       FaithfulStores* stores, const nlohmann::json& saved)
-    : m_params(params), m_mechanisms(mechanisms), m_sampler(sampler), m_stores(stores) {
+                       FaithfulStores* stores, const nlohmann::json& saved,
+                       const ComputeOptions& compute)
+    : m_params(params),
+      m_mechanisms(mechanisms),
+      m_sampler(sampler),
+      m_stores(stores),
+      m_compute(compute),
+      m_scores(compute.isa) {
+  if (compute.threads > 1) m_parallel = std::make_unique<ParallelRows>(compute.threads);
   m_step = saved.at("step").get<std::int64_t>();
   const nlohmann::json& agents = saved.at("agents");
   const auto ids = agents.at("id").get<std::vector<std::string>>();
@@ -145,27 +159,24 @@ void Simulation::detect_clusters() {
   m_scores.load(m_phases);
 
   m_fold.reset(n);
-  const double threshold = m_params.resonance_threshold;
   m_resonant.resize(n);
-  for (std::size_t i = 0; i + 1 < n; ++i) {
-    m_scores.score_row(i);
-    if (m_stores != nullptr) {
-      for (std::size_t j = i + 1; j < n; ++j)
-        m_stores->write_resonance(
-            m_agents[m_list[i]].id, m_agents[m_list[j]].id,
-            {m_scores.alignment(j), m_scores.ratio(j), m_scores.similarity(j)},
-            m_scores.similarity(j) >= threshold);
+  const bool scored = m_stores != nullptr || m_compute.exact_decisions;
+  if (!scored && m_parallel != nullptr && n >= m_compute.parallel_from) {
+    // Rows decided on every thread, folded here in row order: the same fold as below.
+    m_parallel->decide(m_scores, m_params.resonance_threshold,
+                       [&](std::size_t i, const std::uint64_t* bits, std::size_t resonant) {
+                         m_counters.resonant_pairs += resonant;
+                         fold_row(i, bits);
+                       });
+  } else {
+    // The stores record every score in order and cost far more than scoring, so the scored
+    // path stays on this thread.
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+      if (scored)
+        score_and_write_row(i);
+      else
+        decide_row(i);
     }
-    // About a third of the pairs resonate, in no pattern a branch predictor can learn, so
-    // the row's resonant partners are gathered without branching and folded afterwards.
-    std::size_t resonant = 0;
-    for (std::size_t j = i + 1; j < n; ++j) {
-      m_resonant[resonant] = static_cast<std::uint32_t>(j);
-      resonant += m_scores.similarity(j) >= threshold ? 1 : 0;
-    }
-    m_counters.resonant_pairs += resonant;
-    for (std::size_t k = 0; k < resonant; ++k)
-      m_fold.fold(static_cast<std::uint32_t>(i), m_resonant[k]);
   }
   m_counters.resonance_pairs += n * (n - (n > 0 ? 1 : 0)) / 2;
 
@@ -180,6 +191,40 @@ void Simulation::detect_clusters() {
     m_clusters.append(m_entry);
     ++m_counters.clusters_found;
   }
+}
+
+void Simulation::decide_row(std::size_t i) {
+  m_counters.resonant_pairs += m_scores.decide_row(i, m_params.resonance_threshold, m_decisions);
+  fold_row(i, m_decisions.resonant.data());
+}
+
+void Simulation::fold_row(std::size_t i, const std::uint64_t* resonant_bits) {
+  const auto row = static_cast<std::uint32_t>(i);
+  const std::size_t words = m_scores.words();
+  for (std::size_t w = (i + 1) / 64; w < words; ++w)
+    for (std::uint64_t bits = resonant_bits[w]; bits != 0; bits &= bits - 1)
+      m_fold.fold(row, static_cast<std::uint32_t>(w * 64 + std::countr_zero(bits)));
+}
+
+void Simulation::score_and_write_row(std::size_t i) {
+  const std::size_t n = m_list.size();
+  const double threshold = m_params.resonance_threshold;
+  m_scores.score_row(i);
+  if (m_stores != nullptr)
+    for (std::size_t j = i + 1; j < n; ++j)
+      m_stores->write_resonance(m_agents[m_list[i]].id, m_agents[m_list[j]].id,
+                                {m_scores.alignment(j), m_scores.ratio(j), m_scores.similarity(j)},
+                                m_scores.similarity(j) >= threshold);
+  // About a third of the pairs resonate, in no pattern a branch predictor can learn, so the
+  // row's resonant partners are gathered without branching and folded afterwards.
+  std::size_t resonant = 0;
+  for (std::size_t j = i + 1; j < n; ++j) {
+    m_resonant[resonant] = static_cast<std::uint32_t>(j);
+    resonant += m_scores.similarity(j) >= threshold ? 1 : 0;
+  }
+  m_counters.resonant_pairs += resonant;
+  for (std::size_t k = 0; k < resonant; ++k)
+    m_fold.fold(static_cast<std::uint32_t>(i), m_resonant[k]);
 }
 
 void Simulation::pool_energy() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "model/cluster_table.hpp"
 #include "model/experiment.hpp"
 #include "model/pair_scores.hpp"
+#include "model/parallel_rows.hpp"
 #include "model/params.hpp"
 #include "model/phase_space.hpp"
 #include "model/sampler.hpp"
@@ -24,13 +26,15 @@ class FaithfulStores;
 class Simulation {
  public:
   // `stores` may be null (persistence off). The sampler must have begun the condition.
+  // `compute` chooses how the pairs are scored, never the results.
   Simulation(const ModelParams& params, MechanismSet mechanisms, Sampler& sampler,
-             FaithfulStores* stores);
+             FaithfulStores* stores, const ComputeOptions& compute = {});
   // Continues a condition from the state save() returned, possibly in another process. The
   // sampler must have begun the same condition; it is restored too. Throws
   // nlohmann::json::exception on a malformed state.
   Simulation(const ModelParams& params, MechanismSet mechanisms, Sampler& sampler,
-             FaithfulStores* stores, const nlohmann::json& saved);
+             FaithfulStores* stores, const nlohmann::json& saved,
+             const ComputeOptions& compute = {});
 
   // The whole state between two steps (agents, list, cluster table, bridge, sampler).
   nlohmann::json save() const;
@@ -63,6 +67,11 @@ class Simulation {
                              const MetricSample& sample);
   void apply_reality_sources();
   void detect_clusters();
+  // One row of resonant pairs: decided without scores (nothing records them), or scored,
+  // written to the stores and decided from the scores.
+  void decide_row(std::size_t i);
+  void fold_row(std::size_t i, const std::uint64_t* resonant_bits);
+  void score_and_write_row(std::size_t i);
   void pool_energy();
   void evolve(std::uint32_t agent);
   void apply_energy_recovery();
@@ -77,6 +86,7 @@ class Simulation {
   MechanismSet m_mechanisms;
   Sampler& m_sampler;
   FaithfulStores* m_stores;
+  ComputeOptions m_compute;
   PhaseSpace m_bridge;
 
   // Agents are stored by serial (creation order) and never removed: dead children stay
@@ -92,6 +102,8 @@ class Simulation {
   std::vector<PhaseState> m_phases;  // the list's phases, in list order
   PairScores m_scores;
   std::vector<std::uint32_t> m_resonant;  // one row's resonant partners (list positions)
+  RowDecisions m_decisions;
+  std::unique_ptr<ParallelRows> m_parallel;  // null with one thread
   ClusterFold m_fold;
   std::vector<std::uint32_t> m_entry;  // one component's serials
 
