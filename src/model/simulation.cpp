@@ -191,8 +191,13 @@ void Simulation::pool_energy() {
   });
   if (all_capped) return;
 
-  m_clusters.pool([this](std::uint32_t serial) -> double& { return m_agents[serial].energy; },
-                  m_list_position, m_params.pooling_share, cap);
+  const auto energy_of = [this](std::uint32_t serial) -> double& {
+    return m_agents[serial].energy;
+  };
+  if (m_params.float_sum == FloatSum::compensated)
+    m_clusters.pool<CompensatedSum>(energy_of, m_list_position, m_params.pooling_share, cap);
+  else
+    m_clusters.pool<PlainSum>(energy_of, m_list_position, m_params.pooling_share, cap);
 }
 
 void Simulation::evolve(std::uint32_t serial) {
