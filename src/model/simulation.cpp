@@ -12,8 +12,9 @@ Simulation::Simulation(const ModelParams& params, MechanismSet mechanisms, Sampl
                        FaithfulStores* stores)
     : m_params(params), m_mechanisms(mechanisms), m_sampler(sampler), m_stores(stores) {
   start_counting();
-  // Setup belongs to step 0: the root's sample is step 0's first.
-  m_sampler.begin_step(0);
+  // Setup belongs to step 0; the sampler decides whether the step's shared sample comes
+  // before the root's (see Sampler::begin_setup).
+  m_sampler.begin_setup();
   const MetricSample& sample = m_sampler.sample(SampleSite::setup);
   const std::uint32_t root = create_agent("root", 0, m_params.root_energy, sample);
   m_list.push_back(root);
