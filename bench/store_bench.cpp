@@ -128,7 +128,7 @@ std::int64_t plain_loop(const fs::path& run_dir, const fs::path& loop_dir,
   constexpr auto k_confined = sqlite::Connection::Threading::confined;
   sqlite::Connection metrics(model::FaithfulStores::metrics_path(loop_dir), k_confined);
   sqlite::Connection bridge(model::FaithfulStores::bridge_path(loop_dir), k_confined);
-  metrics.execute("PRAGMA synchronous=NORMAL");
+  metrics.execute("PRAGMA synchronous=OFF");
   bridge.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
   sqlite::Statement metric_insert =
       metrics.prepare(insert_sql("system_metrics", k_metric_columns, 9));
