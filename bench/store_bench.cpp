@@ -211,10 +211,15 @@ void BM_CleanStoreVsInsertLoop(benchmark::State& state) {
   state.counters["loop_us/row"] = loop_s / rows * 1e6;
   state.counters["store/loop"] = store_s / loop_s;
 }
-// 300 steps per condition: 2.4 M rows, a tenth of the whole C256's steps (the pooling
-// conditions' 4,950 rows a step from the first few dozen steps on); 3000: the whole C256.
+// 300 steps per condition: 2.0 M rows, a tenth of the whole C256's steps (the ON-OFF
+// condition writes 4,950 rows a step from step 7 on); 3000: the whole C256, 28.7 M rows and
+// 4 GB per file set, run once whatever --benchmark_repetitions says (minutes each).
 BENCHMARK(BM_CleanStoreVsInsertLoop)->Arg(300)->Unit(benchmark::kSecond)->Iterations(1);
-BENCHMARK(BM_CleanStoreVsInsertLoop)->Arg(3000)->Unit(benchmark::kSecond)->Iterations(1);
+BENCHMARK(BM_CleanStoreVsInsertLoop)
+    ->Arg(3000)
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1)
+    ->Repetitions(1);
 
 }  // namespace
 }  // namespace nrmlab
