@@ -3,7 +3,9 @@
 #   micro       Google Benchmark (bench/nrmlab_bench): pair check, cluster fold,
 #               cluster-table pooling, evolve, pooling steps at 100 / 1,000 / 10,000 agents,
 #               whole C256, the probe set, a telemetry batch, Spearman / OLS / HAC on 10^6
-#               points, analysis of a 10^6-step run, the watch probe and marker parser;
+#               points, analysis of a 10^6-step run, the watch probe and marker parser,
+#               the clean preset's store against a plain prepared-insert loop (C256 at 300
+#               and 3,000 steps per condition);
 #               the pair kernels against the CPU's double multiply and divide throughput,
 #               exact vs division-free, every instruction set, one thread vs every core
 #               (kernel_bench.cpp); benchmarks interleave at random so a competing load

@@ -53,6 +53,34 @@ TEST(Sampler, SpawnSharedGivesSpawnsTheStepSampleAndEverythingElseAFreshOne) {
   EXPECT_EQ(sampler.events(), 2u);
 }
 
+TEST(Sampler, SpawnSharedTakesTheStepSampleAfterTheRootsAsTheOptimizedScriptDid) {
+  KeyEcho source(false);
+  Sampler sampler(source, {SamplingPolicy::Kind::spawn_shared, 1}, {}, nullptr, nullptr);
+  sampler.begin_condition(0);
+  sampler.begin_setup();
+  EXPECT_EQ(sampler.sample(SampleSite::setup).memory_percent, 0.0);  // the root: call 0
+  sampler.begin_step(0);                                             // shared: call 1
+  EXPECT_EQ(sampler.sample(SampleSite::evolve).memory_percent, 2.0);
+  EXPECT_EQ(sampler.sample(SampleSite::spawn).memory_percent, 1.0);
+  sampler.begin_step(0);  // still idempotent
+  sampler.begin_step(1);  // shared: step 1's call 0
+  EXPECT_EQ(sampler.sample(SampleSite::spawn).cpu_percent, 1.0);
+  EXPECT_EQ(sampler.sample(SampleSite::spawn).memory_percent, 0.0);
+  EXPECT_EQ(sampler.events(), 4u);
+}
+
+TEST(Sampler, PerStepRootUsesStepZerosSample) {
+  // The other policies keep their order: the step's sample first, and the root shares it.
+  KeyEcho source(false);
+  Sampler sampler(source, {SamplingPolicy::Kind::per_step, 1}, {}, nullptr, nullptr);
+  sampler.begin_condition(0);
+  sampler.begin_setup();
+  EXPECT_EQ(sampler.sample(SampleSite::setup).memory_percent, 0.0);
+  sampler.begin_step(0);
+  EXPECT_EQ(sampler.sample(SampleSite::evolve).memory_percent, 0.0);
+  EXPECT_EQ(sampler.events(), 1u);
+}
+
 TEST(Sampler, EveryKHoldsMeasuredSamplesButNotReplayedOnes) {
   for (const bool replays : {false, true}) {
     KeyEcho source(replays);

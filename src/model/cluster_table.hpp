@@ -9,6 +9,8 @@
 #include <span>
 #include <vector>
 
+#include "util/compensated_sum.hpp"
+
 namespace nrmlab::model {
 
 struct PoolingOutcome {
@@ -45,21 +47,24 @@ class ClusterTable {
   // H1 energy pooling over every entry with >= 2 ids: the living members (list position
   // >= 0) each receive share * (sum of their energies) / (their number), capped. Energy is
   // created, not moved. An entry with no living member is skipped (the original divided by
-  // zero there). `energy_of(serial)` returns a reference to that agent's energy.
-  template <typename EnergyOf>
+  // zero there). `energy_of(serial)` returns a reference to that agent's energy. `Sum`
+  // (PlainSum or CompensatedSum) is how the original's sum() of the energies adds up; a
+  // template parameter so that the plain fold stays as cheap as before.
+  template <typename Sum = PlainSum, typename EnergyOf>
   PoolingOutcome pool(EnergyOf&& energy_of, std::span<const std::int32_t> list_position,
                       double share_rate, double cap) const {
     PoolingOutcome outcome;
     for (std::size_t k = 0; k < size(); ++k) {
       const auto members = entry(k);
       if (members.size() < 2) continue;
-      double total = 0.0;
+      Sum sum;
       std::size_t alive = 0;
       for (const std::uint32_t serial : members) {
         if (list_position[serial] < 0) continue;
-        total += energy_of(serial);
+        sum.add(energy_of(serial));
         ++alive;
       }
+      const double total = sum.value();
       if (alive == 0) {
         ++outcome.entries_skipped;
         continue;

@@ -28,6 +28,16 @@ void check_finite(std::vector<std::string>& problems, const char* name, double v
 
 }  // namespace
 
+std::string_view float_sum_name(FloatSum mode) {
+  return mode == FloatSum::plain ? "plain" : "compensated";
+}
+
+std::optional<FloatSum> parse_float_sum(std::string_view text) {
+  if (text == "plain") return FloatSum::plain;
+  if (text == "compensated") return FloatSum::compensated;
+  return std::nullopt;
+}
+
 std::vector<std::string> validate(const ModelParams& params) {
   std::vector<std::string> problems;
   check_range(problems, "steps", params.steps, 1, k_max_steps);

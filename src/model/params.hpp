@@ -3,10 +3,20 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nrmlab::model {
+
+// How the model adds up floats where the original called Python's sum(): plain is the left
+// fold of Python up to 3.11, compensated the Neumaier summation of Python 3.12+ (the
+// archive's runs used 3.13). Pooling's sums differ by a few units in the last place.
+enum class FloatSum { plain, compensated };
+
+std::string_view float_sum_name(FloatSum mode);
+std::optional<FloatSum> parse_float_sum(std::string_view text);
 
 struct ModelParams {
   std::int64_t steps = 3000;  // per condition
@@ -30,6 +40,9 @@ struct ModelParams {
   // off changes results (population, pattern memory, work per step).
   bool recursive_evolve = true;       // evolve recurses into every child, dead ones included
   bool accumulating_clusters = true;  // the cluster table is appended to and never cleared
+
+  // Plain by default: bit-identical to the original under Python 3.11 and before.
+  FloatSum float_sum = FloatSum::plain;
 };
 
 // Returns one message per invalid or absurd value; empty when the parameters are usable.

@@ -37,6 +37,7 @@ nlohmann::ordered_json to_json(const RunConfig& config) {
       {"resonance_threshold", p.resonance_threshold},
       {"recursive_evolve", p.recursive_evolve},
       {"accumulating_clusters", p.accumulating_clusters},
+      {"float_sum", float_sum_name(p.float_sum)},
   };
   nlohmann::ordered_json conditions = nlohmann::ordered_json::array();
   for (const int index : config.conditions)

@@ -22,13 +22,28 @@ void Sampler::begin_condition(int condition) {
   m_condition = condition;
   m_step = -1;
   m_has_shared = false;
+  m_step_sampled = false;
   m_source.begin_condition(condition);
 }
 
-void Sampler::begin_step(std::int64_t step) {
-  if (step == m_step) return;
-  m_step = step;
+void Sampler::begin_setup() {
+  m_step = 0;
   m_call = 0;
+  m_step_sampled = false;
+  if (m_policy.kind != SamplingPolicy::Kind::spawn_shared) take_step_sample();
+}
+
+void Sampler::begin_step(std::int64_t step) {
+  if (step != m_step) {
+    m_step = step;
+    m_call = 0;
+    m_step_sampled = false;
+  }
+  if (!m_step_sampled) take_step_sample();
+}
+
+void Sampler::take_step_sample() {
+  m_step_sampled = true;
   using Kind = SamplingPolicy::Kind;
   switch (m_policy.kind) {
     case Kind::per_call:
@@ -38,12 +53,12 @@ void Sampler::begin_step(std::int64_t step) {
       m_shared = take_fresh();
       break;
     case Kind::every_k:
-      if (step % m_policy.k == 0 || !m_has_shared) {
+      if (m_step % m_policy.k == 0 || !m_has_shared) {
         m_shared = take_fresh();
       } else if (m_source.fixes_inputs_per_step()) {
         // Replay fixes the inputs of every step: holding a sample across steps would make
         // the policy change results. The refresh is not a sample event (no row, no window).
-        m_shared = m_source.sample({m_condition, step, 0}, std::chrono::milliseconds(0));
+        m_shared = m_source.sample({m_condition, m_step, 0}, std::chrono::milliseconds(0));
       }
       break;
   }
@@ -60,6 +75,7 @@ nlohmann::json Sampler::save() const {
 void Sampler::restore(const nlohmann::json& saved) {
   m_step = saved.at("step").get<std::int64_t>();
   m_call = 0;
+  m_step_sampled = true;  // saved between steps: the saved step is over
   m_has_shared = saved.at("has_shared").get<bool>();
   m_shared = sample_from_json(saved.at("shared"));
   m_source.restore_state(saved.at("source"));

@@ -33,7 +33,13 @@ class Sampler {
           const std::atomic<bool>* stop_requested = nullptr);
 
   void begin_condition(int condition);
-  // Idempotent within a step; setup (root creation) happens inside step 0.
+  // Setup (root creation) belongs to step 0 and comes before step 0's loop body. Under
+  // spawn-shared the step's shared sample waits for begin_step(0): the optimized script
+  // created the root before its loop took the step's shared sample (model.md section 8), so
+  // a trace recorded from it has the root's sample first. The other policies' root uses the
+  // step's sample, taken here.
+  void begin_setup();
+  // Idempotent within a step.
   void begin_step(std::int64_t step);
   const MetricSample& sample(SampleSite site);
 
@@ -54,6 +60,7 @@ class Sampler {
 
  private:
   const MetricSample& take_fresh();
+  void take_step_sample();
 
   MetricSource& m_source;
   SamplingPolicy m_policy;
@@ -71,6 +78,7 @@ class Sampler {
   MetricSample m_fresh;   // the latest fresh sample (per-call requests)
   MetricSample m_shared;  // the sample held for shared requests
   bool m_has_shared = false;
+  bool m_step_sampled = false;  // the current step's shared sample is taken (or not needed)
 };
 
 }  // namespace nrmlab::model

@@ -330,6 +330,15 @@ void add_model_entries(std::vector<Entry>& list) {
   list.push_back(defect<&ModelParams::accumulating_clusters>(
       "accumulating_clusters", "--accumulating-clusters", "RunConfig::params.accumulating_clusters",
       "The cluster table is appended to and never cleared"));
+  Entry float_sum = closed(
+      "float_sum", "--float-sum", {"plain", "compensated"},
+      std::string(float_sum_name(ModelParams{}.float_sum)), "RunConfig::params.float_sum",
+      "How the sums the original made with Python's sum() add up: plain (Python up to 3.11) or "
+      "compensated (Neumaier, Python 3.12+; the archive ran 3.13). Pooling results differ in "
+      "the last bits",
+      [](RunConfig& c, std::string_view v) { c.params.float_sum = *parse_float_sum(v); });
+  float_sum.setting.group = k_model_group;
+  list.push_back(std::move(float_sum));
 }
 
 std::vector<Entry> make_table() {

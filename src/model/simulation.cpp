@@ -19,8 +19,9 @@ Simulation::Simulation(const ModelParams& params, MechanismSet mechanisms, Sampl
       m_scores(compute.isa) {
   if (compute.threads > 1) m_parallel = std::make_unique<ParallelRows>(compute.threads);
   start_counting();
-  // Setup belongs to step 0: the root's sample is step 0's first.
-  m_sampler.begin_step(0);
+  // Setup belongs to step 0; the sampler decides whether the step's shared sample comes
+  // before the root's (see Sampler::begin_setup).
+  m_sampler.begin_setup();
   const MetricSample& sample = m_sampler.sample(SampleSite::setup);
   const std::uint32_t root = create_agent("root", 0, m_params.root_energy, sample);
   m_list.push_back(root);
@@ -236,8 +237,13 @@ void Simulation::pool_energy() {
   });
   if (all_capped) return;
 
-  m_clusters.pool([this](std::uint32_t serial) -> double& { return m_agents[serial].energy; },
-                  m_list_position, m_params.pooling_share, cap);
+  const auto energy_of = [this](std::uint32_t serial) -> double& {
+    return m_agents[serial].energy;
+  };
+  if (m_params.float_sum == FloatSum::compensated)
+    m_clusters.pool<CompensatedSum>(energy_of, m_list_position, m_params.pooling_share, cap);
+  else
+    m_clusters.pool<PlainSum>(energy_of, m_list_position, m_params.pooling_share, cap);
 }
 
 void Simulation::evolve(std::uint32_t serial) {

@@ -101,6 +101,13 @@ Statement& Statement::bind(int index, std::string_view value) {
   return *this;
 }
 
+Statement& Statement::bind_borrowed(int index, std::string_view value) {
+  const int code =
+      sqlite3_bind_text(m_stmt, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+  if (code != SQLITE_OK) m_connection->fail(code, "bind");
+  return *this;
+}
+
 bool Statement::step() {
   const int code = sqlite3_step(m_stmt);
   if (code == SQLITE_ROW) return true;
@@ -113,6 +120,12 @@ void Statement::run() {
   while (step()) {
   }
   reset();
+}
+
+void Statement::run_keeping_bindings() {
+  while (step()) {
+  }
+  sqlite3_reset(m_stmt);
 }
 
 void Statement::reset() {

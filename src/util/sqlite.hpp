@@ -54,11 +54,17 @@ class Statement {
   Statement& bind(int index, double value);
   Statement& bind(int index, std::int64_t value);
   Statement& bind(int index, std::string_view value);
+  // Binds text SQLite reads in place instead of copying: `value` must stay unchanged until
+  // the statement has run (a bulk writer binds thousands of texts per statement).
+  Statement& bind_borrowed(int index, std::string_view value);
 
   // Steps once; returns true while a row is available.
   bool step();
   // Steps a statement that produces no rows, then resets it for reuse.
   void run();
+  // run() without clearing the bindings, for a statement whose every parameter is bound
+  // again before it next runs (clearing thousands of them would be wasted work).
+  void run_keeping_bindings();
   void reset();
 
   sqlite3_stmt* handle() const { return m_stmt; }
