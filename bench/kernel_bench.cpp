@@ -13,6 +13,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_phases.hpp"
 #include "model/experiment_runner.hpp"
 #include "model/pair_scores.hpp"
 #include "model/sampler.hpp"
@@ -94,15 +95,6 @@ void arithmetic_args(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_DoubleArithmetic)->Apply(arithmetic_args)->Unit(benchmark::kMicrosecond);
 
-std::vector<model::PhaseState> kernel_phases(std::size_t n) {
-  std::mt19937_64 rng(7);
-  std::uniform_real_distribution<double> angle(0.0, model::k_two_pi);
-  std::vector<model::PhaseState> phases;
-  for (std::size_t i = 0; i < n; ++i)
-    phases.push_back(model::make_phase(angle(rng), angle(rng), angle(rng)));
-  return phases;
-}
-
 // Every row of a population of 10,000 (5 x 10^7 pairs); args: variant, decide (1) or score (0).
 void BM_PairKernel(benchmark::State& state) {
   const auto isa = static_cast<model::Isa>(state.range(0));
@@ -112,7 +104,7 @@ void BM_PairKernel(benchmark::State& state) {
     return;
   }
   constexpr std::size_t k_agents = 10'000;
-  const auto phases = kernel_phases(k_agents);
+  const auto phases = bench::random_phases(k_agents);
   model::PairScores scores(isa);
   scores.load(phases);
   model::RowScores row;

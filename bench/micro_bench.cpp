@@ -13,6 +13,7 @@
 #include "analysis/stats/correlation.hpp"
 #include "analysis/stats/hac.hpp"
 #include "analysis/stats/ols.hpp"
+#include "bench_phases.hpp"
 #include "model/cluster_table.hpp"
 #include "model/pair_scores.hpp"
 #include "model/sampler.hpp"
@@ -23,19 +24,10 @@
 namespace nrmlab {
 namespace {
 
-std::vector<model::PhaseState> random_phases(std::size_t n) {
-  std::mt19937_64 rng(7);
-  std::uniform_real_distribution<double> angle(0.0, model::k_two_pi);
-  std::vector<model::PhaseState> phases;
-  for (std::size_t i = 0; i < n; ++i)
-    phases.push_back(model::make_phase(angle(rng), angle(rng), angle(rng)));
-  return phases;
-}
-
 // Every pair (i, j > i) of a population scored row by row, as cluster detection does.
 void BM_PairCheck(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  const auto phases = random_phases(n);
+  const auto phases = bench::random_phases(n);
   model::PairScores scores;
   scores.load(phases);
   double sink = 0.0;

@@ -20,13 +20,13 @@ namespace {
 using analysis::DriftDirection;
 using analysis::Verdict;
 
-analysis::AnalysisReport analyse(const SyntheticRun& run, const ScratchDir& scratch) {
+analysis::AnalysisReport analyse_planted(const SyntheticRun& run, const ScratchDir& scratch) {
   write_synthetic_run(scratch.path(), run);
   return analysis::analyze(scratch.path(), {});
 }
 
-const analysis::Hypothesis& hypothesis(const analysis::AnalysisReport& report,
-                                       const std::string& id) {
+const analysis::Hypothesis& hypothesis_of(const analysis::AnalysisReport& report,
+                                          const std::string& id) {
   for (const auto& h : report.runs.at(0).sound.hypotheses)
     if (h.id == id) return h;
   throw std::runtime_error("no hypothesis " + id);
@@ -78,8 +78,8 @@ TEST(Attribution, TheSameWorkCostingMoreIsNeverReadAsMoreWork) {
   std::size_t h5 = 0, dearer = 0;
   for (std::size_t r = 0; r < k_runs; ++r) {
     ScratchDir scratch;
-    const auto report = analyse(dearer_run(1000 + r, 200), scratch);
-    h5 += hypothesis(report, "H5").verdict == Verdict::supported;
+    const auto report = analyse_planted(dearer_run(1000 + r, 200), scratch);
+    h5 += hypothesis_of(report, "H5").verdict == Verdict::supported;
     const auto& a = report.runs[0].sound.attribution.at(0);
     const auto* step = analysis::find_section(a, "step");
     ASSERT_NE(step, nullptr);
@@ -93,8 +93,8 @@ TEST(Attribution, TheSameWorkCostingMoreIsNeverReadAsMoreWork) {
 TEST(Attribution, ACounterThatOnlyTrendsCannotBeToldFromADearerUnitCost) {
   for (std::uint64_t seed = 1; seed <= 10; ++seed) {
     ScratchDir scratch;
-    const auto report = analyse(dearer_run(seed, 0), scratch);
-    const auto& h5 = hypothesis(report, "H5");
+    const auto report = analyse_planted(dearer_run(seed, 0), scratch);
+    const auto& h5 = hypothesis_of(report, "H5");
     EXPECT_EQ(h5.verdict, Verdict::not_identifiable) << h5.reason;
     EXPECT_FALSE(h5.experiment.empty());
     EXPECT_EQ(report.runs[0].sound.attribution.at(0).unidentified,
@@ -113,8 +113,8 @@ TEST(Attribution, ACounterThatOnlyTrendsCannotBeToldFromADearerUnitCost) {
 TEST(Attribution, ACounterGrowingFarBeyondItsStepToStepMovesIsNotPriced) {
   for (std::uint64_t seed = 1; seed <= k_runs; ++seed) {
     ScratchDir scratch;
-    const auto report = analyse(dearer_run(3000 + seed, 4), scratch);
-    const auto& h5 = hypothesis(report, "H5");
+    const auto report = analyse_planted(dearer_run(3000 + seed, 4), scratch);
+    const auto& h5 = hypothesis_of(report, "H5");
     EXPECT_EQ(h5.verdict, Verdict::not_identifiable) << h5.reason;
     const auto& a = report.runs[0].sound.attribution.at(0);
     EXPECT_EQ(a.unidentified, std::vector<std::string>{"resonance_pairs"});
@@ -127,8 +127,8 @@ TEST(Attribution, MoreWorkAtConstantUnitCostIsMoreWork) {
   std::size_t supported = 0;
   for (std::size_t r = 0; r < k_runs; ++r) {
     ScratchDir scratch;
-    const auto report = analyse(more_work_run(2000 + r), scratch);
-    const auto& h5 = hypothesis(report, "H5");
+    const auto report = analyse_planted(more_work_run(2000 + r), scratch);
+    const auto& h5 = hypothesis_of(report, "H5");
     supported += h5.verdict == Verdict::supported;
     const auto& a = report.runs[0].sound.attribution.at(0);
     EXPECT_NEAR(a.work_share, 1.0, 0.35) << h5.reason;
@@ -151,7 +151,7 @@ SyntheticRun shaped_run(std::uint64_t seed, std::function<double(std::int64_t)> 
 
 TEST(Attribution, ASteepFallIsALevelRatioNeverAPercentBelowMinus100) {
   ScratchDir scratch;
-  const auto report = analyse(
+  const auto report = analyse_planted(
       shaped_run(3, [](std::int64_t s) { return 10e6 * std::exp(-3.0 * s / k_steps); }), scratch);
   const auto& d = report.runs[0].sound.drift.at(0);
   EXPECT_EQ(d.direction, DriftDirection::faster);
@@ -167,7 +167,7 @@ TEST(Attribution, ALevelShiftIsReportedAsAShiftNotATrend) {
   std::size_t shifts = 0, trends = 0;
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     ScratchDir scratch;
-    const auto report = analyse(
+    const auto report = analyse_planted(
         shaped_run(seed, [](std::int64_t s) { return s < k_steps / 2 ? 1e6 : 1.5e6; }), scratch);
     const auto& d = report.runs[0].sound.drift.at(0);
     trends += d.direction == DriftDirection::slower || d.direction == DriftDirection::faster;
@@ -205,7 +205,7 @@ SyntheticRun two_changes_run(std::uint64_t seed) {
 TEST(Attribution, EachChangePointIsSplitOnItsOwn) {
   for (std::uint64_t seed = 1; seed <= 5; ++seed) {
     ScratchDir scratch;
-    const auto report = analyse(two_changes_run(seed), scratch);
+    const auto report = analyse_planted(two_changes_run(seed), scratch);
     const auto& a = report.runs[0].sound.attribution.at(0);
     const analysis::Attribution* more = nullptr;
     const analysis::Attribution* dearer = nullptr;
@@ -238,7 +238,7 @@ TEST(Attribution, AnExactlyConstantSeriesHasNoTrend) {
     row.wall_ns = row.cpu_ns = 1'000'000;
   };
   run.conditions = {c};
-  const auto report = analyse(run, scratch);
+  const auto report = analyse_planted(run, scratch);
   const auto& d = report.runs[0].sound.drift.at(0);
   EXPECT_EQ(d.direction, DriftDirection::stable);
   EXPECT_EQ(d.hac_p, 1.0);
@@ -283,7 +283,7 @@ TEST(Attribution, ANullRunSupportsNothingAtMoreThanAlphaAcrossItsFamilyOfTests) 
     }
     run.cpu_frequency_khz = [](std::int64_t step) { return 2.0e6 + 1e4 * ((step * 7919) % 13); };
     ScratchDir scratch;
-    const auto report = analyse(run, scratch);
+    const auto report = analyse_planted(run, scratch);
     bool supported = false;
     for (const auto& h : report.runs[0].sound.hypotheses)
       supported = supported || (h.id != "observer" && is_supported(h.verdict));
