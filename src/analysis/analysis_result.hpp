@@ -339,7 +339,7 @@ struct CodeWait {
 // compare`) -- and what was done on each.
 struct CodeComparison {
   std::string condition;  // the condition (for two runs, the one both ran)
-  std::string segments;   // "quarters", "change point", "runs"
+  std::string segments;   // the attribution's ("quarters", "halves", "change point"), or "runs"
   // "compared", or why not ("too few windows: ...", "not sampled", "too short").
   std::string status = "not compared";
   std::string early_label = "early";  // a run's directory for two runs
