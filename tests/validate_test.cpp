@@ -174,6 +174,15 @@ TEST(ValidateVerdict, ADriftThatCouldNotBeJudgedIsSaidNotNone) {
             "none");
 }
 
+TEST(ValidateVerdict, AForbiddenClaimIsFoundInTheSummaryLineThatMakesIt) {
+  const std::vector<std::string> summary = {"run x (external, 60 steps)",
+                                            "verdict  nothing to fix: the run does not slow down"};
+  EXPECT_EQ(validate::forbidden_claim({"does not slow down"}, summary), summary[1]);
+  EXPECT_EQ(validate::forbidden_claim({"H5 supported", "does not slow down"}, summary), summary[1]);
+  EXPECT_EQ(validate::forbidden_claim({"does not slow down"}, {summary[0]}), "");
+  EXPECT_EQ(validate::forbidden_claim({}, summary), "");
+}
+
 // Issue 19's rule for a planted dearer function, shared by the cases and the calibration:
 // first in its own condition's entries, dearer, with at least 80% of the change.
 TEST(ValidateVerdict, APlantedFunctionIsNamedFirstOnlyWhenDearerWithMostOfTheChange) {

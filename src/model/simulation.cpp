@@ -10,7 +10,7 @@
 namespace nrmlab::model {
 
 Simulation::Simulation(const ModelParams& params, MechanismSet mechanisms, Sampler& sampler,
-                       FaithfulStores* stores, const ComputeOptions& compute)
+                       FaithfulStores* stores, const ComputeOptions& compute, Unstarted)
     : m_params(params),
       m_mechanisms(mechanisms),
       m_sampler(sampler),
@@ -18,6 +18,11 @@ Simulation::Simulation(const ModelParams& params, MechanismSet mechanisms, Sampl
       m_compute(compute),
       m_scores(compute.isa) {
   if (compute.threads > 1) m_parallel = std::make_unique<ParallelRows>(compute.threads);
+}
+
+Simulation::Simulation(const ModelParams& params, MechanismSet mechanisms, Sampler& sampler,
+                       FaithfulStores* stores, const ComputeOptions& compute)
+    : Simulation(params, mechanisms, sampler, stores, compute, Unstarted{}) {
   start_counting();
   // Setup belongs to step 0; the sampler decides whether the step's shared sample comes
   // before the root's (see Sampler::begin_setup).
@@ -31,13 +36,7 @@ Simulation::Simulation(const ModelParams& params, MechanismSet mechanisms, Sampl
 Simulation::Simulation(const ModelParams& params, MechanismSet mechanisms, Sampler& sampler,
                        FaithfulStores* stores, const nlohmann::json& saved,
                        const ComputeOptions& compute)
-    : m_params(params),
-      m_mechanisms(mechanisms),
-      m_sampler(sampler),
-      m_stores(stores),
-      m_compute(compute),
-      m_scores(compute.isa) {
-  if (compute.threads > 1) m_parallel = std::make_unique<ParallelRows>(compute.threads);
+    : Simulation(params, mechanisms, sampler, stores, compute, Unstarted{}) {
   m_step = saved.at("step").get<std::int64_t>();
   const nlohmann::json& agents = saved.at("agents");
   const auto ids = agents.at("id").get<std::vector<std::string>>();

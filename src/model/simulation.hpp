@@ -54,6 +54,10 @@ class Simulation {
   std::uint64_t state_digest() const;
 
  private:
+  struct Unstarted {};
+  // The members both public constructors set alike; each then starts or restores the state.
+  Simulation(const ModelParams& params, MechanismSet mechanisms, Sampler& sampler,
+             FaithfulStores* stores, const ComputeOptions& compute, Unstarted);
   struct Agent {
     std::string id;
     std::uint32_t depth = 0;

@@ -83,7 +83,6 @@ Recorder::Recorder(RecorderOptions options, MetaEntries meta)
     for (auto& entry : start_time_meta(m_origin_ns))
       first.meta.push_back(std::move(entry));
   const auto [clock_ns, probe_ns] = calibrate();
-  m_probe_cap_ns = 2 * std::max<std::int64_t>(probe_ns, 1);
   first.meta.emplace_back("clock_read_ns", std::to_string(clock_ns));
   first.meta.emplace_back("probe_set_ns", std::to_string(probe_ns));
   first.meta.emplace_back("cadence.rusage_every_steps", std::to_string(m_options.rusage_every));
@@ -219,15 +218,12 @@ void Recorder::record_work(std::int64_t step, std::string name, double value) {
 
 void Recorder::on_step(const model::StepRecord& record) {
   // The step's interval ends here, before the recorder does anything: the always-on
-  // probe set is these readings. The CPU clock is a system call, and the kernel preempts a
-  // thread whose time slice has run out on its way back from one, so on a busy machine
-  // most of the engine thread's waits for a CPU begin inside this call. They are
-  // contention, not telemetry (without the call the same wait begins at the next tick): the
-  // boundary is read after the call, so a wait falls in the step's own interval (runq_ns),
-  // and the recorder is charged the call's time up to twice its calibrated cost.
-  const std::int64_t before = monotonic_ns();
-  const std::int64_t cpu = thread_cpu_ns();
+  // probe set is these two readings, in the order every interval starts with, so wall and
+  // CPU cover one span. (Reading the wall clock after the CPU clock, to give the step a
+  // preemption delivered on the call's return, made a CPU-bound step's CPU exceed its wall
+  // time by the call's duration: the next span's CPU began before its wall time.)
   const std::int64_t enter = monotonic_ns();
+  const std::int64_t cpu = thread_cpu_ns();
 
   StepRow row;
   row.condition = record.condition;
@@ -237,8 +233,7 @@ void Recorder::on_step(const model::StepRecord& record) {
   row.cpu_ns = cpu - m_step_enter_cpu_ns;
   row.sections = record.sections;
   row.counters = record.counters;
-  // Recorder work already inside this interval, and the probe itself.
-  row.recorder_ns = m_pending_recorder_ns + std::min(enter - before, m_probe_cap_ns);
+  row.recorder_ns = m_pending_recorder_ns;  // recorder work already inside this interval
   ++m_usage_steps;
   if (due(record.step + 1, m_options.rusage_every)) {
     const ThreadUsage usage = read_thread_usage();

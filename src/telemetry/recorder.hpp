@@ -137,7 +137,6 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
   std::optional<std::int64_t> m_runq_ns;
   std::int64_t m_usage_steps = 0;          // steps since that reading
   std::int64_t m_pending_recorder_ns = 0;  // recorder time already inside this interval
-  std::int64_t m_probe_cap_ns = 0;         // the most a probe set is charged (see on_step)
   std::int64_t m_last_flush_ns = 0;
   std::int64_t m_steps_in_batch = 0;
   RecorderSummary m_summary;

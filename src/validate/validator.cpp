@@ -71,8 +71,9 @@ constexpr int k_growth_window_ms = 50;
 // default population, with a 5 ms window.
 constexpr int k_blocking_window_ms = 5;
 
-const std::vector<CaseSpec>& specs() {
-  static const std::vector<CaseSpec> k_specs = {
+// The planted workloads, each run under the recorder (`nrmlab validate-workload`).
+std::vector<CaseSpec> workload_cases() {
+  return {
       {{"none", "nothing: the same computation every step", "none"}, "stable", false},
       {{"growth", "H5: work per step grows tenfold, each unit costs the same", "H5"},
        "growth",
@@ -126,6 +127,12 @@ const std::vector<CaseSpec>& specs() {
        1,
        {},
        {"", true}},
+  };
+}
+
+// The same workloads as programs nobody instrumented, under `nrmlab watch`.
+std::vector<CaseSpec> watch_cases() {
+  return {
       {{"watch-unmarked",
         "a program that slows down (its work per step grows tenfold) and marks no steps, "
         "watched in time windows: slowdown per step cannot be judged, and the summary must "
@@ -153,6 +160,13 @@ const std::vector<CaseSpec>& specs() {
        // the program waiting for a CPU half of the time).
        {true, true, 20, 100, 0},
        {"does not slow down"}},
+  };
+}
+
+// Causes that involve the machine or the engine: competitors, the allocator, the sampler's
+// blocking window, the sensors.
+std::vector<CaseSpec> machine_cases() {
+  return {
       {{"contention", "H1: two CPU-bound competitors per usable core during the middle half", "H1"},
        "contention",
        false},
@@ -173,6 +187,16 @@ const std::vector<CaseSpec>& specs() {
        "stable",
        false},
   };
+}
+
+// Every case, in the order validation.json and the matrix list them.
+const std::vector<CaseSpec>& specs() {
+  static const std::vector<CaseSpec> k_specs = [] {
+    std::vector<CaseSpec> all = workload_cases();
+    for (const auto& part : {watch_cases(), machine_cases()})
+      all.insert(all.end(), part.begin(), part.end());
+    return all;
+  }();
   return k_specs;
 }
 
@@ -395,13 +419,10 @@ void judge_code(const CaseSpec& spec, const analysis::CodeProfile& code, Validat
 // label: it is what the user reads.
 void judge_summary(const CaseSpec& spec, const std::vector<std::string>& summary,
                    ValidationRun& run) {
-  for (const std::string& claim : spec.forbidden_summary)
-    for (const std::string& line : summary)
-      if (line.find(claim) != std::string::npos) {
-        run.verdict += fmt::format(" (summary: '{}')", claim);
-        run.reason += fmt::format("; the summary says: {}", line);
-        return;
-      }
+  const std::string line = forbidden_claim(spec.forbidden_summary, summary);
+  if (line.empty()) return;
+  run.verdict += " (summary: wrong)";
+  run.reason += fmt::format("; the summary says: {}", line);
 }
 
 // Starts one run, waits for it and analyses it; failures become the run's error.

@@ -123,4 +123,12 @@ bool names_dearer_first(const analysis::CodeGrowth* first, std::string_view func
          first->share_of_change >= k_min_first_share;
 }
 
+std::string forbidden_claim(const std::vector<std::string>& claims,
+                            const std::vector<std::string>& summary) {
+  for (const std::string& claim : claims)
+    for (const std::string& line : summary)
+      if (line.find(claim) != std::string::npos) return line;
+  return "";
+}
+
 }  // namespace nrmlab::validate

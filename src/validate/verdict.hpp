@@ -48,4 +48,9 @@ const analysis::CodeGrowth* first_growth(const analysis::CodeProfile& code,
 // Whether `first` names `function` (a part of its name), dearer, with k_min_first_share.
 bool names_dearer_first(const analysis::CodeGrowth* first, std::string_view function);
 
+// The first summary line that makes one of `claims` (a claim is a phrase the line contains):
+// the line, or empty. A case forbids claims its planted cause makes false.
+std::string forbidden_claim(const std::vector<std::string>& claims,
+                            const std::vector<std::string>& summary);
+
 }  // namespace nrmlab::validate
