@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -19,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <set>
 #include <span>
 #include <thread>
@@ -476,12 +478,21 @@ TEST(ProfileSampler, WithChildrenSamplesDescendantProcesses) {
   const std::vector<RawSample> samples = sample_until_exit(sampler, child);
   ASSERT_TRUE(child.exit_ok());
 
-  std::set<std::int32_t> spinning;
+  // The child itself runs briefly (fork, waitpid; a sanitized fork can take a CPU-clock
+  // period), so it may hold a sample or two: the grandchild's 250 ms must hold nearly all.
+  std::map<std::int32_t, int> on_cpu_by_pid;
+  int on_cpu = 0;
   for (const RawSample& sample : samples) {
-    if (sample.wait == WaitClass::on_cpu) spinning.insert(sample.pid);
+    if (sample.wait != WaitClass::on_cpu) continue;
+    ++on_cpu_by_pid[sample.pid];
+    ++on_cpu;
   }
-  ASSERT_EQ(spinning.size(), 1U) << "on-CPU samples of the grandchild alone expected";
-  EXPECT_NE(*spinning.begin(), child.pid());
+  ASSERT_GT(on_cpu, 0);
+  const auto busiest =
+      std::max_element(on_cpu_by_pid.begin(), on_cpu_by_pid.end(),
+                       [](const auto& a, const auto& b) { return a.second < b.second; });
+  EXPECT_NE(busiest->first, child.pid()) << "the grandchild, not the child, should be sampled";
+  EXPECT_GE(busiest->second * 10, on_cpu * 9) << busiest->second << " of " << on_cpu;
 }
 
 TEST(ProfileSampler, ATargetThatExitsKeepsItsSamples) {

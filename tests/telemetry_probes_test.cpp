@@ -4,6 +4,7 @@
 // its CPU with busy threads shows run-queue delay (issue 17).
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -74,9 +75,16 @@ class TelemetryProbes : public ::testing::Test {
     volatile std::int64_t sink = burn_cpu(std::chrono::milliseconds(60));  // step 1: on-CPU
     (void)sink;
     end_step(1);
-    s_kept = new std::vector<char>(64 << 20);  // step 2: 64 MiB allocated and touched
-    for (std::size_t i = 0; i < s_kept->size(); i += 4096)
-      (*s_kept)[i] = 1;
+    // step 2: 64 MiB mapped and touched page by page. Mapped directly and kept out of
+    // transparent huge pages: with THP "always" (as on some CI machines) 64 MiB would take
+    // 32 faults of 2 MiB instead of 16,384 of 4 KiB, and the fault count would test the
+    // kernel's setting, not the probe.
+    s_kept =
+        mmap(nullptr, k_kept_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(s_kept, MAP_FAILED);
+    madvise(s_kept, k_kept_bytes, MADV_NOHUGEPAGE);
+    for (std::size_t i = 0; i < k_kept_bytes; i += 4096)
+      static_cast<volatile char*>(s_kept)[i] = 1;
     end_step(2);
     {  // step 3: 8 MiB written to a file, then time for the side stream to see it
       std::vector<char> block(1 << 20, 'x');
@@ -91,17 +99,18 @@ class TelemetryProbes : public ::testing::Test {
     recorder.finish();
   }
   static void TearDownTestSuite() {
-    delete s_kept;
+    if (s_kept != nullptr && s_kept != MAP_FAILED) munmap(s_kept, k_kept_bytes);
     delete s_scratch;
   }
   static sqlite::Connection open_db() { return sqlite::Connection(*s_scratch / "telemetry.db"); }
 
   static ScratchDir* s_scratch;
-  static std::vector<char>* s_kept;
+  static constexpr std::size_t k_kept_bytes = std::size_t{64} << 20;
+  static void* s_kept;
 };
 
 ScratchDir* TelemetryProbes::s_scratch = nullptr;
-std::vector<char>* TelemetryProbes::s_kept = nullptr;
+void* TelemetryProbes::s_kept = nullptr;
 
 TEST_F(TelemetryProbes, ASleepingStepIsOffCpu) {
   auto db = open_db();
