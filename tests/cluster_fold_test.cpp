@@ -93,5 +93,44 @@ TEST(ClusterFold, RandomPairsEndInTheConnectedComponents) {
   }
 }
 
+// Row by row from bit words, as the engine folds: the same groups, in the same creation
+// order, with the same members in the same order as folding the same pairs one by one, at
+// densities from sparse (many groups, many merges) to dense (one component early), and
+// sizes that are and are not multiples of 64.
+TEST(ClusterFold, FoldingWholeRowsEqualsFoldingPairByPair) {
+  std::mt19937_64 rng(64);
+  for (const std::size_t n : {2u, 63u, 64u, 65u, 130u, 700u}) {
+    for (const double density : {0.002, 0.01, 0.05, 0.3}) {
+      const std::size_t words = (n + 63) / 64;
+      std::bernoulli_distribution resonant(density);
+      ClusterFold by_pair, by_row;
+      by_pair.reset(n);
+      by_row.reset(n);
+      std::vector<std::uint64_t> bits(words);
+      for (std::size_t i = 0; i + 1 < n; ++i) {
+        std::fill(bits.begin(), bits.end(), 0);
+        for (std::size_t j = i + 1; j < n; ++j) {
+          if (!resonant(rng)) continue;
+          bits[j / 64] |= std::uint64_t{1} << (j % 64);
+          by_pair.fold(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j));
+        }
+        by_row.fold_row(static_cast<std::uint32_t>(i), bits.data(), (i + 1) / 64, words);
+      }
+      const auto pair_groups = by_pair.groups();
+      const auto row_groups = by_row.groups();
+      ASSERT_EQ(row_groups.size(), pair_groups.size()) << n << " at " << density;
+      for (std::size_t g = 0; g < pair_groups.size(); ++g)
+        EXPECT_EQ(row_groups[g], pair_groups[g]) << "group " << g << ", " << n << " at " << density;
+      // Ordered members: each group sorted, nothing else moved.
+      const auto sorted = components(by_pair);
+      by_row.order_members();
+      std::vector<std::vector<std::uint32_t>> ordered;
+      for (const auto& group : by_row.groups())
+        if (!group.empty()) ordered.push_back(group);
+      EXPECT_EQ(ordered, sorted) << n << " at " << density;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace nrmlab::model

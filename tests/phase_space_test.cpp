@@ -1,8 +1,12 @@
 #include "model/phase_space.hpp"
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <numbers>
 #include <random>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -43,6 +47,38 @@ TEST(PhaseSpace, OscillateAdvancesEachOffsetIncrementallyModuloTwoPi) {
   const PhaseState b = bridge.to_phase(zero);
   EXPECT_EQ(a.p, pi_off);
   EXPECT_EQ(a.p, b.p);
+}
+
+std::uint64_t bits_of_double(double x) {
+  return std::bit_cast<std::uint64_t>(x);
+}
+
+// The bridge's fmod without the library call: bit for bit std::fmod's, at the edges of its
+// shortcut (0, 2 pi, 4 pi and their neighbours), across [0, 4 pi) and outside it.
+TEST(PhaseSpace, WrapTwoPiIsFmodBitForBit) {
+  std::vector<double> values = {0.0,
+                                -0.0,
+                                k_two_pi,
+                                2.0 * k_two_pi,
+                                std::nextafter(k_two_pi, 0.0),
+                                std::nextafter(k_two_pi, 10.0),
+                                std::nextafter(2.0 * k_two_pi, 0.0),
+                                std::nextafter(2.0 * k_two_pi, 100.0),
+                                std::numeric_limits<double>::denorm_min(),
+                                -1.0,
+                                -k_two_pi,
+                                1e300,
+                                std::numeric_limits<double>::infinity(),
+                                std::numeric_limits<double>::quiet_NaN()};
+  std::mt19937_64 rng(21);
+  std::uniform_real_distribution<double> inside(0.0, 2.0 * k_two_pi);
+  std::uniform_real_distribution<double> anywhere(-100.0, 100.0);
+  for (int k = 0; k < 200'000; ++k)
+    values.push_back(inside(rng));
+  for (int k = 0; k < 20'000; ++k)
+    values.push_back(anywhere(rng));
+  for (const double x : values)
+    EXPECT_EQ(bits_of_double(wrap_two_pi(x)), bits_of_double(std::fmod(x, k_two_pi))) << x;
 }
 
 TEST(PhaseSpace, ResonanceWeighsAlignmentAndMagnitudeRatio) {

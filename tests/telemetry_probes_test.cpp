@@ -379,6 +379,7 @@ QueueWait run_steps_on(int cpu, int hogs, const std::filesystem::path& db_path) 
     options.memory_every = 0;
     options.alloc_probe_every = 0;
     options.rusage_every = 8;
+    options.budget_share = 0;  // the plain cadence: a reading every 8th step, whatever it costs
     telemetry::Recorder recorder(options, {});
     recorder.on_condition_begin(0);
     model::StepRecord record;
@@ -435,6 +436,143 @@ TEST(RunQueueDelay, AStepperSharingItsCpuWithTwoBusyThreadsWaitsForIt) {
   EXPECT_GT(shared.runq_ns - alone.runq_ns, 40'000'000);  // 48 ms of CPU: ~96 ms more waiting
 }
 
+// The switch-checked CPU clock, summed over many short intervals, against the thread's own
+// clock read around them.
+struct ClockedIntervals {
+  std::int64_t clocked_ns = 0;  // ThreadCpuClock's last reading minus its first
+  std::int64_t true_ns = 0;     // CLOCK_THREAD_CPUTIME_ID over the same span
+  std::int64_t wall_ns = 0;
+};
+
+template <class Interval>
+ClockedIntervals clock_intervals(telemetry::ThreadCpuClock& clock, int count, Interval interval) {
+  ClockedIntervals out;
+  const std::int64_t true_start = telemetry::thread_cpu_ns();
+  std::uint32_t sequence = clock.sequence();
+  std::int64_t wall = telemetry::monotonic_ns();
+  const std::int64_t first = clock.at(wall, sequence);
+  const std::int64_t wall_start = wall;
+  std::int64_t last = first;
+  for (int k = 0; k < count; ++k) {
+    interval();
+    sequence = clock.sequence();
+    wall = telemetry::monotonic_ns();
+    last = clock.at(wall, sequence);
+  }
+  out.true_ns = telemetry::thread_cpu_ns() - true_start;
+  out.clocked_ns = last - first;
+  out.wall_ns = wall - wall_start;
+  return out;
+}
+
+bool switch_checked(const telemetry::ThreadCpuClock& clock) {
+  return clock.how().rfind("switch-checked", 0) == 0;
+}
+
+// Short intervals spent running: the shortcut is taken (no system call) nearly every time,
+// and the CPU time it adds up to is the thread's.
+TEST(ThreadCpuClock, ShortRunningIntervalsSkipTheCallAndAddUpToTheThreadsTime) {
+  telemetry::ThreadCpuClock clock(10'000'000);
+  const ClockedIntervals run = clock_intervals(clock, 500, [] {
+    const std::int64_t until = telemetry::monotonic_ns() + 20'000;
+    while (telemetry::monotonic_ns() < until) {
+    }
+  });
+  EXPECT_NEAR(static_cast<double>(run.clocked_ns), static_cast<double>(run.true_ns),
+              0.05 * static_cast<double>(run.true_ns) + 200'000);
+  if (!switch_checked(clock)) GTEST_SKIP() << "every reading is the system call: " << clock.how();
+  EXPECT_GE(clock.shortcut_readings(), 250) << clock.exact_readings() << " exact";
+}
+
+// Short sleeps: each is a switch, so each interval is read with the system call; a shortcut
+// taken wrongly would count every sleep as CPU time.
+TEST(ThreadCpuClock, ShortSleepsAreNeverCountedAsCpuTime) {
+  telemetry::ThreadCpuClock clock(10'000'000);
+  const ClockedIntervals run = clock_intervals(
+      clock, 200, [] { std::this_thread::sleep_for(std::chrono::microseconds(50)); });
+  EXPECT_LT(run.clocked_ns, run.wall_ns / 2) << clock.how();
+  EXPECT_NEAR(static_cast<double>(run.clocked_ns), static_cast<double>(run.true_ns),
+              0.05 * static_cast<double>(run.true_ns) + 200'000);
+}
+
+// Pinned to one CPU with two busy threads: the thread runs about a third of the time, and
+// preemptions land inside the intervals. Those intervals must be read exactly: the clock adds
+// up to the thread's own CPU time, not to the wall time.
+TEST(ThreadCpuClock, AThreadSharingItsCpuIsChargedOnlyItsOwnTime) {
+  const PinnedHere pinned(last_allowed_cpu());
+  const CpuHogs competitors(2, last_allowed_cpu());
+  telemetry::ThreadCpuClock clock(10'000'000);
+  const ClockedIntervals run =
+      clock_intervals(clock, 300, [] { burn_cpu(std::chrono::microseconds(100)); });
+  ASSERT_GT(run.wall_ns, run.true_ns * 3 / 2) << "the busy threads did not compete";
+  EXPECT_NEAR(static_cast<double>(run.clocked_ns), static_cast<double>(run.true_ns),
+              0.05 * static_cast<double>(run.true_ns) + 200'000)
+      << "wall " << run.wall_ns << " ns; " << clock.how();
+}
+
+// The cadence under a budget, on a clock of its own: a reading costing 2 us with a 0.1% share
+// is due on its step cadence only 2 ms after the previous one; without a share, on its
+// cadence alone.
+TEST(ProbeCadence, ShortStepsStretchItLongOnesKeepIt) {
+  telemetry::ProbeCadence budgeted(4, 0.001), plain(4, 0.0);
+  std::vector<std::int64_t> budgeted_steps, plain_steps;
+  std::int64_t now = 0;
+  for (std::int64_t step = 0; step < 400; ++step, now += 50'000) {  // 50 us steps
+    if (budgeted.due(step, now)) {
+      budgeted.taken(now, now + 2'000);
+      budgeted_steps.push_back(step);
+    }
+    if (plain.due(step, now)) {
+      plain.taken(now, now + 2'000);
+      plain_steps.push_back(step);
+    }
+  }
+  EXPECT_EQ(plain_steps.size(), 100U);
+  // 2 ms = 40 steps, a multiple of 4: every 40th step.
+  ASSERT_EQ(budgeted_steps.size(), 10U);
+  for (std::size_t k = 0; k < budgeted_steps.size(); ++k)
+    EXPECT_EQ(budgeted_steps[k], static_cast<std::int64_t>(k) * 40);
+  // Steps of 5 ms: each due step is far past the 2 ms, so the step cadence holds.
+  telemetry::ProbeCadence slow(4, 0.001);
+  int readings = 0;
+  for (std::int64_t step = 0; step < 40; ++step)
+    if (slow.due(step, step * 5'000'000)) {
+      slow.taken(step * 5'000'000, step * 5'000'000 + 2'000);
+      ++readings;
+    }
+  EXPECT_EQ(readings, 10);
+}
+
+// The recorder's default budget on empty (sub-microsecond) steps: far fewer usage and memory
+// readings than the step cadences ask, yet some; with a zero budget, exactly the cadences.
+TEST(ProbeCadence, TheRecorderStretchesItsReadingsOnEmptySteps) {
+  const auto readings = [](double budget) {
+    ScratchDir scratch;
+    telemetry::RecorderOptions options;
+    options.db_path = scratch / "telemetry.db";
+    options.side_period_ms = 0;
+    options.budget_share = budget;
+    {
+      telemetry::Recorder recorder(options, {});
+      recorder.on_condition_begin(0);
+      for (int step = 0; step < 4096; ++step)
+        recorder.on_step({0, step, {}, {}});
+      recorder.finish();
+    }
+    sqlite::Connection db(options.db_path);
+    return std::pair{sqlite::query_int(db, "SELECT count(involuntary_switches) FROM steps"),
+                     sqlite::query_int(db, "SELECT count(rss_bytes) FROM memory")};
+  };
+  const auto [plain_usage, plain_memory] = readings(0.0);
+  EXPECT_EQ(plain_usage, 4096 / 8);
+  EXPECT_EQ(plain_memory, 4096 / 16);
+  const auto [usage, memory] = readings(telemetry::RecorderOptions{}.budget_share);
+  EXPECT_GT(usage, 0);
+  EXPECT_GT(memory, 0);
+  EXPECT_LT(usage, plain_usage / 4);
+  EXPECT_LT(memory, plain_memory / 4);
+}
+
 // Without schedstat -- no file, or a kernel that keeps no statistics ("0 0 0") -- runq_ns is
 // NULL on every row, meta.probe.runq says why, and everything else is recorded as ever.
 TEST(RunQueueDelay, WithoutSchedstatTheColumnIsNullAndTheMetaSaysWhy) {
@@ -450,6 +588,7 @@ TEST(RunQueueDelay, WithoutSchedstatTheColumnIsNullAndTheMetaSaysWhy) {
     options.side_period_ms = 0;
     options.memory_every = 0;
     options.rusage_every = 2;
+    options.budget_share = 0;  // the plain cadence: these empty steps would stretch it
     std::vector<std::string> warnings;
     options.warn = [&](const std::string& message) { warnings.push_back(message); };
     {

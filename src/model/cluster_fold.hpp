@@ -24,13 +24,26 @@ class ClusterFold {
     if (gi >= 0 && gi == m_group_of[j]) return;
     join(i, j);
   }
+  // Folds (row, j) for every bit j % 64 of word j / 64 set in `bits[first .. words)`, in
+  // ascending j: the same as fold() pair by pair, but pairs whose partner is already in the
+  // row's group (nearly all, once a component has formed) are dropped 64 at a time.
+  void fold_row(std::uint32_t row, const std::uint64_t* bits, std::size_t first, std::size_t words);
+  // Puts every group's members in ascending position order (they are kept in arrival order
+  // while folding). Linear in the positions: one pass, no sort.
+  void order_members();
   // The step's groups in creation order; a group merged into another is empty.
   std::span<std::vector<std::uint32_t>> groups() { return {m_groups.data(), m_groups_used}; }
 
  private:
   void join(std::uint32_t i, std::uint32_t j);
+  void fold_bits(std::uint32_t row, std::size_t word, std::uint64_t bits);
+  // Bit k set when position word * 64 + k belongs to `group`.
+  std::uint64_t members_in_word(std::int32_t group, std::size_t word) const;
 
-  std::vector<std::int32_t> m_group_of;              // by list position; -1 when ungrouped
+  std::size_t m_size = 0;
+  // By list position, padded with -1 to a multiple of 64 so a word's 64 entries can be
+  // compared at once; -1 when ungrouped.
+  std::vector<std::int32_t> m_group_of;
   std::vector<std::vector<std::uint32_t>> m_groups;  // list positions; empty once merged
   std::size_t m_groups_used = 0;
 };

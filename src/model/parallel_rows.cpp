@@ -1,13 +1,34 @@
 #include "model/parallel_rows.hpp"
 
 #include <algorithm>
+#include <cassert>
+#include <thread>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace nrmlab::model {
 namespace {
 
-// Rows a thread claims at a time: few enough that the last claims balance the threads,
-// enough that claiming (one atomic add) costs nothing beside deciding.
-constexpr std::size_t k_chunk_rows = 4;
+// Chunks per thread and epoch: enough that the last claims balance the threads, few enough
+// that claiming one (an atomic add on a line both threads write) and publishing it cost
+// nothing beside deciding it. Rows differ in length (row i has n - 1 - i pairs), so chunks
+// are cut by pairs, not rows: at 1,000 agents a chunk is about 16,000 pairs (a few us).
+constexpr std::size_t k_chunks_per_thread = 16;
+// Below this many pairs a chunk is not worth its claim.
+constexpr std::size_t k_min_chunk_pairs = 4096;
+// How long the folding thread spins on a chunk a worker is still deciding before it
+// sleeps: a chunk takes microseconds, a sleep and a wake-up cost as much on a VM.
+constexpr int k_spins_before_sleeping = 2000;
+
+void cpu_relax() {
+#if defined(__SSE2__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
 
 }  // namespace
 
@@ -26,8 +47,9 @@ ParallelRows::ParallelRows(std::size_t threads, std::size_t ring_bytes)
 void ParallelRows::reserve(std::size_t ring_rows, std::size_t words) {
   if (m_ring.size() < ring_rows * words) m_ring.resize(ring_rows * words);
   if (m_counts.size() < ring_rows) m_counts.resize(ring_rows);
+  // At most one chunk per row.
   if (m_ready_size < ring_rows) {
-    m_ready = std::make_unique<std::atomic<std::uint32_t>[]>(ring_rows);
+    m_ready = std::make_unique<ChunkFlag[]>(ring_rows);
     m_ready_size = ring_rows;
   }
   for (std::vector<std::uint64_t>& unsure : m_unsure)
@@ -47,23 +69,53 @@ void ParallelRows::decide_erased(const PairScores& scores, double threshold, voi
     run_epoch({&scores, threshold, begin, std::min(rows, begin + ring_rows), words}, object, call);
 }
 
+void ParallelRows::plan_chunks(const Epoch& epoch) {
+  const std::size_t n = epoch.scores->size();
+  const auto pairs_of = [n](std::size_t row) { return n - 1 - row; };
+  std::size_t pairs = 0;
+  for (std::size_t row = epoch.begin; row < epoch.end; ++row)
+    pairs += pairs_of(row);
+  const std::size_t target =
+      std::max(k_min_chunk_pairs, pairs / (k_chunks_per_thread * m_pool.size()));
+  m_chunk_begin.clear();
+  std::size_t in_chunk = 0;
+  for (std::size_t row = epoch.begin; row < epoch.end; ++row) {
+    if (in_chunk == 0) m_chunk_begin.push_back(row);
+    in_chunk += pairs_of(row);
+    if (in_chunk >= target) in_chunk = 0;
+  }
+  m_chunk_begin.push_back(epoch.end);
+  assert(m_chunk_begin.size() - 1 <= m_ready_size);
+}
+
 bool ParallelRows::decide_chunk(const Epoch& epoch, std::size_t thread) {
-  const std::size_t first = m_next.fetch_add(k_chunk_rows, std::memory_order_relaxed);
-  if (first >= epoch.end) return false;
-  for (std::size_t row = first; row < std::min(first + k_chunk_rows, epoch.end); ++row) {
+  const std::size_t chunk = m_next.fetch_add(1, std::memory_order_relaxed);
+  if (chunk + 1 >= m_chunk_begin.size()) return false;
+  for (std::size_t row = m_chunk_begin[chunk]; row < m_chunk_begin[chunk + 1]; ++row) {
     const std::size_t slot = row - epoch.begin;
     m_counts[slot] = epoch.scores->decide_row(row, epoch.threshold, &m_ring[slot * epoch.words],
                                               m_unsure[thread].data());
-    m_ready[slot].store(1, std::memory_order_release);
-    m_ready[slot].notify_one();
   }
+  m_ready[chunk].ready.store(1, std::memory_order_release);
+  m_ready[chunk].ready.notify_one();
   return true;
 }
 
+void ParallelRows::wait_for(std::size_t chunk) {
+  std::atomic<std::uint32_t>& ready = m_ready[chunk].ready;
+  for (int spin = 0; spin < k_spins_before_sleeping; ++spin) {
+    if (ready.load(std::memory_order_acquire) != 0) return;
+    cpu_relax();
+  }
+  ready.wait(0, std::memory_order_acquire);
+}
+
 void ParallelRows::run_epoch(const Epoch& epoch, void* object, ConsumeCall call) {
-  for (std::size_t slot = 0; slot < epoch.end - epoch.begin; ++slot)
-    m_ready[slot].store(0, std::memory_order_relaxed);
-  m_next.store(epoch.begin, std::memory_order_relaxed);
+  plan_chunks(epoch);
+  const std::size_t chunks = m_chunk_begin.size() - 1;
+  for (std::size_t chunk = 0; chunk < chunks; ++chunk)
+    m_ready[chunk].ready.store(0, std::memory_order_relaxed);
+  m_next.store(0, std::memory_order_relaxed);
   // The pool's start publishes the resets above to the workers (it takes a mutex).
   m_pool.run([&](std::size_t thread) {
     if (thread != 0) {
@@ -71,15 +123,18 @@ void ParallelRows::run_epoch(const Epoch& epoch, void* object, ConsumeCall call)
       }
       return;
     }
-    std::size_t row = epoch.begin;
-    while (row < epoch.end) {
-      const std::size_t slot = row - epoch.begin;
-      if (m_ready[slot].load(std::memory_order_acquire) != 0) {
+    // This thread folds the chunks in order, deciding one itself whenever the next is not
+    // ready yet; once every chunk is claimed it waits for the workers' ones.
+    for (std::size_t chunk = 0; chunk < chunks; ++chunk) {
+      while (m_ready[chunk].ready.load(std::memory_order_acquire) == 0) {
+        if (!decide_chunk(epoch, 0)) {
+          wait_for(chunk);
+          break;
+        }
+      }
+      for (std::size_t row = m_chunk_begin[chunk]; row < m_chunk_begin[chunk + 1]; ++row) {
+        const std::size_t slot = row - epoch.begin;
         call(object, row, &m_ring[slot * epoch.words], m_counts[slot]);
-        ++row;
-      } else if (!decide_chunk(epoch, 0)) {
-        // Every row is claimed and this one is a worker's: sleep until it is decided.
-        m_ready[slot].wait(0, std::memory_order_acquire);
       }
     }
   });

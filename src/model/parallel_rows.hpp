@@ -36,19 +36,28 @@ class ParallelRows {
  private:
   using ConsumeCall = void (*)(void*, std::size_t, const std::uint64_t*, std::size_t);
   struct Epoch;  // one pass over a stretch of rows that fits the ring
+  // One flag per chunk of rows, alone on its cache line: the thread deciding a chunk and
+  // the one waiting to fold it touch nothing else in common.
+  struct alignas(64) ChunkFlag {
+    std::atomic<std::uint32_t> ready{0};
+  };
   void decide_erased(const PairScores& scores, double threshold, void* object, ConsumeCall call);
   bool decide_chunk(const Epoch& epoch, std::size_t thread);
   void run_epoch(const Epoch& epoch, void* object, ConsumeCall call);
+  void wait_for(std::size_t chunk);
+  void plan_chunks(const Epoch& epoch);
   void reserve(std::size_t ring_rows, std::size_t words);
 
   ThreadPool m_pool;
   std::size_t m_ring_bytes;
   std::vector<std::uint64_t> m_ring;  // ring_rows x words: one row's bits per slot
   std::vector<std::size_t> m_counts;  // resonant pairs of each slot's row
-  std::unique_ptr<std::atomic<std::uint32_t>[]> m_ready;  // per slot: 1 once decided
+  // The epoch's chunks: chunk c is rows [m_chunk_begin[c], m_chunk_begin[c + 1]).
+  std::vector<std::size_t> m_chunk_begin;
+  std::unique_ptr<ChunkFlag[]> m_ready;  // per chunk: 1 once decided
   std::size_t m_ready_size = 0;
   std::vector<std::vector<std::uint64_t>> m_unsure;  // per thread: decide_row's scratch
-  std::atomic<std::size_t> m_next{0};                // the next row nobody has claimed
+  alignas(64) std::atomic<std::size_t> m_next{0};    // the next chunk nobody has claimed
 };
 
 }  // namespace nrmlab::model

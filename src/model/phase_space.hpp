@@ -26,6 +26,17 @@ struct Resonance {
 
 inline constexpr double k_two_pi = 2.0 * std::numbers::pi;
 
+// std::fmod(x, 2π), bit for bit, without the library call for the values the bridge
+// produces (evolve calls it three times per agent per step). fmod's result is always exact:
+// x - n·2π for the n that truncates x / 2π. For 0 <= x < 2π that is x; for 2π <= x < 2·2π it
+// is x - 2π, which a double subtraction gives exactly there (Sterbenz's lemma: y/2 <= x <= 2y
+// makes x - y representable). Anything else (negative, larger, NaN) goes to fmod.
+inline double wrap_two_pi(double x) {
+  if (x >= 0.0 && x < k_two_pi) return x;
+  if (x >= k_two_pi && x < 2.0 * k_two_pi) return x - k_two_pi;
+  return std::fmod(x, k_two_pi);
+}
+
 inline PhaseState make_phase(double p, double q, double r) {
   return {p, q, r, std::sqrt(p * p + q * q + r * r)};
 }
@@ -53,10 +64,9 @@ class PhaseSpace {
     const double c = sample.cpu_percent / 100.0;
     const double m = sample.memory_percent / 100.0;
     const double d = sample.disk_percent / 100.0;
-    const double p =
-        std::fmod(std::fmod(c * std::numbers::pi * 2.0, k_two_pi) + m_pi_off, k_two_pi);
-    const double q = std::fmod(std::fmod(m * std::numbers::e * 2.0, k_two_pi) + m_e_off, k_two_pi);
-    const double r = std::fmod(std::fmod(d * k_phi * 2.0, k_two_pi) + m_phi_off, k_two_pi);
+    const double p = wrap_two_pi(wrap_two_pi(c * std::numbers::pi * 2.0) + m_pi_off);
+    const double q = wrap_two_pi(wrap_two_pi(m * std::numbers::e * 2.0) + m_e_off);
+    const double r = wrap_two_pi(wrap_two_pi(d * k_phi * 2.0) + m_phi_off);
     return make_phase(p, q, r);
   }
 
@@ -70,9 +80,9 @@ class PhaseSpace {
 
   // Advances the offsets (incremental add-then-fmod, as the original) and returns them.
   PhaseState oscillate() {
-    m_pi_off = std::fmod(m_pi_off + 0.1 * std::numbers::pi, k_two_pi);
-    m_e_off = std::fmod(m_e_off + 0.1 * std::numbers::e / std::numbers::pi, k_two_pi);
-    m_phi_off = std::fmod(m_phi_off + 0.1 * k_phi / std::numbers::e, k_two_pi);
+    m_pi_off = wrap_two_pi(m_pi_off + 0.1 * std::numbers::pi);
+    m_e_off = wrap_two_pi(m_e_off + 0.1 * std::numbers::e / std::numbers::pi);
+    m_phi_off = wrap_two_pi(m_phi_off + 0.1 * k_phi / std::numbers::e);
     return make_phase(m_pi_off, m_e_off, m_phi_off);
   }
 

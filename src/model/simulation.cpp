@@ -1,7 +1,6 @@
 #include "model/simulation.hpp"
 
 #include <algorithm>
-#include <bit>
 
 #include "model/faithful_stores.hpp"
 #include "model/snapshot.hpp"
@@ -181,10 +180,10 @@ void Simulation::detect_clusters() {
   m_counters.resonance_pairs += n * (n - (n > 0 ? 1 : 0)) / 2;
 
   if (!m_params.accumulating_clusters) m_clusters.clear();
-  for (std::vector<std::uint32_t>& group : m_fold.groups()) {
+  // List positions ascend with list order; the members' serials are stored in that order.
+  m_fold.order_members();
+  for (const std::vector<std::uint32_t>& group : m_fold.groups()) {
     if (group.empty()) continue;  // merged into an earlier group
-    // List positions ascend with list order; store the members' serials in that order.
-    std::sort(group.begin(), group.end());
     m_entry.clear();
     for (const std::uint32_t position : group)
       m_entry.push_back(m_list[position]);
@@ -199,11 +198,7 @@ void Simulation::decide_row(std::size_t i) {
 }
 
 void Simulation::fold_row(std::size_t i, const std::uint64_t* resonant_bits) {
-  const auto row = static_cast<std::uint32_t>(i);
-  const std::size_t words = m_scores.words();
-  for (std::size_t w = (i + 1) / 64; w < words; ++w)
-    for (std::uint64_t bits = resonant_bits[w]; bits != 0; bits &= bits - 1)
-      m_fold.fold(row, static_cast<std::uint32_t>(w * 64 + std::countr_zero(bits)));
+  m_fold.fold_row(static_cast<std::uint32_t>(i), resonant_bits, (i + 1) / 64, m_scores.words());
 }
 
 void Simulation::score_and_write_row(std::size_t i) {

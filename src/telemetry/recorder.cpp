@@ -12,9 +12,14 @@
 namespace nrmlab::telemetry {
 namespace {
 
-bool due(std::int64_t step, std::int64_t every) {
-  return every > 0 && step % every == 0;
-}
+// How the step thread's budget (RecorderOptions::budget_share) is split: the CPU-clock
+// system call, before the switch-checked shortcut takes over; getrusage with the run-queue
+// delay; RSS with the allocator statistics; the allocation probe. The rest (about 0.3 of
+// it) is left for what every step does anyway: two clock reads and a row.
+constexpr double k_cpu_clock_part = 0.3;
+constexpr double k_usage_part = 0.15;
+constexpr double k_memory_part = 0.15;
+constexpr double k_alloc_probe_part = 0.1;
 
 // The cost of one clock read and of the always-on probe set, measured here and now: the
 // analysis uses them to bound the observer effect of section timing.
@@ -58,6 +63,9 @@ std::vector<std::string> validate(const RecorderOptions& options) {
   check("batch size in steps", options.batch_steps, 1);
   check("batch interval (ms)", options.batch_ms, 1);
   check("side-stream period (ms)", options.side_period_ms, 0);
+  if (!(options.budget_share >= 0.0 && options.budget_share <= 1.0))
+    problems.push_back(
+        fmt::format("telemetry budget share must be in [0, 1], got {}", options.budget_share));
   return problems;
 }
 
@@ -68,7 +76,11 @@ Recorder::Recorder(RecorderOptions options, MetaEntries meta)
       m_memory(m_options.proc_root / "self"),
       m_memory_side(m_options.proc_root / "self"),
       m_system(m_options.proc_root, m_options.sys_root),
-      m_writer(m_options.db_path, m_options.writer) {
+      m_writer(m_options.db_path, m_options.writer),
+      m_usage_cadence(m_options.rusage_every, k_usage_part * m_options.budget_share),
+      m_memory_cadence(m_options.memory_every, k_memory_part * m_options.budget_share),
+      m_alloc_probe_cadence(m_options.alloc_probe_every,
+                            k_alloc_probe_part * m_options.budget_share) {
   if (!m_options.warn) m_options.warn = [](const std::string&) {};
   if (m_options.origin_ns > 0) m_origin_ns = m_options.origin_ns;
   const auto problems = validate(m_options);
@@ -83,6 +95,7 @@ Recorder::Recorder(RecorderOptions options, MetaEntries meta)
     for (auto& entry : start_time_meta(m_origin_ns))
       first.meta.push_back(std::move(entry));
   const auto [clock_ns, probe_ns] = calibrate();
+  m_probe_set_ns = probe_ns;
   first.meta.emplace_back("clock_read_ns", std::to_string(clock_ns));
   first.meta.emplace_back("probe_set_ns", std::to_string(probe_ns));
   first.meta.emplace_back("cadence.rusage_every_steps", std::to_string(m_options.rusage_every));
@@ -91,6 +104,7 @@ Recorder::Recorder(RecorderOptions options, MetaEntries meta)
                           std::to_string(m_options.alloc_probe_every));
   first.meta.emplace_back("cadence.side_period_ms", std::to_string(m_options.side_period_ms));
   first.meta.emplace_back("cadence.pss_period_ms", std::to_string(m_options.pss_period_ms));
+  first.meta.emplace_back("cadence.budget_share", fmt::format("{}", m_options.budget_share));
   first.meta.emplace_back("complete", "false");
   first.meta.emplace_back("outcome", "running");
   m_writer.submit(std::move(first));
@@ -159,6 +173,16 @@ void Recorder::publish_position(int condition, std::int64_t step) {
 }
 
 void Recorder::on_condition_begin(int condition) {
+  if (!m_schedstat) {
+    // Once, on the engine thread, before the interval starts: the step path's clocks are
+    // in place at its first boundary. Recorder time, though in no step.
+    const std::int64_t opening = monotonic_ns();
+    open_schedstat();
+    open_cpu_clock();
+    m_writer.set_engine_thread(::gettid());
+    m_summary.recorder_ns += monotonic_ns() - opening;
+  }
+  const std::uint32_t sequence = cpu_sequence();
   const std::int64_t enter = monotonic_ns();
   // The recorder's work after the previous condition's last step belongs to no step.
   m_summary.recorder_ns += m_pending_recorder_ns;
@@ -169,18 +193,23 @@ void Recorder::on_condition_begin(int condition) {
       condition, index < m_options.condition_names.size()
                      ? m_options.condition_names[index]
                      : std::string(model::condition_name(model::condition_at(condition))));
-  if (!m_schedstat) {
-    open_schedstat();
-    m_writer.set_engine_thread(::gettid());
-  }
   m_usage = read_thread_usage();
   m_runq_ns = read_runq();
   m_usage_steps = 0;
   // Step 0's interval (which includes the condition's setup) starts here; the rest of
   // this function is recorder time inside it.
   m_step_enter_ns = enter;
-  m_step_enter_cpu_ns = thread_cpu_ns();
+  m_step_enter_cpu_ns = cpu_at(enter, sequence);
   m_pending_recorder_ns = monotonic_ns() - enter;
+}
+
+// The engine thread's CPU clock: switch-checked where perf events allow, its system call
+// kept for intervals long enough that the call costs under its part of the budget.
+void Recorder::open_cpu_clock() {
+  const double share = k_cpu_clock_part * m_options.budget_share;
+  m_cpu_clock.emplace(
+      share > 0.0 ? static_cast<std::int64_t>(static_cast<double>(m_probe_set_ns) / share) : 0);
+  m_batch.meta.emplace_back("probe.cpu_clock", m_cpu_clock->how());
 }
 
 // Once, on the engine thread: /proc/thread-self names the thread that opens it.
@@ -222,8 +251,9 @@ void Recorder::on_step(const model::StepRecord& record) {
   // CPU cover one span. (Reading the wall clock after the CPU clock, to give the step a
   // preemption delivered on the call's return, made a CPU-bound step's CPU exceed its wall
   // time by the call's duration: the next span's CPU began before its wall time.)
+  const std::uint32_t sequence = cpu_sequence();
   const std::int64_t enter = monotonic_ns();
-  const std::int64_t cpu = thread_cpu_ns();
+  const std::int64_t cpu = cpu_at(enter, sequence);
 
   StepRow row;
   row.condition = record.condition;
@@ -235,42 +265,13 @@ void Recorder::on_step(const model::StepRecord& record) {
   row.counters = record.counters;
   row.recorder_ns = m_pending_recorder_ns;  // recorder work already inside this interval
   ++m_usage_steps;
-  if (due(record.step + 1, m_options.rusage_every)) {
-    const ThreadUsage usage = read_thread_usage();
-    row.usage_steps = m_usage_steps;
-    row.user_ns = usage.user_ns - m_usage.user_ns;
-    row.system_ns = usage.system_ns - m_usage.system_ns;
-    row.voluntary_switches = usage.voluntary_switches - m_usage.voluntary_switches;
-    row.involuntary_switches = usage.involuntary_switches - m_usage.involuntary_switches;
-    row.minor_faults = usage.minor_faults - m_usage.minor_faults;
-    row.major_faults = usage.major_faults - m_usage.major_faults;
-    m_usage = usage;
-    // On the getrusage cadence, so the delay covers the same steps as the switch counts.
-    const auto runq = read_runq();
-    if (runq && m_runq_ns) row.runq_ns = *runq - *m_runq_ns;
-    m_runq_ns = runq;
-    m_usage_steps = 0;
-  }
+  if (m_usage_cadence.due(record.step + 1, enter)) read_usage_into(row);
   m_summary.steps += 1;
   m_summary.wall_ns += row.wall_ns;
   m_summary.recorder_ns += row.recorder_ns;
   m_batch.steps.push_back(row);
 
-  if (due(record.step, m_options.memory_every) || due(record.step, m_options.alloc_probe_every)) {
-    MemoryRow memory;
-    memory.condition = record.condition;
-    memory.step = record.step;
-    memory.t_ns = enter - m_origin_ns;
-    if (due(record.step, m_options.memory_every)) {
-      memory.rss_bytes = m_memory.rss_bytes();
-      if (!memory.rss_bytes)
-        note_failure("cannot read RSS from " + (m_options.proc_root / "self/statm").string());
-      memory.allocator = m_allocator->read();
-    }
-    if (due(record.step, m_options.alloc_probe_every))
-      memory.alloc_probe_ns = time_allocation_probe();
-    m_batch.memory.push_back(memory);
-  }
+  read_memory(record, enter);
   publish_position(record.condition, record.step + 1);
   ++m_steps_in_batch;
   if (m_steps_in_batch >= m_options.batch_steps ||
@@ -282,6 +283,51 @@ void Recorder::on_step(const model::StepRecord& record) {
   m_pending_recorder_ns = monotonic_ns() - enter;
   m_step_enter_ns = enter;
   m_step_enter_cpu_ns = cpu;
+}
+
+// getrusage and the run-queue delay since the previous reading, into the step's row.
+void Recorder::read_usage_into(StepRow& row) {
+  const std::int64_t start = monotonic_ns();
+  const ThreadUsage usage = read_thread_usage();
+  row.usage_steps = m_usage_steps;
+  row.user_ns = usage.user_ns - m_usage.user_ns;
+  row.system_ns = usage.system_ns - m_usage.system_ns;
+  row.voluntary_switches = usage.voluntary_switches - m_usage.voluntary_switches;
+  row.involuntary_switches = usage.involuntary_switches - m_usage.involuntary_switches;
+  row.minor_faults = usage.minor_faults - m_usage.minor_faults;
+  row.major_faults = usage.major_faults - m_usage.major_faults;
+  m_usage = usage;
+  // On the getrusage cadence, so the delay covers the same steps as the switch counts.
+  const auto runq = read_runq();
+  if (runq && m_runq_ns) row.runq_ns = *runq - *m_runq_ns;
+  m_runq_ns = runq;
+  m_usage_steps = 0;
+  m_usage_cadence.taken(start, monotonic_ns());
+}
+
+// RSS with the allocator statistics, and the allocation probe, each when its cadence is due.
+void Recorder::read_memory(const model::StepRecord& record, std::int64_t enter) {
+  const bool memory_due = m_memory_cadence.due(record.step, enter);
+  const bool probe_due = m_alloc_probe_cadence.due(record.step, enter);
+  if (!memory_due && !probe_due) return;
+  MemoryRow memory;
+  memory.condition = record.condition;
+  memory.step = record.step;
+  memory.t_ns = enter - m_origin_ns;
+  if (memory_due) {
+    const std::int64_t start = monotonic_ns();
+    memory.rss_bytes = m_memory.rss_bytes();
+    if (!memory.rss_bytes)
+      note_failure("cannot read RSS from " + (m_options.proc_root / "self/statm").string());
+    memory.allocator = m_allocator->read();
+    m_memory_cadence.taken(start, monotonic_ns());
+  }
+  if (probe_due) {
+    const std::int64_t start = monotonic_ns();
+    memory.alloc_probe_ns = time_allocation_probe();
+    m_alloc_probe_cadence.taken(start, monotonic_ns());
+  }
+  m_batch.memory.push_back(memory);
 }
 
 void Recorder::flush(std::int64_t now_ns) {

@@ -36,6 +36,11 @@ struct RecorderOptions {
   std::int64_t batch_ms = 1000;          // ... and at most this long between batches
   std::int64_t side_period_ms = 250;     // side streams' period (0: off)
   bool record_inputs = true;             // the metric_inputs table (the replay trace)
+  // The share of wall time the step thread's readings may cost: on steps too short for it a
+  // reading's cadence stretches (ProbeCadence) and the CPU clock takes its switch-checked
+  // shortcut (ThreadCpuClock). 0: every reading on its step cadence, the clock's system call
+  // every step.
+  double budget_share = 0.01;
   // Names of the conditions by index; empty: the engine's (OFF-OFF, ON-OFF, ...). A workload
   // that is not the NRM engine (`nrmlab validate`) names its own.
   std::vector<std::string> condition_names;
@@ -53,6 +58,32 @@ struct RecorderOptions {
 
 // Validates the cadences; returns one message per bad value.
 std::vector<std::string> validate(const RecorderOptions& options);
+
+// A reading on a step cadence, stretched on short steps: due on its cadence only once the
+// wall time since its previous reading is at least its cost (its last durations, smoothed)
+// divided by its share of the budget, so it never costs the step thread more than that share.
+// A zero share keeps the plain step cadence.
+class ProbeCadence {
+ public:
+  ProbeCadence(std::int64_t every_steps, double share) : m_every(every_steps), m_share(share) {}
+  bool due(std::int64_t step, std::int64_t now_ns) const {
+    if (m_every <= 0 || step % m_every != 0) return false;
+    return m_share <= 0.0 || m_last_ns < 0 ||
+           static_cast<double>(now_ns - m_last_ns) * m_share >= m_cost_ns;
+  }
+  // A reading was taken from `start_ns` to `end_ns`.
+  void taken(std::int64_t start_ns, std::int64_t end_ns) {
+    const auto cost = static_cast<double>(end_ns - start_ns);
+    m_cost_ns = m_last_ns < 0 ? cost : 0.75 * m_cost_ns + 0.25 * cost;
+    m_last_ns = start_ns;
+  }
+
+ private:
+  std::int64_t m_every;
+  double m_share;
+  std::int64_t m_last_ns = -1;
+  double m_cost_ns = 0.0;
+};
 
 struct RecorderSummary {
   std::int64_t steps = 0;
@@ -113,6 +144,14 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
   void append_closing_meta(const RecorderSummary& run, const BatchWriterStats& writer,
                            const std::string& outcome);
   void open_schedstat();
+  void open_cpu_clock();
+  void read_usage_into(StepRow& row);
+  void read_memory(const model::StepRecord& record, std::int64_t enter);
+  // The engine thread's CPU clock at a boundary (before on_condition_begin: the call).
+  std::uint32_t cpu_sequence() const { return m_cpu_clock ? m_cpu_clock->sequence() : 0; }
+  std::int64_t cpu_at(std::int64_t wall_ns, std::uint32_t sequence) {
+    return m_cpu_clock ? m_cpu_clock->at(wall_ns, sequence) : thread_cpu_ns();
+  }
   std::optional<std::int64_t> read_runq();
 
   RecorderOptions m_options;
@@ -134,6 +173,11 @@ class Recorder final : public model::StepObserver, public model::SampleObserver 
   // thread, which need not be the one that made the recorder), and its run-queue delay at
   // the previous getrusage reading (absent when that reading failed).
   std::optional<ThreadSchedstat> m_schedstat;
+  std::optional<ThreadCpuClock> m_cpu_clock;  // opened with m_schedstat, on the engine thread
+  ProbeCadence m_usage_cadence;               // getrusage + run-queue delay
+  ProbeCadence m_memory_cadence;              // RSS + allocator statistics
+  ProbeCadence m_alloc_probe_cadence;         // the allocation-latency probe
+  std::int64_t m_probe_set_ns = 0;            // the always-on probes with the CPU-clock call
   std::optional<std::int64_t> m_runq_ns;
   std::int64_t m_usage_steps = 0;          // steps since that reading
   std::int64_t m_pending_recorder_ns = 0;  // recorder time already inside this interval

@@ -1,5 +1,7 @@
 #include "telemetry/run_settings.hpp"
 
+#include <fmt/format.h>
+
 #include <string>
 
 #include "telemetry/profile/profiler.hpp"
@@ -77,6 +79,39 @@ Entry profile_rate() {
   return entry;
 }
 
+std::optional<std::string> check_budget(std::string_view value) {
+  RecorderOptions options;
+  const auto share = parse_number<double>(value);
+  if (!share) return "a number in [0, 1] expected, got '" + std::string(value) + "'";
+  options.budget_share = *share;
+  const std::vector<std::string> problems = validate(options);
+  if (problems.empty()) return std::nullopt;
+  return problems.front();
+}
+
+Entry budget_share() {
+  Entry entry;
+  model::Setting& setting = entry.setting;
+  setting.key = "telemetry_budget";
+  setting.flags = "--telemetry-budget";
+  setting.type = model::SettingType::number;
+  setting.help =
+      "Share of wall time the per-step readings may cost the run: on shorter steps the "
+      "getrusage, memory and allocation-probe cadences stretch and the CPU clock skips its "
+      "system call between context switches (0: the plain cadences, the CPU clock's call every "
+      "step)";
+  setting.group = k_group;
+  setting.reader = model::SettingReader::telemetry;
+  setting.lands_in = "RecorderOptions::budget_share";
+  setting.default_text = fmt::format("{}", RecorderOptions{}.budget_share);
+  setting.check = check_budget;
+  setting.study = model::StudyUse::telemetry_table;
+  entry.land = [](TelemetrySettings& target, std::string_view value) {
+    target.recorder.budget_share = *parse_number<double>(value);
+  };
+  return entry;
+}
+
 std::vector<Entry> make_table() {
   Entry enabled;
   enabled.setting.key = "telemetry";
@@ -111,6 +146,7 @@ std::vector<Entry> make_table() {
       cadence<&RecorderOptions::batch_steps>("batch_steps", "--batch-steps",
                                              "RecorderOptions::batch_steps",
                                              "Steps per telemetry write"),
+      budget_share(),
       profile_rate(),
   };
 }
