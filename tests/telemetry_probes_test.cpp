@@ -146,9 +146,11 @@ TEST_F(TelemetryProbes, AWritingStepShowsWrittenBytes) {
   // wchar counts bytes passed to write(2) (write_bytes only those reaching a block device,
   // which a tmpfs scratch directory never does).
   // Side samples are labelled with the step in progress, so the 8 MiB must appear between
-  // samples taken before step 3 and samples taken during it.
+  // samples taken before step 3 and samples taken from step 3 on (the one taken when the
+  // recorder finishes among them: a loaded machine can delay the side thread past the 80 ms
+  // the step waits, so that no sample is labelled step 3 at all).
   const auto before = sqlite::query_int(db, "SELECT max(io_wchar) FROM system WHERE step < 3");
-  const auto during = sqlite::query_int(db, "SELECT max(io_wchar) FROM system WHERE step = 3");
+  const auto during = sqlite::query_int(db, "SELECT max(io_wchar) FROM system WHERE step >= 3");
   EXPECT_GE(during - before, 8 << 20);
   EXPECT_LT(during - before, 9 << 20);
 }
@@ -470,7 +472,9 @@ bool switch_checked(const telemetry::ThreadCpuClock& clock) {
 }
 
 // Short intervals spent running: the shortcut is taken (no system call) nearly every time,
-// and the CPU time it adds up to is the thread's.
+// and the CPU time it adds up to is the thread's. (The tolerance, 10% + 0.5 ms, leaves room
+// for interrupt and hypervisor-stolen time, which the shortcut counts and the kernel's clock
+// does not; a shortcut taken across a switch errs by the whole time off the CPU.)
 TEST(ThreadCpuClock, ShortRunningIntervalsSkipTheCallAndAddUpToTheThreadsTime) {
   telemetry::ThreadCpuClock clock(10'000'000);
   const ClockedIntervals run = clock_intervals(clock, 500, [] {
@@ -479,7 +483,7 @@ TEST(ThreadCpuClock, ShortRunningIntervalsSkipTheCallAndAddUpToTheThreadsTime) {
     }
   });
   EXPECT_NEAR(static_cast<double>(run.clocked_ns), static_cast<double>(run.true_ns),
-              0.05 * static_cast<double>(run.true_ns) + 200'000);
+              0.1 * static_cast<double>(run.true_ns) + 500'000);
   if (!switch_checked(clock)) GTEST_SKIP() << "every reading is the system call: " << clock.how();
   EXPECT_GE(clock.shortcut_readings(), 250) << clock.exact_readings() << " exact";
 }
@@ -492,7 +496,7 @@ TEST(ThreadCpuClock, ShortSleepsAreNeverCountedAsCpuTime) {
       clock, 200, [] { std::this_thread::sleep_for(std::chrono::microseconds(50)); });
   EXPECT_LT(run.clocked_ns, run.wall_ns / 2) << clock.how();
   EXPECT_NEAR(static_cast<double>(run.clocked_ns), static_cast<double>(run.true_ns),
-              0.05 * static_cast<double>(run.true_ns) + 200'000);
+              0.1 * static_cast<double>(run.true_ns) + 500'000);
 }
 
 // Pinned to one CPU with two busy threads: the thread runs about a third of the time, and
@@ -506,45 +510,59 @@ TEST(ThreadCpuClock, AThreadSharingItsCpuIsChargedOnlyItsOwnTime) {
       clock_intervals(clock, 300, [] { burn_cpu(std::chrono::microseconds(100)); });
   ASSERT_GT(run.wall_ns, run.true_ns * 3 / 2) << "the busy threads did not compete";
   EXPECT_NEAR(static_cast<double>(run.clocked_ns), static_cast<double>(run.true_ns),
-              0.05 * static_cast<double>(run.true_ns) + 200'000)
+              0.1 * static_cast<double>(run.true_ns) + 500'000)
       << "wall " << run.wall_ns << " ns; " << clock.how();
 }
 
 // The cadence under a budget, on a clock of its own: a reading costing 2 us with a 0.1% share
-// is due on its step cadence only 2 ms after the previous one; without a share, on its
-// cadence alone.
-TEST(ProbeCadence, ShortStepsStretchItLongOnesKeepIt) {
+// keeps its step cadence for the allowance (64 readings), then comes once per 2 ms of wall
+// time (credit accrues at 2 us per 2 ms); without a share, on its cadence alone; a new
+// condition gets the allowance again.
+TEST(ProbeCadence, ShortStepsStretchItAfterTheAllowanceLongOnesKeepIt) {
   telemetry::ProbeCadence budgeted(4, 0.001), plain(4, 0.0);
-  std::vector<std::int64_t> budgeted_steps, plain_steps;
+  std::vector<std::int64_t> steps;
+  int plain_readings = 0;
   std::int64_t now = 0;
-  for (std::int64_t step = 0; step < 400; ++step, now += 50'000) {  // 50 us steps
-    if (budgeted.due(step, now)) {
-      budgeted.taken(now, now + 2'000);
-      budgeted_steps.push_back(step);
+  const auto run = [&](std::int64_t from, std::int64_t to) {
+    for (std::int64_t step = from; step < to; ++step, now += 50'000) {  // 50 us steps
+      if (budgeted.due(step, now)) {
+        budgeted.taken(now, now + 2'000);
+        steps.push_back(step);
+      }
+      if (plain.due(step, now)) {
+        plain.taken(now, now + 2'000);
+        ++plain_readings;
+      }
     }
-    if (plain.due(step, now)) {
-      plain.taken(now, now + 2'000);
-      plain_steps.push_back(step);
-    }
-  }
-  EXPECT_EQ(plain_steps.size(), 100U);
-  // 2 ms = 40 steps, a multiple of 4: every 40th step.
-  ASSERT_EQ(budgeted_steps.size(), 10U);
-  for (std::size_t k = 0; k < budgeted_steps.size(); ++k)
-    EXPECT_EQ(budgeted_steps[k], static_cast<std::int64_t>(k) * 40);
+  };
+  run(0, 4000);
+  EXPECT_EQ(plain_readings, 1000);
+  ASSERT_GT(steps.size(), 80U);
+  const auto allowance = static_cast<std::size_t>(telemetry::ProbeCadence::k_allowance);
+  for (std::size_t k = 0; k < allowance; ++k)
+    EXPECT_EQ(steps[k], static_cast<std::int64_t>(k) * 4) << k;
+  // Then 2 ms = 40 steps apart (one cadence step either way: credit left over).
+  for (std::size_t k = allowance + 8; k < steps.size(); ++k)
+    EXPECT_NEAR(steps[k] - steps[k - 1], 40, 4) << k;
+  const std::size_t first_condition = steps.size();
+  EXPECT_LT(first_condition, 64U + 4000U * 50 / 2000 + 4);
+  budgeted.restart();
+  run(0, 200);  // a short second condition (50 readings, within the allowance): every one
+  EXPECT_EQ(steps.size() - first_condition, 50U);
   // Steps of 5 ms: each due step is far past the 2 ms, so the step cadence holds.
   telemetry::ProbeCadence slow(4, 0.001);
   int readings = 0;
-  for (std::int64_t step = 0; step < 40; ++step)
+  for (std::int64_t step = 0; step < 4000; ++step)
     if (slow.due(step, step * 5'000'000)) {
       slow.taken(step * 5'000'000, step * 5'000'000 + 2'000);
       ++readings;
     }
-  EXPECT_EQ(readings, 10);
+  EXPECT_EQ(readings, 1000);
 }
 
 // The recorder's default budget on empty (sub-microsecond) steps: far fewer usage and memory
-// readings than the step cadences ask, yet some; with a zero budget, exactly the cadences.
+// readings than the step cadences ask, yet the allowance; with a zero budget, exactly the
+// cadences.
 TEST(ProbeCadence, TheRecorderStretchesItsReadingsOnEmptySteps) {
   const auto readings = [](double budget) {
     ScratchDir scratch;
@@ -555,7 +573,7 @@ TEST(ProbeCadence, TheRecorderStretchesItsReadingsOnEmptySteps) {
     {
       telemetry::Recorder recorder(options, {});
       recorder.on_condition_begin(0);
-      for (int step = 0; step < 4096; ++step)
+      for (int step = 0; step < 16384; ++step)
         recorder.on_step({0, step, {}, {}});
       recorder.finish();
     }
@@ -564,11 +582,12 @@ TEST(ProbeCadence, TheRecorderStretchesItsReadingsOnEmptySteps) {
                      sqlite::query_int(db, "SELECT count(rss_bytes) FROM memory")};
   };
   const auto [plain_usage, plain_memory] = readings(0.0);
-  EXPECT_EQ(plain_usage, 4096 / 8);
-  EXPECT_EQ(plain_memory, 4096 / 16);
+  EXPECT_EQ(plain_usage, 16384 / 8);
+  EXPECT_EQ(plain_memory, 16384 / 16);
   const auto [usage, memory] = readings(telemetry::RecorderOptions{}.budget_share);
-  EXPECT_GT(usage, 0);
-  EXPECT_GT(memory, 0);
+  // The allowance first (about 64 readings each: the cost estimate moves as they come).
+  EXPECT_GE(usage, 32);
+  EXPECT_GE(memory, 32);
   EXPECT_LT(usage, plain_usage / 4);
   EXPECT_LT(memory, plain_memory / 4);
 }

@@ -196,6 +196,8 @@ void Recorder::on_condition_begin(int condition) {
   m_usage = read_thread_usage();
   m_runq_ns = read_runq();
   m_usage_steps = 0;
+  for (ProbeCadence* cadence : {&m_usage_cadence, &m_memory_cadence, &m_alloc_probe_cadence})
+    cadence->restart();
   // Step 0's interval (which includes the condition's setup) starts here; the rest of
   // this function is recorder time inside it.
   m_step_enter_ns = enter;

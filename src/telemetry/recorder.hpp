@@ -4,6 +4,7 @@
 // the engine's hot path. It measures its own cost (the observer effect) on every step.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -59,30 +60,50 @@ struct RecorderOptions {
 // Validates the cadences; returns one message per bad value.
 std::vector<std::string> validate(const RecorderOptions& options);
 
-// A reading on a step cadence, stretched on short steps: due on its cadence only once the
-// wall time since its previous reading is at least its cost (its last durations, smoothed)
-// divided by its share of the budget, so it never costs the step thread more than that share.
-// A zero share keeps the plain step cadence.
+// A reading on a step cadence, stretched on short steps so that it costs the step thread at
+// most its share of the wall time. A token bucket: credit accrues at `share` ns per ns of wall
+// time, a reading is due on its step cadence only while the credit covers its cost (its
+// durations, smoothed), and spends what it took. Each condition starts with credit for
+// k_allowance readings, so a short condition keeps its full cadence (its charts have points)
+// and a long one settles at the share. A zero share keeps the plain step cadence.
 class ProbeCadence {
  public:
+  static constexpr double k_allowance = 64;
+
   ProbeCadence(std::int64_t every_steps, double share) : m_every(every_steps), m_share(share) {}
   bool due(std::int64_t step, std::int64_t now_ns) const {
     if (m_every <= 0 || step % m_every != 0) return false;
-    return m_share <= 0.0 || m_last_ns < 0 ||
-           static_cast<double>(now_ns - m_last_ns) * m_share >= m_cost_ns;
+    return m_share <= 0.0 || m_last_ns < 0 || credit_at(now_ns) >= m_cost_ns;
   }
   // A reading was taken from `start_ns` to `end_ns`.
   void taken(std::int64_t start_ns, std::int64_t end_ns) {
     const auto cost = static_cast<double>(end_ns - start_ns);
-    m_cost_ns = m_last_ns < 0 ? cost : 0.75 * m_cost_ns + 0.25 * cost;
+    if (m_last_ns < 0) {
+      m_cost_ns = cost;
+      m_credit_ns = k_allowance * cost;
+    } else {
+      m_cost_ns = 0.75 * m_cost_ns + 0.25 * cost;
+      m_credit_ns = credit_at(start_ns);
+    }
+    m_credit_ns -= cost;
     m_last_ns = start_ns;
+  }
+  // A new condition: the allowance again (its cost is known by then).
+  void restart() {
+    if (m_last_ns >= 0) m_credit_ns = std::max(m_credit_ns, k_allowance * m_cost_ns);
   }
 
  private:
+  double credit_at(std::int64_t now_ns) const {
+    return std::min(m_credit_ns + static_cast<double>(now_ns - m_last_ns) * m_share,
+                    k_allowance * m_cost_ns);
+  }
+
   std::int64_t m_every;
   double m_share;
   std::int64_t m_last_ns = -1;
   double m_cost_ns = 0.0;
+  double m_credit_ns = 0.0;  // as of m_last_ns
 };
 
 struct RecorderSummary {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <string>
+#include <utility>
 
 #include "telemetry/profile/profiler.hpp"
 #include "util/error.hpp"
@@ -26,21 +27,30 @@ std::optional<std::string> check_cadence(std::string_view value) {
   return problems.front();
 }
 
-template <std::int64_t RecorderOptions::*Field>
-Entry cadence(std::string_view key, std::string_view flags, std::string_view lands_in,
-              std::string_view help) {
+// What every telemetry setting shares: its group and reader, and a study sets it in the
+// [telemetry] table.
+Entry telemetry_entry(std::string_view key, std::string_view flags, model::SettingType type,
+                      std::string_view lands_in, std::string default_text, std::string help) {
   Entry entry;
   model::Setting& setting = entry.setting;
   setting.key = key;
   setting.flags = flags;
-  setting.type = model::SettingType::integer;
-  setting.help = help;
+  setting.type = type;
+  setting.help = std::move(help);
   setting.group = k_group;
   setting.reader = model::SettingReader::telemetry;
   setting.lands_in = lands_in;
-  setting.default_text = std::to_string(RecorderOptions{}.*Field);
-  setting.check = check_cadence<Field>;
+  setting.default_text = std::move(default_text);
   setting.study = model::StudyUse::telemetry_table;
+  return entry;
+}
+
+template <std::int64_t RecorderOptions::*Field>
+Entry cadence(std::string_view key, std::string_view flags, std::string_view lands_in,
+              std::string_view help) {
+  Entry entry = telemetry_entry(key, flags, model::SettingType::integer, lands_in,
+                                std::to_string(RecorderOptions{}.*Field), std::string(help));
+  entry.setting.check = check_cadence<Field>;
   entry.land = [](TelemetrySettings& target, std::string_view value) {
     target.recorder.*Field = *parse_number<std::int64_t>(value);
   };
@@ -57,22 +67,14 @@ std::optional<std::string> check_profile_rate(std::string_view value) {
 }
 
 Entry profile_rate() {
-  Entry entry;
-  model::Setting& setting = entry.setting;
-  setting.key = "profile";
-  setting.flags = "--profile";
-  setting.type = model::SettingType::text;
-  setting.help =
+  Entry entry = telemetry_entry(
+      "profile", "--profile", model::SettingType::text, "TelemetrySettings::profile_hz",
+      std::to_string(TelemetrySettings{}.profile_hz),
       "Stack samples per second of each thread's CPU time, on and off the CPU (where the time "
       "goes in the code: analysis.json code, the report's flame graph, `nrmlab export --format "
-      "folded`), or off";
-  setting.group = k_group;
-  setting.reader = model::SettingReader::telemetry;
-  setting.lands_in = "TelemetrySettings::profile_hz";
-  setting.default_text = std::to_string(TelemetrySettings{}.profile_hz);
-  setting.check = check_profile_rate;
-  setting.syntax = profile::k_profile_syntax;
-  setting.study = model::StudyUse::telemetry_table;
+      "folded`), or off");
+  entry.setting.check = check_profile_rate;
+  entry.setting.syntax = profile::k_profile_syntax;
   entry.land = [](TelemetrySettings& target, std::string_view value) {
     target.profile_hz = profile::parse_profile_rate(value);
   };
@@ -90,22 +92,14 @@ std::optional<std::string> check_budget(std::string_view value) {
 }
 
 Entry budget_share() {
-  Entry entry;
-  model::Setting& setting = entry.setting;
-  setting.key = "telemetry_budget";
-  setting.flags = "--telemetry-budget";
-  setting.type = model::SettingType::number;
-  setting.help =
+  Entry entry = telemetry_entry(
+      "telemetry_budget", "--telemetry-budget", model::SettingType::number,
+      "RecorderOptions::budget_share", fmt::format("{}", RecorderOptions{}.budget_share),
       "Share of wall time the per-step readings may cost the run: on shorter steps the "
       "getrusage, memory and allocation-probe cadences stretch and the CPU clock skips its "
       "system call between context switches (0: the plain cadences, the CPU clock's call every "
-      "step)";
-  setting.group = k_group;
-  setting.reader = model::SettingReader::telemetry;
-  setting.lands_in = "RecorderOptions::budget_share";
-  setting.default_text = fmt::format("{}", RecorderOptions{}.budget_share);
-  setting.check = check_budget;
-  setting.study = model::StudyUse::telemetry_table;
+      "step)");
+  entry.setting.check = check_budget;
   entry.land = [](TelemetrySettings& target, std::string_view value) {
     target.recorder.budget_share = *parse_number<double>(value);
   };
@@ -113,16 +107,10 @@ Entry budget_share() {
 }
 
 std::vector<Entry> make_table() {
-  Entry enabled;
-  enabled.setting.key = "telemetry";
-  enabled.setting.flags = "--telemetry";
-  enabled.setting.type = model::SettingType::toggle;
-  enabled.setting.help = "Record per-step telemetry";
-  enabled.setting.group = k_group;
-  enabled.setting.reader = model::SettingReader::telemetry;
-  enabled.setting.lands_in = "TelemetrySettings::enabled";
-  enabled.setting.default_text = TelemetrySettings{}.enabled ? "on" : "off";
-  enabled.setting.study = model::StudyUse::runner;
+  Entry enabled = telemetry_entry(
+      "telemetry", "--telemetry", model::SettingType::toggle, "TelemetrySettings::enabled",
+      TelemetrySettings{}.enabled ? "on" : "off", "Record per-step telemetry");
+  enabled.setting.study = model::StudyUse::runner;  // on or off for the whole study
   enabled.land = [](TelemetrySettings& target, std::string_view value) {
     target.enabled = value == "on";
   };
