@@ -30,13 +30,13 @@ std::optional<std::string> check_cadence(std::string_view value) {
 // What every telemetry setting shares: its group and reader, and a study sets it in the
 // [telemetry] table.
 Entry telemetry_entry(std::string_view key, std::string_view flags, model::SettingType type,
-                      std::string_view lands_in, std::string default_text, std::string help) {
+                      std::string_view lands_in, std::string default_text, std::string_view help) {
   Entry entry;
   model::Setting& setting = entry.setting;
   setting.key = key;
   setting.flags = flags;
   setting.type = type;
-  setting.help = std::move(help);
+  setting.help = help;  // a view: every help text is a literal
   setting.group = k_group;
   setting.reader = model::SettingReader::telemetry;
   setting.lands_in = lands_in;
@@ -49,7 +49,7 @@ template <std::int64_t RecorderOptions::*Field>
 Entry cadence(std::string_view key, std::string_view flags, std::string_view lands_in,
               std::string_view help) {
   Entry entry = telemetry_entry(key, flags, model::SettingType::integer, lands_in,
-                                std::to_string(RecorderOptions{}.*Field), std::string(help));
+                                std::to_string(RecorderOptions{}.*Field), help);
   entry.setting.check = check_cadence<Field>;
   entry.land = [](TelemetrySettings& target, std::string_view value) {
     target.recorder.*Field = *parse_number<std::int64_t>(value);
