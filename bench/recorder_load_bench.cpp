@@ -68,9 +68,10 @@ Measured run_steps(Mode mode, std::int64_t steps, std::int64_t iterations,
                    const std::filesystem::path& dir) {
   std::optional<telemetry::Recorder> recorder;
   if (mode == Mode::timer || mode == Mode::wake_per_batch) {
-    telemetry::RecorderOptions options;  // the defaults of `nrmlab run`
+    telemetry::RecorderOptions options;  // the defaults of `nrmlab run`, with a budget
     options.db_path = dir / fmt::format("{}.db", k_mode_names[static_cast<int>(mode)]);
     options.writer.wake_every_submit = mode == Mode::wake_per_batch;
+    options.budget_share = 0.01;  // the opt-in budget (--telemetry-budget 0.01)
 
     recorder.emplace(options, telemetry::MetaEntries{});
   }

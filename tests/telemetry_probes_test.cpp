@@ -560,7 +560,7 @@ TEST(ProbeCadence, ShortStepsStretchItAfterTheAllowanceLongOnesKeepIt) {
   EXPECT_EQ(readings, 1000);
 }
 
-// The recorder's default budget on empty (sub-microsecond) steps: far fewer usage and memory
+// A 1% budget on empty (sub-microsecond) steps: far fewer usage and memory
 // readings than the step cadences ask, yet the allowance; with a zero budget, exactly the
 // cadences.
 TEST(ProbeCadence, TheRecorderStretchesItsReadingsOnEmptySteps) {
@@ -584,7 +584,7 @@ TEST(ProbeCadence, TheRecorderStretchesItsReadingsOnEmptySteps) {
   const auto [plain_usage, plain_memory] = readings(0.0);
   EXPECT_EQ(plain_usage, 16384 / 8);
   EXPECT_EQ(plain_memory, 16384 / 16);
-  const auto [usage, memory] = readings(telemetry::RecorderOptions{}.budget_share);
+  const auto [usage, memory] = readings(0.01);
   // The allowance first (about 64 readings each: the cost estimate moves as they come).
   EXPECT_GE(usage, 32);
   EXPECT_GE(memory, 32);
