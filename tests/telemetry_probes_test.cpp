@@ -488,6 +488,16 @@ TEST(ThreadCpuClock, ShortRunningIntervalsSkipTheCallAndAddUpToTheThreadsTime) {
   EXPECT_GE(clock.shortcut_readings(), 250) << clock.exact_readings() << " exact";
 }
 
+// Without a budget (the default) the clock opens nothing and every reading is the call.
+TEST(ThreadCpuClock, WithoutABudgetEveryReadingIsTheSystemCall) {
+  telemetry::ThreadCpuClock clock(0);
+  EXPECT_EQ(clock.how(), "system call (no telemetry budget)");
+  EXPECT_EQ(clock.sequence(), 0U);
+  clock_intervals(clock, 50, [] {});
+  EXPECT_EQ(clock.shortcut_readings(), 0);
+  EXPECT_EQ(clock.exact_readings(), 51);
+}
+
 // Short sleeps: each is a switch, so each interval is read with the system call; a shortcut
 // taken wrongly would count every sleep as CPU time.
 TEST(ThreadCpuClock, ShortSleepsAreNeverCountedAsCpuTime) {

@@ -34,6 +34,10 @@ std::int64_t thread_cpu_ns() {
 }
 
 ThreadCpuClock::ThreadCpuClock(std::int64_t exact_from_ns) : m_exact_from_ns(exact_from_ns) {
+  if (exact_from_ns <= 0) {  // no shortcut wanted: no event to open
+    m_how = "system call (no telemetry budget)";
+    return;
+  }
   // A dummy software event counts nothing and costs nothing: only its user page is wanted.
   // Excluding the kernel and hypervisor keeps it within perf_event_paranoid 2.
   perf_event_attr attr{};
