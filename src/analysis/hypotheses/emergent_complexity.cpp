@@ -54,9 +54,7 @@ Outcome emergent_complexity(const ConditionContext& ctx) {
        fmt::format("interval {:.2f} to {:.2f}", a.work_share_ci_low, a.work_share_ci_high)});
   o.evidence.push_back({"growing work counters", static_cast<double>(!growing.empty()), k_nan,
                         growing.empty() ? "none" : growing});
-  const bool slower = drift.direction == DriftDirection::slower ||
-                      (drift.direction == DriftDirection::level_shift && drift.shift_ratio > 1);
-  if (!slower || !step) {
+  if (!step_time_grows(drift) || !step) {
     o.reason = "step time does not grow";
     return o;
   }

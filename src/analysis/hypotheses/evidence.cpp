@@ -51,6 +51,11 @@ void set_relative_dearer(const SectionChange& section, Outcome& o) {
   o.p = section.dearer.p;
 }
 
+bool step_time_grows(const Drift& drift) {
+  return drift.direction == DriftDirection::slower ||
+         (drift.direction == DriftDirection::level_shift && drift.shift_ratio > 1);
+}
+
 Outcome untestable(std::string reason) {
   Outcome o;
   o.reason = std::move(reason);

@@ -13,6 +13,12 @@ namespace {
 
 using namespace evidence;
 
+// Dearer between the segments, in a condition whose step time does not grow: a burst of the
+// device's latency in one segment, not accumulation (step_time_grows).
+constexpr const char* k_not_slower =
+    "the late segment's I/O cost more than the early one's, but the step time does not grow "
+    "over the condition (the drift test), so it is no accumulation";
+
 // H3 reads the database section of the attribution (attribution.hpp): its change split into
 // more database work (transactions, rows... at the early segment's unit costs, estimated from
 // step-to-step variation) and the same work costing more. Fitting prices per window instead
@@ -78,8 +84,9 @@ Outcome program_io(const ConditionContext& ctx) {
       {"relative change of the time off the CPU per read/write call", per_call_change, k_nan, ""});
   const bool dearer = o.ci_low > 0 && o.effect >= t.min_unit_cost_change && o.p < t.alpha &&
                       per_call_change >= t.min_unit_cost_change;
-  o.supported = dearer && share >= t.min_io_share;
-  if (dearer && !a.unidentified.empty()) {
+  const bool grows = step_time_grows(ctx.drift);
+  o.supported = dearer && grows && share >= t.min_io_share;
+  if (dearer && grows && !a.unidentified.empty()) {
     o.supported = false;
     o.identifiable = false;
     o.reason = fmt::format(
@@ -93,8 +100,9 @@ Outcome program_io(const ConditionContext& ctx) {
                                "the same I/O costs more: each read/write call waits {:.0f}% "
                                "longer off the CPU ({:+.3g} ms per step)",
                                100 * per_call_change, waits->dearer.ms)
-             : dearer  ? "the waits off the CPU get dearer, but they are a negligible share "
-                         "of step time"
+             : dearer && !grows ? k_not_slower
+             : dearer           ? "the waits off the CPU get dearer, but they are a negligible "
+                                  "share of step time"
              : more_io ? "more I/O per step (work growth), each call costing about the same"
                        : "the program's I/O does not get dearer";
   return o;
@@ -127,8 +135,9 @@ Outcome io_accumulation(const ConditionContext& ctx) {
   double database_share = k_nan;
   add_context(ctx, o, database_share);
   const bool dearer = o.ci_low > 0 && o.effect >= t.min_unit_cost_change && o.p < t.alpha;
-  o.supported = dearer && database_share >= t.min_io_share;
-  if (dearer && !ctx.attribution.unidentified.empty()) {
+  const bool grows = step_time_grows(ctx.drift);
+  o.supported = dearer && grows && database_share >= t.min_io_share;
+  if (dearer && grows && !ctx.attribution.unidentified.empty()) {
     o.supported = false;
     o.identifiable = false;
     o.reason = fmt::format(
@@ -137,9 +146,10 @@ Outcome io_accumulation(const ConditionContext& ctx) {
         fmt::join(ctx.attribution.unidentified, ", "));
     return o;
   }
-  o.reason = o.supported ? "the same database work costs more as the store grows"
-             : dearer    ? "database work gets dearer, but it is a negligible share of step time"
-                         : "database work does not get dearer";
+  o.reason = o.supported        ? "the same database work costs more as the store grows"
+             : dearer && !grows ? k_not_slower
+             : dearer ? "database work gets dearer, but it is a negligible share of step time"
+                      : "database work does not get dearer";
   return o;
 }
 
