@@ -36,11 +36,12 @@ constexpr int k_modes = 4;
 
 struct Measured {
   double wall_ns = 0;
-  double cpu_ns = 0;       // the step thread's CPU time
-  double runq_ns = 0;      // the step thread's run-queue delay
-  double involuntary = 0;  // its involuntary context switches
-  double recorder_ns = 0;  // the recorder's own measure: its calls on the step thread
-  double preempt_ns = 0;   // ... and the writer's CPU where the step thread last ran
+  double cpu_ns = 0;        // the step thread's CPU time
+  double runq_ns = 0;       // the step thread's run-queue delay
+  double involuntary = 0;   // its involuntary context switches
+  double minor_faults = 0;  // its minor page faults (first touches of new memory)
+  double recorder_ns = 0;   // the recorder's own measure: its calls on the step thread
+  double preempt_ns = 0;    // ... and the writer's CPU where the step thread last ran
 };
 
 // A fixed amount of arithmetic: a dependent chain the compiler cannot shorten.
@@ -68,10 +69,9 @@ Measured run_steps(Mode mode, std::int64_t steps, std::int64_t iterations,
                    const std::filesystem::path& dir) {
   std::optional<telemetry::Recorder> recorder;
   if (mode == Mode::timer || mode == Mode::wake_per_batch) {
-    telemetry::RecorderOptions options;  // the defaults of `nrmlab run`, with a budget
+    telemetry::RecorderOptions options;  // the defaults of `nrmlab run` (budget 1%)
     options.db_path = dir / fmt::format("{}.db", k_mode_names[static_cast<int>(mode)]);
     options.writer.wake_every_submit = mode == Mode::wake_per_batch;
-    options.budget_share = 0.01;  // the opt-in budget (--telemetry-budget 0.01)
 
     recorder.emplace(options, telemetry::MetaEntries{});
   }
@@ -102,6 +102,7 @@ Measured run_steps(Mode mode, std::int64_t steps, std::int64_t iterations,
   if (runq_before && runq_after)
     m.runq_ns = static_cast<double>(runq_after->runq_ns - runq_before->runq_ns);
   m.involuntary = static_cast<double>(after.ru_nivcsw - before.ru_nivcsw);
+  m.minor_faults = static_cast<double>(after.ru_minflt - before.ru_minflt);
   if (recorder) {
     const telemetry::RecorderSummary summary = recorder->finish();
     m.recorder_ns = static_cast<double>(summary.recorder_ns);
@@ -143,7 +144,8 @@ void stop_load(const std::vector<pid_t>& children) {
 std::string measure(const char* load, int repetitions, std::int64_t steps, std::int64_t iterations,
                     const std::filesystem::path& dir) {
   std::vector<double> loss[k_modes], cpu_us[k_modes], cpu_cost[k_modes], runq_extra[k_modes],
-      share[k_modes], preempt[k_modes], runq[k_modes], involuntary[k_modes], step_us[k_modes];
+      share[k_modes], preempt[k_modes], runq[k_modes], involuntary[k_modes], step_us[k_modes],
+      faults[k_modes];
   for (int rep = 0; rep < repetitions; ++rep) {
     Measured m[k_modes];
     for (int k = 0; k < k_modes; ++k) {  // rotating order: no mode always runs first
@@ -161,6 +163,7 @@ std::string measure(const char* load, int repetitions, std::int64_t steps, std::
       preempt[mode].push_back(m[mode].preempt_ns / m[mode].wall_ns);
       runq[mode].push_back(m[mode].runq_ns / m[mode].wall_ns);
       involuntary[mode].push_back(m[mode].involuntary);
+      faults[mode].push_back(m[mode].minor_faults);
       step_us[mode].push_back(m[mode].wall_ns / static_cast<double>(steps) / 1e3);
     }
   }
@@ -171,12 +174,12 @@ std::string measure(const char* load, int repetitions, std::int64_t steps, std::
         "\"loss_max\": {:.4f}, \"cpu_cost\": {:.4f}, \"cpu_us_per_step\": {:.3f}, \"runq_extra\": "
         "{:.4f}, \"recorder_share\": "
         "{:.4f}, \"preempt_share\": {:.4f}, "
-        "\"runq_share\": {:.4f}, \"involuntary_switches\": {:.0f}}}",
+        "\"runq_share\": {:.4f}, \"involuntary_switches\": {:.0f}, \"minor_faults\": {:.0f}}}",
         mode ? ", " : "", k_mode_names[mode], median(step_us[mode]), median(loss[mode]),
         *std::min_element(loss[mode].begin(), loss[mode].end()),
         *std::max_element(loss[mode].begin(), loss[mode].end()), median(cpu_cost[mode]),
         median(cpu_us[mode]), median(runq_extra[mode]), median(share[mode]), median(preempt[mode]),
-        median(runq[mode]), median(involuntary[mode]));
+        median(runq[mode]), median(involuntary[mode]), median(faults[mode]));
   return json + "}";
 }
 
@@ -192,7 +195,7 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   const std::int64_t iterations = calibrate(20'000);
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  double load_before[k_modes] = {};
+  double load_before[3] = {};
   getloadavg(load_before, 3);
   const std::string idle = measure("no_load", repetitions, steps, iterations, dir);
   const std::vector<pid_t> children = start_load(cores);

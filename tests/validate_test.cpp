@@ -911,6 +911,30 @@ TEST(ValidateRun, TheWatchCasesWatchAPlainProgramWithAndWithoutMarkers) {
     EXPECT_EQ(line.find("does not slow down"), std::string::npos) << line;
 }
 
+// `--telemetry-budget` reaches every run it starts, a planted workload's and the NRM
+// engine's (`nrmlab run`): what a budget does to the verdicts is measured this way.
+TEST(ValidateRun, ATelemetryBudgetReachesEveryRun) {
+  ScratchDir scratch;
+  validate::ValidateOptions options;
+  options.out = scratch.path();
+  options.nrmlab_binary = NRMLAB_BINARY;
+  options.cases = {"none", "blocking"};
+  options.replicates = 1;
+  options.steps = 60;
+  options.telemetry_budget = 0.25;
+  options.max_external_cores = std::numeric_limits<double>::infinity();
+  options.max_run_queue_share = std::numeric_limits<double>::infinity();
+  const auto report = validate::run_validation(options);
+  ASSERT_EQ(report.runs.size(), 2u);
+  for (const auto& run : report.runs) {
+    ASSERT_TRUE(run.error.empty()) << run.id << ": " << run.error;
+    sqlite::Connection db(scratch / "runs" / run.id / "telemetry.db");
+    sqlite::Statement share(db, "SELECT value FROM meta WHERE key = 'cadence.budget_share'");
+    ASSERT_TRUE(share.step()) << run.id;
+    EXPECT_EQ(share.column_text(0), "0.25") << run.id;
+  }
+}
+
 TEST(ValidateRun, AValidationKilledEarlyLeavesADirectoryTheNextOneReuses) {
   ScratchDir scratch;
   const std::atomic<bool> stop{true};

@@ -120,6 +120,12 @@ CLI::App* add_validate_command(CLI::App& app, ValidateCommandOptions& o) {
   command->add_option("--case", o.cases, "Run only these cases (repeatable or comma-separated)")
       ->delimiter(',')
       ->check(CLI::IsMember(validate::case_ids()));
+  command
+      ->add_option("--telemetry-budget", o.telemetry_budget,
+                   "The runs' telemetry budget, a share of wall time in [0, 1] (default: the "
+                   "recorder's, as `nrmlab run --telemetry-budget`): to measure what a budget "
+                   "does to the verdicts")
+      ->check(CLI::Range(0.0, 1.0));
   command->add_flag("--quiet,-q", o.quiet, "No line per run (the matrix is still printed)");
   add_calibrate_options(*command, o);
   return command;
@@ -135,6 +141,7 @@ int execute_validate(const ValidateCommandOptions& o) {
   options.steps = o.steps;
   options.seed = o.seed;
   options.cases = o.cases;
+  options.telemetry_budget = o.telemetry_budget;
   options.stop = &install_interrupt_handlers();
   if (!o.quiet)
     options.on_run = [](const validate::ValidationRun& run, std::size_t done, std::size_t total) {
@@ -194,6 +201,8 @@ CLI::App* add_validate_workload_command(CLI::App& app, WorkloadCommandOptions& o
   command->add_option("--profile-window-ms", o.profile_window_ms, "The profile's window")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}))
       ->capture_default_str();
+  command->add_option("--telemetry-budget", o.telemetry_budget, "The recorder's telemetry budget")
+      ->check(CLI::Range(0.0, 1.0));
   command->add_flag("--quiet,-q", o.quiet, "Print nothing on success");
   return command;
 }
@@ -207,6 +216,7 @@ int execute_validate_workload(const WorkloadCommandOptions& o) {
   options.profile_hz = telemetry::profile::parse_profile_rate(o.profile);
   options.profile_window_ms = o.profile_window_ms;
   options.work_scale = o.work_scale;
+  options.budget_share = o.telemetry_budget;
   if (!o.as_program.empty()) {
     options.dir = o.out.empty() ? fs::current_path() : fs::path(o.out);
     const std::int64_t done = validate::run_workload_as_program(options, o.as_program == "markers",

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct ValidateCommandOptions {
   std::int64_t steps = 0;
   std::uint64_t seed = 1;
   std::vector<std::string> cases;
+  std::optional<double> telemetry_budget;
   bool quiet = false;
   // --calibrate: the calibration suite (validate/calibration.hpp) instead of the cases.
   bool calibrate = false;
@@ -39,6 +41,7 @@ struct WorkloadCommandOptions {
   // "bare" nothing; empty: under the recorder.
   std::string as_program;
   std::int64_t work_scale = 1;
+  std::optional<double> telemetry_budget;
 };
 
 CLI::App* add_validate_workload_command(CLI::App& app, WorkloadCommandOptions& options);

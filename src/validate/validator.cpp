@@ -244,7 +244,7 @@ void plan_watch(const CaseSpec& spec, const fs::path& binary, std::uint64_t seed
 
 study::PlannedRun plan(const CaseSpec& spec, const fs::path& binary, std::size_t index,
                        int replicate, std::uint64_t seed, std::int64_t steps,
-                       const std::string& allocator) {
+                       const std::string& allocator, const std::optional<double>& budget) {
   study::PlannedRun run;
   run.index = index;
   run.id = allocator == "system" ? fmt::format("{}-{}", spec.info.id, replicate)
@@ -280,6 +280,8 @@ study::PlannedRun plan(const CaseSpec& spec, const fs::path& binary, std::size_t
                            {"--profile", std::to_string(k_growth_profile_hz), "--profile-window-ms",
                             std::to_string(k_growth_window_ms)});
   }
+  if (budget && !spec.watch.on)
+    run.arguments.insert(run.arguments.end(), {"--telemetry-budget", fmt::format("{}", *budget)});
   return run;
 }
 
@@ -659,18 +661,19 @@ ValidationReport run_validation(const ValidateOptions& options) {
     const std::uint64_t seed = options.seed + static_cast<std::uint64_t>(replicate);
     for (const CaseSpec& spec : cases) {
       if (stopped()) break;
-      ValidationRun run = execute_alone(
-          launcher,
-          plan(spec, options.nrmlab_binary, index++, replicate, seed, report.steps, "system"), spec,
-          options);
+      ValidationRun run = execute_alone(launcher,
+                                        plan(spec, options.nrmlab_binary, index++, replicate, seed,
+                                             report.steps, "system", options.telemetry_budget),
+                                        spec, options);
       std::vector<ValidationRun> interventions;
       if (spec.intervention) {
         for (const std::string& allocator : report.allocators) {
           if (stopped()) break;
-          interventions.push_back(execute_alone(
-              launcher,
-              plan(spec, options.nrmlab_binary, index++, replicate, seed, report.steps, allocator),
-              spec, options));
+          interventions.push_back(
+              execute_alone(launcher,
+                            plan(spec, options.nrmlab_binary, index++, replicate, seed,
+                                 report.steps, allocator, options.telemetry_budget),
+                            spec, options));
         }
         confirm_fragmentation(run, interventions, report.allocators.size());
       }

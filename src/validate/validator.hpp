@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,9 @@ struct ValidateOptions {
   std::int64_t steps = 0;               // per run; 0: 300 (short) or 600 (full)
   std::uint64_t seed = 1;               // replicate r of every case uses seed + r
   std::vector<std::string> cases;       // empty: every case
+  // The runs' telemetry budget (`--telemetry-budget`), to measure what it does to the
+  // verdicts; absent: the recorder's default.
+  std::optional<double> telemetry_budget;
   // A planted cause is tested alone: a run that waited for a CPU (run queue) more than
   // this share of the wall time of a condition is disturbed, and runs again. Another
   // program on the machine is no disturbance while the run has a CPU to itself: on two

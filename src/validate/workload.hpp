@@ -45,6 +45,7 @@ struct WorkloadOptions {
   // Multiplies the units of the unit-kernel workloads (stable, growth): a watched program's
   // steps must be long against the latency of its marker lines (milliseconds, not 0.1 ms).
   std::int64_t work_scale = 1;
+  std::optional<double> budget_share;  // the recorder's telemetry budget; absent: its default
 };
 
 // What one step did, beyond what the recorder measures itself.

@@ -17,6 +17,7 @@ WorkloadRunResult run_workload(const WorkloadOptions& options, const std::atomic
   recorder_options.db_path = options.dir / "telemetry.db";
   recorder_options.record_inputs = false;  // a workload takes no metric samples
   recorder_options.condition_names = {name};
+  if (options.budget_share) recorder_options.budget_share = *options.budget_share;
   recorder_options.warn = [](const std::string& message) {
     fmt::print(stderr, "nrmlab: warning: telemetry: {}\n", message);
   };
