@@ -821,19 +821,26 @@ TEST(ValidateWorkloads, AStoppedRunSaysSo) {
 
 // ---- end to end ---------------------------------------------------------------------
 
-TEST(ValidateRun, EachReplicateIsItsOwnAnalysedRunAndTheReportIsWritten) {
-  ScratchDir scratch;
+// A validation of `cases` into `scratch` that never counts a run as disturbed: the sanitized
+// suite runs tests side by side, so a busy machine is the normal case here.
+validate::ValidateOptions options_on_a_busy_machine(const ScratchDir& scratch,
+                                                    std::vector<std::string> cases) {
   validate::ValidateOptions options;
   options.out = scratch.path();
   options.nrmlab_binary = NRMLAB_BINARY;
-  options.cases = {"growth", "thermal"};
+  options.cases = std::move(cases);
+  options.max_external_cores = std::numeric_limits<double>::infinity();
+  options.max_run_queue_share = std::numeric_limits<double>::infinity();
+  return options;
+}
+
+TEST(ValidateRun, EachReplicateIsItsOwnAnalysedRunAndTheReportIsWritten) {
+  ScratchDir scratch;
+  validate::ValidateOptions options = options_on_a_busy_machine(scratch, {"growth", "thermal"});
   options.replicates = 2;
   // Long enough that the quarters the attribution compares (40 steps) price the work
   // under a sanitizer's noise.
   options.steps = 160;
-  // The sanitized suite runs tests side by side: a busy machine is the normal case here.
-  options.max_external_cores = std::numeric_limits<double>::infinity();
-  options.max_run_queue_share = std::numeric_limits<double>::infinity();
   std::size_t calls = 0;
   options.on_run = [&](const validate::ValidationRun&, std::size_t done, std::size_t total) {
     EXPECT_EQ(done, ++calls);
@@ -887,13 +894,9 @@ TEST(ValidateRun, EachReplicateIsItsOwnAnalysedRunAndTheReportIsWritten) {
 // first is the start-up and 19 steps carry the work counter.
 TEST(ValidateRun, TheWatchCasesWatchAPlainProgramWithAndWithoutMarkers) {
   ScratchDir scratch;
-  validate::ValidateOptions options;
-  options.out = scratch.path();
-  options.nrmlab_binary = NRMLAB_BINARY;
-  options.cases = {"watch-unmarked", "watch-short-growth"};
+  validate::ValidateOptions options =
+      options_on_a_busy_machine(scratch, {"watch-unmarked", "watch-short-growth"});
   options.replicates = 1;
-  options.max_external_cores = std::numeric_limits<double>::infinity();
-  options.max_run_queue_share = std::numeric_limits<double>::infinity();
   const auto report = validate::run_validation(options);
   ASSERT_EQ(report.runs.size(), 2u);
   for (const auto& run : report.runs)
@@ -915,15 +918,10 @@ TEST(ValidateRun, TheWatchCasesWatchAPlainProgramWithAndWithoutMarkers) {
 // engine's (`nrmlab run`): what a budget does to the verdicts is measured this way.
 TEST(ValidateRun, ATelemetryBudgetReachesEveryRun) {
   ScratchDir scratch;
-  validate::ValidateOptions options;
-  options.out = scratch.path();
-  options.nrmlab_binary = NRMLAB_BINARY;
-  options.cases = {"none", "blocking"};
+  validate::ValidateOptions options = options_on_a_busy_machine(scratch, {"none", "blocking"});
   options.replicates = 1;
   options.steps = 60;
   options.telemetry_budget = 0.25;
-  options.max_external_cores = std::numeric_limits<double>::infinity();
-  options.max_run_queue_share = std::numeric_limits<double>::infinity();
   const auto report = validate::run_validation(options);
   ASSERT_EQ(report.runs.size(), 2u);
   for (const auto& run : report.runs) {
