@@ -92,7 +92,11 @@ NRMLAB_JSON_TYPE(Attribution, condition, segments, early_first_step, early_last_
 NRMLAB_JSON_TYPE(Evidence, what, value, p, note)
 NRMLAB_JSON_TYPE(Hypothesis, id, name, verdict, reason, effect_label, effect_size, ci_low, ci_high,
                  p, adjusted_p, experiment, evidence)
-NRMLAB_JSON_TYPE(SoundAnalysis, run, conditions, drift, cost_models, attribution, hypotheses)
+NRMLAB_JSON_TYPE(ForecastBacktest, condition, at_fraction, steps_done, model, predicted_total_s,
+                 linear_eta_total_s, actual_total_s, predicted_error, linear_eta_error)
+NRMLAB_JSON_TYPE(Prediction, backtest)
+NRMLAB_JSON_TYPE(SoundAnalysis, run, conditions, drift, cost_models, attribution, hypotheses,
+                 prediction)
 NRMLAB_JSON_TYPE(CodeTime, function, module, wait_class, caller, caller_module, site, seconds,
                  share, per_step)
 NRMLAB_JSON_TYPE(CodeWait, wait_class, seconds, share)

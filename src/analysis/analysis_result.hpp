@@ -193,6 +193,24 @@ struct Hypothesis {
   std::vector<Evidence> evidence;
 };
 
+// What the forecast of a condition's total time (forecast.hpp) would have said part-way
+// through it, beside the rate-based figure and what the condition really took.
+struct ForecastBacktest {
+  std::string condition;
+  double at_fraction = 0.0;  // of the condition's steps done when forecasting
+  std::size_t steps_done = 0;
+  std::string model;  // the trend fitted (constant | linear | quadratic); "" when none
+  double predicted_total_s = k_not_recorded;
+  double linear_eta_total_s = k_not_recorded;  // done + their mean rate x the steps to come
+  double actual_total_s = 0.0;
+  double predicted_error = k_not_recorded;  // (predicted - actual) / actual
+  double linear_eta_error = k_not_recorded;
+};
+
+struct Prediction {
+  std::vector<ForecastBacktest> backtest;  // per condition, at 10%, 25% and 50%
+};
+
 struct SoundAnalysis {
   TimeDecomposition run;
   std::vector<TimeDecomposition> conditions;
@@ -200,6 +218,7 @@ struct SoundAnalysis {
   std::vector<CostModel> cost_models;
   std::vector<Attribution> attribution;  // per condition, the change split into work and cost
   std::vector<Hypothesis> hypotheses;
+  Prediction prediction;  // added 2026-12-07: absent from older analysis.json
 };
 
 // ---- paper mode (study.md section 3) -------------------------------------------------

@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "analysis/attribution.hpp"
+#include "analysis/forecast.hpp"
 #include "analysis/hypotheses/evidence.hpp"
 #include "analysis/sound_mode.hpp"
 #include "analysis/stats/p_values.hpp"
@@ -164,6 +165,7 @@ SoundAnalysis analyse_sound(const RunData& run, const Thresholds& thresholds) {
   }
   sound.run = decompose("run", all);
   sound.hypotheses = assess_hypotheses(run, sound, thresholds);
+  sound.prediction = predict_run(run);
   return sound;
 }
 
