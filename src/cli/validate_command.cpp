@@ -122,9 +122,9 @@ CLI::App* add_validate_command(CLI::App& app, ValidateCommandOptions& o) {
       ->check(CLI::IsMember(validate::case_ids()));
   command
       ->add_option("--telemetry-budget", o.telemetry_budget,
-                   "The runs' telemetry budget, a share of wall time in [0, 1] (default: the "
-                   "recorder's, as `nrmlab run --telemetry-budget`): to measure what a budget "
-                   "does to the verdicts")
+                   "The recorded runs' telemetry budget, a share of wall time in [0, 1] "
+                   "(default: the recorder's, as `nrmlab run --telemetry-budget`; the watch "
+                   "cases have no recorder): to measure what a budget does to the verdicts")
       ->check(CLI::Range(0.0, 1.0));
   command->add_flag("--quiet,-q", o.quiet, "No line per run (the matrix is still printed)");
   add_calibrate_options(*command, o);
