@@ -85,6 +85,22 @@ TEST(Forecast, ExactOnANoiselessLineAndParabola) {
   EXPECT_NEAR(l.linear_eta_total_s, done * 4, 1e-12);
 }
 
+// Steps getting faster by 10 us each, from 10 ms: the line fits exactly but reaches zero at
+// step 1,000, so it cannot be carried to step 2,000; the forecast falls back to a model that
+// stays positive (here the level so far) instead of forecasting steps that take no time.
+TEST(Forecast, ATrendThatWouldReachZeroBeforeTheEndIsNotExtrapolated) {
+  std::vector<double> falling(500);
+  double done = 0;
+  for (std::size_t i = 0; i < falling.size(); ++i) {
+    falling[i] = 0.010 - 1e-5 * static_cast<double>(i);
+    done += falling[i];
+  }
+  const auto f = analysis::forecast_total(falling, 2000);
+  EXPECT_EQ(f.model, "constant");
+  EXPECT_NEAR(f.total_s, f.linear_eta_total_s, 1e-9);
+  EXPECT_GT(f.total_s, done);
+}
+
 TEST(Forecast, TooFewStepsGiveTheRateAloneAndSaySo) {
   const std::vector<double> steps(analysis::k_min_forecast_steps - 1, 0.002);
   const auto f = analysis::forecast_total(steps, 100);
