@@ -12,7 +12,8 @@
 #               hits every variant alike (compare the medians);
 #   end_to_end  bench/end_to_end.sh, bench/report_limits.sh, bench/watch_cost.sh,
 #               bench/nrmlab_recorder_load_bench (the recorder's cost to 20 µs steps, with and
-#               without a busy loop per core);
+#               without a busy loop per core), bench/predict_validation.sh (`nrmlab predict`
+#               against real runs, into bench/results/prediction-validation.{json,md});
 #   machine     what it ran on.
 # Usage: bench/run.sh BUILD_DIR (the release build).
 set -euo pipefail
@@ -31,6 +32,7 @@ trap 'rm -rf "$work"' EXIT
   "$root/bench/report_limits.sh" "$build/nrmlab" "$work/report"
   "$root/bench/watch_cost.sh" "$build/nrmlab"
   "$build/bench/nrmlab_recorder_load_bench"
+  "$root/bench/predict_validation.sh" "$build/nrmlab"
 } | tee "$work/end_to_end.jsonl"
 python3 - "$work" "$out" <<'PY'
 import json, os, platform, sys

@@ -126,15 +126,20 @@ TEST(StudyCommand, RunsEveryRunAsAChildProcessThenAnalyses) {
   EXPECT_TRUE(analysis["study"].is_object());
 }
 
-TEST(StudyCommand, PlanPrintsRunsAndAnEstimateAndRunsNothing) {
+TEST(StudyCommand, PlanPrintsRunsAndTheirPredictionsAndRunsNothing) {
   ScratchDir scratch;
   const fs::path file = write_study(scratch, "small.toml", k_small_study);
+  // The unit costs are measured into the scratch directory, not the user's cache.
+  ::setenv("NRMLAB_CACHE_DIR", (scratch / "cache").c_str(), 1);
   const auto result =
       run_nrmlab({"study", file.string(), "--plan", "--out", (scratch / "out").string()}, scratch);
+  ::unsetenv("NRMLAB_CACHE_DIR");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("8 runs = 4 cells x 2 replicates"));
   EXPECT_THAT(result.out, HasSubstr("sampling=per-call recursive_evolve=on"));
   EXPECT_THAT(result.out, HasSubstr("estimated duration"));
+  EXPECT_THAT(result.out, HasSubstr("8 of 8 runs predicted as `nrmlab predict` does"));
+  EXPECT_TRUE(fs::exists(scratch / "cache" / "unit-costs.json"));
   EXPECT_FALSE(fs::exists(scratch / "out"));
 }
 

@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/compare_command.hpp"
 #include "cli/export_command.hpp"
+#include "cli/predict_command.hpp"
 #include "cli/report_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/study_command.hpp"
@@ -21,6 +22,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   nrmlab::cli::RunOptions run_options;
   CLI::App* run = nrmlab::cli::add_run_command(app, run_options);
+  nrmlab::cli::PredictOptions predict_options;
+  CLI::App* predict = nrmlab::cli::add_predict_command(app, predict_options);
   nrmlab::cli::ExportOptions export_options;
   CLI::App* export_ = nrmlab::cli::add_export_command(app, export_options);
   nrmlab::cli::AnalyzeCommandOptions analyze_options;
@@ -49,6 +52,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (run->parsed()) return nrmlab::cli::execute_run(run_options);
+    if (predict->parsed()) return nrmlab::cli::execute_predict(predict_options);
     if (export_->parsed()) return nrmlab::cli::execute_export(export_options);
     if (analyze->parsed()) return nrmlab::cli::execute_analyze(analyze_options);
     if (compare->parsed()) return nrmlab::cli::execute_compare(compare_options);

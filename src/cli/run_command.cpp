@@ -28,7 +28,8 @@ Number parsed_default(const model::Setting& setting) {
 }
 
 // One `nrmlab run` option from its setting: flags, help, default, validation and group.
-void add_setting_option(CLI::App& run, const model::Setting& setting, SettingSlot& slot) {
+void add_setting_option(CLI::App& run, const model::Setting& setting, SettingSlot& slot,
+                        bool outputs_optional) {
   const std::string flags(setting.flags);
   const std::string help(setting.help);
   CLI::Option* option = nullptr;
@@ -71,7 +72,7 @@ void add_setting_option(CLI::App& run, const model::Setting& setting, SettingSlo
         std::string(setting.syntax)));
   }
   if (!setting.default_text.empty()) option->capture_default_str();
-  if (setting.required) option->required();
+  if (setting.required && !outputs_optional) option->required();
   if (!setting.group.empty()) option->group(std::string(setting.group));
   slot.option = option;
 }
@@ -121,13 +122,21 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& o) {
       "database connection per row -- days at full size), optimized-as-run, "
       "optimized-as-intended, clean (one sample per step, no window, one transaction per "
       "step). --sampling, --window-ms and --persistence override the preset.");
-  const auto& settings = telemetry::run_settings();
-  o.settings.resize(settings.size());
-  for (std::size_t i = 0; i < settings.size(); ++i)
-    add_setting_option(*run, *settings[i], o.settings[i]);
+  add_run_settings(*run, o);
   // Presentation only: no setting of the run.
   run->add_flag("--quiet,-q", o.quiet, "No progress line");
   return run;
+}
+
+void add_run_settings(CLI::App& command, RunOptions& options, bool outputs_optional) {
+  const auto& settings = telemetry::run_settings();
+  options.settings.resize(settings.size());
+  for (std::size_t i = 0; i < settings.size(); ++i)
+    add_setting_option(command, *settings[i], options.settings[i], outputs_optional);
+}
+
+model::RunConfig run_config_from(const RunOptions& options) {
+  return telemetry::run_request_from(given_settings(options)).config;
 }
 
 namespace {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "model/run_config.hpp"
+
 namespace nrmlab::cli {
 
 // Where CLI11 stores one setting's value, typed as the setting is.
@@ -28,6 +30,12 @@ struct RunOptions {
 
 // `options` must outlive the parse and not move: CLI11 writes into its slots.
 CLI::App* add_run_command(CLI::App& app, RunOptions& options);
+
+// The run's settings as options of `command` (`nrmlab run`'s, and `nrmlab predict`'s with
+// `outputs_optional`: nothing is written, so --out is not required).
+void add_run_settings(CLI::App& command, RunOptions& options, bool outputs_optional = false);
+// The run as the given options build it (the settings table's defaults for the rest).
+model::RunConfig run_config_from(const RunOptions& options);
 
 // Returns the process exit status: 0 complete, 130 interrupted. Throws nrmlab::Error.
 int execute_run(const RunOptions& options);

@@ -15,6 +15,7 @@
 #include "study/local_backend.hpp"
 #include "study/manifest.hpp"
 #include "study/plan.hpp"
+#include "study/prediction.hpp"
 #include "study/slurm_backend.hpp"
 #include "study/study_file.hpp"
 #include "util/atomic_file.hpp"
@@ -33,7 +34,8 @@ std::string levels_text(const study::PlannedRun& run) {
   return text.empty() ? "-" : text;
 }
 
-void print_plan(const study::StudyState& state, const fs::path& dir) {
+// `predicted`: how many runs `nrmlab predict` estimated (the rest keep the rough estimate).
+void print_plan(const study::StudyState& state, const fs::path& dir, std::size_t predicted) {
   const study::StudyPlan& plan = state.plan;
   fmt::print("study {}: {} runs = {} cells x {} replicates, order seed {}\n", plan.name,
              plan.runs.size(), plan.runs.size() / static_cast<std::size_t>(plan.replicates),
@@ -53,12 +55,20 @@ void print_plan(const study::StudyState& state, const fs::path& dir) {
                state_of_run == RunState::complete ? "  (complete)" : "");
   }
   const double parallel = static_cast<double>(plan.parallel);
-  fmt::print(
-      "\nestimated duration: {} of runs, about {} with {} in parallel{}\n"
-      "(a rough model of sleeps, database operations and pair checks at the population cap; "
-      "the real time depends on the machine and the population dynamics)\n",
-      format_duration(total), format_duration(remaining / parallel), plan.parallel,
-      remaining < total ? fmt::format("; {} still to run", format_duration(remaining)) : "");
+  fmt::print("\nestimated duration: {} of runs, about {} with {} in parallel{}\n",
+             format_duration(total), format_duration(remaining / parallel), plan.parallel,
+             remaining < total ? fmt::format("; {} still to run", format_duration(remaining)) : "");
+  if (predicted > 0)
+    fmt::print(
+        "({} of {} runs predicted as `nrmlab predict` does: each run's exact work, counted "
+        "by the engine, times unit costs measured on this machine; a live source's "
+        "readings assumed constant at the current ones; runs in parallel contend)\n",
+        predicted, plan.runs.size());
+  if (predicted < plan.runs.size())
+    fmt::print(
+        "({}a rough model of sleeps, database operations and pair checks at the population "
+        "cap; the real time depends on the machine and the population dynamics)\n",
+        predicted > 0 ? "the others: " : "");
 }
 
 // The live line of the local backend, or one line per finished run when stderr is a log.
@@ -323,9 +333,15 @@ CLI::App* add_study_gather_command(CLI::App& app, StudyGatherOptions& o) {
 
 int execute_study(const StudyOptions& options) {
   fs::path dir;
-  const study::StudyState state = prepare(options, dir);
+  study::StudyState state = prepare(options, dir);
   if (options.plan_only) {
-    print_plan(state, dir);
+    const bool talk = isatty(STDERR_FILENO) == 1;
+    const std::size_t predicted =
+        study::predict_plan(state.plan, study::default_cache_dir(), [&](std::string_view what) {
+          if (talk) fmt::print(stderr, "\r\033[K{}", what);
+        });
+    if (talk) fmt::print(stderr, "\r\033[K");
+    print_plan(state, dir, predicted);
     return 0;
   }
   if (options.backend == "slurm") return submit_to_slurm(options, dir, state);

@@ -147,7 +147,9 @@ ExperimentResult run_experiment(const RunConfig& config, const RunHooks& hooks) 
     const auto source = make_source(config.source, config.params.steps);
     std::unique_ptr<FaithfulStores> stores;
     if (config.overheads.persistence != Persistence::off)
-      stores = std::make_unique<FaithfulStores>(config.db_dir, config.overheads.persistence);
+      stores = hooks.count_database_work
+                   ? std::make_unique<FaithfulStores>(config.overheads.persistence, CountOnly{})
+                   : std::make_unique<FaithfulStores>(config.db_dir, config.overheads.persistence);
     std::unique_ptr<TraceWriter> trace;
     if (config.record_trace)
       trace = std::make_unique<TraceWriter>(*config.record_trace, config.params.steps);

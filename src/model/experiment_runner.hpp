@@ -29,6 +29,9 @@ struct RunHooks {
   SampleObserver* sample_observer = nullptr;  // every sample event
   bool time_sections = false;                 // measure sampling, window and database time per step
   const Segment* segment = nullptr;           // null: every condition from start to end
+  // The databases only counted, never written (FaithfulStores's CountOnly): the predictor's
+  // work count. The counters are those of the configured persistence mode.
+  bool count_database_work = false;
 };
 
 // Throws nrmlab::Error for an invalid configuration or a failing source or database; the

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "model/metric_sample.hpp"
@@ -27,12 +28,19 @@ struct StepStores;
 // kept as the reference that tests and benchmarks compare the batched files with.
 enum class StepWrites { batched, row_by_row };
 
+// A store that writes nothing and counts the rows and transactions its mode would have
+// written: the work of a run, for the predictor (study/prediction.hpp), at no database cost.
+struct CountOnly {};
+
 class FaithfulStores {
  public:
   // Creates `dir` and both files (appending to existing ones, as the original did). Throws
   // nrmlab::Error naming the file when the directory or a database cannot be written.
   FaithfulStores(const std::filesystem::path& dir, Persistence mode,
                  StepWrites writes = StepWrites::batched);
+  // Counts as `mode` would write (one transaction per row in the per-write modes; per step,
+  // one per database the step wrote rows to), opening no file.
+  FaithfulStores(Persistence mode, CountOnly);
   ~FaithfulStores();
   FaithfulStores(const FaithfulStores&) = delete;
   FaithfulStores& operator=(const FaithfulStores&) = delete;
@@ -61,12 +69,21 @@ class FaithfulStores {
   template <typename Batch>
   void add_row(StepDatabase& database, Batch& batch, const typename Batch::RowType& row);
 
+  // Count-only: a row into database 0 (metrics.db) or 1 (bridge.db).
+  void count_row(std::size_t database);
+
   // The per-write modes' two files, or transaction-per-step's.
   std::unique_ptr<TableStore> m_metrics;
   std::unique_ptr<TableStore> m_bridge;
   std::unique_ptr<StepStores> m_step_stores;
   bool m_timing = false;
   SectionTimes m_sections;
+  // Count-only (no store above is open): the mode counted, the totals, and which
+  // databases the current step wrote to.
+  std::optional<Persistence> m_counted_mode;
+  std::uint64_t m_counted_rows = 0;
+  std::uint64_t m_counted_transactions = 0;
+  bool m_step_wrote[2] = {false, false};
 };
 
 }  // namespace nrmlab::model

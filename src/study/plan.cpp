@@ -203,6 +203,7 @@ StudyPlan expand(const StudySpec& spec) {
       }
       run.hash = fmt::format("{:016x}", hash.value());
       run.estimated_seconds = estimate_seconds(settings);
+      run.settings = std::move(settings);
       plan.runs.push_back(std::move(run));
     }
   }

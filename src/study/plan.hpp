@@ -27,6 +27,9 @@ struct PlannedRun {
   std::vector<std::string> program;
   std::string hash;  // of the allocator and the arguments
   double estimated_seconds = 0.0;
+  // The run's settings as the study file gives them, the seed apart (kept for the
+  // predictor, study::predict_plan; not in the manifest, so empty in a plan read back).
+  std::vector<std::pair<std::string, std::string>> settings;
 };
 
 struct StudyPlan {
