@@ -142,6 +142,65 @@ TEST(Forecast, ASteadyRunIsForecastNoWorseThanTheRate) {
       << r.forecast_worse << " of " << k_forecast_runs;
 }
 
+// The progress line's ETA over a whole run: four conditions whose steps grow linearly
+// (1 ms to 5 ms each), at a quarter of the first condition and a quarter of the second.
+struct LiveEtaRates {
+  std::size_t within_10 = 0;
+  std::size_t rate_off_by_30 = 0;
+};
+
+LiveEtaRates measure_live_eta(std::size_t finished_conditions) {
+  constexpr std::size_t k_conditions = 4;
+  const std::size_t quarter = k_forecast_steps / 4;
+  LiveEtaRates r;
+  for (std::size_t run = 0; run < k_forecast_runs; ++run) {
+    analysis::LiveEta eta(k_forecast_steps, k_conditions);
+    double remaining = 0.0;  // the truth: every step not yet fed
+    for (std::size_t c = 0; c < k_conditions; ++c) {
+      const auto steps = planted_step_times([](double x) { return 0.001 * (1 + 4 * x); }, 0.10,
+                                            5000 + 10 * run + c);
+      if (c <= finished_conditions) eta.begin_condition();
+      for (std::size_t i = 0; i < steps.size(); ++i) {
+        const bool fed = c < finished_conditions || (c == finished_conditions && i < quarter);
+        if (fed)
+          eta.add_step(steps[i]);
+        else
+          remaining += steps[i];
+      }
+    }
+    const analysis::LiveEta::Estimate estimate = eta.estimate();
+    EXPECT_NE(estimate.basis, "mean rate");
+    r.within_10 += std::abs(estimate.remaining_s / remaining - 1) <= 0.10;
+    r.rate_off_by_30 += std::abs(estimate.rate_remaining_s / remaining - 1) > 0.30;
+  }
+  return r;
+}
+
+TEST(Forecast, TheLiveEtaOfAGrowingRunIsWithinTenPercentWhereTheRateIsNot) {
+  const LiveEtaRates first = measure_live_eta(0);
+  EXPECT_FALSE(too_few_at(first.within_10, k_forecast_runs, 0.95))
+      << first.within_10 << " of " << k_forecast_runs;
+  EXPECT_EQ(first.rate_off_by_30, k_forecast_runs);
+  // A condition finished: the ones to come are costed as it took.
+  const LiveEtaRates second = measure_live_eta(1);
+  EXPECT_FALSE(too_few_at(second.within_10, k_forecast_runs, 0.95))
+      << second.within_10 << " of " << k_forecast_runs;
+}
+
+TEST(Forecast, TheLiveEtaIsTheRateAndSaysSoUntilATrendCanBeFitted) {
+  analysis::LiveEta eta(100, 2);
+  eta.begin_condition();
+  for (std::size_t i = 0; i < analysis::k_min_forecast_steps - 1; ++i)
+    eta.add_step(0.01 * static_cast<double>(i + 1));
+  const analysis::LiveEta::Estimate early = eta.estimate();
+  EXPECT_EQ(early.basis, "mean rate");
+  EXPECT_DOUBLE_EQ(early.remaining_s, early.rate_remaining_s);
+  // 19 steps of mean 0.1 s done; 181 to come.
+  EXPECT_NEAR(early.rate_remaining_s, 0.1 * 181, 1e-9);
+  eta.add_step(0.2);
+  EXPECT_NE(eta.estimate().basis, "mean rate");
+}
+
 TEST(Forecast, EveryAnalysedRunCarriesItsBacktest) {
   ScratchDir scratch;
   SyntheticRun run;

@@ -274,7 +274,10 @@ TEST(Cli, ShowsAProgressLineWhenStderrIsATerminal) {
   EXPECT_THAT(screen, HasSubstr("c256 OFF-OFF step "));
   EXPECT_THAT(screen, HasSubstr("/400"));
   EXPECT_THAT(screen, HasSubstr("steps/s"));
-  EXPECT_THAT(screen, HasSubstr("ETA"));
+  // The ETA says what it rests on: the mean rate for the first steps, then the trend.
+  EXPECT_THAT(screen, HasSubstr("(mean rate)"));
+  EXPECT_THAT(screen,
+              ::testing::ContainsRegex("ETA [0-9.hms]+ \\((constant|linear|quadratic) trend\\)"));
 }
 
 }  // namespace

@@ -188,4 +188,44 @@ Prediction predict_run(const RunData& run) {
   return p;
 }
 
+void LiveEta::begin_condition() {
+  if (m_begun > 0) {
+    double total = 0.0;
+    for (const double v : m_steps)
+      total += v;
+    m_finished_s.push_back(total);
+    m_finished_steps_s += total;
+  }
+  m_steps.clear();
+  ++m_begun;
+}
+
+LiveEta::Estimate LiveEta::estimate() const {
+  Estimate out;
+  double in_condition = 0.0;
+  for (const double v : m_steps)
+    in_condition += v;
+  const std::size_t later = m_conditions > m_begun ? m_conditions - m_begun : 0;
+  // The mean rate over every step of the run so far, as a progress bar has it.
+  const double done_steps =
+      static_cast<double>(m_finished_s.size() * m_steps_per_condition + m_steps.size());
+  const double total_steps = static_cast<double>(m_conditions * m_steps_per_condition);
+  const double elapsed = m_finished_steps_s + in_condition;
+  if (done_steps > 0)
+    out.rate_remaining_s = elapsed / done_steps * std::max(0.0, total_steps - done_steps);
+  const TotalForecast forecast = forecast_total(m_steps, m_steps_per_condition);
+  if (forecast.model.empty() || m_steps.size() > m_steps_per_condition) {
+    out.remaining_s = out.rate_remaining_s;
+    out.basis = "mean rate";
+    return out;
+  }
+  const double per_condition = m_finished_s.empty()
+                                   ? forecast.total_s
+                                   : m_finished_steps_s / static_cast<double>(m_finished_s.size());
+  out.remaining_s =
+      std::max(0.0, forecast.total_s - in_condition) + static_cast<double>(later) * per_condition;
+  out.basis = forecast.model + " trend";
+  return out;
+}
+
 }  // namespace nrmlab::analysis

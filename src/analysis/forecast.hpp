@@ -43,4 +43,33 @@ std::vector<ForecastBacktest> backtest_forecast(const std::string& condition,
 // Every condition of a run, from its steps' wall time (none for time windows).
 Prediction predict_run(const RunData& run);
 
+// The ETA of a run in progress (the progress line's), from its steps so far: the current
+// condition's total forecast from its trend (forecast_total), and each condition still to
+// come costed as the finished ones took on average (as the current one is forecast, before
+// any has finished). Until the trend can be fitted, the rate-based ETA, labelled so.
+class LiveEta {
+ public:
+  LiveEta(std::size_t steps_per_condition, std::size_t conditions)
+      : m_steps_per_condition(steps_per_condition), m_conditions(conditions) {}
+
+  // A condition starts; the one before it, if any, is finished.
+  void begin_condition();
+  void add_step(double seconds) { m_steps.push_back(seconds); }
+
+  struct Estimate {
+    double remaining_s = 0.0;       // what the forecast says is left
+    double rate_remaining_s = 0.0;  // what the mean rate over the whole run so far says
+    std::string basis;              // "constant trend" ... or "mean rate"
+  };
+  Estimate estimate() const;
+
+ private:
+  std::size_t m_steps_per_condition;
+  std::size_t m_conditions;
+  std::size_t m_begun = 0;
+  std::vector<double> m_steps;       // the current condition's, in order
+  std::vector<double> m_finished_s;  // the finished conditions' totals
+  double m_finished_steps_s = 0.0;   // their sum
+};
+
 }  // namespace nrmlab::analysis

@@ -20,24 +20,33 @@ ProgressLine::ProgressLine(std::FILE* out, std::string label, std::int64_t steps
     : m_out(out),
       m_label(std::move(label)),
       m_steps_per_condition(steps_per_condition),
-      m_total_steps(steps_per_condition * conditions) {}
+      m_total_steps(steps_per_condition * conditions),
+      m_eta(static_cast<std::size_t>(steps_per_condition), static_cast<std::size_t>(conditions)) {}
 
 ProgressLine::~ProgressLine() {
   finish();
 }
 
+void ProgressLine::on_condition_begin(int) {
+  m_eta.begin_condition();
+  m_last_step = std::chrono::steady_clock::now();
+}
+
 void ProgressLine::on_step(const model::StepRecord& record) {
   ++m_done;
   const auto now = std::chrono::steady_clock::now();
+  m_eta.add_step(std::chrono::duration<double>(now - m_last_step).count());
+  m_last_step = now;
   if (m_printed && now - m_last_print < std::chrono::milliseconds(200)) return;
   m_last_print = now;
   m_printed = true;
   const double elapsed = std::chrono::duration<double>(now - m_started).count();
   const double rate = elapsed > 0.0 ? static_cast<double>(m_done) / elapsed : 0.0;
-  const double eta = rate > 0.0 ? static_cast<double>(m_total_steps - m_done) / rate : 0.0;
-  fmt::print(m_out, "\r\033[K{} {} step {}/{}  {:.1f} steps/s  elapsed {}  ETA {}", m_label,
+  const analysis::LiveEta::Estimate eta = m_eta.estimate();
+  fmt::print(m_out, "\r\033[K{} {} step {}/{}  {:.1f} steps/s  elapsed {}  ETA {} ({})", m_label,
              model::condition_name(model::condition_at(record.condition)), record.step + 1,
-             m_steps_per_condition, rate, format_duration(elapsed), format_duration(eta));
+             m_steps_per_condition, rate, format_duration(elapsed),
+             format_duration(eta.remaining_s), eta.basis);
   std::fflush(m_out);
 }
 

@@ -1,4 +1,5 @@
-// A single self-rewriting progress line on stderr: condition, step, rate, ETA.
+// A single self-rewriting progress line on stderr: condition, step, rate, and an ETA from
+// the trend of the step times so far (analysis::LiveEta), not the mean rate.
 #pragma once
 
 #include <chrono>
@@ -6,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "analysis/forecast.hpp"
 #include "model/step_counters.hpp"
 
 namespace nrmlab::cli {
@@ -16,6 +18,7 @@ class ProgressLine final : public model::StepObserver {
   ProgressLine(std::FILE* out, std::string label, std::int64_t steps_per_condition,
                std::int64_t conditions);
   ~ProgressLine() override;
+  void on_condition_begin(int condition) override;
   void on_step(const model::StepRecord& record) override;
   void finish();
 
@@ -27,6 +30,8 @@ class ProgressLine final : public model::StepObserver {
   std::int64_t m_done = 0;
   std::chrono::steady_clock::time_point m_started = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point m_last_print{};
+  std::chrono::steady_clock::time_point m_last_step = m_started;
+  analysis::LiveEta m_eta;
   bool m_printed = false;
 };
 
