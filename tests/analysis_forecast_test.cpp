@@ -173,6 +173,9 @@ LiveEtaRates measure_live_eta(std::size_t finished_conditions) {
     r.within_10 += std::abs(estimate.remaining_s / remaining - 1) <= 0.10;
     r.rate_off_by_30 += std::abs(estimate.rate_remaining_s / remaining - 1) > 0.30;
   }
+  if (std::getenv("NRMLAB_FORECAST_TRACE"))
+    std::printf("live ETA after %zu conditions: within 10%% %zu, rate off by 30%% %zu\n",
+                finished_conditions, r.within_10, r.rate_off_by_30);
   return r;
 }
 
