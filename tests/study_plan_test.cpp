@@ -372,5 +372,27 @@ TEST(SlurmArrays, SplitBelowMaxArraySizeWithOffsets) {
   EXPECT_TRUE(study::plan_arrays({}, 10, 0).empty());
 }
 
+// Slurm's --time: the study file's when given, else from the longest run's estimate with a
+// stated margin, rounded up to whole minutes, in Slurm's own forms.
+TEST(StudySlurmTime, ComesFromTheLongestRunsEstimateUnlessTheStudyFileGivesIt) {
+  study::StudyPlan plan;
+  plan.runs.resize(2);
+  plan.runs[0].id = "r000";
+  plan.runs[0].estimated_seconds = 100;
+  plan.runs[1].id = "r001";
+  plan.runs[1].estimated_seconds = 1000;  // x 1.5 + 10 min = 35 min
+  study::TimeRequest request = study::slurm_time_request(plan);
+  EXPECT_EQ(request.time, "00:35:00");
+  EXPECT_THAT(request.reason, HasSubstr("r001"));
+  plan.runs[1].estimated_seconds = 1001;  // 35.025 min: rounded up
+  EXPECT_EQ(study::slurm_time_request(plan).time, "00:36:00");
+  plan.runs[0].estimated_seconds = 86400;  // 2,170 min
+  EXPECT_EQ(study::slurm_time_request(plan).time, "1-12:10:00");
+  plan.slurm.time = "02:00:00";
+  request = study::slurm_time_request(plan);
+  EXPECT_EQ(request.time, "02:00:00");
+  EXPECT_THAT(request.reason, HasSubstr("study file"));
+}
+
 }  // namespace
 }  // namespace nrmlab::testing

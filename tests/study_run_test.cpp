@@ -139,6 +139,7 @@ TEST(StudyCommand, PlanPrintsRunsAndTheirPredictionsAndRunsNothing) {
   EXPECT_THAT(result.out, HasSubstr("sampling=per-call recursive_evolve=on"));
   EXPECT_THAT(result.out, HasSubstr("estimated duration"));
   EXPECT_THAT(result.out, HasSubstr("8 of 8 runs predicted as `nrmlab predict` does"));
+  EXPECT_THAT(result.out, HasSubstr("with --backend slurm, each task asks --time=00:"));
   EXPECT_TRUE(fs::exists(scratch / "cache" / "unit-costs.json"));
   EXPECT_FALSE(fs::exists(scratch / "out"));
 }

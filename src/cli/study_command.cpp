@@ -69,6 +69,8 @@ void print_plan(const study::StudyState& state, const fs::path& dir, std::size_t
         "({}a rough model of sleeps, database operations and pair checks at the population "
         "cap; the real time depends on the machine and the population dynamics)\n",
         predicted > 0 ? "the others: " : "");
+  const study::TimeRequest request = study::slurm_time_request(plan);
+  fmt::print("with --backend slurm, each task asks --time={} ({})\n", request.time, request.reason);
 }
 
 // The live line of the local backend, or one line per finished run when stderr is a log.
@@ -248,6 +250,8 @@ int submit_to_slurm(const StudyOptions& options, const fs::path& dir,
       submission.array_jobs.size() == 1 ? "" : "s",
       arrays.empty() ? "(none: every run is complete)" : arrays, submission.gather_job,
       (dir / "slurm").string(), submission.gather_job);
+  const study::TimeRequest request = study::slurm_time_request(state.plan);
+  fmt::print("each task asks --time={} ({})\n", request.time, request.reason);
   if (!options.wait) return 0;
   std::vector<std::string> jobs = submission.array_jobs;
   jobs.push_back(submission.gather_job);
@@ -334,13 +338,17 @@ CLI::App* add_study_gather_command(CLI::App& app, StudyGatherOptions& o) {
 int execute_study(const StudyOptions& options) {
   fs::path dir;
   study::StudyState state = prepare(options, dir);
-  if (options.plan_only) {
+  std::size_t predicted = 0;
+  // The plan shows, and Slurm's --time comes from, each run's predicted duration.
+  if (options.plan_only || options.backend == "slurm") {
     const bool talk = isatty(STDERR_FILENO) == 1;
-    const std::size_t predicted =
+    predicted =
         study::predict_plan(state.plan, study::default_cache_dir(), [&](std::string_view what) {
           if (talk) fmt::print(stderr, "\r\033[K{}", what);
         });
     if (talk) fmt::print(stderr, "\r\033[K");
+  }
+  if (options.plan_only) {
     print_plan(state, dir, predicted);
     return 0;
   }

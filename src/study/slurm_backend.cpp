@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <sstream>
 #include <thread>
 
@@ -41,8 +42,8 @@ std::string directives(const StudyPlan& plan, std::string_view job_name, const f
   const SlurmOptions& slurm = plan.slurm;
   std::string text =
       fmt::format("#SBATCH --job-name={}\n#SBATCH --output={}\n", job_name, log.string());
-  text += fmt::format("#SBATCH --time={}\n#SBATCH --cpus-per-task={}\n", slurm.time,
-                      slurm.cpus_per_task);
+  text += fmt::format("#SBATCH --time={}\n#SBATCH --cpus-per-task={}\n",
+                      slurm_time_request(plan).time, slurm.cpus_per_task);
   if (!slurm.mem.empty()) text += fmt::format("#SBATCH --mem={}\n", slurm.mem);
   if (!slurm.partition.empty()) text += fmt::format("#SBATCH --partition={}\n", slurm.partition);
   if (!slurm.account.empty()) text += fmt::format("#SBATCH --account={}\n", slurm.account);
@@ -104,6 +105,28 @@ std::int64_t cluster_max_array_size() {
       return *number;
   }
   throw Error("scontrol show config reports no MaxArraySize");
+}
+
+TimeRequest slurm_time_request(const StudyPlan& plan) {
+  if (!plan.slurm.time.empty()) return {plan.slurm.time, "[slurm] time in the study file"};
+  constexpr double k_margin = 1.5;
+  constexpr double k_extra_s = 600.0;  // start-up, the analysis of a long run, a slow node
+  double longest = 0.0;
+  std::string which = "-";
+  for (const PlannedRun& run : plan.runs)
+    if (run.estimated_seconds > longest) {
+      longest = run.estimated_seconds;
+      which = run.id;
+    }
+  const auto minutes =
+      static_cast<std::int64_t>(std::ceil((longest * k_margin + k_extra_s) / 60.0));
+  const std::int64_t days = minutes / 1440;
+  const std::string time =
+      days > 0 ? fmt::format("{}-{:02}:{:02}:00", days, minutes % 1440 / 60, minutes % 60)
+               : fmt::format("{:02}:{:02}:00", minutes / 60, minutes % 60);
+  return {time, fmt::format("the longest run's estimate ({}: {:.0f} s) x {} + {:.0f} min; "
+                            "[slurm] time in the study file overrides it",
+                            which, longest, k_margin, k_extra_s / 60.0)};
 }
 
 SlurmSubmission submit_slurm(const fs::path& study_dir, const StudyState& state,

@@ -35,6 +35,15 @@ struct SlurmSubmission {
 // scontrol is missing or says nothing usable.
 std::int64_t cluster_max_array_size();
 
+// What every task asks of Slurm for --time, and why: the study file's `[slurm] time` when it
+// gives one; else the longest run's estimate (predicted by study::predict_plan on the
+// submitting machine, or the rough one) x 1.5 plus 10 minutes, in whole minutes.
+struct TimeRequest {
+  std::string time;  // Slurm's form: HH:MM:SS, or D-HH:MM:SS from a day on
+  std::string reason;
+};
+TimeRequest slurm_time_request(const StudyPlan& plan);
+
 // Writes the scripts and submits them with sbatch. Throws nrmlab::Error with sbatch's own
 // message when a submission fails.
 SlurmSubmission submit_slurm(const std::filesystem::path& study_dir, const StudyState& state,

@@ -41,7 +41,7 @@ struct Factor {
 
 struct SlurmOptions {
   std::string partition;  // empty: the cluster's default
-  std::string time = "01:00:00";
+  std::string time;       // empty: from the runs' estimates (slurm_time_request)
   std::int64_t cpus_per_task = 1;
   std::string mem;  // e.g. "2G"; empty: the cluster's default
   std::string account;
