@@ -180,7 +180,8 @@ TEST(PredictionCost, TheTotalIsTheSumOfTheStepsAndTheJsonSeriesKeepsTheirMean) {
 
 TEST(PredictionCosts, AreReadFromTheCacheByKeyAndMeasuredAnewWhenItIsUnreadable) {
   ScratchDir scratch;
-  model::RunConfig config = small_run(model::Preset::clean, scratch / "run");
+  // The run's directory does not exist yet: the calibration writes beside it.
+  model::RunConfig config = small_run(model::Preset::clean, scratch / "not" / "yet" / "run");
   const std::filesystem::path cache = scratch / "cache";
   std::filesystem::create_directories(cache);
   // A hand-written entry for this run's key, and one for another machine.
@@ -212,6 +213,14 @@ TEST(PredictionCosts, AreReadFromTheCacheByKeyAndMeasuredAnewWhenItIsUnreadable)
     EXPECT_LE(measured[info.unit].low, measured[info.unit].seconds) << info.name;
     EXPECT_GE(measured[info.unit].high, measured[info.unit].seconds) << info.name;
   }
+  // A cache that cannot be written (its directory would be under a file): measured, not
+  // cached, no error.
+  std::ofstream(scratch / "a-file") << "x";
+  const study::UnitCosts uncached =
+      study::unit_costs_for(config, scratch / "a-file" / "cache", false);
+  EXPECT_FALSE(uncached.from_cache);
+  EXPECT_TRUE(uncached.cache_file.empty());
+  EXPECT_GT(uncached[Unit::row_in_transaction].seconds, 0.0);
   const study::UnitCosts again = study::unit_costs_for(config, cache, false);
   EXPECT_TRUE(again.from_cache);
   EXPECT_EQ(again[Unit::row_in_transaction].seconds, measured[Unit::row_in_transaction].seconds);

@@ -61,12 +61,16 @@ CLI::App* add_predict_command(CLI::App& app, PredictOptions& o) {
       "The engine counts the run's exact work (evolve calls, samples, pairs checked, database "
       "rows and transactions, step by step) with its overheads stubbed -- a fraction of a "
       "second for C256 -- and multiplies it by unit costs measured on this machine by short "
-      "runs (about 10 s the first time; cached per machine, build, --threads, --isa, source "
-      "kind and the databases' file system).\n\n"
+      "runs (2-5 s the first time; cached per machine, build, --threads, --isa, source kind, "
+      "persistence, sampling and the databases' file system; --out, when given, says where "
+      "the databases would go).\n\n"
       "Example: nrmlab predict --experiment c256 --preset as-run --source synthetic:7\n"
       "A live source's readings cannot be known ahead: they are assumed constant at the "
       "machine's current ones, and the output says so.");
   add_run_settings(*predict, o.run, true);
+  predict->get_option("--out")->description(
+      "Where the run would write: its databases' file system sets their unit costs (nothing "
+      "is created there)");
   predict->add_option("--json", o.json,
                       "Also write the prediction as JSON: total_s, interval_s, sections, "
                       "conditions (work and step-time series), unit_costs (docs/formats.md)");

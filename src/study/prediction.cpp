@@ -74,15 +74,23 @@ class TimingObserver final : public model::StepObserver {
   std::vector<TimedStep> m_steps;
 };
 
+// `path` or its nearest existing ancestor directory: where the run's databases will be
+// (the output directory may not exist yet). An empty path is the working directory.
+std::filesystem::path nearest_directory(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::path dir =
+      std::filesystem::absolute(path.empty() ? std::filesystem::path(".") : path, ec);
+  while (!std::filesystem::is_directory(dir, ec) && dir.has_parent_path() &&
+         dir != dir.parent_path())
+    dir = dir.parent_path();
+  return dir;
+}
+
 // A directory for the calibration's databases, removed with everything in it.
 class ScratchDir {
  public:
   explicit ScratchDir(const std::filesystem::path& near) {
-    std::filesystem::path parent = near.empty() ? std::filesystem::path(".") : near;
-    std::error_code ec;
-    while (!std::filesystem::is_directory(parent, ec) && parent.has_parent_path() &&
-           parent != parent.parent_path())
-      parent = parent.parent_path();
+    const std::filesystem::path parent = nearest_directory(near);
     std::string pattern = (parent / ".nrmlab-calibration-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr)
       throw Error(fmt::format("cannot create a calibration directory in {}: {}", parent.string(),
@@ -111,8 +119,8 @@ struct Probe {
   std::vector<int> conditions = {0, 1, 2, 3};
   bool live = false;  // the run's own live source, else a synthetic one
   // Run once untimed first, into the same databases: a long run's rows go to files whose
-  // journal has reached its working size, and a fresh file's first rows cost more (the
-  // files grow; measured: per-row costs 1.5-2x a long run's without this).
+  // journal has reached its working size, and a fresh file's first rows cost more (the files
+  // grow).
   bool warm_up = false;
 };
 
@@ -156,7 +164,8 @@ double ratio(double numerator, double denominator) {
   return denominator > 0.0 ? std::max(0.0, numerator / denominator) : 0.0;
 }
 
-// Least squares of y on the columns, each coefficient at least 0 (a cost).
+// Least squares of y on the columns; a negative coefficient (noise on a cost near zero) is
+// read as 0.
 std::vector<double> fit_costs(const std::vector<std::vector<double>>& columns,
                               const std::vector<double>& y) {
   const auto rows = static_cast<Eigen::Index>(y.size());
@@ -208,8 +217,10 @@ double pair_cost(const std::vector<TimedStep>& steps, const Estimate& known) {
 }
 
 // A DB probe's sampling and window, as the run's: how often the two files' writes alternate,
-// and whether the disk and CPU idle between them, change what a row costs (measured: a
-// clean run's bridge rows in a row cost 25-35% less than ones between metrics rows).
+// and whether the disk and CPU idle between them, change what a row costs. Probes that
+// did not match the run (fresh files, another sampling, no window) put the validation
+// configurations' predictions off by -25% to +98% (bench/predict_validation.sh; the
+// matched probes: README).
 Probe database_probe(const model::RunConfig& run, std::int64_t agents, std::int64_t steps,
                      Persistence mode) {
   using Kind = model::SamplingPolicy::Kind;
@@ -351,11 +362,7 @@ std::string machine_host_name() {
 
 // The file system type (statfs's magic number) the databases would go to.
 std::string file_system_of(const std::filesystem::path& dir) {
-  std::filesystem::path probe = dir.empty() ? std::filesystem::path(".") : dir;
-  std::error_code ec;
-  while (!std::filesystem::exists(probe, ec) && probe.has_parent_path() &&
-         probe != probe.parent_path())
-    probe = probe.parent_path();
+  const std::filesystem::path probe = nearest_directory(dir);
   struct statfs info {};
   if (statfs(probe.c_str(), &info) != 0) return "unknown";
   return fmt::format("{:x}", static_cast<unsigned long>(info.f_type));
@@ -476,13 +483,16 @@ UnitCosts unit_costs_for(const model::RunConfig& config, const std::filesystem::
   UnitCosts costs = calibrate(config, progress);
   if (!cache.is_object() || !cache.contains("entries")) cache = {{"format", 1}, {"entries", {}}};
   cache["entries"][key] = costs_to_json(costs);
+  // A cache that cannot be written costs the next prediction a calibration, nothing more.
   std::error_code ec;
   std::filesystem::create_directories(cache_dir, ec);
-  if (ec)
-    throw Error(
-        fmt::format("cannot create the unit-cost cache {}: {}", cache_dir.string(), ec.message()));
-  write_file_atomically(file, cache.dump(1) + "\n");
-  costs.cache_file = file;
+  try {
+    if (!ec) {
+      write_file_atomically(file, cache.dump(1) + "\n");
+      costs.cache_file = file;
+    }
+  } catch (const Error&) {
+  }
   return costs;
 }
 

@@ -107,7 +107,8 @@ UnitCosts calibrate(const model::RunConfig& config,
 
 // The costs for `config` from the cache in `cache_dir` (the file unit-costs.json, one entry
 // per cache key), measured and stored there when absent or when `recalibrate`. An unreadable
-// cache is measured anew (and replaced), never an error.
+// cache is measured anew (and replaced), an unwritable one left uncached (cache_file
+// empty): never an error.
 UnitCosts unit_costs_for(const model::RunConfig& config, const std::filesystem::path& cache_dir,
                          bool recalibrate,
                          const std::function<void(std::string_view)>& progress = {});
