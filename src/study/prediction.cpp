@@ -267,16 +267,9 @@ void estimate_database(const model::RunConfig& run, const Probe& probe,
 void estimate_samples(const model::RunConfig& run, const std::filesystem::path& dir,
                       Estimate& out) {
   constexpr std::int64_t k_window_ms = 1;
-  const bool live = run.source.kind == model::SourceSpec::Kind::live;
-  const std::vector<TimedStep> sampled = timed_run(run,
-                                                   {8,
-                                                    5,
-                                                    Persistence::off,
-                                                    k_window_ms,
-                                                    model::SamplingPolicy::Kind::per_call,
-                                                    {0, 1, 2, 3},
-                                                    live},
-                                                   dir);
+  Probe probe{8, 5, Persistence::off, k_window_ms, model::SamplingPolicy::Kind::per_call};
+  probe.live = run.source.kind == model::SourceSpec::Kind::live;
+  const std::vector<TimedStep> sampled = timed_run(run, probe, dir);
   const double samples =
       sum_over(sampled, [](const TimedStep& s) { return double(s.work.metric_samples); });
   out[static_cast<std::size_t>(Unit::sample)] =
@@ -312,7 +305,10 @@ Estimate measure_once(const model::RunConfig& run, const std::filesystem::path& 
     std::erase_if(steps, [&](const TimedStep& s) {
       return s.pairs() < 0.8 * most || s.pairs() < parallel_pairs;
     });
-    out[static_cast<std::size_t>(Unit::pair_decided_parallel)] = pair_cost(steps, out);
+    // No step of the probe reached the parallel path (its population stayed under
+    // parallel_from): the one-thread cost, an upper bound, stands in.
+    out[static_cast<std::size_t>(Unit::pair_decided_parallel)] =
+        steps.empty() ? out[static_cast<std::size_t>(Unit::pair_decided)] : pair_cost(steps, out);
   } else {
     out[static_cast<std::size_t>(Unit::pair_decided_parallel)] =
         out[static_cast<std::size_t>(Unit::pair_decided)];
