@@ -149,12 +149,13 @@ struct LiveEtaRates {
   std::size_t rate_off_by_30 = 0;
 };
 
-LiveEtaRates measure_live_eta(std::size_t finished_conditions) {
+LiveEtaRates measure_live_eta(std::size_t finished_conditions,
+                              std::size_t max_entries = std::size_t{1} << 16) {
   constexpr std::size_t k_conditions = 4;
   const std::size_t quarter = k_forecast_steps / 4;
   LiveEtaRates r;
   for (std::size_t run = 0; run < k_forecast_runs; ++run) {
-    analysis::LiveEta eta(k_forecast_steps, k_conditions);
+    analysis::LiveEta eta(k_forecast_steps, k_conditions, max_entries);
     double remaining = 0.0;  // the truth: every step not yet fed
     for (std::size_t c = 0; c < k_conditions; ++c) {
       const auto steps = planted_step_times([](double x) { return 0.001 * (1 + 4 * x); }, 0.10,
@@ -188,6 +189,14 @@ TEST(Forecast, TheLiveEtaOfAGrowingRunIsWithinTenPercentWhereTheRateIsNot) {
   const LiveEtaRates second = measure_live_eta(1);
   EXPECT_FALSE(too_few_at(second.within_10, k_forecast_runs, 0.95))
       << second.within_10 << " of " << k_forecast_runs;
+}
+
+// With at most 64 entries (steps summed in twos, fours, ...), the same rates hold.
+TEST(Forecast, TheLiveEtaKeepsItsMemoryBoundedAndStillForecasts) {
+  const LiveEtaRates first = measure_live_eta(0, 64);
+  EXPECT_FALSE(too_few_at(first.within_10, k_forecast_runs, 0.95))
+      << first.within_10 << " of " << k_forecast_runs;
+  EXPECT_EQ(first.rate_off_by_30, k_forecast_runs);
 }
 
 TEST(Forecast, TheLiveEtaIsTheRateAndSaysSoUntilATrendCanBeFitted) {

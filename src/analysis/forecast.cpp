@@ -190,31 +190,56 @@ Prediction predict_run(const RunData& run) {
 
 void LiveEta::begin_condition() {
   if (m_begun > 0) {
-    double total = 0.0;
-    for (const double v : m_steps)
-      total += v;
-    m_finished_s.push_back(total);
-    m_finished_steps_s += total;
+    m_finished_s.push_back(m_in_condition_s);
+    m_finished_steps_s += m_in_condition_s;
   }
-  m_steps.clear();
+  m_entries.clear();
+  m_stride = 1;
+  m_pending = 0;
+  m_pending_s = 0.0;
+  m_done = 0;
+  m_in_condition_s = 0.0;
   ++m_begun;
+}
+
+void LiveEta::add_step(double seconds) {
+  ++m_done;
+  m_in_condition_s += seconds;
+  m_pending_s += seconds;
+  if (++m_pending < m_stride) return;
+  m_entries.push_back(m_pending_s);
+  m_pending = 0;
+  m_pending_s = 0.0;
+  if (m_entries.size() >= m_max_entries) compact();
+}
+
+// Neighbouring entries summed, the stride doubled; an odd last entry waits as pending.
+void LiveEta::compact() {
+  const std::size_t pairs = m_entries.size() / 2;
+  if (m_entries.size() % 2 == 1) {
+    m_pending = m_stride;
+    m_pending_s = m_entries.back();
+  }
+  for (std::size_t i = 0; i < pairs; ++i)
+    m_entries[i] = m_entries[2 * i] + m_entries[2 * i + 1];
+  m_entries.resize(pairs);
+  m_stride *= 2;
 }
 
 LiveEta::Estimate LiveEta::estimate() const {
   Estimate out;
-  double in_condition = 0.0;
-  for (const double v : m_steps)
-    in_condition += v;
   const std::size_t later = m_conditions > m_begun ? m_conditions - m_begun : 0;
   // The mean rate over every step of the run so far, as a progress bar has it.
   const double done_steps =
-      static_cast<double>(m_finished_s.size() * m_steps_per_condition + m_steps.size());
+      static_cast<double>(m_finished_s.size() * m_steps_per_condition + m_done);
   const double total_steps = static_cast<double>(m_conditions * m_steps_per_condition);
-  const double elapsed = m_finished_steps_s + in_condition;
+  const double elapsed = m_finished_steps_s + m_in_condition_s;
   if (done_steps > 0)
     out.rate_remaining_s = elapsed / done_steps * std::max(0.0, total_steps - done_steps);
-  const TotalForecast forecast = forecast_total(m_steps, m_steps_per_condition);
-  if (forecast.model.empty() || m_steps.size() > m_steps_per_condition) {
+  // The trend over whole entries (m_stride steps each): the condition's total in entries.
+  const TotalForecast forecast =
+      forecast_total(m_entries, (m_steps_per_condition + m_stride - 1) / m_stride);
+  if (forecast.model.empty() || m_done > m_steps_per_condition) {
     out.remaining_s = out.rate_remaining_s;
     out.basis = "mean rate";
     return out;
@@ -222,8 +247,8 @@ LiveEta::Estimate LiveEta::estimate() const {
   const double per_condition = m_finished_s.empty()
                                    ? forecast.total_s
                                    : m_finished_steps_s / static_cast<double>(m_finished_s.size());
-  out.remaining_s =
-      std::max(0.0, forecast.total_s - in_condition) + static_cast<double>(later) * per_condition;
+  out.remaining_s = std::max(0.0, forecast.total_s - m_in_condition_s) +
+                    static_cast<double>(later) * per_condition;
   out.basis = forecast.model + " trend";
   return out;
 }

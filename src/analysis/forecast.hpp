@@ -12,6 +12,7 @@
 // split) is the next step, and a condition's length must be known (a finished run's is).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -49,12 +50,18 @@ Prediction predict_run(const RunData& run);
 // any has finished). Until the trend can be fitted, the rate-based ETA, labelled so.
 class LiveEta {
  public:
-  LiveEta(std::size_t steps_per_condition, std::size_t conditions)
-      : m_steps_per_condition(steps_per_condition), m_conditions(conditions) {}
+  // Memory stays bounded: past `max_entries` stored entries, neighbouring entries are summed
+  // (each entry then stands for 2, 4, ... steps), so a 10^8-step condition costs no more than
+  // a short one; the trend is fitted on block means of at most 64 blocks anyway.
+  LiveEta(std::size_t steps_per_condition, std::size_t conditions,
+          std::size_t max_entries = std::size_t{1} << 16)
+      : m_steps_per_condition(steps_per_condition),
+        m_conditions(conditions),
+        m_max_entries(std::max<std::size_t>(max_entries, 2 * k_min_forecast_steps)) {}
 
   // A condition starts; the one before it, if any, is finished.
   void begin_condition();
-  void add_step(double seconds) { m_steps.push_back(seconds); }
+  void add_step(double seconds);
 
   struct Estimate {
     double remaining_s = 0.0;       // what the forecast says is left
@@ -64,10 +71,20 @@ class LiveEta {
   Estimate estimate() const;
 
  private:
+  void compact();
+
   std::size_t m_steps_per_condition;
   std::size_t m_conditions;
+  std::size_t m_max_entries;
   std::size_t m_begun = 0;
-  std::vector<double> m_steps;       // the current condition's, in order
+  // The current condition: its steps in order, `m_stride` steps to an entry, the steps not
+  // yet making a whole entry pending; its steps and seconds so far.
+  std::vector<double> m_entries;
+  std::size_t m_stride = 1;
+  std::size_t m_pending = 0;
+  double m_pending_s = 0.0;
+  std::size_t m_done = 0;
+  double m_in_condition_s = 0.0;
   std::vector<double> m_finished_s;  // the finished conditions' totals
   double m_finished_steps_s = 0.0;   // their sum
 };
