@@ -93,6 +93,8 @@ throttle = 2
   EXPECT_THAT(submitted.out, HasSubstr("submitted 8 tasks as array jobs"));
   EXPECT_THAT(submitted.out, HasSubstr("8 of 8 runs complete"));
   EXPECT_THAT(read_text(on_slurm / "slurm/task.sh"), HasSubstr("#SBATCH --time=00:10:00"));
+  EXPECT_THAT(submitted.out,
+              HasSubstr("each task asks --time=00:10:00 ([slurm] time in the study file)"));
 
   const fs::path here = scratch / "local";
   const auto local = run_nrmlab({"study", file.string(), "--out", here.string()}, scratch);

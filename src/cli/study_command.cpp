@@ -339,8 +339,9 @@ int execute_study(const StudyOptions& options) {
   fs::path dir;
   study::StudyState state = prepare(options, dir);
   std::size_t predicted = 0;
-  // The plan shows, and Slurm's --time comes from, each run's predicted duration.
-  if (options.plan_only || options.backend == "slurm") {
+  // The plan shows, and Slurm's --time comes from (unless the study file fixes it), each
+  // run's predicted duration.
+  if (options.plan_only || (options.backend == "slurm" && state.plan.slurm.time.empty())) {
     const bool talk = isatty(STDERR_FILENO) == 1;
     predicted =
         study::predict_plan(state.plan, study::default_cache_dir(), [&](std::string_view what) {
