@@ -14,6 +14,7 @@
 #include <ctime>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <optional>
 
 #include "build_info.hpp"
@@ -689,12 +690,18 @@ nlohmann::ordered_json to_json(const Prediction& prediction, const UnitCosts& co
 std::size_t predict_plan(StudyPlan& plan, const std::filesystem::path& cache_dir,
                          const std::function<void(std::string_view)>& progress) {
   std::size_t predicted = 0;
+  // The cache file is read once per key, not once per run (a study has hundreds).
+  std::map<std::string, UnitCosts> costs_by_key;
   for (PlannedRun& run : plan.runs) {
     if (run.command != "run" || run.settings.empty()) continue;
     model::SettingValues settings = run.settings;
     settings.emplace_back("seed", std::to_string(run.seed));
     const model::RunConfig config = model::run_config_from(settings);
-    const UnitCosts costs = unit_costs_for(config, cache_dir, false, progress);
+    const std::string key = cache_key(config);
+    auto known = costs_by_key.find(key);
+    if (known == costs_by_key.end())
+      known = costs_by_key.emplace(key, unit_costs_for(config, cache_dir, false, progress)).first;
+    const UnitCosts& costs = known->second;
     if (progress)
       progress(
           fmt::format("predicting run {} ({} of {})", run.id, predicted + 1, plan.runs.size()));
